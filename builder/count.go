@@ -1,0 +1,123 @@
+package builder
+
+import (
+	"fmt"
+
+	"github.com/nnsweep/nnsweep/spec"
+)
+
+// LayerCount is one layer's closed form.
+type LayerCount struct {
+	Name string
+	Kind spec.LayerKind
+	// H and W are the output's spatial size, zero once the output is a vector. C is the number of
+	// output channels, or the vector's length when Vector is true.
+	H, W   int
+	C      spec.Poly
+	Vector bool
+	// Params counts the layer's trainable parameters (weights and biases).
+	Params spec.Poly
+	// MACs counts the forward multiply-adds per example (dense and conv2d; pooling, activations
+	// and dropout count 0).
+	MACs spec.Poly
+	// Activations counts the output values per example.
+	Activations spec.Poly
+}
+
+// ModelCount is a model's closed form: per layer and in total.
+type ModelCount struct {
+	Layers      []LayerCount
+	Params      spec.Poly
+	MACs        spec.Poly
+	Activations spec.Poly // sum over layers of output values per example
+}
+
+// Count computes the closed forms of a resolved model. Output channels follow the layers: an
+// image input has C channels; conv2d sets them to its filters; flatten turns H×W×C into a vector
+// of H·W·C values; dense outputs a vector of its units.
+func Count(m spec.ResolvedModel) ModelCount {
+	var mc ModelCount
+	h, w := m.Input.H, m.Input.W
+	c := spec.Const(int64(m.Input.C))
+	for _, l := range m.Layers {
+		lc := LayerCount{Name: l.Name, Kind: l.Kind}
+		switch l.Kind {
+		case spec.KindDense:
+			in := c
+			units := l.Units.Poly()
+			lc.Params = in.Mul(units)
+			if l.UseBias {
+				lc.Params = lc.Params.Add(units)
+			}
+			lc.MACs = in.Mul(units)
+			c = units
+		case spec.KindConv2D:
+			filters := l.Filters.Poly()
+			window := spec.Const(int64(l.Window.H * l.Window.W))
+			lc.Params = window.Mul(c).Mul(filters)
+			if l.UseBias {
+				lc.Params = lc.Params.Add(filters)
+			}
+			lc.MACs = spec.Const(int64(l.OutH * l.OutW)).Mul(window).Mul(c).Mul(filters)
+			c = filters
+		case spec.KindFlatten:
+			c = spec.Const(int64(h * w)).Mul(c)
+		}
+		h, w = l.OutH, l.OutW
+		lc.H, lc.W, lc.C, lc.Vector = h, w, c, l.Vector
+		lc.Activations = c
+		if !l.Vector {
+			lc.Activations = spec.Const(int64(h * w)).Mul(c)
+		}
+		mc.Params = mc.Params.Add(lc.Params)
+		mc.MACs = mc.MACs.Add(lc.MACs)
+		mc.Activations = mc.Activations.Add(lc.Activations)
+		mc.Layers = append(mc.Layers, lc)
+	}
+	return mc
+}
+
+// LayerAt is one layer's numbers at a sweep point.
+type LayerAt struct {
+	Name        string  `json:"name"`
+	Kind        string  `json:"kind"`
+	OutputShape []int64 `json:"output_shape"` // [H, W, C] for images, [units] for vectors
+	Params      int64   `json:"params"`
+	MACs        int64   `json:"macs"`
+}
+
+// PointCount is a model's numbers at a sweep point.
+type PointCount struct {
+	Vars        spec.Point
+	Params      int64
+	MACs        int64
+	Activations int64
+	Layers      []LayerAt
+}
+
+// At evaluates the closed forms at point p. It returns an error when a count overflows int64.
+func (mc ModelCount) At(p spec.Point) (PointCount, error) {
+	vars := p.Map()
+	pc := PointCount{Vars: p}
+	var err error
+	eval := func(what string, q spec.Poly) int64 {
+		v, ok := q.Eval(vars)
+		if !ok && err == nil {
+			err = fmt.Errorf("at %s the %s (%s) do not fit in 64 bits; sweep smaller widths", p, what, q)
+		}
+		return v
+	}
+	pc.Params = eval("parameters", mc.Params)
+	pc.MACs = eval("multiply-adds", mc.MACs)
+	pc.Activations = eval("activations", mc.Activations)
+	for _, l := range mc.Layers {
+		la := LayerAt{Name: l.Name, Kind: string(l.Kind), Params: eval("parameters", l.Params), MACs: eval("multiply-adds", l.MACs)}
+		if l.Vector {
+			la.OutputShape = []int64{eval("channels", l.C)}
+		} else {
+			la.OutputShape = []int64{int64(l.H), int64(l.W), eval("channels", l.C)}
+		}
+		pc.Layers = append(pc.Layers, la)
+	}
+	return pc, err
+}

@@ -1,0 +1,192 @@
+package spec
+
+// Train holds training settings. Every key is optional: a model's train overrides the top-level
+// train key by key, and what neither sets takes the default below.
+type Train struct {
+	// Epochs is the number of passes over the training set (default 1, as Keras's fit).
+	Epochs *int `yaml:"epochs" validate:"omitempty,gte=1,lte=100000" jsonschema:"minimum=1,default=1"`
+	// BatchSize is the number of examples per gradient step (default 32, as Keras's fit).
+	BatchSize *int `yaml:"batch_size" validate:"omitempty,gte=1,lte=1000000" jsonschema:"minimum=1,default=32"`
+	// Optimizer and its parameters; default adam with Keras's defaults.
+	Optimizer *Optimizer `yaml:"optimizer"`
+	// Seed drives weight initialisation, shuffling and dropout (default 1).
+	Seed *int64 `yaml:"seed" jsonschema:"default=1"`
+	// ValidationSplit is the fraction of the training set held out for validation (default 0).
+	ValidationSplit *float64 `yaml:"validation_split" validate:"omitempty,gte=0,lt=1" jsonschema:"minimum=0,exclusiveMaximum=1,default=0"`
+}
+
+// Optimizer names an optimizer and sets its parameters. Unset parameters take Keras's defaults:
+//
+//	sgd       learning_rate 0.01, momentum 0, nesterov false
+//	rmsprop   learning_rate 0.001, rho 0.9, epsilon 1e-7
+//	adam      learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7
+//	adadelta  learning_rate 1.0, rho 0.95, epsilon 1e-7
+//
+// Adadelta's learning rate defaults to 1.0, the value of the original paper and of Keras before
+// 2.3 (later Keras versions default to 0.001); the reference experiment trains with 1.0.
+type Optimizer struct {
+	Name         string   `yaml:"name" validate:"required,oneof=sgd rmsprop adam adadelta" jsonschema:"enum=sgd,enum=rmsprop,enum=adam,enum=adadelta"`
+	LearningRate *float64 `yaml:"learning_rate" validate:"omitempty,gt=0" jsonschema:"exclusiveMinimum=0"`
+	Momentum     *float64 `yaml:"momentum" validate:"omitempty,gte=0,lt=1" jsonschema:"minimum=0,exclusiveMaximum=1,description=sgd only"`
+	Nesterov     *bool    `yaml:"nesterov" jsonschema:"description=sgd only"`
+	Rho          *float64 `yaml:"rho" validate:"omitempty,gte=0,lt=1" jsonschema:"minimum=0,exclusiveMaximum=1,description=rmsprop and adadelta"`
+	Beta1        *float64 `yaml:"beta_1" validate:"omitempty,gte=0,lt=1" jsonschema:"minimum=0,exclusiveMaximum=1,description=adam only"`
+	Beta2        *float64 `yaml:"beta_2" validate:"omitempty,gte=0,lt=1" jsonschema:"minimum=0,exclusiveMaximum=1,description=adam only"`
+	Epsilon      *float64 `yaml:"epsilon" validate:"omitempty,gt=0" jsonschema:"exclusiveMinimum=0,description=rmsprop, adam and adadelta"`
+}
+
+// Training is a model's training settings with every default applied.
+type Training struct {
+	Epochs          int
+	BatchSize       int
+	Optimizer       OptimizerSettings
+	Seed            int64
+	ValidationSplit float64
+}
+
+// OptimizerSettings is an optimizer with every parameter resolved; parameters that the optimizer
+// does not use are zero.
+type OptimizerSettings struct {
+	Name         string  `json:"name"`
+	LearningRate float64 `json:"learning_rate"`
+	Momentum     float64 `json:"momentum,omitempty"`
+	Nesterov     bool    `json:"nesterov,omitempty"`
+	Rho          float64 `json:"rho,omitempty"`
+	Beta1        float64 `json:"beta_1,omitempty"`
+	Beta2        float64 `json:"beta_2,omitempty"`
+	Epsilon      float64 `json:"epsilon,omitempty"`
+}
+
+// Defaults of the training settings.
+const (
+	DefaultEpochs    = 1
+	DefaultBatchSize = 32
+	DefaultSeed      = 1
+	DefaultOptimizer = "adam"
+)
+
+// optimizerParams lists which keys each optimizer takes; the order is the documentation order.
+var optimizerParams = map[string][]string{
+	"sgd":      {"learning_rate", "momentum", "nesterov"},
+	"rmsprop":  {"learning_rate", "rho", "epsilon"},
+	"adam":     {"learning_rate", "beta_1", "beta_2", "epsilon"},
+	"adadelta": {"learning_rate", "rho", "epsilon"},
+}
+
+// DefaultOptimizerSettings returns Keras's defaults for the named optimizer (see Optimizer).
+func DefaultOptimizerSettings(name string) (OptimizerSettings, bool) {
+	switch name {
+	case "sgd":
+		return OptimizerSettings{Name: name, LearningRate: 0.01}, true
+	case "rmsprop":
+		return OptimizerSettings{Name: name, LearningRate: 1e-3, Rho: 0.9, Epsilon: 1e-7}, true
+	case "adam":
+		return OptimizerSettings{Name: name, LearningRate: 1e-3, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7}, true
+	case "adadelta":
+		return OptimizerSettings{Name: name, LearningRate: 1.0, Rho: 0.95, Epsilon: 1e-7}, true
+	}
+	return OptimizerSettings{}, false
+}
+
+// Override returns t with every key that o sets replacing t's. Optimizers of the same name (or an
+// override without a name) merge parameter by parameter; a different name replaces the optimizer.
+func (t Train) Override(o Train) Train {
+	if o.Epochs != nil {
+		t.Epochs = o.Epochs
+	}
+	if o.BatchSize != nil {
+		t.BatchSize = o.BatchSize
+	}
+	if o.Seed != nil {
+		t.Seed = o.Seed
+	}
+	if o.ValidationSplit != nil {
+		t.ValidationSplit = o.ValidationSplit
+	}
+	if o.Optimizer != nil {
+		if t.Optimizer == nil || o.Optimizer.Name != "" && o.Optimizer.Name != t.Optimizer.Name {
+			t.Optimizer = o.Optimizer
+		} else {
+			m := *t.Optimizer
+			ov := *o.Optimizer
+			for _, pair := range [][2]**float64{{&m.LearningRate, &ov.LearningRate}, {&m.Momentum, &ov.Momentum},
+				{&m.Rho, &ov.Rho}, {&m.Beta1, &ov.Beta1}, {&m.Beta2, &ov.Beta2}, {&m.Epsilon, &ov.Epsilon}} {
+				if *pair[1] != nil {
+					*pair[0] = *pair[1]
+				}
+			}
+			if ov.Nesterov != nil {
+				m.Nesterov = ov.Nesterov
+			}
+			t.Optimizer = &m
+		}
+	}
+	return t
+}
+
+// Resolve applies the defaults. It assumes t passed validation.
+func (t Train) Resolve() Training {
+	r := Training{Epochs: DefaultEpochs, BatchSize: DefaultBatchSize, Seed: DefaultSeed}
+	if t.Epochs != nil {
+		r.Epochs = *t.Epochs
+	}
+	if t.BatchSize != nil {
+		r.BatchSize = *t.BatchSize
+	}
+	if t.Seed != nil {
+		r.Seed = *t.Seed
+	}
+	if t.ValidationSplit != nil {
+		r.ValidationSplit = *t.ValidationSplit
+	}
+	name := DefaultOptimizer
+	if t.Optimizer != nil && t.Optimizer.Name != "" {
+		name = t.Optimizer.Name
+	}
+	o, _ := DefaultOptimizerSettings(name)
+	if opt := t.Optimizer; opt != nil {
+		set := func(dst *float64, src *float64) {
+			if src != nil {
+				*dst = *src
+			}
+		}
+		set(&o.LearningRate, opt.LearningRate)
+		set(&o.Momentum, opt.Momentum)
+		set(&o.Rho, opt.Rho)
+		set(&o.Beta1, opt.Beta1)
+		set(&o.Beta2, opt.Beta2)
+		set(&o.Epsilon, opt.Epsilon)
+		if opt.Nesterov != nil {
+			o.Nesterov = *opt.Nesterov
+		}
+	}
+	r.Optimizer = o
+	return r
+}
+
+// setParams lists the optimizer keys that o sets.
+func (o *Optimizer) setParams() []string {
+	var out []string
+	if o.LearningRate != nil {
+		out = append(out, "learning_rate")
+	}
+	if o.Momentum != nil {
+		out = append(out, "momentum")
+	}
+	if o.Nesterov != nil {
+		out = append(out, "nesterov")
+	}
+	if o.Rho != nil {
+		out = append(out, "rho")
+	}
+	if o.Beta1 != nil {
+		out = append(out, "beta_1")
+	}
+	if o.Beta2 != nil {
+		out = append(out, "beta_2")
+	}
+	if o.Epsilon != nil {
+		out = append(out, "epsilon")
+	}
+	return out
+}

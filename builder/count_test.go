@@ -1,0 +1,238 @@
+package builder
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/nnsweep/nnsweep/spec"
+)
+
+var mnist = &spec.DataInfo{H: 28, W: 28, C: 1, Classes: 10}
+
+func expandFile(t testing.TB, path string) []spec.ResolvedModel {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return expandSource(t, path, src)
+}
+
+func expandSource(t testing.TB, name string, src []byte) []spec.ResolvedModel {
+	t.Helper()
+	s, errs := spec.Parse(name, src)
+	if errs != nil {
+		t.Fatalf("parse: %s", errs.Lines())
+	}
+	ms, errs := spec.Expand(s, mnist)
+	if errs != nil {
+		t.Fatalf("expand: %s", errs.Lines())
+	}
+	return ms
+}
+
+// The reference experiment's formulas and values, from the brief.
+func TestReferenceFormulas(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file   string
+		model  string
+		poly   string
+		values map[int64]int64
+	}{
+		{"mnist-mlp.yaml", "mnist-mlp", "n² + 796n + 10", map[int64]int64{512: 669706, 32: 26506}},
+		{"mnist-mlp-pool.yaml", "mnist-mlp-pool", "n² + 208n + 10", map[int64]int64{64: 17418}},
+		{"mnist-cnn1.yaml", "mnist-cnn1", "1170n² + 56n + 10", map[int64]int64{32: 1199882, 2: 4802}},
+		{"mnist-cnn2.yaml", "mnist-cnn2", "63n² + 335n + 10", map[int64]int64{32: 75242, 2: 932}},
+		{"mnist-compare.yaml", "mlp-pool", "n² + 208n + 10", map[int64]int64{64: 17418}},
+		{"mnist-compare.yaml", "cnn2", "63n² + 335n + 10", map[int64]int64{2: 932}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file+"/"+tt.model, func(t *testing.T) {
+			t.Parallel()
+			var found bool
+			for _, m := range expandFile(t, filepath.Join("..", "examples", tt.file)) {
+				if m.Name != tt.model {
+					continue
+				}
+				found = true
+				c := Count(m)
+				if got := c.Params.String(); got != tt.poly {
+					t.Errorf("params = %s, want %s", got, tt.poly)
+				}
+				for n, want := range tt.values {
+					if got := c.Params.MustEval(map[string]int64{"n": n}); got != want {
+						t.Errorf("params at n=%d = %d, want %d", n, got, want)
+					}
+				}
+			}
+			if !found {
+				t.Fatalf("no model %s", tt.model)
+			}
+		})
+	}
+}
+
+// Every example: the closed form equals the size of the weights the graphs are built on, at
+// every point, and equals the sum of the per-layer counts.
+func TestExamplesCountMatchesWeights(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob(filepath.Join("..", "examples", "*.yaml"))
+	if len(files) < 5 {
+		t.Fatalf("found %d examples, want at least 5", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
+			for _, m := range expandFile(t, f) {
+				c := Count(m)
+				for _, p := range m.Points {
+					pc, err := c.At(p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					w, err := NewWeights(m, p, 1)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if w.Count() != pc.Params {
+						t.Errorf("%s at %s: weights hold %d values, closed form says %d", m.Name, p, w.Count(), pc.Params)
+					}
+					var sum int64
+					for _, l := range pc.Layers {
+						sum += l.Params
+					}
+					if sum != pc.Params {
+						t.Errorf("%s at %s: layers sum to %d, total %d", m.Name, p, sum, pc.Params)
+					}
+				}
+			}
+		})
+	}
+}
+
+// independentCount counts a model's parameters and MACs layer by layer at a point with plain
+// integers, without polynomials: the cross-check of the closed form.
+func independentCount(m spec.ResolvedModel, p spec.Point) (params, macs int64) {
+	vars := p.Map()
+	h, w, c := int64(m.Input.H), int64(m.Input.W), int64(m.Input.C)
+	vec := int64(0)
+	for _, l := range m.Layers {
+		switch l.Kind {
+		case spec.KindDense:
+			u, _ := l.Units.Poly().Eval(vars)
+			params += vec*u + map[bool]int64{true: u}[l.UseBias]
+			macs += vec * u
+			vec = u
+		case spec.KindConv2D:
+			f, _ := l.Filters.Poly().Eval(vars)
+			k := int64(l.Window.H * l.Window.W)
+			params += k*c*f + map[bool]int64{true: f}[l.UseBias]
+			oh := int64(spec.OutputSize(int(h), l.Window.H, l.Stride.H, l.Padding))
+			ow := int64(spec.OutputSize(int(w), l.Window.W, l.Stride.W, l.Padding))
+			macs += oh * ow * k * c * f
+			h, w, c = oh, ow, f
+		case spec.KindMaxPool2D, spec.KindAvgPool2D:
+			h = int64(spec.OutputSize(int(h), l.Window.H, l.Stride.H, l.Padding))
+			w = int64(spec.OutputSize(int(w), l.Window.W, l.Stride.W, l.Padding))
+		case spec.KindFlatten:
+			vec = h * w * c
+		}
+	}
+	return params, macs
+}
+
+// randomSpec writes a random valid architecture over n: convolutions and pools while the image is
+// large enough, a flatten, dense layers, and the classifier.
+func randomSpec(rng *rand.Rand) string {
+	width := func() string {
+		a, b := rng.IntN(4), rng.IntN(5)
+		switch {
+		case a == 0:
+			return fmt.Sprint(b + 1)
+		case b == 0:
+			return fmt.Sprintf("%dn", a)
+		}
+		return fmt.Sprintf("%dn+%d", a, b)
+	}
+	s := "name: random\ndataset: mnist\ntarget: {min: 0.9}\nsweep: {n: [1, 2, 3, 5, 8, 13]}\nmodel:\n  layers:\n"
+	size := 28
+	for i := rng.IntN(4); i > 0 && size > 4; i-- {
+		k := 1 + rng.IntN(3)
+		stride := 1 + rng.IntN(2)
+		pad := []string{"valid", "same"}[rng.IntN(2)]
+		bias := rng.IntN(4) > 0
+		s += fmt.Sprintf("    - conv2d: {filters: %s, kernel: %d, stride: %d, padding: %s, use_bias: %v, activation: relu}\n", width(), k, stride, pad, bias)
+		size = spec.OutputSize(size, k, stride, pad)
+		if rng.IntN(2) == 0 && size >= 2 {
+			s += "    - maxpool2d: {pool: 2}\n"
+			size /= 2
+		}
+	}
+	s += "    - flatten: {}\n"
+	for i := rng.IntN(3); i > 0; i-- {
+		s += fmt.Sprintf("    - dense: {units: %s, activation: tanh, use_bias: %v}\n", width(), rng.IntN(3) > 0)
+		if rng.IntN(3) == 0 {
+			s += "    - dropout: {rate: 0.25}\n"
+		}
+	}
+	return s + "    - dense: {units: 10, activation: softmax}\n"
+}
+
+func TestCountProperty(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(7, 11))
+	for i := range 200 {
+		src := randomSpec(rng)
+		ms := expandSource(t, fmt.Sprintf("random-%d.yaml", i), []byte(src))
+		for _, m := range ms {
+			c := Count(m)
+			for _, p := range m.Points {
+				pc, err := c.At(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				params, macs := independentCount(m, p)
+				if pc.Params != params || pc.MACs != macs {
+					t.Fatalf("spec:\n%s\nat %s: closed form %d params, %d MACs; layer by layer %d, %d", src, p, pc.Params, pc.MACs, params, macs)
+				}
+			}
+		}
+	}
+}
+
+func ExampleCount() {
+	src := []byte(`
+name: cnn2
+dataset: mnist
+target: {min: 0.97}
+sweep: {n: [32, 2]}
+model:
+  layers:
+    - conv2d: {filters: n, kernel: 3, activation: relu}
+    - conv2d: {filters: n, kernel: 3, activation: relu}
+    - maxpool2d: {pool: 2}
+    - conv2d: {filters: 2n, kernel: 3, activation: relu}
+    - conv2d: {filters: 2n, kernel: 3, activation: relu}
+    - maxpool2d: {pool: 2}
+    - flatten: {}
+    - dense: {units: 10, activation: softmax}
+`)
+	s, _ := spec.Parse("cnn2.yaml", src)
+	models, _ := spec.Expand(s, &spec.DataInfo{H: 28, W: 28, C: 1, Classes: 10})
+	c := Count(models[0])
+	fmt.Println("params:", c.Params)
+	fmt.Println("MACs:", c.MACs)
+	for _, p := range models[0].Points {
+		pc, _ := c.At(p)
+		fmt.Printf("%s: %d params\n", p, pc.Params)
+	}
+	// Output:
+	// params: 63n² + 335n + 10
+	// MACs: 9288n² + 6404n
+	// n=32: 75242 params
+	// n=2: 932 params
+}

@@ -1,0 +1,28 @@
+// Package dataset provides the labelled image sets nnsweep trains and evaluates on: the MNIST
+// digits, embedded in the binary, and user data in IDX files, the format MNIST is distributed in.
+//
+// # Layout
+//
+// A [Set] holds its images as one []float32: pixel intensities in [0,1] (stored byte / 255),
+// example-major, each image in HWC order (row, column, channel), so example i occupies
+// Images[i*H*W*C : (i+1)*H*W*C]. Labels are int32 class indices in [0, Classes), one per example.
+//
+// # Steps
+//
+// [Describe] reads only what validation needs (image headers and the small label files) and
+// returns an [Info]; [Load] and [MNIST] decode everything into a [Data], a train/test pair with a
+// Checksum that identifies the source bytes in result keys. [Set.Split] carves a seeded,
+// reproducible validation set off a training set.
+//
+// # IDX files
+//
+// An IDX file starts with two zero bytes, a type code byte, and a byte giving the number of
+// dimensions; then each dimension as a big-endian uint32; then the elements, row-major (last
+// dimension fastest). Only type code 0x08 (unsigned byte) is supported. An images file has 3
+// dimensions (N, H, W; one channel) or 4 (N, H, W, C); a labels file has 1 (N). Files may be
+// gzip-compressed; compression is detected from the content (bytes 1f 8b), not from the file name.
+//
+// Readers never panic on malformed input and never allocate much more than the input actually
+// contains: a header claiming billions of images is caught as a truncated file after reading what
+// is there. Errors name the file and say what was expected and what was found.
+package dataset

@@ -1,0 +1,189 @@
+// Command nnsweep sweeps the width of neural network architectures, trains every size, and
+// reports the smallest model that reaches an accuracy target. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/nnsweep/nnsweep/pipeline"
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode is the one place that maps errors to exit codes; it prints the error first.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return pipeline.ExitOK
+	}
+	code := pipeline.ExitCode(err)
+	var usage *usageError
+	if errors.As(err, &usage) {
+		code = pipeline.ExitUsage
+	}
+	fmt.Fprintln(stderr, err)
+	if code == pipeline.ExitInterrupted {
+		fmt.Fprintln(stderr, "interrupted: every finished point is saved; run the same command again to resume")
+	}
+	return code
+}
+
+// usageError marks errors from cobra's argument and flag parsing.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() + " (see nnsweep --help)" }
+func (e *usageError) Unwrap() error { return e.err }
+
+// run executes the command line args, writing to stdout and stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	root := newRootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	_, err := root.ExecuteContextC(ctx)
+	return err
+}
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "nnsweep",
+		Short: "Find how small a neural network can get before accuracy drops below a target",
+		Long: `nnsweep reads a YAML spec of one or more architectures with symbolic widths (n, 2n, 4n),
+counts their parameters in closed form, trains every point of the sweep and reports the
+turning point: the smallest model at or above the accuracy target.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newValidateCommand(), newParamsCommand(), newRunCommand(), newReportCommand())
+	return root
+}
+
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
+			return &usageError{err}
+		}
+		return nil
+	}
+}
+
+func minArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.MinimumNArgs(n)(cmd, args); err != nil {
+			return &usageError{err}
+		}
+		return nil
+	}
+}
+
+func yamlFiles(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
+}
+
+func newValidateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:               "validate FILE...",
+		Short:             "Check specs and print every error as file:line:col: path: problem; fix",
+		Args:              minArgs(1),
+		ValidArgsFunction: yamlFiles,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return pipeline.Validate(args, cmd.OutOrStdout())
+		},
+	}
+}
+
+func newParamsCommand() *cobra.Command {
+	var at, format string
+	cmd := &cobra.Command{
+		Use:   "params FILE",
+		Short: "Print exact parameter polynomials and counts of every sweep point, without training",
+		Example: `  nnsweep params examples/mnist-cnn2.yaml
+  nnsweep params examples/mnist-cnn2.yaml --at n=2
+  nnsweep params examples/mnist-compare.yaml --format json`,
+		Args:              exactArgs(1),
+		ValidArgsFunction: yamlFiles,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts := pipeline.ParamsOptions{Format: format}
+			if at != "" {
+				var err error
+				if opts.At, err = pipeline.ParseAt(at); err != nil {
+					return err
+				}
+			}
+			return pipeline.Params(args[0], opts, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&at, "at", "", "evaluate at one point, e.g. n=2, and show every layer")
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table, markdown or json")
+	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(pipeline.ParamsFormats, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func newRunCommand() *cobra.Command {
+	var opts pipeline.RunOptions
+	var points []string
+	cmd := &cobra.Command{
+		Use:   "run FILE",
+		Short: "Train every point of the sweep, store each result at once and write the report",
+		Long: `run trains the points of a spec in order on its dataset. Every finished point is stored at once
+in DIR/results.jsonl and the report DIR/report.md is refreshed; running the same spec again skips
+the stored points (their key covers the model, the training settings, the data and the seed), so an
+interrupted sweep resumes where it stopped. Ctrl-C stops after the current batch.`,
+		Example: `  nnsweep run examples/mnist-cnn2.yaml
+  nnsweep run examples/mnist-mlp.yaml --points n=32 --epochs 5
+  nnsweep run examples/mnist-compare.yaml --only cnn2 --limit-train 10000`,
+		Args:              exactArgs(1),
+		ValidArgsFunction: yamlFiles,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.Points, err = pipeline.ParsePoints(points); err != nil {
+				return err
+			}
+			return pipeline.Run(cmd.Context(), args[0], opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Out, "out", "", "output folder (default runs/<spec name>)")
+	f.StringSliceVar(&opts.Only, "only", nil, "train only these models (comma-separated names)")
+	f.StringArrayVar(&points, "points", nil, "train only these points, e.g. n=2,4 (repeat for more variables)")
+	f.IntVar(&opts.Epochs, "epochs", 0, "train this many epochs instead of the spec's")
+	f.IntVar(&opts.LimitTrain, "limit-train", 0, "train on the first N training examples only")
+	f.BoolVar(&opts.Force, "force", false, "train again points whose results are stored")
+	f.StringVar(&opts.Progress, "progress", "auto", "progress display: auto, bar, lines or none")
+	cmd.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions([]string{"auto", "bar", "lines", "none"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func newReportCommand() *cobra.Command {
+	var opts pipeline.ReportOptions
+	cmd := &cobra.Command{
+		Use:   "report DIR...",
+		Short: "Render the report of stored results; several folders are merged into one comparison",
+		Example: `  nnsweep report runs/mnist-cnn2
+  nnsweep report runs/mnist-mlp-pool runs/mnist-cnn2 --out compare/report.md
+  nnsweep report runs/mnist-cnn2 --format csv > results.csv`,
+		Args: minArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			return nil, cobra.ShellCompDirectiveFilterDirs
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return pipeline.Report(args, opts, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&opts.Out, "out", "", "Markdown file to write (charts go beside it), or the json/csv file")
+	cmd.Flags().StringVar(&opts.Format, "format", "markdown", "markdown, json or csv")
+	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(pipeline.ReportFormats, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}

@@ -1,0 +1,57 @@
+package pipeline
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+
+	"github.com/nnsweep/nnsweep/spec"
+)
+
+// Version is nnsweep's version; it is part of every result key, so results of another version
+// are trained again rather than mixed in.
+const Version = "0.1.0"
+
+// keyLayer is a layer as it enters a result key: its width evaluated at the point.
+type keyLayer struct {
+	Name       string  `json:"name"`
+	Kind       string  `json:"kind"`
+	Width      int64   `json:"width,omitempty"`
+	Window     [2]int  `json:"window,omitempty"`
+	Stride     [2]int  `json:"stride,omitempty"`
+	Padding    string  `json:"padding,omitempty"`
+	Activation string  `json:"activation,omitempty"`
+	UseBias    bool    `json:"use_bias"`
+	Rate       float64 `json:"rate,omitempty"`
+}
+
+// pointKey hashes everything that determines a point's result: the model's name, input and
+// resolved layers at the point, the training settings, the training-set limit, the dataset's
+// checksum and nnsweep's version. Changing any of them trains the point again.
+func pointKey(m spec.ResolvedModel, p spec.Point, limitTrain int, datasetChecksum string) string {
+	vars := p.Map()
+	layers := make([]keyLayer, len(m.Layers))
+	for i, l := range m.Layers {
+		k := keyLayer{Name: l.Name, Kind: string(l.Kind), Window: [2]int{l.Window.H, l.Window.W},
+			Stride: [2]int{l.Stride.H, l.Stride.W}, Padding: l.Padding, Activation: l.Activation, UseBias: l.UseBias, Rate: l.Rate}
+		for _, w := range []spec.Expr{l.Units, l.Filters} {
+			if !w.IsZero() {
+				k.Width = w.Poly().MustEval(vars)
+			}
+		}
+		layers[i] = k
+	}
+	b, _ := json.Marshal(struct {
+		Version    string        `json:"version"`
+		Model      string        `json:"model"`
+		Input      spec.Shape    `json:"input"`
+		Classes    int           `json:"classes"`
+		Layers     []keyLayer    `json:"layers"`
+		Vars       spec.Point    `json:"vars"`
+		Train      spec.Training `json:"train"`
+		LimitTrain int           `json:"limit_train"`
+		Dataset    string        `json:"dataset"`
+	}{Version, m.Name, m.Input, m.Classes, layers, p, m.Train, limitTrain, datasetChecksum})
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:16])
+}

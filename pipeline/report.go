@@ -1,0 +1,190 @@
+package pipeline
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nnsweep/nnsweep/report"
+)
+
+// ReportFormats are the output formats of Report.
+var ReportFormats = []string{"markdown", "json", "csv"}
+
+// ReportOptions adjust `nnsweep report`.
+type ReportOptions struct {
+	// Out is where the Markdown report goes (with its charts beside it); default: the single
+	// folder's report.md, or report.md in the current folder when several folders are merged.
+	// For json and csv, Out is the file to write ("" or "-": standard output).
+	Out string
+	// Format is "markdown" (default), "json" or "csv" (the results table).
+	Format string
+}
+
+// Report renders the stored results of one or more output folders: a Markdown report with
+// charts, or the results table as JSON or CSV. Folders are merged in the order given; their
+// models keep their names, suffixed with the folder when two folders hold a model of the same name.
+func Report(dirs []string, opts ReportOptions, stdout io.Writer) error {
+	if opts.Format == "" {
+		opts.Format = "markdown"
+	}
+	if !slices.Contains(ReportFormats, opts.Format) {
+		return &UsageError{fmt.Sprintf("--format %q: use one of %s", opts.Format, strings.Join(ReportFormats, ", "))}
+	}
+	var merged report.Experiment
+	seen := map[string]bool{}
+	for i, dir := range dirs {
+		e, err := loadReport(dir, stdout)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			merged = e
+			merged.Models = nil
+		} else {
+			merged.Title = "Comparison: " + strings.Join(dirNames(dirs), ", ")
+			if e.Target != merged.Target {
+				merged.Note = strings.TrimSpace(merged.Note + fmt.Sprintf(" %s targets %.4g; this report uses %.4g.", dir, e.Target, merged.Target))
+			}
+			if e.Note != "" {
+				merged.Note = strings.TrimSpace(merged.Note + " " + dir + ": " + e.Note)
+			}
+		}
+		for _, m := range e.Models {
+			if seen[m.Name] {
+				m.Name = fmt.Sprintf("%s (%s)", m.Name, filepath.Base(dir))
+			}
+			seen[m.Name] = true
+			merged.Models = append(merged.Models, m)
+		}
+	}
+	if opts.Format != "markdown" {
+		w := stdout
+		if opts.Out != "" && opts.Out != "-" {
+			f, err := os.Create(opts.Out)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			w = f
+		}
+		return report.WriteTable(w, merged, opts.Format)
+	}
+	out := opts.Out
+	if out == "" {
+		out = "report.md"
+		if len(dirs) == 1 {
+			out = filepath.Join(dirs[0], "report.md")
+		}
+	}
+	if err := writeReportTo(out, merged); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", out)
+	return nil
+}
+
+func dirNames(dirs []string) []string {
+	out := make([]string, len(dirs))
+	for i, d := range dirs {
+		out[i] = filepath.Base(filepath.Clean(d))
+	}
+	return out
+}
+
+// loadReport builds the report of one output folder from its manifest and results.
+func loadReport(dir string, warnings io.Writer) (report.Experiment, error) {
+	mf, err := readManifest(dir)
+	if err != nil {
+		return report.Experiment{}, err
+	}
+	store, corrupt, err := OpenStore(dir)
+	if err != nil {
+		return report.Experiment{}, err
+	}
+	for _, c := range corrupt {
+		fmt.Fprintf(warnings, "warning: %s line %d is not a readable result and is ignored: %v\n", filepath.Join(dir, ResultsFile), c.Line, c.Err)
+	}
+	e := report.Experiment{
+		Title:       mf.Spec,
+		Description: mf.Description,
+		Target:      mf.Target,
+		Note:        mf.Note,
+		Env: report.Environment{
+			Version: Version, GoVersion: runtime.Version(), CPU: cpuModel(), Cores: runtime.NumCPU(),
+			Date: time.Now().UTC(), SpecFile: mf.SpecFile, SpecHash: mf.SpecHash, SpecText: mf.SpecText,
+		},
+	}
+	for _, mm := range mf.Models {
+		rm := report.Model{Name: mm.Name, Polynomial: mm.Polynomial}
+		for _, mp := range mm.Points {
+			p := report.Point{Label: mp.Label, Params: mp.Params, Status: report.StatusPending}
+			for _, l := range mp.Layers {
+				p.Layers = append(p.Layers, report.Layer{Name: l.Name, Params: l.Params})
+			}
+			if rec, ok := store.Lookup(mp.Key); ok {
+				p.Status = report.Status(rec.Status)
+				p.Accuracy, p.Loss = rec.TestAccuracy, rec.TestLoss
+				p.Epochs, p.TrainSeconds = rec.Epochs, rec.TrainSeconds
+			}
+			rm.Points = append(rm.Points, p)
+		}
+		e.Models = append(e.Models, rm)
+	}
+	return e, nil
+}
+
+// writeReport refreshes dir/report.md and its charts from dir's manifest and results.
+func writeReport(dir string) (report.Experiment, error) {
+	e, err := loadReport(dir, io.Discard)
+	if err != nil {
+		return e, err
+	}
+	return e, report.Write(dir, e)
+}
+
+// writeReportTo writes a report to the Markdown file path, charts beside it.
+func writeReportTo(path string, e report.Experiment) error {
+	dir := filepath.Dir(path)
+	if filepath.Base(path) == "report.md" {
+		return report.Write(dir, e)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	if err := report.WriteChart(dir, base, e); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteMarkdown(f, e, base); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// cpuModel reads the processor's model name from /proc/cpuinfo, or returns runtime.GOARCH.
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}

@@ -1,0 +1,592 @@
+package report
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"math"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	chart "github.com/wcharczuk/go-chart/v2"
+	"github.com/wcharczuk/go-chart/v2/drawing"
+)
+
+// Chart geometry, in pixels at chartDPI.
+const (
+	chartWidth  = 1000
+	chartHeight = 620
+	chartDPI    = 96
+)
+
+// seriesColors are the models' colours, in the models' order (the
+// "tableau" palette: distinguishable and print-friendly).
+var seriesColors = []drawing.Color{
+	drawing.ColorFromHex("1f77b4"), // blue
+	drawing.ColorFromHex("ff7f0e"), // orange
+	drawing.ColorFromHex("2ca02c"), // green
+	drawing.ColorFromHex("d62728"), // red
+	drawing.ColorFromHex("9467bd"), // purple
+	drawing.ColorFromHex("8c564b"), // brown
+	drawing.ColorFromHex("e377c2"), // pink
+	drawing.ColorFromHex("7f7f7f"), // grey
+	drawing.ColorFromHex("bcbd22"), // olive
+	drawing.ColorFromHex("17becf"), // cyan
+}
+
+var (
+	textColor      = drawing.ColorFromHex("222222")
+	axisColor      = drawing.ColorFromHex("555555")
+	targetColor    = drawing.ColorFromHex("444444")
+	gridMajorColor = drawing.ColorFromHex("d9d9d9")
+	gridMinorColor = drawing.ColorFromHex("efefef")
+	targetDash     = []float64{7, 5}
+)
+
+// seriesColor returns the colour of the i-th model (0-based).
+func seriesColor(i int) drawing.Color {
+	return seriesColors[i%len(seriesColors)]
+}
+
+// logAxis is a parameter axis drawn on a linear range of log10(params),
+// because go-chart's own logarithmic range misplaces points.
+type logAxis struct {
+	// Min and Max bound the axis, in log10(params).
+	Min, Max float64
+	// Ticks are the labelled ticks; Value is log10(params) and Label the
+	// count in compact form ("1k", "2M").
+	Ticks []chart.Tick
+	// Minor are the unlabelled grid lines (2×…9× each power of ten that
+	// has no tick), in log10(params).
+	Minor []float64
+}
+
+// newLogAxis returns an axis covering parameter counts lo..hi (lo <= hi,
+// both positive) with some padding on either side. The axis spans at least
+// one decade; it has a labelled tick at every power of ten inside it, and
+// also at 2× and 5× each power of ten when that gives fewer than three ticks.
+func newLogAxis(lo, hi float64) logAxis {
+	if !(lo > 0) || !(hi > 0) || lo > hi {
+		panic(fmt.Sprintf("report: newLogAxis(%v, %v) needs 0 < lo <= hi", lo, hi))
+	}
+	a, b := math.Log10(lo), math.Log10(hi)
+	pad := math.Max(0.06*(b-a), 0.08)
+	a, b = a-pad, b+pad
+	if b-a < 1 {
+		mid := (a + b) / 2
+		a, b = mid-0.5, mid+0.5
+	}
+	ax := logAxis{Min: a, Max: b}
+
+	const eps = 1e-9
+	first, last := int(math.Floor(a)), int(math.Ceil(b))
+	inside := func(v float64) bool { return v >= a-eps && v <= b+eps }
+	for d := first; d <= last; d++ {
+		if v := float64(d); inside(v) {
+			ax.Ticks = append(ax.Ticks, chart.Tick{Value: v, Label: compactCount(math.Pow(10, v))})
+		}
+	}
+	labelled := map[int]bool{1: true}
+	if len(ax.Ticks) < 3 {
+		labelled[2], labelled[5] = true, true
+		ax.Ticks = ax.Ticks[:0]
+		for d := first; d <= last; d++ {
+			for _, m := range []int{1, 2, 5} {
+				if v := float64(d) + math.Log10(float64(m)); inside(v) {
+					ax.Ticks = append(ax.Ticks, chart.Tick{Value: v, Label: compactCount(float64(m) * math.Pow(10, float64(d)))})
+				}
+			}
+		}
+	}
+	for d := first; d <= last; d++ {
+		for m := 2; m <= 9; m++ {
+			if v := float64(d) + math.Log10(float64(m)); !labelled[m] && inside(v) {
+				ax.Minor = append(ax.Minor, v)
+			}
+		}
+	}
+	return ax
+}
+
+// xPixel maps a parameter count to a horizontal pixel offset from the left
+// of a plot area width pixels wide, as go-chart does for this axis.
+func (ax logAxis) xPixel(params float64, width int) int {
+	r := chart.ContinuousRange{Min: ax.Min, Max: ax.Max, Domain: width}
+	return r.Translate(math.Log10(params))
+}
+
+// accuracyAxis returns the vertical axis for accuracies (in percent) whose
+// lowest value is low: from below low, rounded down to a tick, to 100%,
+// with a tick every step percentage points.
+func accuracyAxis(low float64) (min, max, step float64) {
+	max = 100
+	low = math.Min(math.Max(low, 0), 100)
+	span := max - low
+	switch {
+	case span <= 2.5:
+		step = 0.5
+	case span <= 6:
+		step = 1
+	case span <= 12:
+		step = 2
+	case span <= 30:
+		step = 5
+	case span <= 60:
+		step = 10
+	default:
+		step = 20
+	}
+	margin := math.Max(0.1*span, step/2)
+	min = math.Max(0, math.Floor((low-margin)/step)*step)
+	return min, max, step
+}
+
+// tickedRange is a continuous range that supplies its own ticks, so the
+// axis keeps the bounds we set instead of snapping to the outer ticks.
+type tickedRange struct {
+	chart.ContinuousRange
+	ticks []chart.Tick
+}
+
+// GetTicks returns the range's ticks.
+func (r *tickedRange) GetTicks(chart.Renderer, chart.Style, chart.ValueFormatter) []chart.Tick {
+	return r.ticks
+}
+
+// plotted is one model's ok points, sorted by parameters, as chart values.
+type plotted struct {
+	name     string
+	color    drawing.Color
+	x, y     []float64 // log10(params), accuracy in percent
+	turning  bool      // whether the model has a turning point
+	tx, ty   float64   // the turning point, when turning
+	tpLabel  string    // the turning point's label on the chart
+	hasPoint bool      // whether any point is plotted
+	points   int       // number of points, plotted or not
+}
+
+// chartData gathers what the chart shows of e.
+func chartData(e Experiment) []plotted {
+	var out []plotted
+	for i, m := range e.Models {
+		p := plotted{name: modelName(e.Models, i), color: seriesColor(i), points: len(m.Points)}
+		pts := make([]Point, 0, len(m.Points))
+		for _, pt := range m.Points {
+			if pt.ok() && pt.Params > 0 {
+				pts = append(pts, pt)
+			}
+		}
+		sort.SliceStable(pts, func(a, b int) bool { return pts[a].Params < pts[b].Params })
+		for _, pt := range pts {
+			p.x = append(p.x, math.Log10(float64(pt.Params)))
+			p.y = append(p.y, 100*pt.Accuracy)
+		}
+		p.hasPoint = len(pts) > 0
+		if tp := TurningPoint(m, e.Target); tp.Found && tp.Params > 0 {
+			p.turning = true
+			p.tx, p.ty = math.Log10(float64(tp.Params)), 100*tp.Accuracy
+			p.tpLabel = tp.Label + " · " + groupDigits(tp.Params) + " params"
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// WriteChart writes the accuracy-versus-parameters chart of e to
+// dir/base.png and dir/base.svg, each atomically.
+//
+// The x axis is the parameter count on a log scale, the y axis the test
+// accuracy in percent. Each model is one line with a marker per ok point
+// (diverged and pending points, and points without a positive parameter
+// count, are not plotted); a dashed line marks the target, and each model's
+// turning point has a larger, outlined marker and a label "n=2 · 932 params".
+// The legend goes in the corner of the plot that hides the least data.
+func WriteChart(dir, base string, e Experiment) error {
+	if err := checkTarget(e.Target); err != nil {
+		return err
+	}
+	if base == "" {
+		return fmt.Errorf("report: empty chart file name")
+	}
+	for _, f := range []struct {
+		ext    string
+		render chart.RendererProvider
+	}{{".png", chart.PNG}, {".svg", svg}} {
+		var buf bytes.Buffer
+		if err := renderChart(&buf, e, f.render); err != nil {
+			return fmt.Errorf("report: rendering %s%s: %w", base, f.ext, err)
+		}
+		if err := writeFileAtomic(filepath.Join(dir, base+f.ext), buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func renderChart(buf *bytes.Buffer, e Experiment, rp chart.RendererProvider) error {
+	data := chartData(e)
+	target := 100 * e.Target
+
+	// Horizontal extent: the ok points, else every point, else 100..1M.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, d := range data {
+		for _, x := range d.x {
+			lo, hi = math.Min(lo, x), math.Max(hi, x)
+		}
+	}
+	if math.IsInf(lo, 1) {
+		for _, m := range e.Models {
+			for _, p := range m.Points {
+				if p.Params > 0 {
+					v := math.Log10(float64(p.Params))
+					lo, hi = math.Min(lo, v), math.Max(hi, v)
+				}
+			}
+		}
+	}
+	if math.IsInf(lo, 1) {
+		lo, hi = 2, 6
+	}
+	xa := newLogAxis(math.Pow(10, lo), math.Pow(10, hi))
+
+	low := target
+	for _, d := range data {
+		for _, y := range d.y {
+			low = math.Min(low, y)
+		}
+	}
+	ymin, ymax, ystep := accuracyAxis(low)
+	var yticks []chart.Tick
+	for v := ymin; v <= ymax+1e-9; v += ystep {
+		v = math.Round(v*1e6) / 1e6
+		yticks = append(yticks, chart.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64) + "%"})
+	}
+
+	var xgrid, ygrid []chart.GridLine
+	for _, t := range xa.Ticks {
+		xgrid = append(xgrid, chart.GridLine{Value: t.Value})
+	}
+	for _, v := range xa.Minor {
+		xgrid = append(xgrid, chart.GridLine{Value: v, IsMinor: true})
+	}
+	for _, t := range yticks {
+		ygrid = append(ygrid, chart.GridLine{Value: t.Value})
+	}
+
+	axisStyle := chart.Style{FontSize: 11, FontColor: textColor, StrokeColor: axisColor, StrokeWidth: 1}
+	nameStyle := chart.Style{FontSize: 12, FontColor: textColor}
+	yRange := func() *tickedRange {
+		return &tickedRange{ContinuousRange: chart.ContinuousRange{Min: ymin, Max: ymax}, ticks: yticks}
+	}
+
+	c := chart.Chart{
+		Title:      e.Title,
+		TitleStyle: chart.Style{FontSize: 15, FontColor: textColor},
+		Width:      chartWidth,
+		Height:     chartHeight,
+		DPI:        chartDPI,
+		Background: chart.Style{Padding: chart.Box{Top: 50, Left: chartPadLeft + yTitleWidth, Right: 30, Bottom: 20}},
+		XAxis: chart.XAxis{
+			Name:           "parameters (log scale)",
+			NameStyle:      nameStyle,
+			Style:          axisStyle,
+			Range:          &tickedRange{ContinuousRange: chart.ContinuousRange{Min: xa.Min, Max: xa.Max}, ticks: xa.Ticks},
+			GridLines:      xgrid,
+			GridMajorStyle: chart.Style{StrokeColor: gridMajorColor, StrokeWidth: 1},
+			GridMinorStyle: chart.Style{StrokeColor: gridMinorColor, StrokeWidth: 1},
+		},
+		// Series use the secondary y axis, which go-chart draws on the left;
+		// the primary one (right) is hidden but needs a valid range.
+		YAxis: chart.YAxis{Style: chart.Hidden(), Range: yRange()},
+		// Its title is drawn by yTitle: go-chart rotates it to read downwards.
+		YAxisSecondary: chart.YAxis{
+			Style:          axisStyle,
+			Range:          yRange(),
+			GridLines:      ygrid,
+			GridMajorStyle: chart.Style{StrokeColor: gridMajorColor, StrokeWidth: 1},
+		},
+	}
+	if c.Title == "" {
+		c.TitleStyle.Hidden = true
+		c.Background.Padding.Top = 20
+	}
+
+	c.Series = append(c.Series, chart.ContinuousSeries{
+		Name:    "target",
+		YAxis:   chart.YAxisSecondary,
+		Style:   chart.Style{StrokeColor: targetColor, StrokeWidth: 1.5, StrokeDashArray: targetDash},
+		XValues: []float64{xa.Min, xa.Max},
+		YValues: []float64{target, target},
+	})
+	geo := geometry{x: xa, ymin: ymin, ymax: ymax, target: target}
+	var labels []chart.Value2
+	for _, d := range data {
+		if !d.hasPoint {
+			continue
+		}
+		c.Series = append(c.Series, chart.ContinuousSeries{
+			Name:    d.name,
+			YAxis:   chart.YAxisSecondary,
+			Style:   chart.Style{StrokeColor: d.color, StrokeWidth: 2, DotColor: d.color, DotWidth: 3.5},
+			XValues: d.x,
+			YValues: d.y,
+		})
+		if d.turning {
+			ax, ay := geo.labelAnchor(d.tx, d.ty)
+			labels = append(labels, chart.Value2{
+				XValue: ax, YValue: ay, Label: d.tpLabel,
+				Style: chart.Style{StrokeColor: d.color, StrokeWidth: 1.5, FontColor: textColor, FillColor: drawing.ColorWhite, FontSize: 10},
+			})
+		}
+	}
+	if len(labels) > 0 {
+		c.Series = append(c.Series, chart.AnnotationSeries{Annotations: labels, YAxis: chart.YAxisSecondary})
+	}
+
+	c.Elements = []chart.Renderable{turningMarkers(data, geo), legend(e, data, geo), yTitle("test accuracy (%)", nameStyle.FontSize)}
+	return c.Render(rp, buf)
+}
+
+// geometry maps chart values to pixels once go-chart has laid out the
+// plot area (the canvas box handed to elements).
+type geometry struct {
+	x          logAxis
+	ymin, ymax float64 // accuracy in percent
+	target     float64 // accuracy in percent
+}
+
+// labelAnchor is where a turning point's label points to: a little below
+// and right of the point, where an increasing curve leaves room. The
+// offsets are in pixels of an estimated plot area; turningMarkers draws a
+// leader line from the point to the anchor wherever it ends up.
+// When the label would sit on the target line, it goes just below it.
+func (g geometry) labelAnchor(x, y float64) (float64, float64) {
+	const plotW, plotH = chartWidth - 120, chartHeight - 140 // estimated plot area
+	perPxX, perPxY := (g.x.Max-g.x.Min)/plotW, (g.ymax-g.ymin)/plotH
+	ay := y - labelDY*perPxY
+	if math.Abs(ay-g.target) < labelClear*perPxY {
+		ay = g.target - labelClear*perPxY
+	}
+	return x + labelDX*perPxX, ay
+}
+
+// Offsets in pixels from a turning point to its label's anchor, and the
+// least distance from the anchor to the target line (half a label's height
+// and a gap).
+const labelDX, labelDY, labelClear = 6, 24, 18
+
+func (g geometry) px(cb chart.Box, x, y float64) (int, int) {
+	xr := chart.ContinuousRange{Min: g.x.Min, Max: g.x.Max, Domain: cb.Width()}
+	yr := chart.ContinuousRange{Min: g.ymin, Max: g.ymax, Domain: cb.Height()}
+	return cb.Left + xr.Translate(x), cb.Bottom - yr.Translate(y)
+}
+
+// turningMarkers draws a larger, outlined marker on each turning point.
+func turningMarkers(data []plotted, g geometry) chart.Renderable {
+	return func(r chart.Renderer, cb chart.Box, _ chart.Style) {
+		for _, d := range data {
+			if !d.turning {
+				continue
+			}
+			x, y := g.px(cb, d.tx, d.ty)
+			ax, ay := g.labelAnchor(d.tx, d.ty)
+			lx, ly := g.px(cb, ax, ay)
+			r.SetStrokeColor(d.color)
+			r.SetStrokeWidth(1.5)
+			r.SetStrokeDashArray(nil)
+			r.MoveTo(x, y)
+			r.LineTo(lx, ly)
+			r.Stroke()
+			r.SetFillColor(d.color)
+			r.SetStrokeColor(textColor)
+			r.SetStrokeWidth(1.5)
+			r.SetStrokeDashArray(nil)
+			r.Circle(7, x, y)
+			r.FillStroke()
+		}
+		r.ResetStyle()
+	}
+}
+
+// legendEntry is one line of the legend.
+type legendEntry struct {
+	text   string
+	color  drawing.Color
+	dash   []float64
+	dot    float64 // marker radius; 0 for none
+	line   bool
+	marker drawing.Color // outline of the marker, for the turning-point entry
+}
+
+// legend draws the legend in the corner of the plot area where it covers
+// the least of the data.
+func legend(e Experiment, data []plotted, g geometry) chart.Renderable {
+	entries := []legendEntry{}
+	for _, d := range data {
+		text := d.name
+		switch {
+		case d.points == 0:
+			text += " (no points)"
+		case !d.hasPoint:
+			text += " (no results yet)"
+		}
+		entries = append(entries, legendEntry{text: text, color: d.color, line: true, dot: 3.5})
+	}
+	entries = append(entries, legendEntry{text: "target " + targetPercent(e.Target), color: targetColor, dash: targetDash, line: true})
+	for _, d := range data {
+		if d.turning {
+			entries = append(entries, legendEntry{text: "turning point (smallest ≥ target)", color: drawing.ColorFromHex("bbbbbb"), dot: 7, marker: textColor})
+			break
+		}
+	}
+
+	return func(r chart.Renderer, cb chart.Box, defaults chart.Style) {
+		const (
+			pad     = 8  // inside the legend box
+			inset   = 10 // between the legend and the plot area's edge
+			sample  = 28 // width of the line sample
+			gap     = 8  // between sample and text
+			spacing = 6  // between lines
+		)
+		r.SetFont(defaults.GetFont())
+		r.SetFontSize(10.5)
+		r.SetFontColor(textColor)
+		textW, lineH := 0, 0
+		for _, en := range entries {
+			tb := r.MeasureText(en.text)
+			textW, lineH = max(textW, tb.Width()), max(lineH, tb.Height())
+		}
+		lineH = max(lineH, 14)
+		// Slack for SVG viewers that lack Roboto and fall back to a wider font.
+		textW += textW / 8
+		w := pad + sample + gap + textW + pad
+		h := pad + len(entries)*lineH + (len(entries)-1)*spacing + pad
+
+		// Score each corner by how much data it would hide.
+		var samples [][2]int
+		for _, d := range data {
+			for i := range d.x {
+				x, y := g.px(cb, d.x[i], d.y[i])
+				samples = append(samples, [2]int{x, y})
+				if i+1 < len(d.x) {
+					x2, y2 := g.px(cb, d.x[i+1], d.y[i+1])
+					for k := 1; k < 16; k++ {
+						samples = append(samples, [2]int{x + (x2-x)*k/16, y + (y2-y)*k/16})
+					}
+				}
+			}
+			if d.turning {
+				x, y := g.px(cb, d.tx, d.ty)
+				tb := r.MeasureText(d.tpLabel)
+				for dx := 0; dx <= tb.Width()+20; dx += 8 {
+					samples = append(samples, [2]int{x + dx, y - 10}, [2]int{x + dx, y + 10})
+				}
+			}
+		}
+		_, ty := g.px(cb, g.x.Min, 100*e.Target)
+		for x := cb.Left; x <= cb.Right; x += 8 {
+			samples = append(samples, [2]int{x, ty})
+		}
+		corners := []chart.Box{
+			{Left: cb.Right - inset - w, Top: cb.Bottom - inset - h}, // bottom right
+			{Left: cb.Left + inset, Top: cb.Top + inset},             // top left
+			{Left: cb.Left + inset, Top: cb.Bottom - inset - h},      // bottom left
+			{Left: cb.Right - inset - w, Top: cb.Top + inset},        // top right
+		}
+		best, bestScore := 0, math.MaxInt
+		for i, b := range corners {
+			score := 0
+			for _, s := range samples {
+				if s[0] >= b.Left-6 && s[0] <= b.Left+w+6 && s[1] >= b.Top-6 && s[1] <= b.Top+h+6 {
+					score++
+				}
+			}
+			if score < bestScore {
+				best, bestScore = i, score
+			}
+		}
+		box := corners[best]
+		box.Right, box.Bottom = box.Left+w, box.Top+h
+
+		chart.Draw.Box(r, box, chart.Style{FillColor: drawing.Color{R: 255, G: 255, B: 255, A: 235}, StrokeColor: drawing.ColorFromHex("bbbbbb"), StrokeWidth: 1})
+		y := box.Top + pad
+		for _, en := range entries {
+			mid := y + lineH/2
+			x0, x1 := box.Left+pad, box.Left+pad+sample
+			if en.line {
+				r.SetStrokeColor(en.color)
+				r.SetStrokeWidth(2)
+				r.SetStrokeDashArray(en.dash)
+				r.MoveTo(x0, mid)
+				r.LineTo(x1, mid)
+				r.Stroke()
+			}
+			if en.dot > 0 {
+				r.SetStrokeDashArray(nil)
+				r.SetFillColor(en.color)
+				if en.marker.IsZero() {
+					r.SetStrokeColor(en.color)
+					r.SetStrokeWidth(1)
+				} else {
+					r.SetStrokeColor(en.marker)
+					r.SetStrokeWidth(1.5)
+				}
+				r.Circle(en.dot, (x0+x1)/2, mid)
+				r.FillStroke()
+			}
+			r.SetStrokeDashArray(nil)
+			r.SetFont(defaults.GetFont())
+			r.SetFontSize(10.5)
+			r.SetFontColor(textColor)
+			tb := r.MeasureText(en.text)
+			r.Text(en.text, x1+gap, mid+tb.Height()/2)
+			y += lineH + spacing
+		}
+		r.ResetStyle()
+	}
+}
+
+// yTitleWidth is the room left of the y tick labels for the axis title.
+const yTitleWidth = 26
+
+// yTitle draws the y axis title, reading upwards, centred on the plot area.
+func yTitle(title string, size float64) chart.Renderable {
+	return func(r chart.Renderer, cb chart.Box, defaults chart.Style) {
+		r.SetFont(defaults.GetFont())
+		r.SetFontSize(size)
+		r.SetFontColor(textColor)
+		tb := r.MeasureText(title)
+		r.SetTextRotation(-math.Pi / 2)
+		// Rotated a quarter turn back, the text runs upwards from (x, y)
+		// with its glyphs left of x.
+		x := chartPadLeft + yTitleWidth - 6
+		r.Text(title, x, cb.Top+cb.Height()/2+tb.Width()/2)
+		r.ClearTextRotation()
+		r.ResetStyle()
+	}
+}
+
+// chartPadLeft is the background padding left of the y axis title.
+const chartPadLeft = 20
+
+// svgRenderer is go-chart's SVG renderer with text escaped for XML, which
+// go-chart writes verbatim (a model named "a<b" would break the file).
+type svgRenderer struct{ chart.Renderer }
+
+// Text draws body escaped for XML.
+func (s svgRenderer) Text(body string, x, y int) {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(body))
+	s.Renderer.Text(b.String(), x, y)
+}
+
+// svg is a chart.RendererProvider for svgRenderer.
+func svg(width, height int) (chart.Renderer, error) {
+	r, err := chart.SVG(width, height)
+	if err != nil {
+		return nil, err
+	}
+	return svgRenderer{r}, nil
+}

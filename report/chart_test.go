@@ -1,0 +1,218 @@
+package report
+
+import (
+	"bytes"
+	"encoding/xml"
+	"image/png"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+func TestNewLogAxis(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		lo, hi float64
+		want   []string
+	}{
+		{"four decades", 900, 1.2e6, []string{"1k", "10k", "100k", "1M"}},
+		{"demo sweep", 408, 368650, []string{"1k", "10k", "100k"}},
+		{"small span gets 2 and 5", 15, 325, []string{"20", "50", "100", "200"}},
+		{"one point", 932, 932, []string{"500", "1k", "2k"}},
+		{"millions", 2e6, 3e8, []string{"2M", "5M", "10M", "20M", "50M", "100M", "200M"}},
+		{"three decades", 2e6, 3e9, []string{"10M", "100M", "1B"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ax := newLogAxis(tt.lo, tt.hi)
+			var got []string
+			for _, tk := range ax.Ticks {
+				got = append(got, tk.Label)
+				if tk.Value < ax.Min || tk.Value > ax.Max {
+					t.Errorf("tick %s at %v outside the axis [%v, %v]", tk.Label, tk.Value, ax.Min, ax.Max)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ticks = %v, want %v", got, tt.want)
+			}
+			if ax.Min >= math.Log10(tt.lo) || ax.Max <= math.Log10(tt.hi) {
+				t.Errorf("axis [%v, %v] does not strictly contain log10 of %v..%v", ax.Min, ax.Max, tt.lo, tt.hi)
+			}
+			if ax.Max-ax.Min < 1-1e-9 {
+				t.Errorf("axis spans %v decades, want at least 1", ax.Max-ax.Min)
+			}
+			if !sort.Float64sAreSorted(ax.Minor) {
+				t.Errorf("minor grid lines not sorted: %v", ax.Minor)
+			}
+		})
+	}
+}
+
+// TestXPixelIsLogarithmic checks the mapping against log10 computed
+// independently: pixels grow with params, and equal ratios of parameter
+// counts are equal distances.
+func TestXPixelIsLogarithmic(t *testing.T) {
+	t.Parallel()
+	ax := newLogAxis(100, 1e6)
+	const width = 800
+	prev := -1
+	for _, p := range []float64{100, 150, 408, 932, 1000, 2358, 10000, 75242, 368650, 1e6} {
+		x := ax.xPixel(p, width)
+		if x <= prev {
+			t.Errorf("xPixel(%v) = %d, not right of the previous point (%d)", p, x, prev)
+		}
+		prev = x
+		want := (math.Log10(p) - ax.Min) / (ax.Max - ax.Min) * width
+		if math.Abs(float64(x)-want) > 1 {
+			t.Errorf("xPixel(%v) = %d, want %.1f", p, x, want)
+		}
+	}
+	d1 := ax.xPixel(1000, width) - ax.xPixel(100, width)
+	d2 := ax.xPixel(1e6, width) - ax.xPixel(1e5, width)
+	if diff := d1 - d2; diff < -1 || diff > 1 {
+		t.Errorf("a decade is %d px at 100..1k but %d px at 100k..1M", d1, d2)
+	}
+}
+
+func TestAccuracyAxis(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		low               float64
+		wantMin, wantStep float64
+	}{
+		{93.12, 92, 2},
+		{97, 96, 1},
+		{99.2, 98.5, 0.5},
+		{88, 86, 2},
+		{50, 40, 10},
+		{0, 0, 20},
+		{100, 99.5, 0.5},
+	}
+	for _, tt := range tests {
+		min, max, step := accuracyAxis(tt.low)
+		if min != tt.wantMin || max != 100 || step != tt.wantStep {
+			t.Errorf("accuracyAxis(%v) = %v, %v, %v; want %v, 100, %v", tt.low, min, max, step, tt.wantMin, tt.wantStep)
+		}
+		if min >= tt.low && tt.low > 0 {
+			t.Errorf("accuracyAxis(%v) starts at %v, not below the lowest point", tt.low, min)
+		}
+	}
+}
+
+func TestWriteChart(t *testing.T) {
+	t.Parallel()
+	one := Experiment{Title: "one point", Target: 0.97, Models: []Model{{Name: "m", Points: []Point{ok("n=1", 932, 0.971)}}}}
+	odd := demoExperiment()
+	odd.Title = `a <b> & "c"`
+	odd.Models[0].Name = "mlp<pool>&co"
+	tests := []struct {
+		name string
+		e    Experiment
+	}{
+		{"demo", demoExperiment()},
+		{"edge", edgeExperiment()},
+		{"one point", one},
+		{"all pending", Experiment{Target: 0.97, Models: []Model{{Name: "p", Points: []Point{{Label: "n=1", Params: 50, Status: StatusPending}}}}}},
+		{"empty model", Experiment{Target: 0.97, Models: []Model{{Name: "empty"}}}},
+		{"no models", Experiment{Target: 0.97}},
+		{"same params twice", Experiment{Target: 0.5, Models: []Model{{Name: "a", Points: []Point{ok("x", 10, 0.6)}}, {Name: "b", Points: []Point{ok("y", 10, 0.6)}}}}},
+		{"text needing XML escapes", odd},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			if err := WriteChart(dir, "chart", tt.e); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(filepath.Join(dir, "chart.png"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			img, err := png.Decode(f)
+			if err != nil {
+				t.Fatalf("chart.png: %v", err)
+			}
+			if b := img.Bounds(); b.Dx() != chartWidth || b.Dy() != chartHeight {
+				t.Errorf("chart.png is %dx%d, want %dx%d", b.Dx(), b.Dy(), chartWidth, chartHeight)
+			}
+			svg, err := os.ReadFile(filepath.Join(dir, "chart.svg"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkXML(t, svg)
+			if tt.e.Title != "" && !bytes.Contains(svg, []byte(">"+xmlText(tt.e.Title)+"<")) {
+				t.Errorf("chart.svg lacks the title %q", tt.e.Title)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+				t.Errorf("dir holds %d entries, want chart.png and chart.svg only", len(entries))
+			}
+		})
+	}
+}
+
+// checkXML fails unless data is well-formed XML with an <svg> root.
+func checkXML(t *testing.T, data []byte) {
+	t.Helper()
+	d := xml.NewDecoder(bytes.NewReader(data))
+	root := ""
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("chart.svg is not well-formed XML: %v", err)
+		}
+		if s, ok := tok.(xml.StartElement); ok && root == "" {
+			root = s.Name.Local
+		}
+	}
+	if root != "svg" {
+		t.Fatalf("chart.svg root element is %q, want svg", root)
+	}
+}
+
+func xmlText(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+func TestWrite(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "out")
+	if err := Write(dir, demoExperiment()); err != nil {
+		t.Fatal(err)
+	}
+	// Writing again replaces the files in place.
+	if err := Write(dir, demoExperiment()); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{"chart.png", "chart.svg", "report.md"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("dir holds %v, want %v (no temporary files left)", names, want)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(md, []byte("![accuracy vs parameters](chart.png)")) {
+		t.Error("report.md does not embed chart.png")
+	}
+}

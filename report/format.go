@@ -1,0 +1,152 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// groupDigits formats n with a comma every three digits: 75242 → "75,242".
+func groupDigits(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// percent formats a fraction as a percentage with two decimals: 0.971 → "97.10%".
+func percent(frac float64) string {
+	return fmt.Sprintf("%.2f%%", 100*frac)
+}
+
+// targetPercent formats a target fraction as a short percentage:
+// 0.97 → "97%", 0.975 → "97.5%".
+func targetPercent(frac float64) string {
+	return strconv.FormatFloat(math.Round(frac*1e6)/1e4, 'f', -1, 64) + "%"
+}
+
+// sizeRatio formats how many times larger one count is than another, for
+// "times smaller" columns: whole numbers from 10 up (80.7 → "81"), one
+// decimal below (2.54 → "2.5", 1.0 → "1").
+func sizeRatio(r float64) string {
+	if r >= 10 {
+		return strconv.FormatFloat(math.Round(r), 'f', -1, 64)
+	}
+	return strconv.FormatFloat(math.Round(r*10)/10, 'f', -1, 64)
+}
+
+// preciseRatio formats a ratio with three significant digits (18.72 →
+// "18.7", 2.531 → "2.53", 187.2 → "187"), for comparisons between models.
+func preciseRatio(r float64) string {
+	switch {
+	case r >= 100:
+		return strconv.FormatFloat(math.Round(r), 'f', -1, 64)
+	case r >= 10:
+		return strconv.FormatFloat(math.Round(r*10)/10, 'f', -1, 64)
+	default:
+		return strconv.FormatFloat(math.Round(r*100)/100, 'f', -1, 64)
+	}
+}
+
+// timesSmaller formats how much smaller a point is than the largest point:
+// "81×" for a point 81 times smaller, "1×" for the largest itself, "—" when
+// a count is unknown.
+func timesSmaller(largest, params int64) string {
+	if largest <= 0 || params <= 0 {
+		return "—"
+	}
+	return sizeRatio(float64(largest)/float64(params)) + "×"
+}
+
+// duration formats a training time in seconds: "0.8 s", "42.0 s",
+// "4m05s", "2h03m"; "—" when unknown (zero, negative or not a number).
+func duration(seconds float64) string {
+	if !(seconds > 0) || math.IsInf(seconds, 0) {
+		return "—"
+	}
+	if seconds < 59.95 {
+		return fmt.Sprintf("%.1f s", seconds)
+	}
+	s := int64(math.Round(seconds))
+	if s < 3600 {
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	}
+	m := (s + 30) / 60
+	return fmt.Sprintf("%dh%02dm", m/60, m%60)
+}
+
+// loss formats a test loss with four decimals, "—" when not finite.
+func loss(l float64) string {
+	if math.IsNaN(l) || math.IsInf(l, 0) {
+		return "—"
+	}
+	return fmt.Sprintf("%.4f", l)
+}
+
+// prettyLabel spaces the assignments of a point label for prose:
+// "n=2, m=4" → "n = 2, m = 4".
+func prettyLabel(label string) string {
+	if label == "" {
+		return "(unlabelled point)"
+	}
+	parts := strings.Split(label, ",")
+	for i, p := range parts {
+		if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok {
+			parts[i] = strings.TrimSpace(k) + " = " + strings.TrimSpace(v)
+		} else {
+			parts[i] = strings.TrimSpace(p)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// compactCount formats a tick value for a log axis: 10, 200, 1k, 2.5k,
+// 10k, 1M, 1B.
+func compactCount(v float64) string {
+	type unit struct {
+		size   float64
+		suffix string
+	}
+	for _, u := range []unit{{1e9, "B"}, {1e6, "M"}, {1e3, "k"}} {
+		if v >= u.size {
+			return strconv.FormatFloat(math.Round(v/u.size*100)/100, 'f', -1, 64) + u.suffix
+		}
+	}
+	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+}
+
+// cell makes text safe inside a Markdown table cell: pipes are escaped and
+// line breaks become spaces.
+func cell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	s = strings.ReplaceAll(s, "\r\n", " ")
+	return strings.ReplaceAll(s, "\n", " ")
+}
+
+// statusText is how a point's status or accuracy appears in tables: the
+// accuracy as a percentage when ok, otherwise the status ("diverged",
+// "pending", or whatever unknown status was given).
+func statusText(p Point) string {
+	switch {
+	case p.ok():
+		return percent(p.Accuracy)
+	case p.Status == StatusOK: // ok but the accuracy is NaN
+		return "—"
+	case p.Status == "":
+		return string(StatusPending)
+	}
+	return string(p.Status)
+}

@@ -1,0 +1,67 @@
+package report
+
+import (
+	"math"
+	"testing"
+)
+
+func TestFormat(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		got, want string
+	}{
+		{"groupDigits 0", groupDigits(0), "0"},
+		{"groupDigits 932", groupDigits(932), "932"},
+		{"groupDigits 75242", groupDigits(75242), "75,242"},
+		{"groupDigits 1234567", groupDigits(1234567), "1,234,567"},
+		{"groupDigits -1000", groupDigits(-1000), "-1,000"},
+		{"percent", percent(0.971), "97.10%"},
+		{"targetPercent 0.97", targetPercent(0.97), "97%"},
+		{"targetPercent 0.975", targetPercent(0.975), "97.5%"},
+		{"targetPercent 1", targetPercent(1), "100%"},
+		{"sizeRatio 80.7", sizeRatio(75242.0 / 932), "81"},
+		{"sizeRatio 3.5", sizeRatio(3.5), "3.5"},
+		{"sizeRatio 1", sizeRatio(1), "1"},
+		{"preciseRatio 18.69", preciseRatio(17418.0 / 932), "18.7"},
+		{"preciseRatio 2.531", preciseRatio(2.531), "2.53"},
+		{"preciseRatio 187.2", preciseRatio(187.2), "187"},
+		{"timesSmaller", timesSmaller(75242, 932), "81×"},
+		{"timesSmaller unknown", timesSmaller(0, 932), "—"},
+		{"duration 0", duration(0), "—"},
+		{"duration NaN", duration(math.NaN()), "—"},
+		{"duration 0.84", duration(0.84), "0.8 s"},
+		{"duration 59.9", duration(59.9), "59.9 s"},
+		{"duration 59.96", duration(59.96), "1m00s"},
+		{"duration 245", duration(245), "4m05s"},
+		{"duration 3725", duration(3725), "1h02m"},
+		{"loss", loss(0.09412), "0.0941"},
+		{"loss NaN", loss(math.NaN()), "—"},
+		{"prettyLabel", prettyLabel("n=2"), "n = 2"},
+		{"prettyLabel two vars", prettyLabel("n=2,m=4"), "n = 2, m = 4"},
+		{"prettyLabel empty", prettyLabel(""), "(unlabelled point)"},
+		{"compactCount 10", compactCount(10), "10"},
+		{"compactCount 200", compactCount(200), "200"},
+		{"compactCount 1000", compactCount(1000), "1k"},
+		{"compactCount 2500", compactCount(2500), "2.5k"},
+		{"compactCount 1e6", compactCount(1e6), "1M"},
+		{"compactCount 5e9", compactCount(5e9), "5B"},
+		{"cell", cell("a|b\nc"), `a\|b c`},
+		{"code", code("a`b"), "``a`b``"},
+		{"code edge backtick", code("`x"), "`` `x ``"},
+		{"share", share(646, 932, 0), "69%"},
+		{"share tiny", share(1, 100000, 1), "<0.1%"},
+		{"summarizeStatuses", summarizeStatuses([]Point{{Status: StatusPending}, {}, {Status: StatusDiverged}, {Status: "killed"}}), "1 diverged, 2 pending, 1 killed"},
+		{"statusText diverged", statusText(Point{Status: StatusDiverged}), "diverged"},
+		{"statusText empty", statusText(Point{}), "pending"},
+		{"statusText ok NaN", statusText(Point{Status: StatusOK, Accuracy: math.NaN()}), "—"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if tt.got != tt.want {
+				t.Errorf("got %q, want %q", tt.got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,444 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// checkTarget returns an error unless target is a fraction in (0,1].
+func checkTarget(target float64) error {
+	if !(target > 0 && target <= 1) {
+		return fmt.Errorf("report: target accuracy %v is not a fraction in (0,1]; write 97%% as 0.97", target)
+	}
+	return nil
+}
+
+// WriteMarkdown writes e as a GitHub-flavoured Markdown report to w.
+//
+// The report links the chart written by WriteChart with relative links to
+// chartBase+".png" and chartBase+".svg" (e.g. chartBase "chart"); an empty
+// chartBase leaves the chart out. For the same Experiment the output is
+// byte-identical except for the line that shows Env.Date.
+func WriteMarkdown(w io.Writer, e Experiment, chartBase string) error {
+	if err := checkTarget(e.Target); err != nil {
+		return err
+	}
+	var b strings.Builder
+	writeMarkdown(&b, e, chartBase)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeMarkdown(b *strings.Builder, e Experiment, chartBase string) {
+	title := e.Title
+	if title == "" {
+		title = "nnsweep report"
+	}
+	fmt.Fprintf(b, "# %s\n\n", oneLine(title))
+	if d := strings.TrimSpace(e.Description); d != "" {
+		fmt.Fprintf(b, "%s\n\n", d)
+	}
+	if n := strings.TrimSpace(e.Note); n != "" {
+		fmt.Fprintf(b, "> **Note:** %s\n\n", strings.ReplaceAll(n, "\n", "\n> "))
+	}
+	fmt.Fprintf(b, "Target: **%s** test accuracy. A model's *turning point* is its smallest point at or above the target.\n\n",
+		targetPercent(e.Target))
+
+	writeEnvironment(b, e.Env)
+
+	if chartBase != "" {
+		link := strings.ReplaceAll(chartBase, " ", "%20")
+		b.WriteString("## Accuracy vs parameters\n\n")
+		fmt.Fprintf(b, "![accuracy vs parameters](%s.png)\n\n", link)
+		fmt.Fprintf(b, "[Chart as SVG](%s.svg)\n\n", link)
+	}
+
+	if len(e.Models) == 0 {
+		b.WriteString("This experiment has no models.\n\n")
+	}
+	pareto := paretoSet(e.Models)
+	results := make([]TurningResult, len(e.Models))
+	for i, m := range e.Models {
+		results[i] = TurningPoint(m, e.Target)
+		writeModel(b, e.Target, i, m, results[i], pareto)
+	}
+	if len(e.Models) >= 2 {
+		writeComparison(b, e, results)
+	}
+	writePareto(b, e.Models)
+}
+
+func writeEnvironment(b *strings.Builder, env Environment) {
+	b.WriteString("## Environment\n\n")
+	version := env.Version
+	if version == "" {
+		version = "(unknown version)"
+	}
+	if env.GoVersion != "" {
+		fmt.Fprintf(b, "- nnsweep %s, built with %s\n", oneLine(version), oneLine(env.GoVersion))
+	} else {
+		fmt.Fprintf(b, "- nnsweep %s\n", oneLine(version))
+	}
+	switch {
+	case env.CPU != "" && env.Cores > 0:
+		fmt.Fprintf(b, "- CPU: %s, %d cores\n", oneLine(env.CPU), env.Cores)
+	case env.CPU != "":
+		fmt.Fprintf(b, "- CPU: %s\n", oneLine(env.CPU))
+	case env.Cores > 0:
+		fmt.Fprintf(b, "- CPU: %d cores\n", env.Cores)
+	}
+	if !env.Date.IsZero() {
+		fmt.Fprintf(b, "- Date: %s\n", env.Date.UTC().Format(time.DateTime+" MST"))
+	}
+	if env.SpecFile != "" || env.SpecHash != "" {
+		b.WriteString("- Spec:")
+		if env.SpecFile != "" {
+			fmt.Fprintf(b, " %s", code(env.SpecFile))
+		}
+		if env.SpecHash != "" {
+			if env.SpecFile != "" {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(b, " sha256 %s", code(env.SpecHash))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
+	if env.SpecText != "" {
+		fence := strings.Repeat("`", max(3, longestRun(env.SpecText, '`')+1))
+		b.WriteString("<details><summary>spec</summary>\n\n")
+		fmt.Fprintf(b, "%syaml\n%s", fence, env.SpecText)
+		if !strings.HasSuffix(env.SpecText, "\n") {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(b, "%s\n\n</details>\n\n", fence)
+	}
+}
+
+func writeModel(b *strings.Builder, target float64, mi int, m Model, tp TurningResult, pareto map[[2]int]bool) {
+	name := m.Name
+	if name == "" {
+		name = fmt.Sprintf("model %d", mi+1)
+	}
+	fmt.Fprintf(b, "## %s\n\n", oneLine(name))
+	if m.Polynomial != "" {
+		fmt.Fprintf(b, "Parameters: %s\n\n", code(m.Polynomial))
+	}
+	if len(m.Points) == 0 {
+		b.WriteString("This model has no points.\n\n")
+		return
+	}
+
+	b.WriteString("| point | params | test accuracy | test loss | epochs | train time | × smaller | Pareto |\n")
+	b.WriteString("|:--|--:|--:|--:|--:|--:|--:|:-:|\n")
+	for pi, p := range m.Points {
+		label := cell(p.Label)
+		if tp.Found && pi == tp.Index {
+			label = "**" + label + "**"
+		}
+		lossText, epochs := "—", "—"
+		if p.ok() {
+			lossText = loss(p.Loss)
+		}
+		if p.Epochs > 0 || p.ok() {
+			epochs = fmt.Sprint(p.Epochs)
+		}
+		mark := ""
+		if pareto[[2]int{mi, pi}] {
+			mark = "✓"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			label, groupDigits(p.Params), cell(statusText(p)), lossText, epochs,
+			duration(p.TrainSeconds), timesSmaller(tp.Largest.Params, p.Params), mark)
+	}
+	b.WriteString("\n")
+	if n := countNotOK(m.Points); n > 0 {
+		fmt.Fprintf(b, "%s without a test result (diverged or pending).\n\n", plural(n, "point", "points"))
+	}
+
+	fmt.Fprintf(b, "**Turning point:** %s\n\n", turningSentence(m, tp, target))
+	if len(tp.NonMonotone) > 0 {
+		fmt.Fprintf(b, "> **Warning:** accuracy is not monotone in size: %s %s larger than the turning point but below %s.\n\n",
+			joinLabels(tp.NonMonotone), pluralVerb(len(tp.NonMonotone)), targetPercent(target))
+	}
+
+	ref, refIndex := tp.Point, tp.Index
+	if !tp.Found {
+		ref, refIndex = tp.Closest, tp.ClosestIndex
+	}
+	if refIndex >= 0 && len(ref.Layers) > 0 {
+		role := "the turning point"
+		if !tp.Found {
+			role = "the closest point"
+		}
+		writeLayers(b, ref, role)
+	}
+}
+
+// turningSentence is the turning point of a model as one sentence, e.g.
+// "n = 2: 932 parameters at 97.10% test accuracy, 1/81 of the largest
+// point (75,242 parameters)."
+func turningSentence(m Model, tp TurningResult, target float64) string {
+	if tp.Found {
+		s := fmt.Sprintf("%s: %s parameters at %s test accuracy, ",
+			prettyLabel(tp.Label), groupDigits(tp.Params), percent(tp.Accuracy))
+		switch r := tp.TimesSmaller(); {
+		case tp.Index == tp.LargestIndex:
+			s += "the largest point itself"
+		case r == 0:
+			s += "its size relative to the largest point is unknown"
+		case r <= 1:
+			s += fmt.Sprintf("as large as the largest point (%s parameters)", groupDigits(tp.Largest.Params))
+		default:
+			s += fmt.Sprintf("1/%s of the largest point (%s parameters)", sizeRatio(r), groupDigits(tp.Largest.Params))
+		}
+		return s + "."
+	}
+	if tp.ClosestIndex < 0 {
+		return fmt.Sprintf("none: no point has a test result yet (%s).", summarizeStatuses(m.Points))
+	}
+	c := tp.Closest
+	return fmt.Sprintf("none: no point reaches %s. The closest is %s: %s parameters at %s test accuracy.",
+		targetPercent(target), prettyLabel(c.Label), groupDigits(c.Params), percent(c.Accuracy))
+}
+
+// summarizeStatuses says what the points' statuses are, e.g. "3 pending,
+// 1 diverged", in the order ok, diverged, pending, then others by name.
+func summarizeStatuses(points []Point) string {
+	counts := map[Status]int{}
+	for _, p := range points {
+		s := p.Status
+		if s == "" {
+			s = StatusPending
+		}
+		counts[s]++
+	}
+	var others []string
+	for s := range counts {
+		if s != StatusOK && s != StatusDiverged && s != StatusPending {
+			others = append(others, string(s))
+		}
+	}
+	sort.Strings(others)
+	order := append([]string{string(StatusOK), string(StatusDiverged), string(StatusPending)}, others...)
+	var parts []string
+	for _, s := range order {
+		if n := counts[Status(s)]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// writeLayers writes where the parameters of p are; role names p in prose,
+// e.g. "the turning point".
+func writeLayers(b *strings.Builder, p Point, role string) {
+	var total int64
+	big := 0
+	for i, l := range p.Layers {
+		total += l.Params
+		if l.Params > p.Layers[big].Params {
+			big = i
+		}
+	}
+	b.WriteString("### Where the parameters are\n\n")
+	if total <= 0 {
+		fmt.Fprintf(b, "The layers of %s (%s) hold no parameters.\n\n", role, prettyLabel(p.Label))
+		return
+	}
+	l := p.Layers[big]
+	fmt.Fprintf(b, "In %s (%s), %s holds %s of the weights (%s of %s).\n\n",
+		role, prettyLabel(p.Label), code(l.Name), share(l.Params, total, 0), groupDigits(l.Params), groupDigits(total))
+	b.WriteString("| layer | params | share |\n|:--|--:|--:|\n")
+	for _, l := range p.Layers {
+		fmt.Fprintf(b, "| %s | %s | %s |\n", cell(l.Name), groupDigits(l.Params), share(l.Params, total, 1))
+	}
+	b.WriteString("\n")
+}
+
+// share formats part/total as a percentage with the given decimals; a
+// non-zero share that would round to zero is shown as "<1%" (or "<0.1%").
+func share(part, total int64, decimals int) string {
+	v := 100 * float64(part) / float64(total)
+	s := fmt.Sprintf("%.*f%%", decimals, v)
+	if part > 0 && v < math.Pow(10, -float64(decimals))/2 {
+		s = fmt.Sprintf("<%s%%", fmt.Sprintf("%.*f", decimals, math.Pow(10, -float64(decimals))))
+	}
+	return s
+}
+
+func writeComparison(b *strings.Builder, e Experiment, results []TurningResult) {
+	b.WriteString("## Across models\n\n")
+	order := make([]int, len(e.Models))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		a, c := results[order[i]], results[order[j]]
+		if a.Found != c.Found {
+			return a.Found
+		}
+		return a.Found && a.Params < c.Params
+	})
+	best := -1
+	if results[order[0]].Found {
+		best = order[0]
+	}
+
+	fmt.Fprintf(b, "Each model's turning point for %s, smallest first.\n\n", targetPercent(e.Target))
+	b.WriteString("| model | turning point | params | test accuracy | × the smallest |\n")
+	b.WriteString("|:--|:--|--:|--:|--:|\n")
+	for _, i := range order {
+		tp := results[i]
+		name := cell(modelName(e.Models, i))
+		if !tp.Found {
+			acc := "—"
+			if tp.ClosestIndex >= 0 {
+				acc = "best " + percent(tp.Closest.Accuracy)
+			}
+			fmt.Fprintf(b, "| %s | none | — | %s | — |\n", name, acc)
+			continue
+		}
+		ratio := "—"
+		if bp := results[best].Params; bp > 0 && tp.Params > 0 {
+			ratio = preciseRatio(float64(tp.Params)/float64(bp)) + "×"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n",
+			name, cell(tp.Label), groupDigits(tp.Params), percent(tp.Accuracy), ratio)
+	}
+	b.WriteString("\n")
+
+	if best < 0 {
+		fmt.Fprintf(b, "No model reaches %s yet.\n\n", targetPercent(e.Target))
+		return
+	}
+	bestName, bp := modelName(e.Models, best), results[best].Params
+	wrote := false
+	for _, i := range order {
+		tp := results[i]
+		if i == best || !tp.Found {
+			continue
+		}
+		other := modelName(e.Models, i)
+		switch {
+		case bp <= 0 || tp.Params <= 0:
+			continue
+		case tp.Params == bp:
+			fmt.Fprintf(b, "- %s needs as many parameters as %s for the same target.\n", bestName, other)
+		default:
+			fmt.Fprintf(b, "- %s needs 1/%s of the parameters of %s for the same target.\n",
+				bestName, preciseRatio(float64(tp.Params)/float64(bp)), other)
+		}
+		wrote = true
+	}
+	for _, i := range order {
+		tp, name := results[i], modelName(e.Models, i)
+		switch {
+		case tp.Found:
+			continue
+		case len(e.Models[i].Points) == 0:
+			fmt.Fprintf(b, "- %s has no points.\n", name)
+		case tp.ClosestIndex < 0:
+			fmt.Fprintf(b, "- %s has no test result yet (%s).\n", name, summarizeStatuses(e.Models[i].Points))
+		default:
+			fmt.Fprintf(b, "- %s does not reach %s (best: %s at %s).\n",
+				name, targetPercent(e.Target), code(tp.Closest.Label), percent(tp.Closest.Accuracy))
+		}
+		wrote = true
+	}
+	if wrote {
+		b.WriteString("\n")
+	}
+}
+
+func writePareto(b *strings.Builder, models []Model) {
+	b.WriteString("## Pareto front\n\n")
+	front := ParetoFront(models)
+	if len(front) == 0 {
+		b.WriteString("No point has a test result yet.\n")
+		return
+	}
+	b.WriteString("Points that no other point beats on both size and accuracy (✓ in the tables above), smallest first.\n\n")
+	b.WriteString("| model | point | params | test accuracy |\n|:--|:--|--:|--:|\n")
+	for _, r := range front {
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n",
+			cell(modelName(models, r.ModelIndex)), cell(r.Point.Label), groupDigits(r.Point.Params), percent(r.Point.Accuracy))
+	}
+}
+
+// modelName is the model's name, or "model N" (1-based) when it has none.
+func modelName(models []Model, i int) string {
+	if models[i].Name != "" {
+		return oneLine(models[i].Name)
+	}
+	return fmt.Sprintf("model %d", i+1)
+}
+
+func countNotOK(points []Point) int {
+	n := 0
+	for _, p := range points {
+		if !p.ok() {
+			n++
+		}
+	}
+	return n
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func pluralVerb(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
+}
+
+// joinLabels lists labels in prose: "n=8", "n=8 and n=16", "n=4, n=8 and n=16".
+func joinLabels(labels []string) string {
+	quoted := make([]string, len(labels))
+	for i, l := range labels {
+		quoted[i] = code(l)
+	}
+	if len(quoted) == 1 {
+		return quoted[0]
+	}
+	return strings.Join(quoted[:len(quoted)-1], ", ") + " and " + quoted[len(quoted)-1]
+}
+
+// code wraps s in a Markdown code span that survives backticks inside s.
+func code(s string) string {
+	s = oneLine(s)
+	fence := strings.Repeat("`", longestRun(s, '`')+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}
+
+// oneLine replaces line breaks with spaces.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\r", " ")), " ")
+}
+
+// longestRun returns the length of the longest run of c in s.
+func longestRun(s string, c byte) int {
+	best, run := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			run++
+			best = max(best, run)
+		} else {
+			run = 0
+		}
+	}
+	return best
+}

@@ -1,0 +1,209 @@
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// TableFormats are the formats WriteTable accepts.
+var TableFormats = []string{"text", "csv", "json", "markdown"}
+
+// Row is one point of one model as WriteTable exports it in JSON.
+type Row struct {
+	// Model is the model's name.
+	Model string `json:"model"`
+	// Point is the point's label, e.g. "n=2".
+	Point string `json:"point"`
+	// Params is the number of trainable parameters.
+	Params int64 `json:"params"`
+	// Accuracy is the test accuracy as a fraction in [0,1]; nil unless the
+	// status is "ok".
+	Accuracy *float64 `json:"accuracy"`
+	// Loss is the mean test loss per example; nil unless the status is "ok"
+	// and the loss is finite.
+	Loss *float64 `json:"loss"`
+	// Epochs is the number of epochs actually trained.
+	Epochs int `json:"epochs"`
+	// TrainSeconds is the wall-clock training time in seconds.
+	TrainSeconds float64 `json:"train_seconds"`
+	// Status is "ok", "diverged" or "pending".
+	Status Status `json:"status"`
+	// Pareto reports whether the point is on the Pareto front of all models.
+	Pareto bool `json:"pareto"`
+	// TurningPoint reports whether the point is its model's turning point.
+	TurningPoint bool `json:"turning_point"`
+}
+
+// Rows returns one Row per point of e, model by model, each model's points
+// in their given order.
+func Rows(e Experiment) []Row {
+	pareto := paretoSet(e.Models)
+	rows := []Row{}
+	for mi, m := range e.Models {
+		tp := TurningPoint(m, e.Target)
+		for pi, p := range m.Points {
+			r := Row{
+				Model: modelName(e.Models, mi), Point: p.Label, Params: p.Params,
+				Epochs: p.Epochs, TrainSeconds: p.TrainSeconds, Status: p.Status,
+				Pareto: pareto[[2]int{mi, pi}], TurningPoint: tp.Found && tp.Index == pi,
+			}
+			if r.Status == "" {
+				r.Status = StatusPending
+			}
+			if math.IsNaN(r.TrainSeconds) || math.IsInf(r.TrainSeconds, 0) {
+				r.TrainSeconds = 0
+			}
+			if p.ok() {
+				acc := p.Accuracy
+				r.Accuracy = &acc
+				if !math.IsNaN(p.Loss) && !math.IsInf(p.Loss, 0) {
+					l := p.Loss
+					r.Loss = &l
+				}
+			}
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+// WriteTable writes every point of e as one table to w, in format "text"
+// (aligned, for a terminal), "csv", "json" (an array of Row) or "markdown".
+// Accuracy is a fraction in CSV and JSON and a percentage in text and
+// Markdown; CSV and JSON leave accuracy and loss empty (null) for points
+// without a result.
+func WriteTable(w io.Writer, e Experiment, format string) error {
+	if err := checkTarget(e.Target); err != nil {
+		return err
+	}
+	switch format {
+	case "text":
+		return writeTextTable(w, e)
+	case "csv":
+		return writeCSVTable(w, e)
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(Rows(e))
+	case "markdown":
+		return writeMarkdownTable(w, e)
+	}
+	return fmt.Errorf("report: unknown table format %q; use one of %s", format, strings.Join(TableFormats, ", "))
+}
+
+// humanTable is the table shown to people (text and Markdown): a header
+// and rows of formatted cells.
+func humanTable(e Experiment) (header []string, rows [][]string) {
+	header = []string{"model", "point", "params", "test accuracy", "test loss", "epochs", "train time", "× smaller", "Pareto", "turning point"}
+	mark := func(b bool) string {
+		if b {
+			return "✓"
+		}
+		return ""
+	}
+	pareto := paretoSet(e.Models)
+	for mi, m := range e.Models {
+		tp := TurningPoint(m, e.Target)
+		for pi, p := range m.Points {
+			lossText, epochs := "—", "—"
+			if p.ok() {
+				lossText = loss(p.Loss)
+			}
+			if p.Epochs > 0 || p.ok() {
+				epochs = strconv.Itoa(p.Epochs)
+			}
+			rows = append(rows, []string{
+				modelName(e.Models, mi), p.Label, groupDigits(p.Params), statusText(p), lossText, epochs,
+				duration(p.TrainSeconds), timesSmaller(tp.Largest.Params, p.Params),
+				mark(pareto[[2]int{mi, pi}]), mark(tp.Found && tp.Index == pi),
+			})
+		}
+	}
+	return header, rows
+}
+
+// tableAligns are humanTable's column alignments: text left, numbers right,
+// marks centred.
+var tableAligns = []tw.Align{
+	tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight,
+	tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignCenter, tw.AlignCenter,
+}
+
+func writeTextTable(w io.Writer, e Experiment) error {
+	header, rows := humanTable(e)
+	t := tablewriter.NewTable(w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: tableAligns}),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: tableAligns}),
+	)
+	t.Header(header)
+	if err := t.Bulk(rows); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := t.Render(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
+
+func writeMarkdownTable(w io.Writer, e Experiment) error {
+	header, rows := humanTable(e)
+	var b strings.Builder
+	b.WriteString("|")
+	for _, h := range header {
+		fmt.Fprintf(&b, " %s |", cell(h))
+	}
+	b.WriteString("\n|")
+	for _, a := range tableAligns {
+		switch a {
+		case tw.AlignRight:
+			b.WriteString("--:|")
+		case tw.AlignCenter:
+			b.WriteString(":-:|")
+		default:
+			b.WriteString(":--|")
+		}
+	}
+	b.WriteString("\n")
+	for _, r := range rows {
+		b.WriteString("|")
+		for _, c := range r {
+			fmt.Fprintf(&b, " %s |", cell(c))
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeCSVTable(w io.Writer, e Experiment) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"model", "point", "params", "accuracy", "loss", "epochs", "train_seconds", "status", "pareto", "turning_point"})
+	num := func(f *float64) string {
+		if f == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*f, 'f', -1, 64)
+	}
+	for _, r := range Rows(e) {
+		cw.Write([]string{
+			r.Model, r.Point, strconv.FormatInt(r.Params, 10), num(r.Accuracy), num(r.Loss),
+			strconv.Itoa(r.Epochs), strconv.FormatFloat(r.TrainSeconds, 'f', -1, 64), string(r.Status),
+			strconv.FormatBool(r.Pareto), strconv.FormatBool(r.TurningPoint),
+		})
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("report: writing CSV: %w", err)
+	}
+	return nil
+}

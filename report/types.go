@@ -1,0 +1,109 @@
+package report
+
+import (
+	"math"
+	"time"
+)
+
+// Experiment is everything a report shows about one sweep.
+type Experiment struct {
+	// Title is the report's heading; when empty, "nnsweep report" is used.
+	Title string
+	// Description is free text printed under the title (Markdown allowed).
+	Description string
+	// Target is the minimum test accuracy the turning point must reach, as a
+	// fraction in (0,1], e.g. 0.97 for 97%.
+	Target float64
+	// Env records where and with what the experiment ran.
+	Env Environment
+	// Models are the swept architectures, in the spec's order.
+	Models []Model
+	// Note is free text shown prominently near the top, e.g. "trained with
+	// --epochs 2 (spec says 12)". Empty means no note.
+	Note string
+}
+
+// Environment records where and with what an experiment ran.
+type Environment struct {
+	// Version is the nnsweep version, e.g. "v0.3.1".
+	Version string
+	// GoVersion is the Go toolchain version, e.g. "go1.26.8".
+	GoVersion string
+	// CPU is the processor's model name.
+	CPU string
+	// Cores is the number of CPU cores used; 0 means unknown.
+	Cores int
+	// Date is when the report was made. It is printed in UTC and is the only
+	// part of the Markdown report that may differ between two runs.
+	Date time.Time
+	// SpecFile is the spec's file name as the user gave it.
+	SpecFile string
+	// SpecHash is the hex-encoded SHA-256 of the spec file's bytes.
+	SpecHash string
+	// SpecText is the spec file's content (YAML), shown collapsed in the report.
+	SpecText string
+}
+
+// Model is one architecture of the sweep and the points trained for it.
+type Model struct {
+	// Name is the model's name as written in the spec, e.g. "cnn2".
+	Name string
+	// Polynomial is the parameter count as a polynomial of the sweep
+	// variables, in the user's notation, e.g. "63n² + 335n + 10".
+	Polynomial string
+	// Points are the sweep's points in the spec's order (any order is
+	// accepted; the analyses and the chart sort by Params where needed).
+	Points []Point
+}
+
+// Status says whether a point has a meaningful test result.
+type Status string
+
+// The statuses of a point. Any other value is shown as written and treated
+// like StatusPending: the point has no result.
+const (
+	// StatusOK marks a trained point whose Accuracy and Loss are meaningful.
+	StatusOK Status = "ok"
+	// StatusDiverged marks a point whose training diverged (e.g. NaN loss).
+	StatusDiverged Status = "diverged"
+	// StatusPending marks a point not trained yet, or whose training did not finish.
+	StatusPending Status = "pending"
+)
+
+// Point is one trained (or not yet trained) size of a model.
+type Point struct {
+	// Label names the point by its sweep variables, e.g. "n=2", or
+	// "n=2, m=4" for several variables.
+	Label string
+	// Params is the number of trainable parameters (scalars, not bytes).
+	Params int64
+	// Accuracy is the test accuracy as a fraction in [0,1]. It is
+	// meaningful only when Status is StatusOK.
+	Accuracy float64
+	// Loss is the mean test loss per example. It is meaningful only when
+	// Status is StatusOK.
+	Loss float64
+	// Epochs is the number of epochs actually trained.
+	Epochs int
+	// TrainSeconds is the wall-clock training time in seconds.
+	TrainSeconds float64
+	// Status says whether Accuracy and Loss are meaningful.
+	Status Status
+	// Layers are the per-layer parameter counts of this point, in network
+	// order. It may be empty.
+	Layers []Layer
+}
+
+// Layer is the parameter count of one layer of a point.
+type Layer struct {
+	// Name is the layer's name, e.g. "dense_1".
+	Name string
+	// Params is the number of trainable parameters of the layer.
+	Params int64
+}
+
+// ok reports whether p has a usable test accuracy: its status is StatusOK
+// and its accuracy is a number.
+func (p Point) ok() bool {
+	return p.Status == StatusOK && !math.IsNaN(p.Accuracy)
+}

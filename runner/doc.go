@@ -1,0 +1,9 @@
+// Package runner trains and evaluates one model at one sweep point: it feeds shuffled
+// mini-batches from package dataset through the gorgonia graphs of package builder, steps a
+// Keras-exact optimizer (optimizer.go), and measures test accuracy and loss after the last epoch.
+//
+// A point trains on a training graph and is evaluated on a second graph bound to the same weight
+// tensors, so dropout is active only while training. Everything random (weights, shuffling,
+// dropout masks, the validation split) is drawn from the spec's seed: the same spec and seed give
+// the same result on the same machine.
+package runner

@@ -1,0 +1,437 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// OptimizerConfig is a fully resolved optimizer setting: the caller has already applied the
+// defaults (see DefaultOptimizer). Rates and coefficients are per step; the gradients the
+// optimizer receives are means over the batch, so nothing here depends on the batch size.
+//
+// Fields that do not belong to the named optimizer must be zero (false for Nesterov);
+// NewOptimizer rejects them rather than ignore a setting the user asked for.
+type OptimizerConfig struct {
+	// Name is one of "sgd", "rmsprop", "adam", "adadelta".
+	Name string
+	// LearningRate is the step size; it must be positive.
+	LearningRate float64
+	// Momentum is SGD's velocity decay, in [0, 1); 0 is plain gradient descent.
+	Momentum float64
+	// Nesterov switches SGD with momentum to Nesterov momentum.
+	Nesterov bool
+	// Rho is the decay of RMSprop's and Adadelta's running averages, in [0, 1).
+	Rho float64
+	// Beta1 and Beta2 are Adam's decays of the first and second moment estimates, in [0, 1).
+	Beta1, Beta2 float64
+	// Epsilon is the positive constant RMSprop, Adam and Adadelta add for numerical stability.
+	Epsilon float64
+}
+
+// DefaultOptimizer returns the Keras defaults for the named optimizer:
+//
+//	sgd       learning rate 0.01, momentum 0, no Nesterov
+//	rmsprop   learning rate 0.001, rho 0.9, epsilon 1e-7 (no momentum, not centered)
+//	adam      learning rate 0.001, beta1 0.9, beta2 0.999, epsilon 1e-7
+//	adadelta  learning rate 1.0, rho 0.95, epsilon 1e-7
+//
+// Adadelta's learning rate of 1.0 is the default of Keras 1 and 2.0 (and of the original paper,
+// which has no learning rate), the setting the reference experiment uses; later Keras versions
+// default to 0.001, which makes Adadelta a thousand times slower.
+func DefaultOptimizer(name string) (OptimizerConfig, error) {
+	switch name {
+	case "sgd":
+		return OptimizerConfig{Name: name, LearningRate: 0.01}, nil
+	case "rmsprop":
+		return OptimizerConfig{Name: name, LearningRate: 1e-3, Rho: 0.9, Epsilon: 1e-7}, nil
+	case "adam":
+		return OptimizerConfig{Name: name, LearningRate: 1e-3, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7}, nil
+	case "adadelta":
+		return OptimizerConfig{Name: name, LearningRate: 1.0, Rho: 0.95, Epsilon: 1e-7}, nil
+	}
+	return OptimizerConfig{}, unknownOptimizer(name)
+}
+
+func unknownOptimizer(name string) error {
+	return fmt.Errorf("optimizer %q: unknown name; use one of sgd, rmsprop, adam, adadelta", name)
+}
+
+// NewOptimizer returns a gorgonia.Solver that applies the update rule of c to float32 tensors,
+// matching TensorFlow 2 Keras (tf.keras.optimizers) step for step, in float32:
+//
+//	sgd       momentum 0:  w -= lr·g
+//	          otherwise:   v = momentum·v − lr·g;  w += v   (Nesterov: w += momentum·v − lr·g, with the new v)
+//	rmsprop   a = rho·a + (1−rho)·g²;  w −= lr·g / (√a + ε)
+//	adam      t += 1;  m += (1−β1)·(g − m);  v += (1−β2)·(g² − v)
+//	          lr_t = lr·√(1−β2ᵗ) / (1−β1ᵗ);  w −= lr_t·m / (√v + ε)
+//	adadelta  a = rho·a + (1−rho)·g²;  d = √(s+ε)·g / √(a+ε);  s = rho·s + (1−rho)·d²;  w −= lr·d
+//
+// State (v, a, m, s, t) starts at zero. Adam's ε is added outside the bias correction (the
+// "ε̂" of Kingma & Ba, section 2), as TensorFlow's ApplyAdam kernel and Keras do; the moment
+// updates use Keras's incremental form m += (1−β1)(g−m), equal to β1·m + (1−β1)·g up to rounding.
+// RMSprop's ε is added after the square root, as in Keras 1–2 and tf.keras up to TF 2.10 (now
+// tf.keras.optimizers.legacy.RMSprop); the optimizer rewritten in TF 2.11 and Keras 3 uses
+// √(a+ε) instead, which differs only where a is within a few orders of magnitude of ε.
+//
+// The solver's Step expects the same parameters, in the same order, on every call (as from
+// gorgonia.NodesToValueGrads over a fixed list of learnables): per-parameter state is allocated
+// on the first Step and keyed by position, and a later Step with a different number of
+// parameters or a different size at any position fails without changing anything. Each value
+// must be a *tensor.Dense of Float32, not a view, with a gradient of the same dtype and size.
+// Step zeroes every gradient after using it, as gorgonia's own solvers do, because a
+// TapeMachine with BindDualValues adds each run's gradient to the one already bound.
+//
+// A solver is not safe for concurrent use. NewOptimizer reports every invalid value of c,
+// joined into one error.
+func NewOptimizer(c OptimizerConfig) (gorgonia.Solver, error) {
+	rule, err := newUpdateRule(c)
+	if err != nil {
+		return nil, err
+	}
+	return &solver{name: c.Name, rule: rule}, nil
+}
+
+// newUpdateRule validates c and converts it to the float32 rule it names.
+func newUpdateRule(c OptimizerConfig) (updateRule, error) {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("optimizer %q: "+format, append([]any{c.Name}, args...)...))
+	}
+	inUnitInterval := func(field string, x float64) {
+		if !(x >= 0 && x < 1) {
+			bad("%s must be in [0, 1), got %v", field, x)
+		}
+	}
+	positive := func(field string, x float64) {
+		if !(x > 0) || math.IsInf(x, 1) {
+			bad("%s must be a positive number, got %v", field, x)
+		}
+	}
+	unused := func(field string, x float64) {
+		if x != 0 {
+			bad("%s does not apply to %s, got %v; leave it 0", field, c.Name, x)
+		}
+	}
+	noNesterov := func() {
+		if c.Nesterov {
+			bad("nesterov applies only to sgd with momentum")
+		}
+	}
+
+	positive("learning rate", c.LearningRate)
+	var rule updateRule
+	switch c.Name {
+	case "sgd":
+		inUnitInterval("momentum", c.Momentum)
+		unused("rho", c.Rho)
+		unused("beta1", c.Beta1)
+		unused("beta2", c.Beta2)
+		unused("epsilon", c.Epsilon)
+		if c.Nesterov && c.Momentum == 0 {
+			bad("nesterov needs a momentum > 0")
+		}
+		if c.Momentum == 0 {
+			rule = &sgdRule{lr: float32(c.LearningRate)}
+		} else {
+			rule = &momentumRule{lr: float32(c.LearningRate), momentum: float32(c.Momentum), nesterov: c.Nesterov}
+		}
+	case "rmsprop":
+		inUnitInterval("rho", c.Rho)
+		positive("epsilon", c.Epsilon)
+		unused("momentum", c.Momentum)
+		unused("beta1", c.Beta1)
+		unused("beta2", c.Beta2)
+		noNesterov()
+		rule = &rmspropRule{lr: float32(c.LearningRate), rho: float32(c.Rho), oneMinusRho: float32(1 - c.Rho), eps: float32(c.Epsilon)}
+	case "adam":
+		inUnitInterval("beta1", c.Beta1)
+		inUnitInterval("beta2", c.Beta2)
+		positive("epsilon", c.Epsilon)
+		unused("momentum", c.Momentum)
+		unused("rho", c.Rho)
+		noNesterov()
+		rule = &adamRule{lr: float32(c.LearningRate), beta1: float32(c.Beta1), beta2: float32(c.Beta2),
+			oneMinusBeta1: float32(1 - c.Beta1), oneMinusBeta2: float32(1 - c.Beta2), eps: float32(c.Epsilon)}
+	case "adadelta":
+		inUnitInterval("rho", c.Rho)
+		positive("epsilon", c.Epsilon)
+		unused("momentum", c.Momentum)
+		unused("beta1", c.Beta1)
+		unused("beta2", c.Beta2)
+		noNesterov()
+		rule = &adadeltaRule{lr: float32(c.LearningRate), rho: float32(c.Rho), oneMinusRho: float32(1 - c.Rho), eps: float32(c.Epsilon)}
+	default:
+		return nil, unknownOptimizer(c.Name)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return rule, nil
+}
+
+// updateRule is one optimizer's update on flat float32 slices.
+type updateRule interface {
+	// slots is the number of per-element state slices the rule keeps for each parameter.
+	slots() int
+	// beginStep advances the per-step scalars (Adam's step count) once per Step, before any update.
+	beginStep()
+	// update applies one step to the weights w given their gradient g and the parameter's state
+	// slots; g and every slot have len(w) elements.
+	update(w, g []float32, state [][]float32)
+}
+
+// solver is the gorgonia.Solver NewOptimizer returns.
+type solver struct {
+	name string
+	rule updateRule
+
+	started bool          // whether the first Step has fixed the parameter set
+	sizes   []int         // sizes[i] is the number of float32s of parameter i
+	state   [][][]float32 // state[i][k] is slot k of parameter i
+	weights [][]float32   // per-Step scratch: the weights of parameter i
+	grads   [][]float32   // per-Step scratch: the gradient of parameter i
+}
+
+// Step applies one update to every parameter of model and zeroes their gradients. It either
+// updates all parameters or, on error, none.
+func (s *solver) Step(model []gorgonia.ValueGrad) error {
+	if s.started && len(model) != len(s.sizes) {
+		return fmt.Errorf("optimizer %s: got %d parameters, earlier steps had %d; the parameter set must not change between steps",
+			s.name, len(model), len(s.sizes))
+	}
+	if !s.started {
+		s.weights = make([][]float32, len(model))
+		s.grads = make([][]float32, len(model))
+	}
+	for i, vg := range model {
+		w, g, err := float32Slices(vg)
+		if err != nil {
+			return fmt.Errorf("optimizer %s: parameter %d%s: %w", s.name, i, paramName(vg), err)
+		}
+		if s.started && len(w) != s.sizes[i] {
+			return fmt.Errorf("optimizer %s: parameter %d%s has %d elements, earlier steps had %d; the parameter set must not change between steps",
+				s.name, i, paramName(vg), len(w), s.sizes[i])
+		}
+		s.weights[i], s.grads[i] = w, g
+	}
+	if !s.started {
+		s.allocateState()
+	}
+
+	s.rule.beginStep()
+	for i, w := range s.weights {
+		g := s.grads[i]
+		s.rule.update(w, g, s.state[i])
+		clear(g)
+		s.weights[i], s.grads[i] = nil, nil // hold no reference to the graph's tensors between steps
+	}
+	return nil
+}
+
+// allocateState fixes the parameter set to the sizes in s.weights and zeroes the state.
+func (s *solver) allocateState() {
+	slots := s.rule.slots()
+	s.sizes = make([]int, len(s.weights))
+	s.state = make([][][]float32, len(s.weights))
+	for i, w := range s.weights {
+		s.sizes[i] = len(w)
+		s.state[i] = make([][]float32, slots)
+		for k := range s.state[i] {
+			s.state[i][k] = make([]float32, len(w))
+		}
+	}
+	s.started = true
+}
+
+// float32Slices returns the backing slices of a parameter's value and gradient.
+//
+// It uses Float32s rather than Data().([]float32): Data returns a bare float32 for a rank-0
+// tensor and panics on a tensor with no elements.
+func float32Slices(vg gorgonia.ValueGrad) (w, g []float32, err error) {
+	wt, err := denseFloat32("value", vg.Value())
+	if err != nil {
+		return nil, nil, err
+	}
+	gv, err := vg.Grad()
+	if err != nil {
+		return nil, nil, fmt.Errorf("no gradient (bind dual values, e.g. gorgonia.BindDualValues, and run the graph first): %w", err)
+	}
+	gt, err := denseFloat32("gradient", gv)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, g = wt.Float32s(), gt.Float32s()
+	if len(w) != len(g) {
+		return nil, nil, fmt.Errorf("value has %d elements but gradient has %d", len(w), len(g))
+	}
+	return w, g, nil
+}
+
+func denseFloat32(what string, v gorgonia.Value) (*tensor.Dense, error) {
+	d, ok := v.(*tensor.Dense)
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("%s is %T, want a *tensor.Dense (scalar nodes are not supported; use a tensor of shape (1))", what, v)
+	case d == nil:
+		return nil, fmt.Errorf("%s is a nil *tensor.Dense", what)
+	case d.Dtype() != tensor.Float32:
+		return nil, fmt.Errorf("%s has dtype %v, want float32", what, d.Dtype())
+	case d.IsMaterializable():
+		return nil, fmt.Errorf("%s is a view of another tensor, want a tensor that owns its data", what)
+	}
+	return d, nil
+}
+
+// paramName returns " (name)" for a parameter that has a name, for error messages.
+func paramName(vg gorgonia.ValueGrad) string {
+	if n, ok := vg.(gorgonia.Namer); ok && n.Name() != "" {
+		return " (" + n.Name() + ")"
+	}
+	return ""
+}
+
+// The update rules. Each update function is the whole rule for one parameter as a loop over
+// slices; the state slices must have len(w) elements and start at zero. Products are rounded
+// to float32 explicitly (float32(x*y)) so that the compiler cannot fuse them into FMAs, which
+// it may do on some architectures: results are then the same on every machine.
+
+// sgdRule is SGD without momentum.
+type sgdRule struct{ lr float32 }
+
+func (r *sgdRule) slots() int { return 0 }
+func (r *sgdRule) beginStep() {}
+func (r *sgdRule) update(w, g []float32, _ [][]float32) {
+	sgdUpdate(w, g, r.lr)
+}
+
+// sgdUpdate does w -= lr·g.
+func sgdUpdate(w, g []float32, lr float32) {
+	checkLengths(w, g)
+	for i := range w {
+		w[i] -= float32(lr * g[i])
+	}
+}
+
+// momentumRule is SGD with (possibly Nesterov) momentum; its slot is the velocity.
+type momentumRule struct {
+	lr, momentum float32
+	nesterov     bool
+}
+
+func (r *momentumRule) slots() int { return 1 }
+func (r *momentumRule) beginStep() {}
+func (r *momentumRule) update(w, g []float32, state [][]float32) {
+	momentumUpdate(w, g, state[0], r.lr, r.momentum, r.nesterov)
+}
+
+// momentumUpdate does v = momentum·v − lr·g, then w += v, or with nesterov w += momentum·v − lr·g.
+func momentumUpdate(w, g, v []float32, lr, momentum float32, nesterov bool) {
+	checkLengths(w, g, v)
+	if nesterov {
+		for i := range w {
+			step := float32(lr * g[i])
+			v[i] = float32(momentum*v[i]) - step
+			w[i] += float32(momentum*v[i]) - step
+		}
+		return
+	}
+	for i := range w {
+		v[i] = float32(momentum*v[i]) - float32(lr*g[i])
+		w[i] += v[i]
+	}
+}
+
+// rmspropRule is RMSprop, not centered, without momentum; its slot is the mean square a.
+type rmspropRule struct{ lr, rho, oneMinusRho, eps float32 }
+
+func (r *rmspropRule) slots() int { return 1 }
+func (r *rmspropRule) beginStep() {}
+func (r *rmspropRule) update(w, g []float32, state [][]float32) {
+	rmspropUpdate(w, g, state[0], r.lr, r.rho, r.oneMinusRho, r.eps)
+}
+
+// rmspropUpdate does a = rho·a + (1−rho)·g², then w −= lr·g / (√a + eps).
+func rmspropUpdate(w, g, a []float32, lr, rho, oneMinusRho, eps float32) {
+	checkLengths(w, g, a)
+	for i := range w {
+		gi := g[i]
+		a[i] = float32(rho*a[i]) + float32(oneMinusRho*float32(gi*gi))
+		w[i] -= float32(lr*gi) / (sqrt32(a[i]) + eps)
+	}
+}
+
+// adamRule is Adam; its slots are the moment estimates m and v, and t counts the steps.
+type adamRule struct {
+	lr, beta1, beta2             float32
+	oneMinusBeta1, oneMinusBeta2 float32
+	eps                          float32
+
+	t     int64   // steps taken, including the current one
+	alpha float32 // the bias-corrected learning rate of step t
+}
+
+func (r *adamRule) slots() int { return 2 }
+func (r *adamRule) beginStep() {
+	r.t++
+	r.alpha = adamStepSize(r.lr, r.beta1, r.beta2, r.t)
+}
+func (r *adamRule) update(w, g []float32, state [][]float32) {
+	adamUpdate(w, g, state[0], state[1], r.alpha, r.oneMinusBeta1, r.oneMinusBeta2, r.eps)
+}
+
+// adamStepSize returns lr·√(1−beta2ᵗ) / (1−beta1ᵗ), Adam's learning rate for step t (counted from 1).
+func adamStepSize(lr, beta1, beta2 float32, t int64) float32 {
+	beta1Power := float32(math.Pow(float64(beta1), float64(t)))
+	beta2Power := float32(math.Pow(float64(beta2), float64(t)))
+	return float32(lr*sqrt32(1-beta2Power)) / (1 - beta1Power)
+}
+
+// adamUpdate does m += (1−beta1)·(g−m), v += (1−beta2)·(g²−v), then w −= alpha·m / (√v + eps),
+// where alpha is adamStepSize for the current step.
+func adamUpdate(w, g, m, v []float32, alpha, oneMinusBeta1, oneMinusBeta2, eps float32) {
+	checkLengths(w, g, m, v)
+	for i := range w {
+		gi := g[i]
+		m[i] += float32((gi - m[i]) * oneMinusBeta1)
+		v[i] += float32((float32(gi*gi) - v[i]) * oneMinusBeta2)
+		w[i] -= float32(m[i]*alpha) / (sqrt32(v[i]) + eps)
+	}
+}
+
+// adadeltaRule is Adadelta; its slots are the mean squares of the gradients (a) and of the
+// updates (s).
+type adadeltaRule struct{ lr, rho, oneMinusRho, eps float32 }
+
+func (r *adadeltaRule) slots() int { return 2 }
+func (r *adadeltaRule) beginStep() {}
+func (r *adadeltaRule) update(w, g []float32, state [][]float32) {
+	adadeltaUpdate(w, g, state[0], state[1], r.lr, r.rho, r.oneMinusRho, r.eps)
+}
+
+// adadeltaUpdate does a = rho·a + (1−rho)·g², d = √(s+eps)·g / √(a+eps),
+// s = rho·s + (1−rho)·d², then w −= lr·d.
+func adadeltaUpdate(w, g, a, s []float32, lr, rho, oneMinusRho, eps float32) {
+	checkLengths(w, g, a, s)
+	for i := range w {
+		gi := g[i]
+		a[i] = float32(rho*a[i]) + float32(oneMinusRho*float32(gi*gi))
+		d := float32(sqrt32(s[i]+eps)*gi) / sqrt32(a[i]+eps)
+		s[i] = float32(rho*s[i]) + float32(oneMinusRho*float32(d*d))
+		w[i] -= float32(lr * d)
+	}
+}
+
+func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
+
+// checkLengths panics unless every slice has len(w) elements: callers size them together.
+func checkLengths(w []float32, others ...[]float32) {
+	for _, o := range others {
+		if len(o) != len(w) {
+			panic("runner: slice lengths do not match")
+		}
+	}
+}

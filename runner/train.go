@@ -1,0 +1,336 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/nnsweep/nnsweep/builder"
+	"github.com/nnsweep/nnsweep/dataset"
+	"github.com/nnsweep/nnsweep/spec"
+	G "gorgonia.org/gorgonia"
+)
+
+// Statuses of a trained point.
+const (
+	StatusOK       = "ok"
+	StatusDiverged = "diverged"
+)
+
+// ErrInterrupted is returned when the context is cancelled during training; the point's result is
+// then incomplete and must not be stored.
+var ErrInterrupted = errors.New("training interrupted")
+
+// Options adjust one training run beyond the model's own settings.
+type Options struct {
+	// LimitTrain uses only the first LimitTrain training examples (after the validation split);
+	// 0 uses all.
+	LimitTrain int
+	// EvalBatch is the batch size of the evaluation graph (default 256).
+	EvalBatch int
+	// Progress, when set, is called after every training batch, and once more at the end of every
+	// epoch (after validation) with EpochDone set.
+	Progress func(Progress)
+}
+
+// Progress reports where a training run is.
+type Progress struct {
+	Epoch, Epochs   int // 1-based epoch
+	Batch, Batches  int // 1-based batch within the epoch
+	Loss, Accuracy  float64
+	EpochDone       bool
+	Val             *Metrics // set at the end of an epoch when there is a validation set
+	Elapsed         time.Duration
+	ExamplesPerSecs float64
+}
+
+// Metrics are a loss and an accuracy (a fraction in [0, 1]) over a set of examples.
+type Metrics struct {
+	Loss     float64 `json:"loss"`
+	Accuracy float64 `json:"accuracy"`
+}
+
+// Epoch is the record of one epoch: the running training loss and accuracy over its batches and,
+// with a validation split, the validation metrics at its end.
+type Epoch struct {
+	Epoch    int      `json:"epoch"`
+	Loss     float64  `json:"loss"`
+	Accuracy float64  `json:"accuracy"`
+	Val      *Metrics `json:"val,omitempty"`
+	Seconds  float64  `json:"seconds"`
+	batches  int
+}
+
+// Result is the outcome of training one point.
+type Result struct {
+	Status string
+	// Test holds the test-set metrics after the last epoch (zero when the point diverged).
+	Test Metrics
+	// Epochs is the number of epochs trained.
+	Epochs       int
+	TrainSeconds float64 // wall time of the training epochs, evaluation excluded
+	History      []Epoch
+	// TrainExamples is the number of training examples per epoch.
+	TrainExamples int
+}
+
+// Train trains model m at point p on data with the model's training settings and evaluates it on
+// the test set. It stops after the current batch when ctx is cancelled and returns ErrInterrupted.
+// A loss that becomes NaN or infinite ends training with Status diverged and no error.
+func Train(ctx context.Context, m spec.ResolvedModel, p spec.Point, data *dataset.Data, opts Options) (*Result, error) {
+	cfg := m.Train
+	train, val := data.Train, (*dataset.Set)(nil)
+	if cfg.ValidationSplit > 0 {
+		var err error
+		if train, val, err = data.Train.Split(cfg.ValidationSplit, uint64(cfg.Seed)); err != nil {
+			return nil, err
+		}
+	}
+	if opts.LimitTrain > 0 && opts.LimitTrain < train.N {
+		train = train.Subset(0, opts.LimitTrain)
+	}
+	if opts.EvalBatch <= 0 {
+		opts.EvalBatch = 256
+	}
+	if train.H != m.Input.H || train.W != m.Input.W || train.C != m.Input.C {
+		if train.H*train.W*train.C != m.Input.H*m.Input.W*m.Input.C {
+			return nil, fmt.Errorf("runner: the data's %d×%d×%d images do not fit the model's %s input", train.H, train.W, train.C, m.Input)
+		}
+	}
+	t, err := newTrainer(m, p, cfg, train.N, opts.EvalBatch)
+	if err != nil {
+		return nil, err
+	}
+	defer t.close()
+	res := &Result{Status: StatusOK, TrainExamples: train.N}
+	start := time.Now()
+	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
+		ep, err := t.epoch(ctx, train, epoch, cfg.Epochs, start, opts.Progress)
+		if err != nil {
+			return nil, err
+		}
+		if math.IsNaN(ep.Loss) || math.IsInf(ep.Loss, 0) {
+			res.Status = StatusDiverged
+			res.History = append(res.History, ep)
+			res.Epochs = epoch
+			break
+		}
+		if val != nil {
+			mv := t.evaluate(val)
+			ep.Val = &mv
+		}
+		if opts.Progress != nil {
+			opts.Progress(Progress{Epoch: epoch, Epochs: cfg.Epochs, Batch: ep.batches, Batches: ep.batches, EpochDone: true,
+				Loss: ep.Loss, Accuracy: ep.Accuracy, Val: ep.Val, Elapsed: time.Since(start),
+				ExamplesPerSecs: float64(train.N) / ep.Seconds})
+		}
+		res.History = append(res.History, ep)
+		res.Epochs = epoch
+	}
+	res.TrainSeconds = time.Since(start).Seconds()
+	if res.Status == StatusOK {
+		res.Test = t.evaluate(data.Test)
+		if math.IsNaN(res.Test.Loss) || math.IsInf(res.Test.Loss, 0) {
+			res.Status, res.Test = StatusDiverged, Metrics{}
+		}
+	}
+	return res, nil
+}
+
+// trainer holds one point's weights, graphs, machines and optimizer for the length of its training.
+type trainer struct {
+	model       spec.ResolvedModel
+	weights     *builder.Weights
+	train, eval *builder.Graph
+	trainVM     G.VM
+	evalVM      G.VM
+	solver      G.Solver
+	grads       []G.ValueGrad
+	order       []int
+	shuffle     *rand.Rand
+	dropout     *rand.Rand
+	classes     int
+}
+
+func newTrainer(m spec.ResolvedModel, p spec.Point, cfg spec.Training, n, evalBatch int) (*trainer, error) {
+	w, err := builder.NewWeights(m, p, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	batch := min(cfg.BatchSize, n)
+	tg, err := builder.Build(m, p, w, batch, true)
+	if err != nil {
+		return nil, err
+	}
+	eg, err := builder.Build(m, p, w, evalBatch, false)
+	if err != nil {
+		return nil, err
+	}
+	solver, err := NewOptimizer(optimizerConfig(cfg.Optimizer))
+	if err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	t := &trainer{
+		model: m, weights: w, train: tg, eval: eg, solver: solver,
+		trainVM: G.NewTapeMachine(tg.G, G.BindDualValues(tg.Params...)),
+		evalVM:  G.NewTapeMachine(eg.G),
+		grads:   G.NodesToValueGrads(tg.Params),
+		order:   make([]int, n),
+		shuffle: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x73687566)), // "shuf"
+		dropout: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x64726f70)), // "drop"
+		classes: tg.Labels.Shape()[1],
+	}
+	for i := range t.order {
+		t.order[i] = i
+	}
+	return t, nil
+}
+
+func (t *trainer) close() {
+	t.trainVM.Close()
+	t.evalVM.Close()
+}
+
+// optimizerConfig converts the spec's resolved optimizer.
+func optimizerConfig(o spec.OptimizerSettings) OptimizerConfig {
+	return OptimizerConfig{Name: o.Name, LearningRate: o.LearningRate, Momentum: o.Momentum, Nesterov: o.Nesterov,
+		Rho: o.Rho, Beta1: o.Beta1, Beta2: o.Beta2, Epsilon: o.Epsilon}
+}
+
+// epoch trains one pass over the shuffled training set, the last partial batch included.
+func (t *trainer) epoch(ctx context.Context, set *dataset.Set, epoch, epochs int, start time.Time, progress func(Progress)) (Epoch, error) {
+	began := time.Now()
+	t.shuffle.Shuffle(len(t.order), func(i, j int) { t.order[i], t.order[j] = t.order[j], t.order[i] })
+	g := t.train
+	batches := (set.N + g.Batch - 1) / g.Batch
+	var lossSum float64
+	var correct, seen int
+	for b := range batches {
+		if err := ctx.Err(); err != nil {
+			return Epoch{}, ErrInterrupted
+		}
+		idx := t.order[b*g.Batch : min((b+1)*g.Batch, set.N)]
+		fillImages(g.Input.Value().Data().([]float32), set, idx)
+		fillLabels(g.Labels.Value().Data().([]float32), set, idx, t.classes)
+		if err := G.Let(g.Count, float32(len(idx))); err != nil {
+			return Epoch{}, err
+		}
+		t.fillDropout()
+		if err := t.trainVM.RunAll(); err != nil {
+			return Epoch{}, fmt.Errorf("runner: training step: %w", err)
+		}
+		loss := float64(g.Loss.Value().Data().(float32))
+		correct += countCorrect(g.LogProbs.Value().Data().([]float32), set, idx, t.classes)
+		if err := t.solver.Step(t.grads); err != nil {
+			return Epoch{}, fmt.Errorf("runner: optimizer step: %w", err)
+		}
+		t.trainVM.Reset()
+		lossSum += loss * float64(len(idx))
+		seen += len(idx)
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return Epoch{Epoch: epoch, Loss: loss, Accuracy: float64(correct) / float64(seen), Seconds: time.Since(began).Seconds()}, nil
+		}
+		if progress != nil {
+			el := time.Since(start)
+			progress(Progress{Epoch: epoch, Epochs: epochs, Batch: b + 1, Batches: batches, Loss: lossSum / float64(seen),
+				Accuracy: float64(correct) / float64(seen), Elapsed: el,
+				ExamplesPerSecs: float64(seen) / time.Since(began).Seconds()})
+		}
+	}
+	return Epoch{Epoch: epoch, Loss: lossSum / float64(seen), Accuracy: float64(correct) / float64(seen),
+		Seconds: time.Since(began).Seconds(), batches: batches}, nil
+}
+
+// fillDropout draws new dropout masks: each value kept with probability 1-rate and scaled by
+// 1/(1-rate) (inverted dropout, as Keras).
+func (t *trainer) fillDropout() {
+	for i, m := range t.train.Dropouts {
+		rate := t.train.DropoutRates[i]
+		keep := float32(1 / (1 - rate))
+		d := m.Value().Data().([]float32)
+		for j := range d {
+			if t.dropout.Float64() < rate {
+				d[j] = 0
+			} else {
+				d[j] = keep
+			}
+		}
+	}
+}
+
+// evaluate computes the mean cross-entropy and the accuracy of the model over a whole set.
+func (t *trainer) evaluate(set *dataset.Set) Metrics {
+	g := t.eval
+	idx := make([]int, 0, g.Batch)
+	var lossSum float64
+	var correct int
+	for lo := 0; lo < set.N; lo += g.Batch {
+		idx = idx[:0]
+		for i := lo; i < min(lo+g.Batch, set.N); i++ {
+			idx = append(idx, i)
+		}
+		fillImages(g.Input.Value().Data().([]float32), set, idx)
+		if err := t.evalVM.RunAll(); err != nil {
+			return Metrics{Loss: math.NaN()}
+		}
+		logp := g.LogProbs.Value().Data().([]float32)
+		for r, i := range idx {
+			lossSum -= float64(logp[r*t.classes+int(set.Labels[i])])
+		}
+		correct += countCorrect(logp, set, idx, t.classes)
+		t.evalVM.Reset()
+	}
+	return Metrics{Loss: lossSum / float64(set.N), Accuracy: float64(correct) / float64(set.N)}
+}
+
+// fillImages copies the examples idx of set into an NCHW batch; rows past len(idx) are zeroed.
+func fillImages(dst []float32, set *dataset.Set, idx []int) {
+	h, w, c := set.H, set.W, set.C
+	size := h * w * c
+	for r, i := range idx {
+		src := set.Example(i)
+		row := dst[r*size : (r+1)*size]
+		if c == 1 {
+			copy(row, src)
+			continue
+		}
+		for y := range h {
+			for x := range w {
+				for ch := range c {
+					row[(ch*h+y)*w+x] = src[(y*w+x)*c+ch]
+				}
+			}
+		}
+	}
+	clear(dst[len(idx)*size:])
+}
+
+// fillLabels writes one-hot rows for idx; rows past len(idx) are zero, so they add nothing to the loss.
+func fillLabels(dst []float32, set *dataset.Set, idx []int, classes int) {
+	clear(dst)
+	for r, i := range idx {
+		dst[r*classes+int(set.Labels[i])] = 1
+	}
+}
+
+// countCorrect counts the rows of idx whose highest log-probability is the label (the first
+// maximum on ties).
+func countCorrect(logp []float32, set *dataset.Set, idx []int, classes int) int {
+	n := 0
+	for r, i := range idx {
+		row := logp[r*classes : (r+1)*classes]
+		best := 0
+		for k, v := range row {
+			if v > row[best] {
+				best = k
+			}
+		}
+		if best == int(set.Labels[i]) {
+			n++
+		}
+	}
+	return n
+}

@@ -65,6 +65,17 @@ counts their parameters in closed form, trains every point of the sweep and repo
 turning point: the smallest model at or above the accuracy target.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.Name())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf("; did you mean %q?", s[0])
+			}
+			return &usageError{errors.New(msg)}
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	root.AddCommand(newValidateCommand(), newParamsCommand(), newRunCommand(), newReportCommand())
 	return root

@@ -5,56 +5,17 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/nnsweep/nnsweep/spec"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
-// OptimizerConfig is a fully resolved optimizer setting: the caller has already applied the
-// defaults (see DefaultOptimizer). Rates and coefficients are per step; the gradients the
-// optimizer receives are means over the batch, so nothing here depends on the batch size.
-//
-// Fields that do not belong to the named optimizer must be zero (false for Nesterov);
+// OptimizerConfig is a fully resolved optimizer setting: package spec has applied Keras's
+// defaults (spec.DefaultOptimizerSettings lists them). Rates and coefficients are per step; the
+// gradients the optimizer receives are means over the batch, so nothing here depends on the batch
+// size. Fields that do not belong to the named optimizer must be zero (false for Nesterov);
 // NewOptimizer rejects them rather than ignore a setting the user asked for.
-type OptimizerConfig struct {
-	// Name is one of "sgd", "rmsprop", "adam", "adadelta".
-	Name string
-	// LearningRate is the step size; it must be positive.
-	LearningRate float64
-	// Momentum is SGD's velocity decay, in [0, 1); 0 is plain gradient descent.
-	Momentum float64
-	// Nesterov switches SGD with momentum to Nesterov momentum.
-	Nesterov bool
-	// Rho is the decay of RMSprop's and Adadelta's running averages, in [0, 1).
-	Rho float64
-	// Beta1 and Beta2 are Adam's decays of the first and second moment estimates, in [0, 1).
-	Beta1, Beta2 float64
-	// Epsilon is the positive constant RMSprop, Adam and Adadelta add for numerical stability.
-	Epsilon float64
-}
-
-// DefaultOptimizer returns the Keras defaults for the named optimizer:
-//
-//	sgd       learning rate 0.01, momentum 0, no Nesterov
-//	rmsprop   learning rate 0.001, rho 0.9, epsilon 1e-7 (no momentum, not centered)
-//	adam      learning rate 0.001, beta1 0.9, beta2 0.999, epsilon 1e-7
-//	adadelta  learning rate 1.0, rho 0.95, epsilon 1e-7
-//
-// Adadelta's learning rate of 1.0 is the default of Keras 1 and 2.0 (and of the original paper,
-// which has no learning rate), the setting the reference experiment uses; later Keras versions
-// default to 0.001, which makes Adadelta a thousand times slower.
-func DefaultOptimizer(name string) (OptimizerConfig, error) {
-	switch name {
-	case "sgd":
-		return OptimizerConfig{Name: name, LearningRate: 0.01}, nil
-	case "rmsprop":
-		return OptimizerConfig{Name: name, LearningRate: 1e-3, Rho: 0.9, Epsilon: 1e-7}, nil
-	case "adam":
-		return OptimizerConfig{Name: name, LearningRate: 1e-3, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7}, nil
-	case "adadelta":
-		return OptimizerConfig{Name: name, LearningRate: 1.0, Rho: 0.95, Epsilon: 1e-7}, nil
-	}
-	return OptimizerConfig{}, unknownOptimizer(name)
-}
+type OptimizerConfig = spec.OptimizerSettings
 
 func unknownOptimizer(name string) error {
 	return fmt.Errorf("optimizer %q: unknown name; use one of sgd, rmsprop, adam, adadelta", name)

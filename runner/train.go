@@ -169,7 +169,7 @@ func newTrainer(m spec.ResolvedModel, p spec.Point, cfg spec.Training, n, evalBa
 	if err != nil {
 		return nil, err
 	}
-	solver, err := NewOptimizer(optimizerConfig(cfg.Optimizer))
+	solver, err := NewOptimizer(cfg.Optimizer)
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
@@ -192,12 +192,6 @@ func newTrainer(m spec.ResolvedModel, p spec.Point, cfg spec.Training, n, evalBa
 func (t *trainer) close() {
 	t.trainVM.Close()
 	t.evalVM.Close()
-}
-
-// optimizerConfig converts the spec's resolved optimizer.
-func optimizerConfig(o spec.OptimizerSettings) OptimizerConfig {
-	return OptimizerConfig{Name: o.Name, LearningRate: o.LearningRate, Momentum: o.Momentum, Nesterov: o.Nesterov,
-		Rho: o.Rho, Beta1: o.Beta1, Beta2: o.Beta2, Epsilon: o.Epsilon}
 }
 
 // epoch trains one pass over the shuffled training set, the last partial batch included.

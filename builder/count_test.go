@@ -179,7 +179,8 @@ func randomSpec(rng *rand.Rand) string {
 			s += "    - dropout: {rate: 0.25}\n"
 		}
 	}
-	return s + "    - dense: {units: 10, activation: softmax}\n"
+	// At least one width uses n, or the sweep would be rejected as unused.
+	return s + "    - dense: {units: n, activation: relu}\n    - dense: {units: 10, activation: softmax}\n"
 }
 
 func TestCountProperty(t *testing.T) {

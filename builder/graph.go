@@ -171,7 +171,6 @@ func conv(x, kernel *G.Node, l spec.ResolvedLayer) (*G.Node, error) {
 
 // zeroPad pads an NCHW node with zeros by concatenation.
 func zeroPad(x *G.Node, top, bottom, left, right int) (*G.Node, error) {
-	g := x.Graph()
 	zeros := func(shape ...int) *G.Node {
 		return G.NewConstant(tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32)))
 	}
@@ -191,7 +190,6 @@ func zeroPad(x *G.Node, top, bottom, left, right int) (*G.Node, error) {
 		}
 		return ns
 	}
-	_ = g
 	var err error
 	if top+bottom > 0 {
 		if x, err = G.Concat(2, parts(2, top, bottom, s)...); err != nil {
@@ -206,16 +204,16 @@ func zeroPad(x *G.Node, top, bottom, left, right int) (*G.Node, error) {
 	return x, nil
 }
 
+// pool applies our pooling ops (op_pool.go), which follow Keras: max pooling never picks a
+// padded cell and average pooling divides by the real cells of each window.
 func pool(x *G.Node, l spec.ResolvedLayer) (*G.Node, error) {
-	pad := []int{0, 0, 0, 0}
+	var top, bottom, left, right int
 	if l.Padding == "same" {
-		pad[0], pad[1] = samePadding(l.InH, l.Window.H, l.Stride.H)
-		pad[2], pad[3] = samePadding(l.InW, l.Window.W, l.Stride.W)
+		top, bottom = samePadding(l.InH, l.Window.H, l.Stride.H)
+		left, right = samePadding(l.InW, l.Window.W, l.Stride.W)
 	}
-	k := tensor.Shape{l.Window.H, l.Window.W}
-	stride := []int{l.Stride.H, l.Stride.W}
 	if l.Kind == spec.KindAvgPool2D {
-		return G.AveragePool2D(x, k, pad, stride)
+		return AvgPool2D(x, l.Window.H, l.Window.W, l.Stride.H, l.Stride.W, top, bottom, left, right)
 	}
-	return G.MaxPool2D(x, k, pad, stride)
+	return MaxPool2D(x, l.Window.H, l.Window.W, l.Stride.H, l.Stride.W, top, bottom, left, right)
 }

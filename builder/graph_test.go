@@ -68,15 +68,18 @@ func TestGradients(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, input, layers string
+		eps                 float64 // finite-difference step; max pooling needs a small one so no maximum changes cell
 	}{
-		{"dense", "[1, 1, 5]", "    - flatten: {}\n    - dense: {units: 3n, activation: tanh}\n    - dense: {units: 3, activation: softmax}\n"},
-		{"dense-sigmoid-nobias", "[1, 1, 4]", "    - flatten: {}\n    - dense: {units: n, activation: sigmoid, use_bias: false}\n    - dense: {units: 3}\n"},
-		{"conv2d-valid", "[5, 5, 2]", "    - conv2d: {filters: n, kernel: 3, activation: tanh}\n    - flatten: {}\n    - dense: {units: 3, activation: softmax}\n"},
-		{"conv2d-same-stride", "[6, 5, 1]", "    - conv2d: {filters: n, kernel: [2, 3], stride: 2, padding: same, activation: tanh}\n    - flatten: {}\n    - dense: {units: 3}\n"},
-		{"maxpool2d", "[6, 6, 1]", "    - conv2d: {filters: n, kernel: 3, activation: tanh}\n    - maxpool2d: {pool: 2}\n    - flatten: {}\n    - dense: {units: 3}\n"},
-		{"avgpool2d", "[6, 6, 1]", "    - conv2d: {filters: n, kernel: 3, activation: sigmoid}\n    - avgpool2d: {pool: 2}\n    - flatten: {}\n    - dense: {units: 3}\n"},
-		{"relu", "[1, 1, 4]", "    - flatten: {}\n    - dense: {units: 4n, activation: relu}\n    - dense: {units: 3}\n"},
-		{"dropout", "[1, 1, 6]", "    - flatten: {}\n    - dense: {units: 3n, activation: tanh}\n    - dropout: {rate: 0.5}\n    - dense: {units: 3}\n"},
+		{"dense", "[1, 1, 5]", "    - flatten: {}\n    - dense: {units: 3n, activation: tanh}\n    - dense: {units: 3, activation: softmax}\n", 0},
+		{"dense-sigmoid-nobias", "[1, 1, 4]", "    - flatten: {}\n    - dense: {units: n, activation: sigmoid, use_bias: false}\n    - dense: {units: 3}\n", 0},
+		{"conv2d-valid", "[5, 5, 2]", "    - conv2d: {filters: n, kernel: 3, activation: tanh}\n    - flatten: {}\n    - dense: {units: 3, activation: softmax}\n", 0},
+		{"conv2d-same-stride", "[6, 5, 1]", "    - conv2d: {filters: n, kernel: [2, 3], stride: 2, padding: same, activation: tanh}\n    - flatten: {}\n    - dense: {units: 3}\n", 0},
+		{"maxpool2d", "[6, 6, 1]", "    - conv2d: {filters: n, kernel: 3, activation: tanh}\n    - maxpool2d: {pool: 2}\n    - flatten: {}\n    - dense: {units: 3}\n", 1e-3},
+		{"maxpool2d-same", "[7, 7, 1]", "    - conv2d: {filters: n, kernel: 3, activation: tanh}\n    - maxpool2d: {pool: 2, padding: same}\n    - flatten: {}\n    - dense: {units: 3}\n", 1e-3},
+		{"avgpool2d-same-stride", "[7, 6, 1]", "    - conv2d: {filters: n, kernel: 2, activation: tanh}\n    - avgpool2d: {pool: 3, stride: 2, padding: same}\n    - flatten: {}\n    - dense: {units: 3}\n", 0},
+		{"avgpool2d", "[6, 6, 1]", "    - conv2d: {filters: n, kernel: 3, activation: sigmoid}\n    - avgpool2d: {pool: 2}\n    - flatten: {}\n    - dense: {units: 3}\n", 0},
+		{"relu", "[1, 1, 4]", "    - flatten: {}\n    - dense: {units: 4n, activation: relu}\n    - dense: {units: 3}\n", 0},
+		{"dropout", "[1, 1, 6]", "    - flatten: {}\n    - dense: {units: 3n, activation: tanh}\n    - dropout: {rate: 0.5}\n    - dense: {units: 3}\n", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,7 +122,10 @@ func TestGradients(t *testing.T) {
 				grads[i] = append([]float32(nil), gv.Data().([]float32)...)
 			}
 			vm.Reset()
-			const eps = 1e-2
+			eps := float32(tt.eps)
+			if eps == 0 {
+				eps = 1e-2
+			}
 			checked := 0
 			for i, vals := range w.Floats() {
 				for j := range vals {
@@ -129,7 +135,7 @@ func TestGradients(t *testing.T) {
 					vals[j] = old - eps
 					down := lossOf(t, vm, gr)
 					vals[j] = old
-					num := (up - down) / (2 * eps)
+					num := (up - down) / (2 * float64(eps))
 					got := float64(grads[i][j])
 					if math.Abs(num-got) > 2e-3+0.05*math.Abs(num) {
 						t.Errorf("%s[%d]: gradient %.5f, finite difference %.5f", w.Names[i], j, got, num)

@@ -1,0 +1,637 @@
+package builder
+
+import (
+	"errors"
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"math"
+	"unsafe"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Pooling with Keras (TensorFlow) semantics, as gorgonia ops.
+//
+// gorgonia's own AveragePool2D computes wrong gradients, and its MaxPool2D reads explicit padding
+// differently from Keras, so the graphs use these ops instead. Both take an NCHW float32 input and
+// explicit padding on each of the four sides, as samePadding returns it for "same" (and zeros for
+// "valid"). Padded cells are not values: max pooling ignores them (as if they held -∞) and average
+// pooling divides each window's sum by the number of real input cells in it, as TensorFlow's
+// max_pool and avg_pool do with SAME padding.
+//
+// The forward op of max pooling records, for every output, which input cell held the maximum (the
+// first one in row-major window order on ties, as TensorFlow does), and the backward op sends each
+// output's gradient there. Every op owns its output buffer and reuses it on every call, so a
+// training step allocates no tensors for pooling, whether or not the TapeMachine is Reset between
+// steps (Reset drops the machine's registers, so UsePreallocDo alone would not avoid allocating).
+// The value a pooling node returns is therefore overwritten by the next run of the graph, and a
+// graph with pooling must not be run by two machines at once.
+//
+// The kernels run on the calling goroutine. Splitting the planes over the two cores of the
+// machine this was written on was not faster in a paired benchmark (BenchmarkPool2D's shapes
+// and smaller): each call is a millisecond or less, and the other core is rarely idle.
+
+// MaxPool2D returns the max pooling of x, an NCHW float32 node, over kh×kw windows moved by sh
+// rows and sw columns, with padTop, padBottom, padLeft and padRight cells of padding that never
+// win. The output is [N, C, (H+padTop+padBottom-kh)/sh+1, (W+padLeft+padRight-kw)/sw+1]
+// (divisions rounding down). Each padding must be smaller than the window along its axis, so
+// that every window holds at least one real cell.
+func MaxPool2D(x *G.Node, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) (*G.Node, error) {
+	return applyPool(maxPool, x, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight)
+}
+
+// AvgPool2D returns the average pooling of x, an NCHW float32 node, with the arguments of
+// MaxPool2D. Each output is the mean of the real (unpadded) input cells of its window.
+func AvgPool2D(x *G.Node, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) (*G.Node, error) {
+	return applyPool(avgPool, x, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight)
+}
+
+func applyPool(kind poolKind, x *G.Node, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) (*G.Node, error) {
+	if x.Dims() != 4 || x.Dtype() != tensor.Float32 {
+		return nil, fmt.Errorf("builder: %s: input must be a 4-D NCHW float32 tensor, got shape %v of %v", kind, x.Shape(), x.Dtype())
+	}
+	geom, err := newPoolGeometry(x.Shape(), kh, kw, sh, sw, padTop, padBottom, padLeft, padRight)
+	if err != nil {
+		return nil, fmt.Errorf("builder: %s: %w", kind, err)
+	}
+	return G.ApplyOp(&poolOp{kind: kind, geom: geom}, x)
+}
+
+// poolKind tells max pooling from average pooling.
+type poolKind uint8
+
+const (
+	maxPool poolKind = iota
+	avgPool
+)
+
+func (k poolKind) String() string {
+	if k == maxPool {
+		return "MaxPool2D"
+	}
+	return "AvgPool2D"
+}
+
+// poolGeometry is the fixed shape of one pooling: input and output shapes, window, strides,
+// padding, and for each output row and column the real input rows and columns its window covers.
+type poolGeometry struct {
+	inShape, outShape tensor.Shape // NCHW
+	batch, channels   int
+	inH, inW          int
+	outH, outW        int
+
+	kh, kw, sh, sw                       int
+	padTop, padBottom, padLeft, padRight int
+
+	// Output row oh covers input rows rowStart[oh] ≤ r < rowEnd[oh] (padding excluded); likewise
+	// columns.
+	rowStart, rowEnd []int
+	colStart, colEnd []int
+	// scale is 1/(real cells) of each output position's window, outH×outW row-major.
+	scale []float32
+	// fast2x2 says the windows are 2×2 with stride 2 and no padding before, so that the first
+	// inH/2 × inW/2 outputs of a plane are whole 2×2 blocks of the input (see interior).
+	fast2x2 bool
+}
+
+func newPoolGeometry(in tensor.Shape, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) (poolGeometry, error) {
+	var errs []error
+	if kh < 1 || kw < 1 {
+		errs = append(errs, fmt.Errorf("window %d×%d must be at least 1×1", kh, kw))
+	}
+	if sh < 1 || sw < 1 {
+		errs = append(errs, fmt.Errorf("strides %d×%d must be at least 1×1", sh, sw))
+	}
+	if padTop < 0 || padBottom < 0 || padLeft < 0 || padRight < 0 {
+		errs = append(errs, fmt.Errorf("padding (top %d, bottom %d, left %d, right %d) must not be negative", padTop, padBottom, padLeft, padRight))
+	} else if kh >= 1 && kw >= 1 && (padTop >= kh || padBottom >= kh || padLeft >= kw || padRight >= kw) {
+		errs = append(errs, fmt.Errorf("padding (top %d, bottom %d, left %d, right %d) must be smaller than the window %d×%d, or a window could hold no input", padTop, padBottom, padLeft, padRight, kh, kw))
+	}
+	if len(errs) == 0 && (in[2]+padTop+padBottom < kh || in[3]+padLeft+padRight < kw) {
+		errs = append(errs, fmt.Errorf("window %d×%d is larger than the padded input %d×%d", kh, kw, in[2]+padTop+padBottom, in[3]+padLeft+padRight))
+	}
+	for _, d := range in {
+		if d < 1 {
+			errs = append(errs, fmt.Errorf("input shape %v has an empty dimension", in))
+			break
+		}
+	}
+	if len(errs) > 0 {
+		return poolGeometry{}, errors.Join(errs...)
+	}
+	g := poolGeometry{
+		inShape: in.Clone(), batch: in[0], channels: in[1], inH: in[2], inW: in[3],
+		kh: kh, kw: kw, sh: sh, sw: sw,
+		padTop: padTop, padBottom: padBottom, padLeft: padLeft, padRight: padRight,
+	}
+	g.outH = (g.inH+padTop+padBottom-kh)/sh + 1
+	g.outW = (g.inW+padLeft+padRight-kw)/sw + 1
+	g.outShape = tensor.Shape{g.batch, g.channels, g.outH, g.outW}
+	g.rowStart, g.rowEnd = windowSpans(g.outH, g.inH, kh, sh, padTop)
+	g.colStart, g.colEnd = windowSpans(g.outW, g.inW, kw, sw, padLeft)
+	g.fast2x2 = kh == 2 && kw == 2 && sh == 2 && sw == 2 && padTop == 0 && padLeft == 0
+	g.scale = make([]float32, g.outH*g.outW)
+	for oh := range g.outH {
+		for ow := range g.outW {
+			g.scale[oh*g.outW+ow] = 1 / float32((g.rowEnd[oh]-g.rowStart[oh])*(g.colEnd[ow]-g.colStart[ow]))
+		}
+	}
+	return g, nil
+}
+
+// windowSpans returns, for each of out windows of size k moved by stride over an input of size n
+// padded by pad before it, the first and one-past-last real input index it covers.
+func windowSpans(out, n, k, stride, pad int) (start, end []int) {
+	start, end = make([]int, out), make([]int, out)
+	for o := range out {
+		s := o*stride - pad
+		start[o], end[o] = max(s, 0), min(s+k, n)
+	}
+	return start, end
+}
+
+func (g *poolGeometry) planes() int       { return g.batch * g.channels }
+func (g *poolGeometry) inPlaneSize() int  { return g.inH * g.inW }
+func (g *poolGeometry) outPlaneSize() int { return g.outH * g.outW }
+
+func (g *poolGeometry) String() string {
+	return fmt.Sprintf("%v, window %d×%d, stride %d×%d, padding t%d b%d l%d r%d",
+		[]int(g.inShape), g.kh, g.kw, g.sh, g.sw, g.padTop, g.padBottom, g.padLeft, g.padRight)
+}
+
+// The kernels work on one plane (one example's channel, row-major H×W) at a time. Max pooling
+// compares order keys (orderKey) with arithmetic masks instead of branches: on unsorted data
+// the branches of a compare-and-swap mispredict about every other time, which made the
+// branching kernel more than twice as slow.
+
+// orderKey maps v to an int32 that orders as v does, with -0 equal to +0 (NaNs order above
+// +Inf when their sign bit is clear, below -Inf when it is set).
+func orderKey(v float32) int32 {
+	b := int32(math.Float32bits(v))
+	s := b >> 31
+	return (b ^ (s & 0x7fffffff)) - s
+}
+
+// greater returns -1 (all bits set) if a > b, else 0.
+func greater(a, b int32) int { return int((int64(b) - int64(a)) >> 63) }
+
+// interior returns how many output rows and columns of a plane the 2×2 fast path computes: the
+// whole 2×2 blocks of the input, when the window and stride are 2×2 with no padding before.
+func (g *poolGeometry) interior() (rows, cols int) {
+	if g.fast2x2 {
+		return g.inH / 2, g.inW / 2
+	}
+	return 0, 0
+}
+
+// maxForward writes the max of every window of planes [p0, p1) of x to out, and to argmax the
+// index within its input plane (row*inW + column) of the window's first maximum in row-major
+// order.
+func (g *poolGeometry) maxForward(x, out []float32, argmax []int32, p0, p1 int) {
+	inPlane, outPlane := g.inPlaneSize(), g.outPlaneSize()
+	fh, fw := g.interior()
+	w := g.inW
+	for p := p0; p < p1; p++ {
+		xp := x[p*inPlane : (p+1)*inPlane]
+		op := out[p*outPlane : (p+1)*outPlane]
+		ap := argmax[p*outPlane : (p+1)*outPlane]
+		if fh > 0 && fw > 0 {
+			max2x2(xp, op, ap, w, g.outW, fh, fw)
+		}
+		for oh := range g.outH {
+			r0, r1 := g.rowStart[oh], g.rowEnd[oh]
+			ow0 := 0
+			if oh < fh {
+				ow0 = fw
+			}
+			for ow := ow0; ow < g.outW; ow++ {
+				c0, c1 := g.colStart[ow], g.colEnd[ow]
+				bi := r0*w + c0
+				best := orderKey(xp[bi])
+				for r := r0; r < r1; r++ {
+					base := r * w
+					for c := c0; c < c1; c++ {
+						k := orderKey(xp[base+c])
+						m := greater(k, best)
+						best ^= (best ^ k) & int32(m)
+						bi ^= (bi ^ (base + c)) & m
+					}
+				}
+				op[oh*g.outW+ow], ap[oh*g.outW+ow] = xp[bi], int32(bi)
+			}
+		}
+	}
+}
+
+// max2x2 is maxForward for the first rows×cols outputs of a plane whose windows are whole 2×2
+// blocks of the input (w columns; the output has outW columns).
+func max2x2(xp, op []float32, ap []int32, w, outW, rows, cols int) {
+	for oh := range rows {
+		r := 2 * oh * w
+		row0 := xp[r : r+2*cols]
+		row1 := xp[r+w : r+w+2*cols]
+		orow := op[oh*outW : oh*outW+cols]
+		arow := ap[oh*outW : oh*outW+cols]
+		arow = arow[:len(orow)]
+		for ow := range orow {
+			c := 2 * ow
+			pair0, pair1 := row0[c:c+2:c+2], row1[c:c+2:c+2]
+			k0, k1 := orderKey(pair0[0]), orderKey(pair0[1])
+			k2, k3 := orderKey(pair1[0]), orderKey(pair1[1])
+			// The later cell of each pair, and the second row's winner, win only when greater.
+			m01 := greater(k1, k0)
+			top, itop := k0^((k0^k1)&int32(m01)), r+c-m01
+			m23 := greater(k3, k2)
+			bottom, ibottom := k2^((k2^k3)&int32(m23)), r+w+c-m23
+			i := itop ^ ((itop ^ ibottom) & greater(bottom, top))
+			orow[ow], arow[ow] = xp[i], int32(i)
+		}
+	}
+}
+
+// maxBackward adds each output gradient of planes [p0, p1) to the input cell argmax names. The
+// planes of gradIn are zeroed first unless accumulate is set.
+func (g *poolGeometry) maxBackward(gradOut []float32, argmax []int32, gradIn []float32, p0, p1 int, accumulate bool) {
+	inPlane, outPlane := g.inPlaneSize(), g.outPlaneSize()
+	if !accumulate {
+		clear(gradIn[p0*inPlane : p1*inPlane])
+	}
+	for p := p0; p < p1; p++ {
+		gi := gradIn[p*inPlane : (p+1)*inPlane]
+		gop := gradOut[p*outPlane : (p+1)*outPlane]
+		for o, a := range argmax[p*outPlane : (p+1)*outPlane] {
+			gi[a] += gop[o]
+		}
+	}
+}
+
+// avgForward writes the mean of the real cells of every window of planes [p0, p1) of x to out.
+func (g *poolGeometry) avgForward(x, out []float32, p0, p1 int) {
+	inPlane, outPlane := g.inPlaneSize(), g.outPlaneSize()
+	fh, fw := g.interior()
+	w := g.inW
+	for p := p0; p < p1; p++ {
+		xp := x[p*inPlane : (p+1)*inPlane]
+		op := out[p*outPlane : (p+1)*outPlane]
+		for oh := range fh {
+			r := 2 * oh * w
+			row0 := xp[r : r+2*fw]
+			row1 := xp[r+w : r+w+2*fw]
+			orow := op[oh*g.outW : oh*g.outW+fw]
+			for ow := range orow {
+				c := 2 * ow
+				orow[ow] = ((row0[c] + row0[c+1]) + (row1[c] + row1[c+1])) * 0.25
+			}
+		}
+		for oh := range g.outH {
+			r0, r1 := g.rowStart[oh], g.rowEnd[oh]
+			ow0 := 0
+			if oh < fh {
+				ow0 = fw
+			}
+			for ow := ow0; ow < g.outW; ow++ {
+				c0, c1 := g.colStart[ow], g.colEnd[ow]
+				var sum float32
+				for r := r0; r < r1; r++ {
+					for _, v := range xp[r*w+c0 : r*w+c1] {
+						sum += v
+					}
+				}
+				op[oh*g.outW+ow] = sum * g.scale[oh*g.outW+ow]
+			}
+		}
+	}
+}
+
+// avgBackward spreads each output gradient of planes [p0, p1) evenly over the real cells of its
+// window. The planes of gradIn are zeroed first unless accumulate is set.
+func (g *poolGeometry) avgBackward(gradOut, gradIn []float32, p0, p1 int, accumulate bool) {
+	inPlane, outPlane := g.inPlaneSize(), g.outPlaneSize()
+	if !accumulate {
+		clear(gradIn[p0*inPlane : p1*inPlane])
+	}
+	fh, fw := g.interior()
+	w := g.inW
+	for p := p0; p < p1; p++ {
+		gi := gradIn[p*inPlane : (p+1)*inPlane]
+		gop := gradOut[p*outPlane : (p+1)*outPlane]
+		for oh := range fh {
+			r := 2 * oh * w
+			row0 := gi[r : r+2*fw]
+			row1 := gi[r+w : r+w+2*fw]
+			for ow, d := range gop[oh*g.outW : oh*g.outW+fw] {
+				d *= 0.25
+				c := 2 * ow
+				row0[c] += d
+				row0[c+1] += d
+				row1[c] += d
+				row1[c+1] += d
+			}
+		}
+		for oh := range g.outH {
+			r0, r1 := g.rowStart[oh], g.rowEnd[oh]
+			ow0 := 0
+			if oh < fh {
+				ow0 = fw
+			}
+			for ow := ow0; ow < g.outW; ow++ {
+				c0, c1 := g.colStart[ow], g.colEnd[ow]
+				d := gop[oh*g.outW+ow] * g.scale[oh*g.outW+ow]
+				for r := r0; r < r1; r++ {
+					row := gi[r*w+c0 : r*w+c1]
+					for j := range row {
+						row[j] += d
+					}
+				}
+			}
+		}
+	}
+}
+
+// poolBuffer is an output buffer an op reuses on every call.
+type poolBuffer struct {
+	data  []float32
+	dense *tensor.Dense
+}
+
+// tensor returns a *tensor.Dense of the given shape over the buffer's memory. The Dense is made
+// again whenever the one handed out before no longer wraps that memory with that shape (gorgonia
+// returns the Dense structs of unbound nodes to tensor's pool, which empties them).
+func (b *poolBuffer) tensor(shape tensor.Shape) *tensor.Dense {
+	if n := shape.TotalSize(); len(b.data) != n {
+		b.data = make([]float32, n)
+		b.dense = nil
+	}
+	if d := b.dense; d == nil || d.Dtype() != tensor.Float32 || !d.Shape().Eq(shape) || !sameMemory(d.Float32s(), b.data) {
+		b.dense = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(b.data))
+	}
+	return b.dense
+}
+
+func sameMemory(a, b []float32) bool {
+	return len(a) == len(b) && (len(a) == 0 || unsafe.SliceData(a) == unsafe.SliceData(b))
+}
+
+// float32Data returns the backing slice of v, which must be a contiguous float32 *tensor.Dense of
+// the given shape; kind and what ("input", "output gradient", …) name v in errors.
+func float32Data(v G.Value, shape tensor.Shape, kind poolKind, what string) ([]float32, error) {
+	d, ok := v.(*tensor.Dense)
+	if !ok {
+		return nil, fmt.Errorf("builder: %s %s must be a *tensor.Dense, got %T", kind, what, v)
+	}
+	if d.Dtype() != tensor.Float32 || !d.Shape().Eq(shape) {
+		return nil, fmt.Errorf("builder: %s %s must be float32 of shape %v, got %v of shape %v", kind, what, shape, d.Dtype(), d.Shape())
+	}
+	if d.RequiresIterator() {
+		return nil, fmt.Errorf("builder: %s %s must be contiguous", kind, what)
+	}
+	data := d.Float32s()
+	if len(data) != shape.TotalSize() {
+		return nil, fmt.Errorf("builder: %s %s holds %d values, its shape %v needs %d", kind, what, len(data), shape, shape.TotalSize())
+	}
+	return data, nil
+}
+
+// poolOp is the forward op of MaxPool2D and AvgPool2D.
+type poolOp struct {
+	kind poolKind
+	geom poolGeometry
+	out  poolBuffer
+	// argmax (max pooling) holds, for every output of the last forward pass, the index within its
+	// input plane (row*inW + column) of the cell that won; argmaxFilled says a pass has filled it.
+	argmax       []int32
+	argmaxFilled bool
+}
+
+var (
+	_ G.SDOp            = (*poolOp)(nil)
+	_ G.ADOp            = (*poolOp)(nil)
+	_ G.UsePreallocDoer = (*poolOp)(nil)
+	_ G.UsePreallocDoer = (*poolGradOp)(nil)
+)
+
+func (op *poolOp) Arity() int { return 1 }
+
+// Type is Tensor-4 a → Tensor-4 a.
+func (op *poolOp) Type() hm.Type {
+	t := G.TensorType{Dims: 4, Of: hm.TypeVariable('a')}
+	return hm.NewFnType(t, t)
+}
+
+func (op *poolOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
+	if len(inputs) != 1 {
+		return nil, fmt.Errorf("builder: %s takes 1 input, got %d", op.kind, len(inputs))
+	}
+	if s, ok := inputs[0].(tensor.Shape); !ok || !s.Eq(op.geom.inShape) {
+		return nil, fmt.Errorf("builder: %s was built for input shape %v, got %v", op.kind, op.geom.inShape, inputs[0])
+	}
+	return op.geom.outShape.Clone(), nil
+}
+
+// Do pools inputs[0] into the op's own output buffer and returns it.
+func (op *poolOp) Do(inputs ...G.Value) (G.Value, error) {
+	x, err := op.input(inputs)
+	if err != nil {
+		return nil, err
+	}
+	out := op.out.tensor(op.geom.outShape)
+	op.forward(x, out.Float32s())
+	return out, nil
+}
+
+// UsePreallocDo pools inputs[0] into prealloc, a float32 *tensor.Dense of the output's shape.
+func (op *poolOp) UsePreallocDo(prealloc G.Value, inputs ...G.Value) (G.Value, error) {
+	if prealloc == nil {
+		return op.Do(inputs...)
+	}
+	x, err := op.input(inputs)
+	if err != nil {
+		return nil, err
+	}
+	out, err := float32Data(prealloc, op.geom.outShape, op.kind, "output")
+	if err != nil {
+		return nil, err
+	}
+	op.forward(x, out)
+	return prealloc, nil
+}
+
+func (op *poolOp) input(inputs []G.Value) ([]float32, error) {
+	if len(inputs) != 1 {
+		return nil, fmt.Errorf("builder: %s takes 1 input, got %d", op.kind, len(inputs))
+	}
+	return float32Data(inputs[0], op.geom.inShape, op.kind, "input")
+}
+
+func (op *poolOp) forward(x, out []float32) {
+	g := &op.geom
+	if op.kind == avgPool {
+		g.avgForward(x, out, 0, g.planes())
+		return
+	}
+	if len(op.argmax) != len(out) {
+		op.argmax = make([]int32, len(out))
+	}
+	g.maxForward(x, out, op.argmax, 0, g.planes())
+	op.argmaxFilled = true
+}
+
+// backward writes (or with accumulate, adds) the gradient with respect to the input x to gradIn,
+// given the gradient gradOut with respect to the output.
+func (op *poolOp) backward(x, gradOut, gradIn []float32, accumulate bool) {
+	g := &op.geom
+	if op.kind == avgPool {
+		g.avgBackward(gradOut, gradIn, 0, g.planes(), accumulate)
+		return
+	}
+	if !op.argmaxFilled {
+		// The backward pass ran without a forward pass before it (not on a TapeMachine or
+		// LispMachine): find the maxima now.
+		op.argmax = make([]int32, len(gradOut))
+		g.maxForward(x, make([]float32, len(gradOut)), op.argmax, 0, g.planes())
+		op.argmaxFilled = true
+	}
+	g.maxBackward(gradOut, op.argmax, gradIn, 0, g.planes(), accumulate)
+}
+
+func (op *poolOp) ReturnsPtr() bool     { return false }
+func (op *poolOp) CallsExtern() bool    { return false }
+func (op *poolOp) OverwritesInput() int { return -1 }
+
+func (op *poolOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+
+func (op *poolOp) Hashcode() uint32 { return hashOf(op) }
+
+func (op *poolOp) String() string {
+	return fmt.Sprintf("nnsweep.%s{%v}", op.kind, &op.geom)
+}
+
+func (op *poolOp) DiffWRT(inputs int) []bool { return []bool{true} }
+
+// SymDiff returns the gradient node of x: poolGradOp applied to (x, grad).
+func (op *poolOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	if len(inputs) != 1 {
+		return nil, fmt.Errorf("builder: %s takes 1 input, got %d", op.kind, len(inputs))
+	}
+	dx, err := G.ApplyOp(&poolGradOp{fwd: op}, inputs[0], grad)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dx}, nil
+}
+
+// DoDiff adds the gradient with respect to the input to the input's bound gradient (for
+// gorgonia's LispMachine).
+func (op *poolOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node) error {
+	if len(inputs) != 1 {
+		return fmt.Errorf("builder: %s takes 1 input, got %d", op.kind, len(inputs))
+	}
+	x, err := float32Data(inputs[0].Value(), op.geom.inShape, op.kind, "input")
+	if err != nil {
+		return err
+	}
+	dxv, err := inputs[0].Grad()
+	if err != nil {
+		return fmt.Errorf("builder: %s input gradient: %w", op.kind, err)
+	}
+	dyv, err := output.Grad()
+	if err != nil {
+		return fmt.Errorf("builder: %s output gradient: %w", op.kind, err)
+	}
+	dx, err := float32Data(dxv, op.geom.inShape, op.kind, "input gradient")
+	if err != nil {
+		return err
+	}
+	dy, err := float32Data(dyv, op.geom.outShape, op.kind, "output gradient")
+	if err != nil {
+		return err
+	}
+	op.backward(x, dy, dx, true)
+	return nil
+}
+
+// poolGradOp is the backward op of a poolOp: from (x, gradient with respect to the output) it
+// computes the gradient with respect to x. Max pooling's uses the argmax its forward op recorded.
+type poolGradOp struct {
+	fwd *poolOp
+	out poolBuffer
+}
+
+func (op *poolGradOp) Arity() int { return 2 }
+
+// Type is Tensor-4 a → Tensor-4 a → Tensor-4 a.
+func (op *poolGradOp) Type() hm.Type {
+	t := G.TensorType{Dims: 4, Of: hm.TypeVariable('a')}
+	return hm.NewFnType(t, t, t)
+}
+
+func (op *poolGradOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
+	if len(inputs) != 2 {
+		return nil, fmt.Errorf("builder: %s gradient takes 2 inputs, got %d", op.fwd.kind, len(inputs))
+	}
+	return op.fwd.geom.inShape.Clone(), nil
+}
+
+// Do computes the input gradient into the op's own buffer and returns it.
+func (op *poolGradOp) Do(inputs ...G.Value) (G.Value, error) {
+	x, dy, err := op.inputs(inputs)
+	if err != nil {
+		return nil, err
+	}
+	dx := op.out.tensor(op.fwd.geom.inShape)
+	op.fwd.backward(x, dy, dx.Float32s(), false)
+	return dx, nil
+}
+
+// UsePreallocDo computes the input gradient into prealloc, a float32 *tensor.Dense of the input's
+// shape.
+func (op *poolGradOp) UsePreallocDo(prealloc G.Value, inputs ...G.Value) (G.Value, error) {
+	if prealloc == nil {
+		return op.Do(inputs...)
+	}
+	x, dy, err := op.inputs(inputs)
+	if err != nil {
+		return nil, err
+	}
+	dx, err := float32Data(prealloc, op.fwd.geom.inShape, op.fwd.kind, "input gradient")
+	if err != nil {
+		return nil, err
+	}
+	op.fwd.backward(x, dy, dx, false)
+	return prealloc, nil
+}
+
+func (op *poolGradOp) inputs(inputs []G.Value) (x, dy []float32, err error) {
+	if len(inputs) != 2 {
+		return nil, nil, fmt.Errorf("builder: %s gradient takes 2 inputs, got %d", op.fwd.kind, len(inputs))
+	}
+	if x, err = float32Data(inputs[0], op.fwd.geom.inShape, op.fwd.kind, "input"); err != nil {
+		return nil, nil, err
+	}
+	if dy, err = float32Data(inputs[1], op.fwd.geom.outShape, op.fwd.kind, "output gradient"); err != nil {
+		return nil, nil, err
+	}
+	return x, dy, nil
+}
+
+func (op *poolGradOp) ReturnsPtr() bool     { return false }
+func (op *poolGradOp) CallsExtern() bool    { return false }
+func (op *poolGradOp) OverwritesInput() int { return -1 }
+
+func (op *poolGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+
+func (op *poolGradOp) Hashcode() uint32 { return hashOf(op) }
+
+func (op *poolGradOp) String() string {
+	return fmt.Sprintf("nnsweep.%sGrad{%v}", op.fwd.kind, &op.fwd.geom)
+}
+
+// hashOf is the FNV-1a hash of what an op writes with WriteHash.
+func hashOf(op interface{ WriteHash(hash.Hash) }) uint32 {
+	h := fnv.New32a()
+	op.WriteHash(h)
+	return h.Sum32()
+}

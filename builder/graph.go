@@ -35,9 +35,30 @@ type Graph struct {
 	Params G.Nodes
 }
 
-// Build makes the graph of model m at point p over the given weights (see NewWeights). train
-// selects a training graph (labels, loss, dropout) or an evaluation graph.
-func Build(m spec.ResolvedModel, p spec.Point, w *Weights, batch int, train bool) (gr *Graph, err error) {
+// Ops makes the nodes of the layers that carry the work. StockOps builds them from gorgonia's
+// own operations; package runner supplies fused, faster ops with the same meaning, and its tests
+// check the two against each other. Images are NCHW float32.
+type Ops interface {
+	// Dense returns activation(x·w + b) for x [batch, in], w [in, units] and b [1, units], or
+	// without bias when b is nil.
+	Dense(x, w, b *G.Node, activation string) (*G.Node, error)
+	// Conv2D returns activation(conv(x, k) + b) for x [batch, in_ch, h, w], k [filters, in_ch,
+	// kh, kw] and b [1, filters, 1, 1] (or nil), with l's stride and padding.
+	Conv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.Node, error)
+	// Pool returns l's max or average pooling of x.
+	Pool(x *G.Node, l spec.ResolvedLayer) (*G.Node, error)
+	// LogSoftmax returns the log-softmax of logits [batch, classes] along the classes.
+	LogSoftmax(logits *G.Node) (*G.Node, error)
+	// CrossEntropy returns the scalar -Σ(logProbs ⊙ labels) / count.
+	CrossEntropy(logProbs, labels, count *G.Node) (*G.Node, error)
+}
+
+// Build makes the graph of model m at point p over the given weights (see NewWeights) with ops
+// (nil: StockOps). train selects a training graph (labels, loss, dropout) or an evaluation graph.
+func Build(m spec.ResolvedModel, p spec.Point, w *Weights, batch int, train bool, ops Ops) (gr *Graph, err error) {
+	if ops == nil {
+		ops = StockOps{}
+	}
 	defer func() {
 		// gorgonia reports some shape errors by panicking; turn them into errors.
 		if r := recover(); r != nil {
@@ -58,20 +79,26 @@ func Build(m spec.ResolvedModel, p spec.Point, w *Weights, batch int, train bool
 	}
 	x := gr.Input
 	for i, l := range m.Layers {
-		last := i == len(m.Layers)-1
+		// The last layer's activation (softmax or linear) is left to the log-softmax.
+		act := l.Activation
+		if i == len(m.Layers)-1 {
+			act = "linear"
+		}
 		switch l.Kind {
 		case spec.KindDense:
-			x, err = G.Mul(x, param())
-			if err == nil && l.UseBias {
-				x, err = G.BroadcastAdd(x, param(), nil, []byte{0})
+			k, b := param(), (*G.Node)(nil)
+			if l.UseBias {
+				b = param()
 			}
+			x, err = ops.Dense(x, k, b, act)
 		case spec.KindConv2D:
-			x, err = conv(x, param(), l)
-			if err == nil && l.UseBias {
-				x, err = G.BroadcastAdd(x, param(), nil, []byte{0, 2, 3})
+			k, b := param(), (*G.Node)(nil)
+			if l.UseBias {
+				b = param()
 			}
+			x, err = ops.Conv2D(x, k, b, l, act)
 		case spec.KindMaxPool2D, spec.KindAvgPool2D:
-			x, err = pool(x, l)
+			x, err = ops.Pool(x, l)
 		case spec.KindFlatten:
 			s := x.Shape()
 			x, err = G.Reshape(x, tensor.Shape{s[0], s[1] * s[2] * s[3]})
@@ -87,19 +114,11 @@ func Build(m spec.ResolvedModel, p spec.Point, w *Weights, batch int, train bool
 		if err != nil {
 			return nil, fmt.Errorf("builder: %s: %w", l.Name, err)
 		}
-		if !last {
-			if x, err = activate(x, l.Activation); err != nil {
-				return nil, fmt.Errorf("builder: %s: %w", l.Name, err)
-			}
-		}
 	}
 	if next != len(w.Tensors) {
 		return nil, fmt.Errorf("builder: %s at %s uses %d weight tensors, the weights have %d", m.Name, p, next, len(w.Tensors))
 	}
-	// The last layer's softmax (or linear output) becomes a log-softmax: gorgonia rewrites
-	// Log(SoftMax(x)) in place and merges SoftMax and LogSoftMax nodes, so LogSoftMax is the only
-	// form used.
-	if gr.LogProbs, err = G.LogSoftMax(x); err != nil {
+	if gr.LogProbs, err = ops.LogSoftmax(x); err != nil {
 		return nil, fmt.Errorf("builder: log-softmax: %w", err)
 	}
 	if !train {
@@ -109,7 +128,53 @@ func Build(m spec.ResolvedModel, p spec.Point, w *Weights, batch int, train bool
 	gr.Labels = G.NewMatrix(g, tensor.Float32, G.WithShape(batch, classes), G.WithName("labels"),
 		G.WithValue(tensor.New(tensor.WithShape(batch, classes), tensor.Of(tensor.Float32))))
 	gr.Count = G.NewScalar(g, tensor.Float32, G.WithName("count"), G.WithValue(float32(batch)))
-	prod, err := G.HadamardProd(gr.LogProbs, gr.Labels)
+	if gr.Loss, err = ops.CrossEntropy(gr.LogProbs, gr.Labels, gr.Count); err != nil {
+		return nil, fmt.Errorf("builder: loss: %w", err)
+	}
+	if _, err = G.Grad(gr.Loss, gr.Params...); err != nil {
+		return nil, fmt.Errorf("builder: gradients: %w", err)
+	}
+	return gr, nil
+}
+
+// StockOps builds layers from gorgonia's own operations (and our pooling ops, whose gradients
+// are right where gorgonia's average pooling's are not).
+type StockOps struct{}
+
+// Dense implements Ops.
+func (StockOps) Dense(x, w, b *G.Node, activation string) (*G.Node, error) {
+	y, err := G.Mul(x, w)
+	if err == nil && b != nil {
+		y, err = G.BroadcastAdd(y, b, nil, []byte{0})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return activate(y, activation)
+}
+
+// Conv2D implements Ops.
+func (StockOps) Conv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.Node, error) {
+	y, err := conv(x, k, l)
+	if err == nil && b != nil {
+		y, err = G.BroadcastAdd(y, b, nil, []byte{0, 2, 3})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return activate(y, activation)
+}
+
+// Pool implements Ops.
+func (StockOps) Pool(x *G.Node, l spec.ResolvedLayer) (*G.Node, error) { return pool(x, l) }
+
+// LogSoftmax implements Ops. gorgonia rewrites Log(SoftMax(x)) in place and merges SoftMax and
+// LogSoftMax nodes of one graph, so LogSoftMax is the only form used.
+func (StockOps) LogSoftmax(logits *G.Node) (*G.Node, error) { return G.LogSoftMax(logits) }
+
+// CrossEntropy implements Ops.
+func (StockOps) CrossEntropy(logProbs, labels, count *G.Node) (*G.Node, error) {
+	prod, err := G.HadamardProd(logProbs, labels)
 	if err != nil {
 		return nil, err
 	}
@@ -117,17 +182,11 @@ func Build(m spec.ResolvedModel, p spec.Point, w *Weights, batch int, train bool
 	if err != nil {
 		return nil, err
 	}
-	mean, err := G.Div(sum, gr.Count)
+	mean, err := G.Div(sum, count)
 	if err != nil {
 		return nil, err
 	}
-	if gr.Loss, err = G.Neg(mean); err != nil {
-		return nil, err
-	}
-	if _, err = G.Grad(gr.Loss, gr.Params...); err != nil {
-		return nil, fmt.Errorf("builder: gradients: %w", err)
-	}
-	return gr, nil
+	return G.Neg(mean)
 }
 
 func activate(x *G.Node, a string) (*G.Node, error) {

@@ -98,7 +98,7 @@ func TestGradients(t *testing.T) {
 					}
 				}
 			}
-			gr, err := Build(m, p, w, 4, true)
+			gr, err := Build(m, p, w, 4, true, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,7 +156,7 @@ func TestPaddingRowsIgnored(t *testing.T) {
 	m, p := tinyModel(t, "[1, 1, 4]", 3, "    - flatten: {}\n    - dense: {units: n, activation: tanh}\n    - dense: {units: 3}\n")
 	w, _ := NewWeights(m, p, 5)
 	loss := func(batch int, garbage bool) float64 {
-		gr, err := Build(m, p, w, batch, true)
+		gr, err := Build(m, p, w, batch, true, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

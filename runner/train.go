@@ -31,6 +31,8 @@ type Options struct {
 	LimitTrain int
 	// EvalBatch is the batch size of the evaluation graph (default 256).
 	EvalBatch int
+	// Ops builds the layers (nil: builder.StockOps).
+	Ops builder.Ops
 	// Progress, when set, is called after every training batch, and once more at the end of every
 	// epoch (after validation) with EpochDone set.
 	Progress func(Progress)
@@ -100,7 +102,7 @@ func Train(ctx context.Context, m spec.ResolvedModel, p spec.Point, data *datase
 			return nil, fmt.Errorf("runner: the data's %d×%d×%d images do not fit the model's %s input", train.H, train.W, train.C, m.Input)
 		}
 	}
-	t, err := newTrainer(m, p, cfg, train.N, opts.EvalBatch)
+	t, err := newTrainer(m, p, cfg, train.N, opts.EvalBatch, opts.Ops)
 	if err != nil {
 		return nil, err
 	}
@@ -155,17 +157,17 @@ type trainer struct {
 	classes     int
 }
 
-func newTrainer(m spec.ResolvedModel, p spec.Point, cfg spec.Training, n, evalBatch int) (*trainer, error) {
+func newTrainer(m spec.ResolvedModel, p spec.Point, cfg spec.Training, n, evalBatch int, ops builder.Ops) (*trainer, error) {
 	w, err := builder.NewWeights(m, p, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
 	batch := min(cfg.BatchSize, n)
-	tg, err := builder.Build(m, p, w, batch, true)
+	tg, err := builder.Build(m, p, w, batch, true, ops)
 	if err != nil {
 		return nil, err
 	}
-	eg, err := builder.Build(m, p, w, evalBatch, false)
+	eg, err := builder.Build(m, p, w, evalBatch, false, ops)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,124 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/nnsweep/nnsweep/dataset"
+	"github.com/nnsweep/nnsweep/spec"
+)
+
+// blobs is a synthetic data set of 4×4×1 images: class k lights up quadrant k, plus noise.
+func blobs(n int, seed uint64) *dataset.Set {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	s := &dataset.Set{N: n, H: 4, W: 4, C: 1, Classes: 4, Images: make([]float32, n*16), Labels: make([]int32, n)}
+	for i := range n {
+		k := rng.IntN(4)
+		s.Labels[i] = int32(k)
+		img := s.Images[i*16 : (i+1)*16]
+		for y := range 4 {
+			for x := range 4 {
+				v := rng.Float32() * 0.3
+				if (y/2)*2+x/2 == k {
+					v += 0.7
+				}
+				img[y*4+x] = v
+			}
+		}
+	}
+	return s
+}
+
+func resolvedModel(t *testing.T, train, layers string) spec.ResolvedModel {
+	t.Helper()
+	src := fmt.Sprintf("name: m\ndataset: mnist\ntarget: {min: 0.9}\nsweep: {n: [8]}\ntrain: %s\nmodel:\n  input: [4, 4, 1]\n  layers:\n%s", train, layers)
+	s, errs := spec.Parse("m.yaml", []byte(src))
+	if errs != nil {
+		t.Fatal(errs.Lines())
+	}
+	ms, errs := spec.Expand(s, &spec.DataInfo{H: 4, W: 4, C: 1, Classes: 4})
+	if errs != nil {
+		t.Fatal(errs.Lines())
+	}
+	return ms[0]
+}
+
+const mlp = "    - flatten: {}\n    - dense: {units: n, activation: relu}\n    - dense: {units: 4, activation: softmax}\n"
+
+func TestTrainLearnsAndRecordsHistory(t *testing.T) {
+	t.Parallel()
+	data := &dataset.Data{Name: "blobs", Train: blobs(300, 1), Test: blobs(200, 2)}
+	m := resolvedModel(t, "{epochs: 3, batch_size: 32, optimizer: {name: adam, learning_rate: 0.01}, validation_split: 0.2}", mlp)
+	var events, epochEnds int
+	res, err := Train(context.Background(), m, m.Points[0], data, Options{Progress: func(p Progress) {
+		events++
+		if p.EpochDone {
+			epochEnds++
+			if p.Val == nil {
+				t.Error("epoch end without validation metrics")
+			}
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StatusOK || res.Test.Accuracy < 0.9 || res.Epochs != 3 || len(res.History) != 3 {
+		t.Fatalf("result %+v", res)
+	}
+	// 300 examples, 20% held out: 240 to train in batches of 32, the last one partial (8 batches).
+	if res.TrainExamples != 240 || events != 3*8+3 || epochEnds != 3 {
+		t.Fatalf("trained on %d examples with %d progress events (%d epoch ends); want 240, 27, 3", res.TrainExamples, events, epochEnds)
+	}
+	if res.History[2].Loss >= res.History[0].Loss {
+		t.Errorf("loss did not fall: %v", res.History)
+	}
+}
+
+func TestTrainDiverges(t *testing.T) {
+	t.Parallel()
+	data := &dataset.Data{Name: "blobs", Train: blobs(256, 3), Test: blobs(64, 4)}
+	m := resolvedModel(t, "{epochs: 5, batch_size: 16, optimizer: {name: sgd, learning_rate: 1e30}}", mlp)
+	res, err := Train(context.Background(), m, m.Points[0], data, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StatusDiverged || res.Test != (Metrics{}) {
+		t.Fatalf("status %s, test %+v; want diverged with no test metrics", res.Status, res.Test)
+	}
+}
+
+func TestTrainInterrupted(t *testing.T) {
+	t.Parallel()
+	data := &dataset.Data{Name: "blobs", Train: blobs(256, 3), Test: blobs(64, 4)}
+	m := resolvedModel(t, "{epochs: 50}", mlp)
+	ctx, cancel := context.WithCancel(context.Background())
+	batches := 0
+	_, err := Train(ctx, m, m.Points[0], data, Options{Progress: func(p Progress) {
+		if batches++; batches == 3 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, ErrInterrupted) || batches != 3 {
+		t.Fatalf("err %v after %d batches; want ErrInterrupted right after the third", err, batches)
+	}
+}
+
+// Multi-channel images reach the graph in NCHW order.
+func TestFillImagesNCHW(t *testing.T) {
+	t.Parallel()
+	s := &dataset.Set{N: 1, H: 1, W: 2, C: 3, Images: []float32{1, 2, 3, 4, 5, 6}, Labels: []int32{0}}
+	dst := make([]float32, 12)
+	for i := range dst {
+		dst[i] = -1
+	}
+	fillImages(dst, s, []int{0})
+	want := []float32{1, 4, 2, 5, 3, 6, 0, 0, 0, 0, 0, 0}
+	for i := range want {
+		if dst[i] != want[i] {
+			t.Fatalf("NCHW batch %v, want %v", dst, want)
+		}
+	}
+}

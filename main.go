@@ -77,7 +77,7 @@ turning point: the smallest model at or above the accuracy target.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	root.AddCommand(newValidateCommand(), newParamsCommand(), newRunCommand(), newReportCommand())
+	root.AddCommand(newValidateCommand(), newParamsCommand(), newRunCommand(), newReportCommand(), newSchemaCommand())
 	return root
 }
 
@@ -197,4 +197,15 @@ func newReportCommand() *cobra.Command {
 	cmd.Flags().StringVar(&opts.Format, "format", "markdown", "markdown, json or csv")
 	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(pipeline.ReportFormats, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+func newSchemaCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema of the spec (kept in the repository as nnsweep.schema.json)",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return pipeline.Schema(cmd.OutOrStdout())
+		},
+	}
 }

@@ -10,15 +10,15 @@ import (
 // (`dataset: {train: {images: PATH, labels: PATH}, test: {images: PATH, labels: PATH}}`), with
 // paths relative to the spec file.
 type Dataset struct {
-	Builtin string
-	Train   *IDXFiles `yaml:"train"`
-	Test    *IDXFiles `yaml:"test"`
+	Builtin string    `yaml:"-"`
+	Train   *IDXFiles `yaml:"train" jsonschema:"description=The training images and labels"`
+	Test    *IDXFiles `yaml:"test" jsonschema:"description=The test images and labels"`
 }
 
 // IDXFiles names an images file and a labels file in IDX format, gzipped or not.
 type IDXFiles struct {
-	Images string `yaml:"images" validate:"required"`
-	Labels string `yaml:"labels" validate:"required"`
+	Images string `yaml:"images" validate:"required" jsonschema:"required,minLength=1,description=IDX file of images (idx3-ubyte)"`
+	Labels string `yaml:"labels" validate:"required" jsonschema:"required,minLength=1,description=IDX file of labels (idx1-ubyte)"`
 }
 
 // Builtins lists the datasets embedded in nnsweep.

@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-// Pos is a place in a spec file. Line and Col are counted from 1; Col counts bytes.
+// Pos is a place in a spec file. Line and Col are counted from 1; Col counts characters (Unicode
+// code points, as the YAML parser does), so a tab is one column.
 // The zero Pos means the place is unknown.
 type Pos struct {
 	File string

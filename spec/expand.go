@@ -78,10 +78,16 @@ type ResolvedModel struct {
 	Train   Training
 }
 
-// Expand resolves every model of a valid spec and expands its sweep into points. It returns the
-// validation errors instead when the spec is not valid.
+// Expand resolves every model of a valid spec and expands its sweep into points. When the spec is
+// not valid it returns, instead, every error of its file: those Parse found and those of Validate,
+// sorted.
 func Expand(s *Spec, data *DataInfo) ([]ResolvedModel, ErrorList) {
-	if errs := Validate(s, data); len(errs) > 0 {
+	if s == nil {
+		return nil, ErrorList{{Problem: "no spec to expand", Fix: "parse the file first"}}
+	}
+	errs := append(append(ErrorList(nil), s.parseErrs...), Validate(s, data)...)
+	if len(errs) > 0 {
+		errs.Sort()
 		return nil, errs
 	}
 	var out []ResolvedModel
@@ -100,6 +106,9 @@ const (
 	maxPoints = 100000
 	maxWidth  = 1 << 24
 	maxInput  = 1 << 16
+	// maxCoeffSum bounds the sum of the absolute coefficients of every closed form the builder
+	// computes (channels, parameters, multiply-adds, activations), so that none overflows.
+	maxCoeffSum = 1 << 62
 )
 
 // resolveModel applies defaults, checks the semantic rules and expands the sweep of one model.
@@ -110,14 +119,11 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 	if r.Name == "" && mp == "model" {
 		r.Name = s.Name
 	}
-	if r.Name == "" {
+	switch {
+	case r.Name == "" && mp != "model" && !s.rejected(mp.Child("name")):
 		add(s.errorAt(mp, "add name: to the model, e.g. name: cnn", "the model has no name"))
-	} else if !modelName.MatchString(r.Name) {
-		p := mp.Child("name")
-		if m.Name == "" {
-			p = "name"
-		}
-		add(s.errorAt(p, "use letters, digits, '.', '_' and '-', starting with a letter or digit", "%q is not a valid model name", r.Name))
+	case m.Name != "" && !modelName.MatchString(m.Name):
+		add(s.errorAt(mp.Child("name"), nameFix, "%q is not a valid model name", m.Name))
 	}
 
 	// Input shape and classes.
@@ -127,21 +133,21 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 		r.Input = Shape{m.Input[0], m.Input[1], m.Input[2]}
 		for i, v := range m.Input {
 			if v > maxInput {
-				add(s.errorAt(mp.Child("input").Index(i), "", "input size %d is larger than %d", v, maxInput))
+				add(s.errorAt(mp.Child("input").Index(i), fmt.Sprintf("use sizes up to %d", maxInput), "input size %d is too large", v))
 				haveShape = false
 			}
+			if v < 1 {
+				haveShape = false // the field rules report it
+			}
 		}
-		if data != nil && r.Input.H*r.Input.W*r.Input.C != data.H*data.W*data.C {
-			add(s.errorAt(mp.Child("input"), fmt.Sprintf("remove input: or give a shape of %d values", data.H*data.W*data.C),
+		if haveShape && data != nil && r.Input.H*r.Input.W*r.Input.C != data.H*data.W*data.C {
+			add(s.errorAt(mp.Child("input"), fmt.Sprintf("remove input: to use the dataset's shape, or give a shape of %d values", data.H*data.W*data.C),
 				"input %s does not match the dataset's %s images", r.Input, Shape{data.H, data.W, data.C}))
 		}
-	case data != nil:
+	case len(m.Input) == 0 && data != nil && !s.rejected(mp.Child("input")):
 		r.Input = Shape{data.H, data.W, data.C}
 	default:
-		haveShape = false
-	}
-	if len(m.Input) != 0 && len(m.Input) != 3 {
-		haveShape = false // the field rules report it
+		haveShape = false // no data, a rejected input, or one of the wrong length (the field rules report it)
 	}
 	if data != nil {
 		r.Classes = data.Classes
@@ -156,23 +162,18 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 	errs = append(errs, s.checkOptimizer(m.Train.Optimizer, mp.Child("train").Child("optimizer"), inherited)...)
 
 	// Sweep: which variables do the widths use?
-	used := map[string]bool{}
-	for _, l := range m.Layers {
-		for _, w := range []Expr{widthOf(l)} {
-			for _, v := range w.Poly().Vars() {
-				used[v] = true
-			}
-		}
-	}
+	used := usedVars(m)
 	sweep := s.Sweep.Override(m.Sweep)
 	var known []string
 	for _, v := range sweep.Vars {
 		known = append(known, v.Name)
 	}
-	for _, v := range m.Sweep.Vars {
-		if !used[v.Name] {
-			add(s.errorAt(mp.Child("sweep").Child(v.Name), "use it in a width (units: 2"+v.Name+") or remove it",
-				"sweep variable %q is not used by any layer of %s", v.Name, r.Name))
+	if !s.rejectedWithin(mp.Child("layers")) && !hasUnknownVars(m, sweep) {
+		for _, v := range m.Sweep.Vars {
+			if !used[v.Name] {
+				add(s.errorAt(mp.Child("sweep").Child(v.Name), fmt.Sprintf("use it in a width (units: 2%s) or remove it", v.Name),
+					"sweep variable %q is not used by any layer of %s", v.Name, r.Name))
+			}
 		}
 	}
 	for _, v := range sweep.Vars {
@@ -191,11 +192,11 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 		list, err := vals.Expand()
 		switch {
 		case err != nil:
-			add(s.errorAt(p, "use a larger step or factor", "%v", err))
+			add(s.errorAt(p, "use a larger step or factor, or a smaller range", "%v", err))
 			sweepOK = false
 			continue
 		case len(list) == 0:
-			add(s.errorAt(p, "give at least one value, e.g. ["+name+": 8, 16, 32]", "the sweep of %q is empty", name))
+			add(s.errorAt(p, fmt.Sprintf("give at least one value, e.g. %s: [8, 16, 32]", name), "the sweep of %s has no values", name))
 			sweepOK = false
 			continue
 		}
@@ -206,7 +207,7 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 				if !vals.IsRange {
 					ip = p.Index(i)
 				}
-				add(s.errorAt(ip, "remove the repeated value", "%s=%d appears twice in the sweep (positions %d and %d)", name, x, j+1, i+1))
+				add(s.errorAt(ip, "remove the repeated value", "%s=%d appears twice in the sweep (values %d and %d)", name, x, j+1, i+1))
 				sweepOK = false
 			}
 			seen[x] = i
@@ -218,7 +219,11 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 		for _, v := range values {
 			total *= len(v)
 			if total > maxPoints {
-				add(s.errorAt(mp, "sweep fewer values", "the sweep has more than %d points", maxPoints))
+				p := Path("sweep")
+				if len(m.Sweep.Vars) > 0 {
+					p = mp.Child("sweep")
+				}
+				add(s.errorAt(p, "sweep fewer values", "the sweep has more than %d points", maxPoints))
 				sweepOK = false
 				break
 			}
@@ -230,22 +235,33 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 
 	// Layers.
 	if len(m.Layers) == 0 {
-		if s.pos[mp] != (Pos{}) || mp == "model" {
-			add(s.errorAt(mp.Child("layers"), "add layers: [- dense: {units: 10, activation: softmax}]", "the model has no layers"))
+		if !s.rejected(mp.Child("layers")) {
+			add(s.errorAt(mp.Child("layers"), "add layers:, e.g. layers: [{flatten: {}}, {dense: {units: 10, activation: softmax}}]", "the model has no layers"))
 		}
 		return r, errs
 	}
 	counts := map[LayerKind]int{}
 	names := map[string]Path{}
-	h, w, vector := r.Input.H, r.Input.W, false
+	var widths []width
+	h, w := r.Input.H, r.Input.W
+	// structure is false once a layer could not be decoded or does not fit: what follows it is not
+	// checked for shape.
+	// vector says whether the data is a vector (after flatten or dense) rather than an image.
+	structure, vector := true, false
 	prev := "the input"
+	channels := float64(r.Input.C) // sum of |coefficients| of the channel count, see maxCoeffSum
 	for i := range m.Layers {
 		l := &m.Layers[i]
-		if l.Kind == "" {
-			continue // reported by Parse
+		lp := mp.Child("layers").Index(i)
+		if l.Kind == "" || l.body().IsNil() {
+			structure = false // reported by Parse
+			continue
 		}
 		counts[l.Kind]++
-		lp := mp.Child("layers").Index(i).Child(string(l.Kind))
+		lp = lp.Child(string(l.Kind))
+		if s.rejectedWithin(lp) {
+			structure = false
+		}
 		rl := ResolvedLayer{Kind: l.Kind, Path: lp, Name: l.UserName(), Activation: "linear", UseBias: true}
 		if rl.Name == "" {
 			rl.Name = fmt.Sprintf("%s_%d", l.Kind, counts[l.Kind])
@@ -255,6 +271,7 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 		}
 		names[rl.Name] = lp
 		rl.InH, rl.InW = h, w
+		width := 0.0 // sum of |coefficients| of the layer's width
 		switch l.Kind {
 		case KindDense:
 			d := l.Dense
@@ -263,13 +280,18 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 			if d.UseBias != nil {
 				rl.UseBias = *d.UseBias
 			}
-			if d.Units.IsZero() {
+			if d.Units.IsZero() && !s.rejected(lp.Child("units")) {
 				add(s.errorAt(lp, "add units:, e.g. units: n", "dense needs units:"))
 			}
-			if !vector && haveShape {
-				add(s.errorAt(lp, "add \"- flatten: {}\" before it", "dense needs a vector input, but %s is a %d×%d image", prev, h, w))
+			if structure && !vector {
+				add(s.errorAt(lp, "add \"- flatten: {}\" before it", "dense needs a vector input, but %s is %s", prev, imageSize(h, w, haveShape)))
 			}
 			vector = true
+			width = d.Units.Poly().absSum()
+			if structure && haveShape {
+				s.checkSize(&errs, lp, channels*width+width, channels*width)
+			}
+			channels = width
 		case KindConv2D:
 			c := l.Conv2D
 			rl.Filters, rl.Window, rl.Stride = c.Filters, c.Kernel, Pair{1, 1}
@@ -281,44 +303,55 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 			if c.UseBias != nil {
 				rl.UseBias = *c.UseBias
 			}
-			if c.Filters.IsZero() {
+			if c.Filters.IsZero() && !s.rejected(lp.Child("filters")) {
 				add(s.errorAt(lp, "add filters:, e.g. filters: n", "conv2d needs filters:"))
 			}
-			if c.Kernel.IsZero() {
+			if c.Kernel.IsZero() && !s.rejected(lp.Child("kernel")) {
 				add(s.errorAt(lp, "add kernel:, e.g. kernel: 3", "conv2d needs kernel:"))
 			}
+			width = c.Filters.Poly().absSum()
 		case KindMaxPool2D, KindAvgPool2D:
 			pl := l.PoolSettings()
 			rl.Window, rl.Stride, rl.Padding = pl.Pool, pl.Pool, orDefault(pl.Padding, "valid")
 			if pl.Stride != nil {
 				rl.Stride = *pl.Stride
 			}
-			if pl.Pool.IsZero() {
+			if pl.Pool.IsZero() && !s.rejected(lp.Child("pool")) {
 				add(s.errorAt(lp, "add pool:, e.g. pool: 2", "%s needs pool:", l.Kind))
 			}
 		case KindFlatten:
-			if vector {
+			if structure && vector {
 				add(s.errorAt(lp, "remove it", "flatten needs an image input, but %s is already a vector", prev))
+			}
+			if !vector && haveShape {
+				channels *= float64(h) * float64(w)
 			}
 			vector = true
 		case KindDropout:
 			rl.Rate = l.Dropout.Rate
 		}
-		if (l.Kind == KindConv2D || l.Kind == KindMaxPool2D || l.Kind == KindAvgPool2D) && !rl.Window.IsZero() {
+		if l.Kind == KindConv2D || l.Kind == KindMaxPool2D || l.Kind == KindAvgPool2D {
 			switch {
-			case vector:
+			case structure && vector:
 				add(s.errorAt(lp, "move it before the flatten, or drop it", "%s needs an image input, but %s is a vector", l.Kind, prev))
-			case haveShape:
+				structure = false
+			case rl.Window.IsZero() || rl.Stride.IsZero():
+				structure = false
+			case structure && haveShape:
 				oh, ow := OutputSize(h, rl.Window.H, rl.Stride.H, rl.Padding), OutputSize(w, rl.Window.W, rl.Stride.W, rl.Padding)
 				if oh < 1 || ow < 1 {
-					what := "kernel"
-					fix := "use padding: same or drop a pooling layer"
+					what, fix := "kernel", "use padding: same or drop a pooling layer"
 					if l.Kind != KindConv2D {
-						what = "pool"
-						fix = "use padding: same, a smaller pool, or drop a layer before it"
+						what, fix = "pool", "use padding: same, a smaller pool, or drop a layer before it"
 					}
 					add(s.errorAt(lp, fix, "the %s %s does not fit its %d×%d input (after %s)", rl.Window, what, h, w, prev))
+					structure = false // later sizes would follow from a wrong one
 				} else {
+					if l.Kind == KindConv2D {
+						window := float64(rl.Window.H * rl.Window.W)
+						s.checkSize(&errs, lp, window*channels*width+width, float64(oh)*float64(ow)*window*channels*width)
+						channels = width
+					}
 					h, w = oh, ow
 				}
 			}
@@ -328,12 +361,17 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 		}
 		rl.OutH, rl.OutW, rl.Vector = h, w, vector
 		if rl.Activation == "softmax" && i != len(m.Layers)-1 {
-			add(s.errorAt(lp.Child("activation"), "use relu, sigmoid, tanh or linear; softmax belongs to the last layer", "softmax is only supported on the last layer"))
+			add(s.errorAt(lp.Child("activation"), "use relu, sigmoid, tanh or linear here", "softmax belongs to the last layer only"))
 		}
 		prev = rl.Name
 		r.Layers = append(r.Layers, rl)
-		errs = append(errs, s.checkWidth(rl, widthOf(*l), known, r.Points)...)
+		w, werrs := s.checkWidth(rl, widthOf(*l), known, mp)
+		errs = append(errs, werrs...)
+		if !w.expr.IsZero() {
+			widths = append(widths, w)
+		}
 	}
+	errs = append(errs, s.checkWidthsAt(widths, r.Points)...)
 
 	// The classifier.
 	last := m.Layers[len(m.Layers)-1]
@@ -345,18 +383,49 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 	case last.Kind != KindDense && last.Kind != "":
 		add(s.errorAt(lp, fmt.Sprintf("end with \"- dense: {units: %d, activation: softmax}\"", max(r.Classes, 2)),
 			"the last layer must be a dense classifier, found %s", last.Kind))
-	case last.Kind == KindDense && r.Classes > 0:
+	case last.Kind == KindDense && r.Classes > 0 && !last.Dense.Units.IsZero():
 		u := last.Dense.Units.Poly()
 		if c, ok := u.Eval(nil); !ok || len(u.Vars()) > 0 || c != int64(r.Classes) {
 			add(s.errorAt(lp.Child("units"), fmt.Sprintf("use units: %d", r.Classes),
 				"the last layer has %s units but the dataset has %d classes", last.Dense.Units, r.Classes))
 		}
-		if a := orDefault(last.Dense.Activation, "linear"); a != "softmax" && a != "linear" {
+	}
+	if last.Kind == KindDense {
+		if a := orDefault(last.Dense.Activation, "linear"); a != "softmax" && a != "linear" && slices.Contains(Activations, a) {
 			add(s.errorAt(lp.Child("activation"), "use activation: softmax (or linear for logits)",
 				"the last layer's activation is %s, but the loss is softmax cross-entropy", a))
 		}
 	}
 	return r, errs
+}
+
+// checkSize reports a layer whose closed forms could overflow int64; params and macs bound the
+// sums of their absolute coefficients.
+func (s *Spec) checkSize(errs *ErrorList, lp Path, params, macs float64) {
+	if params < maxCoeffSum && macs < maxCoeffSum {
+		return
+	}
+	*errs = append(*errs, s.errorAt(lp, "use smaller widths, kernels or input",
+		"the layer is too large to count: its parameters or multiply-adds could exceed 64-bit integers"))
+}
+
+// imageSize words the input of a layer that needs a vector.
+func imageSize(h, w int, known bool) string {
+	if known {
+		return fmt.Sprintf("a %d×%d image", h, w)
+	}
+	return "an image"
+}
+
+// usedVars returns the sweep variables that m's widths use.
+func usedVars(m *Model) map[string]bool {
+	used := map[string]bool{}
+	for _, l := range m.Layers {
+		for _, v := range widthOf(l).Poly().Vars() {
+			used[v] = true
+		}
+	}
+	return used
 }
 
 func orDefault(s, def string) string {
@@ -367,19 +436,28 @@ func orDefault(s, def string) string {
 }
 
 func widthOf(l Layer) Expr {
-	switch l.Kind {
-	case KindDense:
+	switch {
+	case l.Kind == KindDense && l.Dense != nil:
 		return l.Dense.Units
-	case KindConv2D:
+	case l.Kind == KindConv2D && l.Conv2D != nil:
 		return l.Conv2D.Filters
 	}
 	return Expr{}
 }
 
-// checkWidth reports unknown variables in a width and widths below 1 or too large at any point.
-func (s *Spec) checkWidth(l ResolvedLayer, w Expr, known []string, points []Point) ErrorList {
+// width is a layer's width waiting to be checked at every sweep point.
+type width struct {
+	path  Path // of the units: or filters: value
+	field string
+	expr  Expr
+	eval  evaluator
+}
+
+// checkWidth reports unknown variables in a width. It returns the width to check at every point,
+// or false when it cannot be. Variables whose sweep Parse rejected are not reported again.
+func (s *Spec) checkWidth(l ResolvedLayer, w Expr, known []string, mp Path) (width, ErrorList) {
 	if w.IsZero() {
-		return nil
+		return width{}, nil
 	}
 	field := "units"
 	if l.Kind == KindConv2D {
@@ -387,31 +465,105 @@ func (s *Spec) checkWidth(l ResolvedLayer, w Expr, known []string, points []Poin
 	}
 	p := l.Path.Child(field)
 	var errs ErrorList
+	unknown := false
 	for _, v := range w.Poly().Vars() {
-		if !slices.Contains(known, v) {
-			fix := fmt.Sprintf("this model has no sweep variables; add sweep: {%s: [8, 16, 32]}", v)
-			if len(known) > 0 {
-				fix = fmt.Sprintf("widths use sweep variables (%s), e.g. \"2%s\"", strings.Join(known, ", "), known[0])
-				if best := suggest(v, known); best != "" {
-					fix = fmt.Sprintf("did you mean %q? widths use sweep variables (%s)", best, strings.Join(known, ", "))
-				}
+		if slices.Contains(known, v) {
+			continue
+		}
+		unknown = true
+		if s.rejected(Path("sweep").Child(v)) || s.rejected(mp.Child("sweep").Child(v)) || s.rejected("sweep") || s.rejected(mp.Child("sweep")) {
+			continue
+		}
+		fix := fmt.Sprintf("the model has no sweep variables; add sweep: {%s: [8, 16, 32]}", v)
+		if len(known) > 0 {
+			fix = fmt.Sprintf("widths use the sweep variables (%s), e.g. \"2%s\"", strings.Join(known, ", "), known[0])
+			if best := suggest(v, known); best != "" {
+				fix = fmt.Sprintf("did you mean %q? widths use the sweep variables (%s)", best, strings.Join(known, ", "))
 			}
-			errs = append(errs, s.errorAt(p, fix, "unknown symbol %q", v))
 		}
+		errs = append(errs, s.errorAt(p, fix, "unknown symbol %q", v))
 	}
-	if len(errs) > 0 {
-		return errs
+	if unknown {
+		return width{}, errs
 	}
-	for _, pt := range points {
-		v, ok := w.Poly().Eval(pt.Map())
+	if len(w.Poly().Vars()) == 0 {
+		v, _ := w.Poly().Eval(nil)
 		switch {
-		case !ok || v > maxWidth:
-			return append(errs, s.errorAt(p, fmt.Sprintf("keep widths at most %d", maxWidth), "%s %s is too large at %s", field, w, pt))
 		case v < 1:
-			return append(errs, s.errorAt(p, "every width must be at least 1: change the expression or the sweep", "%s %s is %d at %s", field, w, v, pt))
+			return width{}, ErrorList{s.errorAt(p, fmt.Sprintf("use %s: 1 or more", field), "%s %s is less than 1", field, w)}
+		case v > maxWidth:
+			return width{}, ErrorList{s.errorAt(p, fmt.Sprintf("keep widths at most %d", maxWidth), "%s %s is too large", field, w)}
+		}
+		return width{}, nil
+	}
+	return width{path: p, field: field, expr: w, eval: newEvaluator(w.Poly())}, nil
+}
+
+// checkWidthsAt reports each width that is below 1 or too large at some point, at the first such
+// point in sweep order.
+func (s *Spec) checkWidthsAt(widths []width, points []Point) ErrorList {
+	var errs ErrorList
+	failed := make([]bool, len(widths))
+	vars := map[string]int64{}
+	for _, pt := range points {
+		for _, v := range pt {
+			vars[v.Name] = v.Value
+		}
+		for i, w := range widths {
+			if failed[i] {
+				continue
+			}
+			v, ok := w.eval.at(vars)
+			switch {
+			case !ok || v > maxWidth:
+				errs = append(errs, s.errorAt(w.path, fmt.Sprintf("keep widths at most %d", maxWidth), "%s %s is too large at %s", w.field, w.expr, pt))
+				failed[i] = true
+			case v < 1:
+				errs = append(errs, s.errorAt(w.path, "every width must be at least 1: change the expression or the sweep", "%s %s is %d at %s", w.field, w.expr, v, pt))
+				failed[i] = true
+			}
 		}
 	}
-	return nil
+	return errs
+}
+
+// evaluator is a Poly prepared for evaluation at many points.
+type evaluator []struct {
+	c  int64
+	fs []factor
+}
+
+func newEvaluator(p Poly) evaluator {
+	e := make(evaluator, 0, len(p.terms))
+	for k, c := range p.terms {
+		e = append(e, struct {
+			c  int64
+			fs []factor
+		}{c, parseKey(k)})
+	}
+	return e
+}
+
+// at is Poly.Eval.
+func (e evaluator) at(vars map[string]int64) (int64, bool) {
+	var v int64
+	for _, t := range e {
+		x := t.c
+		for _, f := range t.fs {
+			y, ok := pow64(vars[f.name], f.exp)
+			if !ok {
+				return 0, false
+			}
+			if x, ok = mul64(x, y); !ok {
+				return 0, false
+			}
+		}
+		var ok bool
+		if v, ok = add64(v, x); !ok {
+			return 0, false
+		}
+	}
+	return v, true
 }
 
 // OutputSize returns the output length of a window of size k moved by stride over an input of

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -31,53 +32,53 @@ var Activations = []string{"relu", "sigmoid", "tanh", "softmax", "linear"}
 // settings: `- conv2d: {filters: 2n, kernel: 3, activation: relu}`. Exactly one of the pointers
 // is set, the one that Kind names.
 type Layer struct {
-	Kind      LayerKind
-	Dense     *Dense
-	Conv2D    *Conv2D
-	MaxPool2D *Pool
-	AvgPool2D *Pool
-	Flatten   *Flatten
-	Dropout   *Dropout
+	Kind      LayerKind `yaml:"-"`
+	Dense     *Dense    `yaml:"dense"`
+	Conv2D    *Conv2D   `yaml:"conv2d"`
+	MaxPool2D *Pool     `yaml:"maxpool2d"`
+	AvgPool2D *Pool     `yaml:"avgpool2d"`
+	Flatten   *Flatten  `yaml:"flatten"`
+	Dropout   *Dropout  `yaml:"dropout"`
 }
 
 // Dense is a fully connected layer: Units outputs, each the activation of a weighted sum of every
 // input plus a bias.
 type Dense struct {
 	Name       string `yaml:"name" jsonschema:"description=Layer name; default <kind>_<k> as in Keras (dense_1)"`
-	Units      Expr   `yaml:"units"`
-	Activation string `yaml:"activation" validate:"omitempty,oneof=relu sigmoid tanh softmax linear" jsonschema:"enum=relu,enum=sigmoid,enum=tanh,enum=softmax,enum=linear,default=linear"`
-	UseBias    *bool  `yaml:"use_bias" jsonschema:"default=true"`
+	Units      Expr   `yaml:"units" jsonschema:"required,description=Number of outputs: an integer or an expression in the sweep variables"`
+	Activation string `yaml:"activation" validate:"omitempty,oneof=relu sigmoid tanh softmax linear" jsonschema:"enum=relu,enum=sigmoid,enum=tanh,enum=softmax,enum=linear,default=linear,description=Activation function; softmax only on the last layer"`
+	UseBias    *bool  `yaml:"use_bias" jsonschema:"default=true,description=Whether the layer adds a bias"`
 }
 
 // Conv2D is a 2-D convolution over HWC images with Filters output channels.
 type Conv2D struct {
 	Name       string `yaml:"name" jsonschema:"description=Layer name; default <kind>_<k> as in Keras (conv2d_1)"`
-	Filters    Expr   `yaml:"filters"`
-	Kernel     Pair   `yaml:"kernel"`
+	Filters    Expr   `yaml:"filters" jsonschema:"required,description=Number of output channels: an integer or an expression in the sweep variables"`
+	Kernel     Pair   `yaml:"kernel" jsonschema:"required,description=Kernel size: 3 or [height\\, width]"`
 	Stride     *Pair  `yaml:"stride" jsonschema:"description=Default 1"`
-	Padding    string `yaml:"padding" validate:"omitempty,oneof=valid same" jsonschema:"enum=valid,enum=same,default=valid"`
-	Activation string `yaml:"activation" validate:"omitempty,oneof=relu sigmoid tanh softmax linear" jsonschema:"enum=relu,enum=sigmoid,enum=tanh,enum=softmax,enum=linear,default=linear"`
-	UseBias    *bool  `yaml:"use_bias" jsonschema:"default=true"`
+	Padding    string `yaml:"padding" validate:"omitempty,oneof=valid same" jsonschema:"enum=valid,enum=same,default=valid,description=valid: no padding; same: pad so that the output size is the input size divided by the stride\\, rounded up"`
+	Activation string `yaml:"activation" validate:"omitempty,oneof=relu sigmoid tanh softmax linear" jsonschema:"enum=relu,enum=sigmoid,enum=tanh,enum=softmax,enum=linear,default=linear,description=Activation function; softmax only on the last layer"`
+	UseBias    *bool  `yaml:"use_bias" jsonschema:"default=true,description=Whether the layer adds a bias"`
 }
 
 // Pool is a max or average pooling layer over Pool-sized windows; Stride defaults to Pool.
 type Pool struct {
 	Name    string `yaml:"name" jsonschema:"description=Layer name; default <kind>_<k> as in Keras (maxpool2d_1)"`
-	Pool    Pair   `yaml:"pool"`
+	Pool    Pair   `yaml:"pool" jsonschema:"required,description=Window size: 2 or [height\\, width]"`
 	Stride  *Pair  `yaml:"stride" jsonschema:"description=Default: the pool size"`
-	Padding string `yaml:"padding" validate:"omitempty,oneof=valid same" jsonschema:"enum=valid,enum=same,default=valid"`
+	Padding string `yaml:"padding" validate:"omitempty,oneof=valid same" jsonschema:"enum=valid,enum=same,default=valid,description=valid: no padding; same: pad so that the output size is the input size divided by the stride\\, rounded up"`
 }
 
 // Flatten turns an H×W×C input into a vector of H·W·C values (HWC order).
 type Flatten struct {
-	Name string `yaml:"name"`
+	Name string `yaml:"name" jsonschema:"description=Layer name; default <kind>_<k> as in Keras (flatten_1)"`
 }
 
 // Dropout zeroes each input with probability Rate while training and passes inputs through
 // unchanged when evaluating (inverted dropout, as Keras).
 type Dropout struct {
-	Name string  `yaml:"name"`
-	Rate float64 `yaml:"rate" validate:"gt=0,lt=1" jsonschema:"exclusiveMinimum=0,exclusiveMaximum=1"`
+	Name string  `yaml:"name" jsonschema:"description=Layer name; default <kind>_<k> as in Keras (dropout_1)"`
+	Rate float64 `yaml:"rate" validate:"gt=0,lt=1" jsonschema:"required,exclusiveMinimum=0,exclusiveMaximum=1,description=Fraction of inputs zeroed while training"`
 }
 
 // body returns the layer's settings struct and its reflect value.
@@ -119,24 +120,25 @@ func (l *Layer) PoolSettings() *Pool {
 }
 
 func (l *Layer) decodeNode(d *decoder, n *yaml.Node, p Path) {
-	kinds := make([]string, len(LayerKinds))
-	for i, k := range LayerKinds {
-		kinds[i] = string(k)
-	}
-	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
-		d.errorf(n, p, `write "- conv2d: {filters: n, kernel: 3}" (kinds: dense, conv2d, maxpool2d, avgpool2d, flatten, dropout)`,
-			"expected a layer, a one-key mapping from its kind to its settings, found %s", describe(n))
-		return
-	}
-	if len(n.Content) > 2 {
-		k := resolve(n.Content[2])
-		d.errorf(k, p.Child(k.Value), "indent the settings under the kind, or start a new list item with \"-\"",
-			"a layer has one key, its kind (%s); found a second key %q", n.Content[0].Value, k.Value)
+	const example = `write "- conv2d: {filters: n, kernel: 3}" (kinds: dense, conv2d, maxpool2d, avgpool2d, flatten, dropout)`
+	if n.Kind != yaml.MappingNode || len(n.Content) < 2 {
+		d.errorf(n, p, example, "expected a layer, a one-key mapping from its kind to its settings, found %s", describe(n))
 		return
 	}
 	k, body := resolve(n.Content[0]), n.Content[1]
-	l.Kind = LayerKind(k.Value)
-	bp := p.Child(k.Value)
+	name, ok := d.keyName(k, p)
+	if !ok {
+		d.bad[p] = true
+		return
+	}
+	if len(n.Content) > 2 {
+		k2 := resolve(n.Content[2])
+		d.errorf(k2, p, "indent the settings under the kind, or start a new list item with \"-\"",
+			"a layer has one key, its kind (%s); found a second key %q", name, k2.Value)
+		return
+	}
+	l.Kind = LayerKind(name)
+	bp := p.Child(name)
 	var target any
 	switch l.Kind {
 	case KindDense:
@@ -158,14 +160,19 @@ func (l *Layer) decodeNode(d *decoder, n *yaml.Node, p Path) {
 		l.Dropout = &Dropout{}
 		target = l.Dropout
 	default:
-		fix := "layer kinds: dense, conv2d, maxpool2d, avgpool2d, flatten, dropout"
-		if s := suggest(k.Value, kinds); s != "" {
+		kinds := make([]string, len(LayerKinds))
+		for i, k := range LayerKinds {
+			kinds[i] = string(k)
+		}
+		fix := "layer kinds: " + strings.Join(kinds, ", ")
+		if s := suggest(name, kinds); s != "" {
 			fix = fmt.Sprintf("did you mean %q?", s)
 		}
-		d.errorf(k, p, fix, "unknown layer kind %q", k.Value)
+		d.errorf(k, p, fix, "unknown layer kind %q", name)
 		l.Kind = ""
 		return
 	}
+	// Errors about the layer as a whole point at its kind.
 	d.pos[bp] = d.at(k)
 	d.decode(body, reflect.ValueOf(target).Elem(), bp)
 }
@@ -181,36 +188,65 @@ func (q Pair) String() string { return strconv.Itoa(q.H) + "×" + strconv.Itoa(q
 // IsZero reports whether the pair was not written.
 func (q Pair) IsZero() bool { return q.H == 0 && q.W == 0 }
 
+// maxSize bounds kernel, pool and stride sizes.
+const maxSize = 1 << 12
+
 func (q *Pair) decodeNode(d *decoder, n *yaml.Node, p Path) {
-	var v int64
-	switch {
-	case n.Kind == yaml.ScalarNode && n.Tag == "!!int" && n.Decode(&v) == nil:
-		if v < 1 || v > 1<<20 {
-			d.errorf(n, p, "use a size of at least 1", "size %d is out of range", v)
-			return
+	size := func(c *yaml.Node, p Path) (int, bool) {
+		var v int64
+		if c.Kind != yaml.ScalarNode || c.Tag != "!!int" || c.Decode(&v) != nil {
+			d.errorf(c, p, "write a whole number such as 3", "expected an integer size, found %s", describe(c))
+			return 0, false
 		}
-		q.H, q.W = int(v), int(v)
+		if v < 1 || v > maxSize {
+			d.errorf(c, p, fmt.Sprintf("use a size from 1 to %d", maxSize), "size %d is out of range", v)
+			return 0, false
+		}
+		return int(v), true
+	}
+	switch {
+	case n.Kind == yaml.ScalarNode && !isNull(n):
+		if v, ok := size(n, p); ok {
+			q.H, q.W = v, v
+		}
 		return
 	case n.Kind == yaml.SequenceNode && len(n.Content) == 2:
-		var hw [2]int64
+		var hw [2]int
+		ok := true
 		for i, c := range n.Content {
-			c = resolve(c)
-			if c.Kind != yaml.ScalarNode || c.Tag != "!!int" || c.Decode(&hw[i]) != nil {
-				d.errorf(c, p.Index(i), "", "expected an integer, found %s", describe(c))
+			c = d.follow(c, p.Index(i))
+			if c == nil {
 				return
 			}
-			if hw[i] < 1 || hw[i] > 1<<20 {
-				d.errorf(c, p.Index(i), "use a size of at least 1", "size %d is out of range", hw[i])
-				return
+			d.pos[p.Index(i)] = d.at(c)
+			var fits bool
+			if hw[i], fits = size(c, p.Index(i)); !fits {
+				ok = false
 			}
 		}
-		q.H, q.W = int(hw[0]), int(hw[1])
+		if !ok {
+			d.bad[p] = true
+			return
+		}
+		q.H, q.W = hw[0], hw[1]
 		return
 	}
-	d.errorf(n, p, "write one integer (3) or [height, width] ([3, 5])", "expected a size, found %s", describe(n))
+	d.errorf(n, p, "write one integer (3) or [height, width] ([3, 5])", "expected a size, found %s", describeSize(n))
+}
+
+// describeSize is describe with the length of a list, which is what is wrong with [3] or [3, 3, 1].
+func describeSize(n *yaml.Node) string {
+	if n.Kind == yaml.SequenceNode && len(n.Content) == 1 {
+		return "a list of 1 value"
+	}
+	if n.Kind == yaml.SequenceNode {
+		return fmt.Sprintf("a list of %d values", len(n.Content))
+	}
+	return describe(n)
 }
 
 func (e *Expr) decodeNode(d *decoder, n *yaml.Node, p Path) {
+	const fix = `widths use integers, sweep variables, + - * and parentheses, e.g. "2n" or "4n+1"`
 	if n.Kind != yaml.ScalarNode || isNull(n) || n.Tag == "!!bool" || n.Tag == "!!float" {
 		d.errorf(n, p, `write an integer (10) or an expression in the sweep variables ("2n", "4n+1")`,
 			"expected a width, found %s", describe(n))
@@ -218,14 +254,14 @@ func (e *Expr) decodeNode(d *decoder, n *yaml.Node, p Path) {
 	}
 	x, err := ParseExpr(n.Value)
 	if err != nil {
-		pos := d.at(n)
-		if ee, ok := err.(*ExprError); ok && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 && n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
-			pos.Col += ee.Offset
-		} else if ok && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
-			pos.Col += ee.Offset + 1
+		pos, problem, f := d.at(n), err.Error(), fix
+		if ee, ok := err.(*ExprError); ok {
+			pos = d.offsetPos(n, ee.Offset)
+			if ee.Fix != "" {
+				f = ee.Fix
+			}
 		}
-		d.errs = append(d.errs, &Error{Pos: pos, Path: p, Problem: fmt.Sprintf("width %q: %v", n.Value, err),
-			Fix: `widths use integers, sweep variables, + - * and parentheses, e.g. "2n" or "4n+1"`})
+		d.errorAt(pos, p, f, "width %q: %s", n.Value, problem)
 		return
 	}
 	*e = x

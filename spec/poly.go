@@ -1,16 +1,25 @@
 package spec
 
 import (
-	"fmt"
-	"math/big"
+	"math"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
 // Poly is a polynomial in the sweep variables with integer coefficients, such as 63n² + 335n + 10.
-// The zero Poly is the constant 0. Polys are values: operations return new Polys.
+// The zero Poly is the constant 0. Polys are values: operations return new Polys and never change
+// their operands.
+//
+// Coefficients are int64. Add, Sub, Scale and Mul wrap around when a coefficient overflows;
+// ParseExpr rejects widths whose coefficients would, and Validate rejects models whose counts
+// could, so the polynomials of a valid spec never overflow.
 type Poly struct {
 	terms map[string]int64 // monomial key → coefficient; no zero coefficients
+	// order lists the variables in the order they first appeared ("2nm" keeps n before m); String
+	// follows it. It does not take part in equality.
+	order []string
 }
 
 // A monomial key lists "name^exp" factors sorted by name and joined by "*"; "" is the constant term.
@@ -24,58 +33,113 @@ func Const(c int64) Poly {
 }
 
 // Var returns the polynomial consisting of the variable name.
-func Var(name string) Poly { return Poly{terms: map[string]int64{name + "^1": 1}} }
+func Var(name string) Poly {
+	return Poly{terms: map[string]int64{name + "^1": 1}, order: []string{name}}
+}
 
 // IsZero reports whether p is the zero polynomial.
 func (p Poly) IsZero() bool { return len(p.terms) == 0 }
 
 // Add returns p + q.
-func (p Poly) Add(q Poly) Poly {
-	r := Poly{terms: make(map[string]int64, len(p.terms)+len(q.terms))}
+func (p Poly) Add(q Poly) Poly { r, _ := p.addChecked(q); return r }
+
+// Sub returns p - q.
+func (p Poly) Sub(q Poly) Poly { r, _ := p.subChecked(q); return r }
+
+// Scale returns c·p.
+func (p Poly) Scale(c int64) Poly { r, _ := p.scaleChecked(c); return r }
+
+// Mul returns p·q.
+func (p Poly) Mul(q Poly) Poly { r, _ := p.mulChecked(q); return r }
+
+// addChecked returns p + q and whether no coefficient overflowed.
+func (p Poly) addChecked(q Poly) (Poly, bool) {
+	r := Poly{terms: make(map[string]int64, len(p.terms)+len(q.terms)), order: mergeOrder(p.order, q.order)}
 	for k, c := range p.terms {
 		r.terms[k] = c
 	}
+	ok := true
 	for k, c := range q.terms {
-		r.add(k, c)
+		ok = r.add(k, c) && ok
 	}
-	return r
+	return r, ok
 }
 
-// Sub returns p - q.
-func (p Poly) Sub(q Poly) Poly { return p.Add(q.Scale(-1)) }
+func (p Poly) subChecked(q Poly) (Poly, bool) {
+	nq, ok1 := q.scaleChecked(-1)
+	r, ok2 := p.addChecked(nq)
+	return r, ok1 && ok2
+}
 
-// Scale returns c·p.
-func (p Poly) Scale(c int64) Poly {
-	r := Poly{terms: make(map[string]int64, len(p.terms))}
+func (p Poly) scaleChecked(c int64) (Poly, bool) {
+	r := Poly{terms: make(map[string]int64, len(p.terms)), order: p.order}
+	ok := true
 	for k, v := range p.terms {
-		r.add(k, v*c)
+		x, fits := mul64(v, c)
+		ok = fits && r.add(k, x) && ok
 	}
-	return r
+	return r, ok
 }
 
-// Mul returns p·q.
-func (p Poly) Mul(q Poly) Poly {
-	r := Poly{terms: make(map[string]int64)}
+func (p Poly) mulChecked(q Poly) (Poly, bool) {
+	r := Poly{terms: make(map[string]int64), order: mergeOrder(p.order, q.order)}
+	ok := true
 	for ka, ca := range p.terms {
 		for kb, cb := range q.terms {
-			r.add(mulKeys(ka, kb), ca*cb)
+			x, fits := mul64(ca, cb)
+			ok = fits && r.add(mulKeys(ka, kb), x) && ok
 		}
 	}
-	return r
+	return r, ok
 }
 
-func (p *Poly) add(k string, c int64) {
+// add adds c to the coefficient of monomial k and reports whether the sum fits in an int64.
+func (p *Poly) add(k string, c int64) bool {
 	if c == 0 {
-		return
+		return true
 	}
 	if p.terms == nil {
 		p.terms = map[string]int64{}
 	}
-	if v := p.terms[k] + c; v != 0 {
+	v, ok := add64(p.terms[k], c)
+	if v != 0 {
 		p.terms[k] = v
 	} else {
 		delete(p.terms, k)
 	}
+	return ok
+}
+
+// mergeOrder returns a's variables followed by those of b that a lacks. It never changes a or b.
+func mergeOrder(a, b []string) []string {
+	out := a
+	for _, v := range b {
+		if !slices.Contains(out, v) {
+			if len(out) == len(a) {
+				out = slices.Clone(a)
+			}
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// add64 returns a+b and whether it did not overflow.
+func add64(a, b int64) (int64, bool) {
+	s := a + b
+	return s, (a >= 0) != (b >= 0) || (s >= 0) == (a >= 0)
+}
+
+// mul64 returns a·b and whether it did not overflow.
+func mul64(a, b int64) (int64, bool) {
+	if a == 0 || b == 0 {
+		return 0, true
+	}
+	p := a * b
+	if (a == -1 && b == math.MinInt64) || (b == -1 && a == math.MinInt64) || p/b != a {
+		return p, false
+	}
+	return p, true
 }
 
 type factor struct {
@@ -90,10 +154,9 @@ func parseKey(k string) []factor {
 	parts := strings.Split(k, "*")
 	fs := make([]factor, len(parts))
 	for i, part := range parts {
-		name, exp, _ := strings.Cut(part, "^")
-		e := 0
-		fmt.Sscan(exp, &e)
-		fs[i] = factor{name, e}
+		j := strings.LastIndexByte(part, '^')
+		e, _ := strconv.Atoi(part[j+1:])
+		fs[i] = factor{part[:j], e}
 	}
 	return fs
 }
@@ -103,7 +166,7 @@ func makeKey(fs []factor) string {
 	parts := make([]string, 0, len(fs))
 	for _, f := range fs {
 		if f.exp != 0 {
-			parts = append(parts, fmt.Sprintf("%s^%d", f.name, f.exp))
+			parts = append(parts, f.name+"^"+strconv.Itoa(f.exp))
 		}
 	}
 	return strings.Join(parts, "*")
@@ -131,21 +194,35 @@ func mulKeys(a, b string) string {
 }
 
 // Eval returns the value of p with each variable set from vars. A variable missing from vars
-// counts as 0. ok is false when the value does not fit in an int64.
+// counts as 0. ok is false when the value, or any term of it, does not fit in an int64.
 func (p Poly) Eval(vars map[string]int64) (v int64, ok bool) {
-	sum := new(big.Int)
-	for k, c := range p.terms {
-		t := big.NewInt(c)
-		for _, f := range parseKey(k) {
-			x := big.NewInt(vars[f.name])
-			t.Mul(t, x.Exp(x, big.NewInt(int64(f.exp)), nil))
+	return newEvaluator(p).at(vars)
+}
+
+// pow64 returns x^e (e ≥ 0) and whether it fits in an int64.
+func pow64(x int64, e int) (int64, bool) {
+	switch x {
+	case 0:
+		if e == 0 {
+			return 1, true
 		}
-		sum.Add(sum, t)
+		return 0, true
+	case 1:
+		return 1, true
+	case -1:
+		if e%2 == 0 {
+			return 1, true
+		}
+		return -1, true
 	}
-	if !sum.IsInt64() {
-		return 0, false
+	r := int64(1)
+	for i := 0; i < e; i++ {
+		var ok bool
+		if r, ok = mul64(r, x); !ok {
+			return 0, false
+		}
 	}
-	return sum.Int64(), true
+	return r, true
 }
 
 // MustEval is Eval for values known to fit, such as parameter counts of validated specs.
@@ -158,7 +235,7 @@ func (p Poly) MustEval(vars map[string]int64) int64 {
 	return v
 }
 
-// Vars returns the variables that occur in p, sorted.
+// Vars returns the variables that occur in p, sorted by name.
 func (p Poly) Vars() []string {
 	seen := map[string]bool{}
 	for k := range p.terms {
@@ -214,53 +291,83 @@ func (p Poly) Equal(q Poly) bool {
 	return true
 }
 
+// absSum returns the sum of the absolute values of p's coefficients, as a float64: a bound on
+// |p| wherever every variable lies in [-1, 1], and the factor by which Mul can grow coefficients.
+func (p Poly) absSum() float64 {
+	s := 0.0
+	for _, c := range p.terms {
+		s += math.Abs(float64(c))
+	}
+	return s
+}
+
 var superscripts = []rune("⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 func superscript(n int) string {
 	var b strings.Builder
-	for _, d := range fmt.Sprint(n) {
+	for _, d := range strconv.Itoa(n) {
 		b.WriteRune(superscripts[d-'0'])
 	}
 	return b.String()
 }
 
 // String prints p in the usual notation, highest degree first: "63n² + 335n + 10", "n² + 796n + 10",
-// "2nm + 3". Single-letter variables are written side by side; longer names are joined with "·".
+// "2nm + 3", "-n + 5". Variables appear in the order they were first used; terms of the same degree
+// follow that order too (n² + nm + m²). Single-letter variables are written side by side; when a
+// term has a longer name, its factors are joined with "·" ("2·width·n").
 func (p Poly) String() string {
 	if len(p.terms) == 0 {
 		return "0"
 	}
+	// rank gives each variable its place: the recorded order, then any others by name.
+	rank := map[string]int{}
+	for i, v := range p.order {
+		rank[v] = i
+	}
+	for _, v := range p.Vars() {
+		if _, ok := rank[v]; !ok {
+			rank[v] = len(rank)
+		}
+	}
 	type term struct {
-		fs []factor
-		c  int64
+		fs   []factor
+		exps []int // exponent of each variable by rank
+		c    int64
 	}
 	ts := make([]term, 0, len(p.terms))
 	for k, c := range p.terms {
-		ts = append(ts, term{parseKey(k), c})
+		fs := parseKey(k)
+		sort.Slice(fs, func(i, j int) bool { return rank[fs[i].name] < rank[fs[j].name] })
+		exps := make([]int, len(rank))
+		for _, f := range fs {
+			exps[rank[f.name]] = f.exp
+		}
+		ts = append(ts, term{fs, exps, c})
 	}
 	sort.Slice(ts, func(i, j int) bool {
 		di, dj := degree(ts[i].fs), degree(ts[j].fs)
 		if di != dj {
 			return di > dj
 		}
-		return monomialString(ts[i].fs) < monomialString(ts[j].fs)
+		return slices.Compare(ts[i].exps, ts[j].exps) > 0
 	})
 	var b strings.Builder
 	for i, t := range ts {
-		c := t.c
+		abs := uint64(t.c)
+		if t.c < 0 {
+			abs = uint64(-t.c) // also right for math.MinInt64
+		}
 		switch {
-		case i == 0 && c < 0:
+		case i == 0 && t.c < 0:
 			b.WriteString("-")
-			c = -c
-		case i > 0 && c < 0:
+		case i > 0 && t.c < 0:
 			b.WriteString(" - ")
-			c = -c
 		case i > 0:
 			b.WriteString(" + ")
 		}
 		m := monomialString(t.fs)
-		if c != 1 || m == "" {
-			b.WriteString(fmt.Sprint(c))
+		if abs != 1 || m == "" {
+			b.WriteString(strconv.FormatUint(abs, 10))
 			if m != "" && !singleLetters(t.fs) {
 				b.WriteString("·")
 			}

@@ -59,38 +59,60 @@ func (s Sweep) Override(o Sweep) Sweep {
 	return out
 }
 
-// maxValues bounds one variable's range so that a typo such as step: 0.001 cannot expand into
+// maxValues bounds one variable's range so that a typo such as to: 100000000 cannot expand into
 // millions of points.
 const maxValues = 10000
 
-// Expand lists the values in order. It returns an error for an empty range, a step or factor that
-// never reaches the end, or more than 10,000 values.
+// Expand lists the values in order, from From towards To, both included when the steps reach To.
+// An arithmetic range adds (or, running down, subtracts) Step; a geometric range multiplies by
+// Factor or, running down, divides by it rounding down: {from: 100, to: 10, factor: 2} gives 100,
+// 50, 25, 12. It returns an error for a range that Parse would reject (a zero step, a factor below
+// 2, a geometric range below 1) and for more than 10,000 values.
 func (v Values) Expand() ([]int64, error) {
 	if !v.IsRange {
 		return v.List, nil
 	}
+	switch {
+	case v.Factor != 0 && v.Step != 0:
+		return nil, fmt.Errorf("a range takes factor: or step:, not both")
+	case v.Factor == 0 && v.Step < 1:
+		return nil, fmt.Errorf("step must be positive, found %d", v.Step)
+	case v.Factor != 0 && v.Factor < 2:
+		return nil, fmt.Errorf("factor %d never changes the value", v.Factor)
+	case v.Factor != 0 && (v.From < 1 || v.To < 1):
+		return nil, fmt.Errorf("a geometric range runs between values of at least 1")
+	}
 	up := v.To >= v.From
-	var out []int64
-	for x := v.From; up && x <= v.To || !up && x >= v.To; {
-		out = append(out, x)
-		if len(out) > maxValues {
-			return nil, fmt.Errorf("the range has more than %d values", maxValues)
-		}
+	out := []int64{v.From}
+	for x := v.From; ; {
+		// Each step checks that the next value does not pass To, without overflowing.
 		switch {
 		case v.Factor != 0 && up:
+			if x > v.To/v.Factor {
+				return out, nil
+			}
 			x *= v.Factor
 		case v.Factor != 0:
-			if x%v.Factor != 0 {
+			if x/v.Factor < v.To || x/v.Factor == x {
 				return out, nil
 			}
 			x /= v.Factor
 		case up:
+			if uint64(v.To-x) < uint64(v.Step) { // To ≥ x, so the difference fits in a uint64
+				return out, nil
+			}
 			x += v.Step
 		default:
+			if uint64(x-v.To) < uint64(v.Step) {
+				return out, nil
+			}
 			x -= v.Step
 		}
+		if len(out) == maxValues {
+			return nil, fmt.Errorf("the range has more than %d values", maxValues)
+		}
+		out = append(out, x)
 	}
-	return out, nil
 }
 
 // String prints the values as written: "[32, 16, 8]" or "{from: 1, to: 64, factor: 2}".
@@ -119,24 +141,34 @@ func (s *Sweep) decodeNode(d *decoder, n *yaml.Node, p Path) {
 			"expected a mapping from sweep variables to values, found %s", describe(n))
 		return
 	}
-	seen := map[string]bool{}
+	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := resolve(n.Content[i]), resolve(n.Content[i+1])
-		vp := p.Child(k.Value)
-		if !identifier.MatchString(k.Value) {
+		k := resolve(n.Content[i])
+		name, ok := d.keyName(k, p)
+		if !ok {
+			continue
+		}
+		vp := p.Child(name)
+		if !identifier.MatchString(name) {
 			d.errorf(k, vp, "use a letter followed by letters, digits or _, e.g. n",
-				"%q is not a valid variable name", k.Value)
+				"%q is not a valid variable name", name)
 			continue
 		}
-		if seen[k.Value] {
-			d.errorf(k, vp, "remove one of them", "sweep variable %q appears twice", k.Value)
+		if first, dup := seen[name]; dup {
+			d.errorf(k, vp, "remove one of them", "sweep variable %q appears twice (first on line %d)", name, first.Line)
 			continue
 		}
-		seen[k.Value] = true
+		seen[name] = k
+		val := d.follow(n.Content[i+1], vp)
+		if val == nil {
+			continue
+		}
 		d.pos[vp] = d.at(val)
 		var v Values
 		if v.decode(d, val, vp) {
-			s.Vars = append(s.Vars, SweepVar{Name: k.Value, Values: v})
+			s.Vars = append(s.Vars, SweepVar{Name: name, Values: v})
+		} else {
+			d.bad[vp] = true
 		}
 	}
 }
@@ -151,11 +183,19 @@ type rangeKeys struct {
 
 func (v *Values) decode(d *decoder, n *yaml.Node, p Path) bool {
 	const fix = "write a list ([32, 16, 8]) or a range ({from: 1, to: 64, factor: 2} or {from: 1, to: 64, step: 1})"
+	name := p[strings.LastIndexByte(string(p), '.')+1:]
 	switch n.Kind {
 	case yaml.SequenceNode:
 		before := len(d.errs)
+		if len(n.Content) == 0 {
+			d.errorf(n, p, fmt.Sprintf("give at least one value, e.g. %s: [8, 16, 32]", name), "the sweep of %s has no values", name)
+			return false
+		}
 		for i, c := range n.Content {
-			c = resolve(c)
+			c = d.follow(c, p.Index(i))
+			if c == nil {
+				return false
+			}
 			var x int64
 			if c.Kind != yaml.ScalarNode || c.Tag != "!!int" || c.Decode(&x) != nil {
 				d.errorf(c, p.Index(i), "sweep values are whole numbers", "expected an integer, found %s", describe(c))
@@ -172,30 +212,39 @@ func (v *Values) decode(d *decoder, n *yaml.Node, p Path) bool {
 		if len(d.errs) > before {
 			return false
 		}
+		at := func(key string) Pos { return d.posOf(p.Child(key), n) }
 		switch {
 		case r.From == nil || r.To == nil:
-			d.errorf(n, p, fix, "a range needs both from: and to:")
+			missing := "from:"
+			if r.From != nil {
+				missing = "to:"
+			} else if r.To == nil {
+				missing = "from: and to:"
+			}
+			d.errorf(n, p, "add "+missing+", e.g. {from: 1, to: 64, factor: 2}", "the range has no %s", missing)
 			return false
 		case r.Factor != nil && r.Step != nil:
-			d.errorf(n, p, "keep one of them", "a range takes factor: or step:, not both")
+			d.errorAt(at("step"), p, "keep one of them: factor: multiplies, step: adds", "a range takes factor: or step:, not both")
 			return false
 		case r.Factor == nil && r.Step == nil:
-			d.errorf(n, p, "add factor: 2 for 1, 2, 4, … or step: 1 for 1, 2, 3, …", "a range needs factor: or step:")
+			d.errorf(n, p, "add factor: 2 for 1, 2, 4, … or step: 1 for 1, 2, 3, …", "the range has no factor: or step:")
 			return false
 		case r.Factor != nil && *r.Factor < 2:
-			d.errorf(n, p.Child("factor"), "use a factor of 2 or more", "factor %d never changes the value", *r.Factor)
+			d.errorAt(at("factor"), p.Child("factor"), "use a factor of 2 or more (from: and to: give the direction)", "factor %d never changes the value", *r.Factor)
 			return false
 		case r.Step != nil && *r.Step < 1:
-			d.errorf(n, p.Child("step"), "use a positive step; from: and to: give the direction", "step must be positive, found %d", *r.Step)
+			d.errorAt(at("step"), p.Child("step"), "use a positive step (from: and to: give the direction)", "step must be positive, found %d", *r.Step)
+			return false
+		case r.Factor != nil && *r.From < 1:
+			d.errorAt(at("from"), p.Child("from"), "start a geometric range at 1 or more", "a geometric range cannot start at %d", *r.From)
+			return false
+		case r.Factor != nil && *r.To < 1:
+			d.errorAt(at("to"), p.Child("to"), "end a geometric range at 1 or more", "a geometric range cannot end at %d", *r.To)
 			return false
 		}
 		v.IsRange, v.From, v.To = true, *r.From, *r.To
 		if r.Factor != nil {
 			v.Factor = *r.Factor
-			if v.From == 0 {
-				d.errorf(n, p.Child("from"), "start a geometric range at 1 or more", "a geometric range cannot start at 0")
-				return false
-			}
 		} else {
 			v.Step = *r.Step
 		}

@@ -4,18 +4,20 @@ package spec
 // train key by key, and what neither sets takes the default below.
 type Train struct {
 	// Epochs is the number of passes over the training set (default 1, as Keras's fit).
-	Epochs *int `yaml:"epochs" validate:"omitempty,gte=1,lte=100000" jsonschema:"minimum=1,default=1"`
+	Epochs *int `yaml:"epochs" validate:"omitempty,gte=1,lte=100000" jsonschema:"minimum=1,maximum=100000,default=1,description=Passes over the training set"`
 	// BatchSize is the number of examples per gradient step (default 32, as Keras's fit).
-	BatchSize *int `yaml:"batch_size" validate:"omitempty,gte=1,lte=1000000" jsonschema:"minimum=1,default=32"`
+	BatchSize *int `yaml:"batch_size" validate:"omitempty,gte=1,lte=1000000" jsonschema:"minimum=1,maximum=1000000,default=32,description=Examples per gradient step"`
 	// Optimizer and its parameters; default adam with Keras's defaults.
-	Optimizer *Optimizer `yaml:"optimizer"`
+	Optimizer *Optimizer `yaml:"optimizer" jsonschema:"description=The optimizer; default adam"`
 	// Seed drives weight initialisation, shuffling and dropout (default 1).
-	Seed *int64 `yaml:"seed" jsonschema:"default=1"`
+	Seed *int64 `yaml:"seed" jsonschema:"default=1,description=Drives weight initialisation\\, shuffling and dropout"`
 	// ValidationSplit is the fraction of the training set held out for validation (default 0).
-	ValidationSplit *float64 `yaml:"validation_split" validate:"omitempty,gte=0,lt=1" jsonschema:"minimum=0,exclusiveMaximum=1,default=0"`
+	ValidationSplit *float64 `yaml:"validation_split" validate:"omitempty,gte=0,lt=1" jsonschema:"minimum=0,exclusiveMaximum=1,default=0,description=Fraction of the training set held out for validation"`
 }
 
-// Optimizer names an optimizer and sets its parameters. Unset parameters take Keras's defaults:
+// Optimizer names an optimizer and sets its parameters. Without a name, a model's optimizer
+// changes parameters of the top-level one, and a top-level one is adam. Unset parameters take
+// Keras's defaults:
 //
 //	sgd       learning_rate 0.01, momentum 0, nesterov false
 //	rmsprop   learning_rate 0.001, rho 0.9, epsilon 1e-7
@@ -25,14 +27,14 @@ type Train struct {
 // Adadelta's learning rate defaults to 1.0, the value of the original paper and of Keras before
 // 2.3 (later Keras versions default to 0.001); the reference experiment trains with 1.0.
 type Optimizer struct {
-	Name         string   `yaml:"name" validate:"required,oneof=sgd rmsprop adam adadelta" jsonschema:"enum=sgd,enum=rmsprop,enum=adam,enum=adadelta"`
-	LearningRate *float64 `yaml:"learning_rate" validate:"omitempty,gt=0" jsonschema:"exclusiveMinimum=0"`
+	Name         string   `yaml:"name" validate:"omitempty,oneof=sgd rmsprop adam adadelta" jsonschema:"enum=sgd,enum=rmsprop,enum=adam,enum=adadelta,description=Without a name: a model's optimizer changes the top-level one's parameters; a top-level one is adam"`
+	LearningRate *float64 `yaml:"learning_rate" validate:"omitempty,gt=0" jsonschema:"exclusiveMinimum=0,description=Default 0.01 (sgd)\\, 0.001 (rmsprop\\, adam)\\, 1.0 (adadelta)"`
 	Momentum     *float64 `yaml:"momentum" validate:"omitempty,gte=0,lt=1" jsonschema:"minimum=0,exclusiveMaximum=1,description=sgd only"`
 	Nesterov     *bool    `yaml:"nesterov" jsonschema:"description=sgd only"`
 	Rho          *float64 `yaml:"rho" validate:"omitempty,gte=0,lt=1" jsonschema:"minimum=0,exclusiveMaximum=1,description=rmsprop and adadelta"`
 	Beta1        *float64 `yaml:"beta_1" validate:"omitempty,gte=0,lt=1" jsonschema:"minimum=0,exclusiveMaximum=1,description=adam only"`
 	Beta2        *float64 `yaml:"beta_2" validate:"omitempty,gte=0,lt=1" jsonschema:"minimum=0,exclusiveMaximum=1,description=adam only"`
-	Epsilon      *float64 `yaml:"epsilon" validate:"omitempty,gt=0" jsonschema:"exclusiveMinimum=0,description=rmsprop, adam and adadelta"`
+	Epsilon      *float64 `yaml:"epsilon" validate:"omitempty,gt=0" jsonschema:"exclusiveMinimum=0,description=rmsprop\\, adam and adadelta"`
 }
 
 // Training is a model's training settings with every default applied.

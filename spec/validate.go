@@ -10,21 +10,27 @@ import (
 // Validate checks a parsed spec against the field rules (ranges, enums, required keys) and the
 // semantic rules: widths known and at least 1 at every sweep point, every convolution and pooling
 // window fitting its input, flatten between images and dense layers, the last layer matching the
-// dataset's classes, sweeps neither empty nor repeating, names unique. data describes the dataset
-// (input shape and classes); nil means it is unknown (for example, its files are missing), and
-// then only models with an input: of their own are checked for shapes. Every problem is returned.
+// dataset's classes, sweeps neither empty nor repeating nor unused, names unique. data describes
+// the dataset (input shape and classes); nil means it is unknown (for example, its files are
+// missing), and then only models with an input: of their own are checked for shapes. Every problem
+// is returned, sorted. Values that Parse rejected are not reported again, so Validate may run on
+// the spec of a file with errors; it never panics, and returns nil for a nil spec.
 func Validate(s *Spec, data *DataInfo) ErrorList {
+	if s == nil {
+		return nil
+	}
 	errs := rules().check(s)
+	errs = append(errs, s.checkName()...)
+	errs = append(errs, s.checkTarget()...)
 	errs = append(errs, s.checkDataset()...)
 	ms := s.modelEntries()
-	if len(ms) == 0 && s.Model == nil && s.Models == nil {
+	switch {
+	case s.Model == nil && s.Models == nil && !s.rejected("model") && !s.rejected("models"):
 		errs = append(errs, s.errorAt("", "add model: {layers: [...]} or models: [{name: ..., layers: [...]}]", "the spec has no model"))
-	}
-	if s.Model != nil && s.Models != nil {
-		errs = append(errs, s.errorAt("models", "keep model: for one model or move it into models:", "the spec has both model: and models:"))
-	}
-	if s.Models != nil && len(s.Models) == 0 {
-		errs = append(errs, s.errorAt("models", "add at least one model", "models: is empty"))
+	case s.Model != nil && s.Models != nil:
+		errs = append(errs, s.errorAt("models", "keep model: for one model, or move it into models: with a name", "the spec has both model: and models:"))
+	case s.Models != nil && len(s.Models) == 0:
+		errs = append(errs, s.errorAt("models", "add at least one model: models: [{name: mlp, layers: [...]}]", "the list of models is empty"))
 	}
 	names := map[string]Path{}
 	for _, e := range ms {
@@ -37,8 +43,62 @@ func Validate(s *Spec, data *DataInfo) ErrorList {
 		}
 		names[name] = e.path
 	}
+	errs = append(errs, s.checkTopSweep(ms)...)
 	errs = append(errs, s.checkOptimizer(s.Train.Optimizer, "train.optimizer", "")...)
 	errs.Sort()
+	return errs
+}
+
+// hasUnknownVars reports whether a width of m uses a variable that sweep lacks.
+func hasUnknownVars(m *Model, sweep Sweep) bool {
+	for v := range usedVars(m) {
+		if _, ok := sweep.Lookup(v); !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// nameFix says how to write a name that becomes a folder name.
+const nameFix = "use letters, digits, '.', '_' and '-', starting with a letter or digit, e.g. mnist-cnn"
+
+// checkName checks the spec's name, which names the folder of its results.
+func (s *Spec) checkName() ErrorList {
+	if s.Name == "" || modelName.MatchString(s.Name) {
+		return nil
+	}
+	return ErrorList{s.errorAt("name", nameFix, "%q is not a valid name: it names the folder runs/<name>/", s.Name)}
+}
+
+// checkTarget reports a missing target; the field rules check its values.
+func (s *Spec) checkTarget() ErrorList {
+	if s.written("target") || s.rejected("target") {
+		return nil
+	}
+	return ErrorList{s.errorAt("target", "add target: {metric: accuracy, min: 0.97}", "the spec has no target")}
+}
+
+// checkTopSweep reports top-level sweep variables that no model uses: a model uses one when a
+// width names it and the model does not sweep it itself.
+func (s *Spec) checkTopSweep(ms []modelEntry) ErrorList {
+	var errs ErrorList
+	for _, e := range ms {
+		if s.rejectedWithin(e.path.Child("layers")) || hasUnknownVars(e.m, s.Sweep.Override(e.m.Sweep)) {
+			return nil // a width that did not parse, or a misspelt variable, may be the use
+		}
+	}
+	for _, v := range s.Sweep.Vars {
+		used := false
+		for _, e := range ms {
+			if _, own := e.m.Sweep.Lookup(v.Name); usedVars(e.m)[v.Name] && !own {
+				used = true
+			}
+		}
+		if !used && len(ms) > 0 {
+			errs = append(errs, s.errorAt(Path("sweep").Child(v.Name), fmt.Sprintf("use it in a width (units: 2%s) or remove it", v.Name),
+				"sweep variable %q is not used by any model", v.Name))
+		}
+	}
 	return errs
 }
 
@@ -54,19 +114,25 @@ func (e modelEntry) name(s *Spec) string {
 	return e.m.Name
 }
 
+// modelEntries returns the spec's models with their paths, leaving out those Parse rejected.
 func (s *Spec) modelEntries() []modelEntry {
 	if s.Model != nil {
 		return []modelEntry{{s.Model, "model"}}
 	}
-	out := make([]modelEntry, len(s.Models))
+	var out []modelEntry
 	for i := range s.Models {
-		out[i] = modelEntry{&s.Models[i], Path("models").Index(i)}
+		if p := Path("models").Index(i); !s.rejected(p) {
+			out = append(out, modelEntry{&s.Models[i], p})
+		}
 	}
 	return out
 }
 
 func (s *Spec) checkDataset() ErrorList {
 	d := s.Dataset
+	if s.rejected("dataset") {
+		return nil
+	}
 	switch {
 	case d.IsZero():
 		if _, written := s.pos["dataset"]; !written {
@@ -83,10 +149,10 @@ func (s *Spec) checkDataset() ErrorList {
 		}
 	default:
 		var errs ErrorList
-		if d.Train == nil {
+		if d.Train == nil && !s.rejected("dataset.train") {
 			errs = append(errs, s.errorAt("dataset", "add train: {images: PATH, labels: PATH}", "the dataset has no train: files"))
 		}
-		if d.Test == nil {
+		if d.Test == nil && !s.rejected("dataset.test") {
 			errs = append(errs, s.errorAt("dataset", "add test: {images: PATH, labels: PATH}", "the dataset has no test: files"))
 		}
 		return errs

@@ -1,0 +1,61 @@
+package spec
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzParse checks that no input makes Parse, Validate or Expand panic, and that every error they
+// report has a position and a problem. It is seeded with every example and every bad spec.
+func FuzzParse(f *testing.F) {
+	for _, pattern := range []string{"../examples/*.yaml", "testdata/bad/*.yaml"} {
+		files, err := filepath.Glob(pattern)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, file := range files {
+			src, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(src)
+		}
+	}
+	f.Add([]byte("name: a\nx: &a {dense: {units: 2}}\nmodel: {layers: [*a, *a, {flatten: *a}]}\n"))
+	f.Add([]byte("sweep: {n: {from: 1, to: 9223372036854775807, factor: 3}}\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		s, errs := Parse("fuzz.yaml", src)
+		if s == nil && len(errs) == 0 {
+			t.Fatal("Parse returned neither a spec nor errors")
+		}
+		checkPositions(t, errs)
+		if s == nil {
+			return
+		}
+		checkPositions(t, Validate(s, mnist))
+		checkPositions(t, Validate(s, nil))
+		models, errs := Expand(s, mnist)
+		checkPositions(t, errs)
+		for _, m := range models {
+			for _, p := range m.Points {
+				for _, l := range m.Layers {
+					for _, w := range []Expr{l.Units, l.Filters} {
+						if v, ok := w.Poly().Eval(p.Map()); !w.IsZero() && (!ok || v < 1 || v > maxWidth) {
+							t.Fatalf("%s: width %s is %d at %s in a valid spec", l.Name, w, v, p)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+func checkPositions(t *testing.T, errs ErrorList) {
+	t.Helper()
+	for _, e := range errs {
+		if e.Pos.Line < 1 || e.Pos.Col < 1 || e.Pos.File != "fuzz.yaml" || e.Problem == "" {
+			t.Fatalf("error without a position or a problem: %q", e.Error())
+		}
+	}
+}

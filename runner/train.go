@@ -77,6 +77,10 @@ type Result struct {
 	History      []Epoch
 	// TrainExamples is the number of training examples per epoch.
 	TrainExamples int
+	// StoppedEarly says early stopping ended training before its last epoch; BestEpoch is the
+	// epoch whose validation metric was best (0 without early stopping).
+	StoppedEarly bool
+	BestEpoch    int
 }
 
 // Train trains model m at point p on data with the model's training settings and evaluates it on
@@ -108,6 +112,10 @@ func Train(ctx context.Context, m spec.ResolvedModel, p spec.Point, data *datase
 	}
 	defer t.close()
 	res := &Result{Status: StatusOK, TrainExamples: train.N}
+	var stop *earlyStopper
+	if cfg.EarlyStop != nil && val != nil {
+		stop = newEarlyStopper(*cfg.EarlyStop)
+	}
 	start := time.Now()
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		ep, err := t.epoch(ctx, train, epoch, cfg.Epochs, start, opts.Progress)
@@ -131,8 +139,16 @@ func Train(ctx context.Context, m spec.ResolvedModel, p spec.Point, data *datase
 		}
 		res.History = append(res.History, ep)
 		res.Epochs = epoch
+		if stop != nil && stop.observe(epoch, *ep.Val, t.weights.Floats()) {
+			res.StoppedEarly = true
+			break
+		}
 	}
 	res.TrainSeconds = time.Since(start).Seconds()
+	if stop != nil {
+		res.BestEpoch = stop.bestEpoch
+		stop.restore(t.weights.Floats())
+	}
 	if res.Status == StatusOK {
 		res.Test = t.evaluate(data.Test)
 		if math.IsNaN(res.Test.Loss) || math.IsInf(res.Test.Loss, 0) {

@@ -122,3 +122,55 @@ func TestFillImagesNCHW(t *testing.T) {
 		}
 	}
 }
+
+func TestEarlyStopper(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		cfg     spec.EarlyStopping
+		vals    []Metrics
+		stopAt  int // epoch at which observe says stop; 0: never
+		best    int
+		restore float32 // the weight at the end: the best epoch's number with RestoreBest, else the last's
+	}{
+		{"accuracy plateau", spec.EarlyStopping{Monitor: "val_accuracy", Patience: 2, RestoreBest: true},
+			[]Metrics{{Accuracy: 0.5}, {Accuracy: 0.7}, {Accuracy: 0.69}, {Accuracy: 0.7}, {Accuracy: 0.9}}, 4, 2, 2},
+		{"min delta", spec.EarlyStopping{Monitor: "val_accuracy", Patience: 1, MinDelta: 0.05},
+			[]Metrics{{Accuracy: 0.5}, {Accuracy: 0.52}, {Accuracy: 0.9}}, 2, 1, 2},
+		{"loss improves", spec.EarlyStopping{Monitor: "val_loss", Patience: 1, RestoreBest: true},
+			[]Metrics{{Loss: 1}, {Loss: 0.5}, {Loss: 0.4}}, 0, 3, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEarlyStopper(tt.cfg)
+			w := [][]float32{{0}}
+			stopped := 0
+			for i, v := range tt.vals {
+				w[0][0] = float32(i + 1)
+				if e.observe(i+1, v, w) {
+					stopped = i + 1
+					break
+				}
+			}
+			e.restore(w)
+			if stopped != tt.stopAt || e.bestEpoch != tt.best || w[0][0] != tt.restore {
+				t.Fatalf("stopped at %d (want %d), best %d (want %d), weight %v (want %v)", stopped, tt.stopAt, e.bestEpoch, tt.best, w[0][0], tt.restore)
+			}
+		})
+	}
+}
+
+// Early stopping ends training and evaluates the best epoch's weights.
+func TestTrainEarlyStop(t *testing.T) {
+	t.Parallel()
+	data := &dataset.Data{Name: "blobs", Train: blobs(400, 5), Test: blobs(100, 6)}
+	m := resolvedModel(t, "{epochs: 60, batch_size: 32, optimizer: {name: adam, learning_rate: 0.05}, validation_split: 0.25, early_stop: {patience: 2}}", mlp)
+	res, err := Train(context.Background(), m, m.Points[0], data, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.StoppedEarly || res.Epochs >= 60 || res.BestEpoch < 1 || res.BestEpoch > res.Epochs-2 {
+		t.Fatalf("stopped early %v after %d epochs, best %d", res.StoppedEarly, res.Epochs, res.BestEpoch)
+	}
+}

@@ -76,6 +76,10 @@ type ResolvedModel struct {
 	Vars    []string // the sweep variables the widths use, in sweep order
 	Points  []Point  // in sweep order, first variable outermost
 	Train   Training
+	// Search is "grid" (train every point) or "bisect"; Repeats is the number of seeds per point
+	// (Train.Seed, Train.Seed+1, …).
+	Search  string
+	Repeats int
 }
 
 // Expand resolves every model of a valid spec and expands its sweep into points. When the spec is
@@ -155,6 +159,20 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 
 	// Training settings: top-level defaults, overridden key by key.
 	r.Train = s.Train.Override(m.Train).Resolve()
+	r.Search = orDefault(orDefault(m.Search, s.Search), "grid")
+	r.Repeats = 1
+	for _, rep := range []*int{s.Repeats, m.Repeats} {
+		if rep != nil {
+			r.Repeats = *rep
+		}
+	}
+	if r.Train.EarlyStop != nil && r.Train.ValidationSplit == 0 {
+		p := mp.Child("train").Child("early_stop")
+		if m.Train.EarlyStop == nil {
+			p = Path("train").Child("early_stop")
+		}
+		add(s.errorAt(p, "add validation_split: 0.1 to train:", "early stopping watches the validation set, but %s has no validation_split", r.Name))
+	}
 	inherited := ""
 	if s.Train.Optimizer != nil {
 		inherited = s.Train.Optimizer.Name

@@ -11,4 +11,7 @@ type Model struct {
 	Layers []Layer `yaml:"layers" validate:"dive" jsonschema:"required,minItems=1,description=The layers in order; the last is a dense classifier with one unit per class"`
 	Sweep  Sweep   `yaml:"sweep" jsonschema:"description=This model's sweep variables; they override the top-level ones of the same name"`
 	Train  Train   `yaml:"train" jsonschema:"description=This model's training settings; they override the top-level ones key by key"`
+	// Search and Repeats override the spec's.
+	Search  string `yaml:"search" validate:"omitempty,oneof=grid bisect" jsonschema:"enum=grid,enum=bisect,description=Overrides the top-level search"`
+	Repeats *int   `yaml:"repeats" validate:"omitempty,gte=1,lte=100" jsonschema:"minimum=1,maximum=100,description=Overrides the top-level repeats"`
 }

@@ -28,6 +28,11 @@ type Spec struct {
 	Sweep Sweep `yaml:"sweep" jsonschema:"description=Default sweep variables; a model's own sweep overrides them variable by variable"`
 	// Train gives default training settings; a model's own train overrides it key by key.
 	Train Train `yaml:"train" jsonschema:"description=Default training settings; a model's own train overrides them key by key"`
+	// Search chooses which points to train: grid (every point, the default) or bisect (from the
+	// smallest model up, only as many as it takes to bracket the target). A model may override it.
+	Search string `yaml:"search" validate:"omitempty,oneof=grid bisect" jsonschema:"enum=grid,enum=bisect,default=grid,description=Train every point (grid) or only those needed to find the turning point (bisect)"`
+	// Repeats trains each point with this many seeds (seed, seed+1, …); default 1.
+	Repeats *int `yaml:"repeats" validate:"omitempty,gte=1,lte=100" jsonschema:"minimum=1,maximum=100,default=1,description=Train each point with this many seeds: seed\\, seed+1\\, …"`
 	// Model is the single model of a one-model spec; use Models for several.
 	Model  *Model  `yaml:"model" jsonschema:"description=The model of a one-model spec; its name is the spec's"`
 	Models []Model `yaml:"models" validate:"dive" jsonschema:"description=Several models\\, each with a name\\, swept and reported side by side"`
@@ -47,6 +52,9 @@ type Spec struct {
 type Target struct {
 	Metric string  `yaml:"metric" validate:"omitempty,oneof=accuracy" jsonschema:"enum=accuracy,default=accuracy,description=What is measured on the test set"`
 	Min    float64 `yaml:"min" validate:"gt=0,lte=1" jsonschema:"required,exclusiveMinimum=0,maximum=1,description=Minimum test accuracy as a fraction in (0\\, 1]; e.g. 0.97"`
+	// Rule says which figure of a point's repeats must reach Min: their mean (default), their
+	// minimum, or the mean less one standard deviation.
+	Rule string `yaml:"rule" validate:"omitempty,oneof=mean min mean-sd" jsonschema:"enum=mean,enum=min,enum=mean-sd,default=mean,description=With repeats: which figure must reach min"`
 }
 
 // Hash returns the hex SHA-256 of the spec file's bytes.

@@ -13,6 +13,28 @@ type Train struct {
 	Seed *int64 `yaml:"seed" jsonschema:"default=1,description=Drives weight initialisation\\, shuffling and dropout"`
 	// ValidationSplit is the fraction of the training set held out for validation (default 0).
 	ValidationSplit *float64 `yaml:"validation_split" validate:"omitempty,gte=0,lt=1" jsonschema:"minimum=0,exclusiveMaximum=1,default=0,description=Fraction of the training set held out for validation"`
+	// EarlyStop ends training when the validation metric stops improving; it needs a
+	// validation_split. A model's early_stop replaces the top-level one as a whole.
+	EarlyStop *EarlyStop `yaml:"early_stop" jsonschema:"description=Stop training when the validation metric stops improving (needs validation_split)"`
+}
+
+// EarlyStop stops training once the monitored validation metric has not improved by more than
+// MinDelta for Patience epochs in a row, as Keras's EarlyStopping callback. Defaults: monitor
+// val_accuracy, patience 3, min_delta 0, restore_best true (the weights of the best epoch are
+// the ones evaluated on the test set).
+type EarlyStop struct {
+	Monitor     string   `yaml:"monitor" validate:"omitempty,oneof=val_accuracy val_loss" jsonschema:"enum=val_accuracy,enum=val_loss,default=val_accuracy"`
+	Patience    *int     `yaml:"patience" validate:"omitempty,gte=1,lte=10000" jsonschema:"minimum=1,default=3,description=Epochs without improvement before stopping"`
+	MinDelta    *float64 `yaml:"min_delta" validate:"omitempty,gte=0" jsonschema:"minimum=0,default=0,description=The least change that counts as an improvement"`
+	RestoreBest *bool    `yaml:"restore_best" jsonschema:"default=true,description=Evaluate the weights of the best epoch rather than the last"`
+}
+
+// EarlyStopping is an EarlyStop with its defaults applied.
+type EarlyStopping struct {
+	Monitor     string  `json:"monitor"`
+	Patience    int     `json:"patience"`
+	MinDelta    float64 `json:"min_delta"`
+	RestoreBest bool    `json:"restore_best"`
 }
 
 // Optimizer names an optimizer and sets its parameters. Without a name, a model's optimizer
@@ -44,6 +66,8 @@ type Training struct {
 	Optimizer       OptimizerSettings
 	Seed            int64
 	ValidationSplit float64
+	// EarlyStop is nil when training runs for all its epochs.
+	EarlyStop *EarlyStopping
 }
 
 // OptimizerSettings is an optimizer with every parameter resolved; parameters that the optimizer
@@ -105,6 +129,9 @@ func (t Train) Override(o Train) Train {
 	if o.ValidationSplit != nil {
 		t.ValidationSplit = o.ValidationSplit
 	}
+	if o.EarlyStop != nil {
+		t.EarlyStop = o.EarlyStop
+	}
 	if o.Optimizer != nil {
 		if t.Optimizer == nil || o.Optimizer.Name != "" && o.Optimizer.Name != t.Optimizer.Name {
 			t.Optimizer = o.Optimizer
@@ -140,6 +167,18 @@ func (t Train) Resolve() Training {
 	}
 	if t.ValidationSplit != nil {
 		r.ValidationSplit = *t.ValidationSplit
+	}
+	if e := t.EarlyStop; e != nil {
+		r.EarlyStop = &EarlyStopping{Monitor: orDefault(e.Monitor, "val_accuracy"), Patience: 3, RestoreBest: true}
+		if e.Patience != nil {
+			r.EarlyStop.Patience = *e.Patience
+		}
+		if e.MinDelta != nil {
+			r.EarlyStop.MinDelta = *e.MinDelta
+		}
+		if e.RestoreBest != nil {
+			r.EarlyStop.RestoreBest = *e.RestoreBest
+		}
 	}
 	name := DefaultOptimizer
 	if t.Optimizer != nil && t.Optimizer.Name != "" {

@@ -94,11 +94,11 @@ func TestTrainInSpec(t *testing.T) {
 		want        string // the resolved training of model b, or the errors
 	}{
 		{"inherits", "    train: {batch_size: 8}\n",
-			"{Epochs:5 BatchSize:8 Optimizer:{Name:adadelta LearningRate:1 Momentum:0 Nesterov:false Rho:0.9 Beta1:0 Beta2:0 Epsilon:1e-07} Seed:1 ValidationSplit:0}"},
+			"{Epochs:5 BatchSize:8 Optimizer:{Name:adadelta LearningRate:1 Momentum:0 Nesterov:false Rho:0.9 Beta1:0 Beta2:0 Epsilon:1e-07} Seed:1 ValidationSplit:0 EarlyStop:<nil>}"},
 		{"merges a nameless optimizer", "    train: {optimizer: {learning_rate: 0.5}}\n",
-			"{Epochs:5 BatchSize:32 Optimizer:{Name:adadelta LearningRate:0.5 Momentum:0 Nesterov:false Rho:0.9 Beta1:0 Beta2:0 Epsilon:1e-07} Seed:1 ValidationSplit:0}"},
+			"{Epochs:5 BatchSize:32 Optimizer:{Name:adadelta LearningRate:0.5 Momentum:0 Nesterov:false Rho:0.9 Beta1:0 Beta2:0 Epsilon:1e-07} Seed:1 ValidationSplit:0 EarlyStop:<nil>}"},
 		{"replaces with another optimizer", "    train: {optimizer: {name: sgd, momentum: 0.5}}\n",
-			"{Epochs:5 BatchSize:32 Optimizer:{Name:sgd LearningRate:0.01 Momentum:0.5 Nesterov:false Rho:0 Beta1:0 Beta2:0 Epsilon:0} Seed:1 ValidationSplit:0}"},
+			"{Epochs:5 BatchSize:32 Optimizer:{Name:sgd LearningRate:0.01 Momentum:0.5 Nesterov:false Rho:0 Beta1:0 Beta2:0 Epsilon:0} Seed:1 ValidationSplit:0 EarlyStop:<nil>}"},
 		{"parameter of the inherited optimizer's rival", "    train: {optimizer: {beta_1: 0.5}}\n",
 			"train.yaml:10:33: models[1].train.optimizer.beta_1: beta_1 is a parameter of adam, not of adadelta; adadelta takes learning_rate, rho, epsilon"},
 	}
@@ -121,5 +121,44 @@ func TestTrainInSpec(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// search, repeats and early_stop resolve with their defaults and overrides.
+func TestSearchRepeatsEarlyStop(t *testing.T) {
+	t.Parallel()
+	src := `name: s
+dataset: mnist
+target: {min: 0.9, rule: min}
+search: bisect
+repeats: 3
+sweep: {n: [4, 2]}
+train: {validation_split: 0.1, early_stop: {patience: 5}}
+models:
+  - name: a
+    layers: [{flatten: {}}, {dense: {units: n}}, {dense: {units: 10}}]
+  - name: b
+    search: grid
+    repeats: 1
+    train: {early_stop: {monitor: val_loss, min_delta: 0.01, restore_best: false}}
+    layers: [{flatten: {}}, {dense: {units: n}}, {dense: {units: 10}}]
+`
+	s, errs := Parse("s.yaml", []byte(src))
+	if errs != nil {
+		t.Fatal(errs.Lines())
+	}
+	ms, errs := Expand(s, mnist)
+	if errs != nil {
+		t.Fatal(errs.Lines())
+	}
+	a, b := ms[0], ms[1]
+	if a.Search != "bisect" || a.Repeats != 3 || *a.Train.EarlyStop != (EarlyStopping{Monitor: "val_accuracy", Patience: 5, RestoreBest: true}) {
+		t.Errorf("a: search %s, repeats %d, early stop %+v", a.Search, a.Repeats, a.Train.EarlyStop)
+	}
+	if b.Search != "grid" || b.Repeats != 1 || *b.Train.EarlyStop != (EarlyStopping{Monitor: "val_loss", Patience: 3, MinDelta: 0.01}) {
+		t.Errorf("b: search %s, repeats %d, early stop %+v", b.Search, b.Repeats, b.Train.EarlyStop)
+	}
+	if s.Target.Rule != "min" {
+		t.Errorf("rule %q", s.Target.Rule)
 	}
 }

@@ -1,0 +1,132 @@
+package pipeline
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Searching for the turning point without training every point (search: bisect).
+//
+// Training cost grows with size, so the search starts at the cheap end: it orders a model's
+// points by parameter count, trains the smallest, then gallops upward, each step to the first
+// point with at least twice the parameters of the last one trained, until a point meets the
+// target. It then bisects the last interval until a point that misses and the next larger point
+// that meets are adjacent, and finally checks the point above the answer: accuracy is not
+// guaranteed to rise with size, and when that neighbour misses the target the answer is not
+// sound, so the search goes on upward from there. Points already trained (a resumed run) are
+// used as they are and never trained again.
+
+// searchPoint is one candidate of a search: its index in the model's point list and its size.
+type searchPoint struct {
+	Index  int
+	Params int64
+}
+
+// evalFunc trains the point at position i of the params-ordered candidates (or reads its stored
+// result) and reports whether it meets the target.
+type evalFunc func(i int) (meets bool, err error)
+
+// searchOutcome is what a search found.
+type searchOutcome struct {
+	// Turning is the position (in params order) of the smallest point found to meet the target,
+	// or -1 when none does.
+	Turning int
+	// Evaluated lists the positions evaluated, in order.
+	Evaluated []int
+	// Notes explains the steps taken because accuracy did not rise with size.
+	Notes []string
+}
+
+// orderByParams returns the candidates sorted by parameter count (ties keep the spec's order).
+func orderByParams(params []int64) []searchPoint {
+	pts := make([]searchPoint, len(params))
+	for i, p := range params {
+		pts[i] = searchPoint{Index: i, Params: p}
+	}
+	sort.SliceStable(pts, func(a, b int) bool { return pts[a].Params < pts[b].Params })
+	return pts
+}
+
+// bisect runs the search over candidates sorted by params; label names a position for notes.
+func bisect(pts []searchPoint, eval evalFunc, label func(i int) string) (searchOutcome, error) {
+	out := searchOutcome{Turning: -1}
+	n := len(pts)
+	if n == 0 {
+		return out, nil
+	}
+	known := map[int]bool{}
+	meets := func(i int) (bool, error) {
+		if m, ok := known[i]; ok {
+			return m, nil
+		}
+		m, err := eval(i)
+		if err != nil {
+			return false, err
+		}
+		known[i] = m
+		out.Evaluated = append(out.Evaluated, i)
+		return m, nil
+	}
+	lo := -1 // the largest position known to miss, below hi
+	start := 0
+	for {
+		// Gallop upward from start until a point meets the target.
+		hi := -1
+		for i := start; i < n; {
+			m, err := meets(i)
+			if err != nil {
+				return out, err
+			}
+			if m {
+				hi = i
+				break
+			}
+			lo = i
+			if i == n-1 {
+				break
+			}
+			next := i + 1
+			for next < n-1 && pts[next].Params < 2*pts[i].Params {
+				next++
+			}
+			i = next
+		}
+		if hi < 0 {
+			return out, nil // nothing meets the target
+		}
+		// Bisect between the last miss and the first meet.
+		for hi-lo > 1 {
+			mid := lo + (hi-lo)/2
+			m, err := meets(mid)
+			if err != nil {
+				return out, err
+			}
+			if m {
+				hi = mid
+			} else {
+				lo = mid
+			}
+		}
+		out.Turning = hi
+		// Confirm with the next larger point.
+		if hi+1 >= n {
+			return out, nil
+		}
+		m, err := meets(hi + 1)
+		if err != nil {
+			return out, err
+		}
+		if m {
+			return out, nil
+		}
+		out.Notes = append(out.Notes, fmt.Sprintf("%s meets the target but the larger %s does not: accuracy does not rise with size here, so the search went on above %s",
+			label(hi), label(hi+1), label(hi+1)))
+		out.Turning = -1
+		lo, start = hi+1, hi+2
+		if start >= n {
+			// Nothing above: the smallest meeting point found stays the answer, with the note.
+			out.Turning = hi
+			return out, nil
+		}
+	}
+}

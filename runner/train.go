@@ -31,7 +31,7 @@ type Options struct {
 	LimitTrain int
 	// EvalBatch is the batch size of the evaluation graph (default 256).
 	EvalBatch int
-	// Ops builds the layers (nil: builder.StockOps).
+	// Ops builds the layers (nil: FastOps).
 	Ops builder.Ops
 	// Progress, when set, is called after every training batch, and once more at the end of every
 	// epoch (after validation) with EpochDone set.
@@ -105,6 +105,9 @@ func Train(ctx context.Context, m spec.ResolvedModel, p spec.Point, data *datase
 		if train.H*train.W*train.C != m.Input.H*m.Input.W*m.Input.C {
 			return nil, fmt.Errorf("runner: the data's %d×%d×%d images do not fit the model's %s input", train.H, train.W, train.C, m.Input)
 		}
+	}
+	if opts.Ops == nil {
+		opts.Ops = FastOps{}
 	}
 	t, err := newTrainer(m, p, cfg, train.N, opts.EvalBatch, opts.Ops)
 	if err != nil {

@@ -1,0 +1,144 @@
+package runner
+
+import (
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"unsafe"
+
+	"github.com/chewxy/hm"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Shared pieces of the fused ops (ops_dense.go, ops_loss.go).
+//
+// Every op owns its output buffer and reuses it on every call, so a training step allocates no
+// tensors for these ops whether or not the TapeMachine is Reset between steps. The value a node
+// of these ops holds is therefore overwritten by the next run of the graph, and a graph made with
+// them must not be run by two machines at once.
+//
+// UsePreallocDo also writes into the op's own buffer, never into prealloc: the tape machine passes
+// as prealloc the value of an earlier node whose register it reuses, and writing there would
+// change that node's value, which a caller may still read after the run (the trainer reads
+// LogProbs and Loss). Returning the op's own buffer costs nothing more.
+//
+// A backward op reads everything it needs through its graph inputs (never another op's buffer
+// directly), so the tape machine's liveness analysis keeps those values intact until it runs.
+
+// sgemm computes C = alpha·op(A)·op(B) + beta·C on row-major float32 matrices with the semantics
+// of BLAS sgemm: op(A) is m×k, op(B) is k×n and C is m×n; op(X) is Xᵀ when the matching trans flag
+// is set, so A is stored m×k (transA false) or k×m (true) with row stride lda, likewise B (k×n or
+// n×k, ldb), and C with row stride ldc. With beta 0, C need not be initialised.
+//
+// It is a variable so that a faster kernel with the same signature (kernels.Sgemm) can replace
+// gonum's pure-Go one; every matrix product of the fused ops goes through it.
+var sgemm = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gonum.Implementation{}.Sgemm(blasTranspose(transA), blasTranspose(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func blasTranspose(t bool) blas.Transpose {
+	if t {
+		return blas.Trans
+	}
+	return blas.NoTrans
+}
+
+// opBuffer is an output buffer an op reuses on every call.
+type opBuffer struct {
+	data  []float32
+	dense *tensor.Dense
+}
+
+// tensor returns a *tensor.Dense of the given shape over the buffer's memory. The Dense is made
+// again whenever the one handed out before no longer wraps that memory with that shape (gorgonia
+// may return the Dense structs of values it considers dead to tensor's pool, which empties them).
+func (b *opBuffer) tensor(shape tensor.Shape) *tensor.Dense {
+	if n := shape.TotalSize(); len(b.data) != n {
+		b.data = make([]float32, n)
+		b.dense = nil
+	}
+	if d := b.dense; d == nil || d.Dtype() != tensor.Float32 || !d.Shape().Eq(shape) || !opSameMemory(d.Float32s(), b.data) {
+		b.dense = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(b.data))
+	}
+	return b.dense
+}
+
+func opSameMemory(a, b []float32) bool {
+	return len(a) == len(b) && (len(a) == 0 || unsafe.SliceData(a) == unsafe.SliceData(b))
+}
+
+// opInput returns the backing slice of v, which must be a contiguous float32 *tensor.Dense of
+// the given shape; op and what ("input", "output gradient", …) name v in errors.
+func opInput(v G.Value, shape tensor.Shape, op fmt.Stringer, what string) ([]float32, error) {
+	d, ok := v.(*tensor.Dense)
+	if !ok {
+		return nil, fmt.Errorf("runner: %v: %s must be a *tensor.Dense, got %T", op, what, v)
+	}
+	if d.Dtype() != tensor.Float32 || !d.Shape().Eq(shape) {
+		return nil, fmt.Errorf("runner: %v: %s must be float32 of shape %v, got %v of shape %v", op, what, shape, d.Dtype(), d.Shape())
+	}
+	if d.RequiresIterator() {
+		return nil, fmt.Errorf("runner: %v: %s must be contiguous", op, what)
+	}
+	data := d.Float32s()
+	if len(data) != shape.TotalSize() {
+		return nil, fmt.Errorf("runner: %v: %s holds %d values, its shape %v needs %d", op, what, len(data), shape, shape.TotalSize())
+	}
+	return data, nil
+}
+
+// opScalar returns the value of a float32 scalar: a *G.F32, or a float32 tensor of one element.
+func opScalar(v G.Value, op fmt.Stringer, what string) (float32, error) {
+	switch s := v.(type) {
+	case *G.F32:
+		return float32(*s), nil
+	case *tensor.Dense:
+		if s.Dtype() == tensor.Float32 && s.Shape().TotalSize() == 1 {
+			return s.Float32s()[0], nil
+		}
+	}
+	return 0, fmt.Errorf("runner: %v: %s must be a float32 scalar, got %T %v", op, what, v, v)
+}
+
+// opCheckShapes returns an error unless inputs are exactly want, in order (for InferShape).
+func opCheckShapes(op fmt.Stringer, inputs []G.DimSizer, want ...tensor.Shape) error {
+	if len(inputs) != len(want) {
+		return fmt.Errorf("runner: %v takes %d inputs, got %d", op, len(want), len(inputs))
+	}
+	for i, w := range want {
+		s, ok := inputs[i].(tensor.Shape)
+		if !ok || !s.Eq(w) {
+			return fmt.Errorf("runner: %v: input %d must have shape %v, got %v", op, i, w, inputs[i])
+		}
+	}
+	return nil
+}
+
+// opCheckArity returns an error unless there are n inputs.
+func opCheckArity(op fmt.Stringer, got, n int) error {
+	if got != n {
+		return fmt.Errorf("runner: %v takes %d inputs, got %d", op, n, got)
+	}
+	return nil
+}
+
+// opMatrixType is the type of a float matrix node (type variable a).
+var opMatrixType = G.TensorType{Dims: 2, Of: hm.TypeVariable('a')}
+
+// opCheckMatrix returns an error unless n is a float32 matrix; what names it.
+func opCheckMatrix(n *G.Node, what string) error {
+	if n.Dims() != 2 || n.Dtype() != tensor.Float32 {
+		return fmt.Errorf("%s must be a float32 matrix, got shape %v of %v", what, n.Shape(), n.Dtype())
+	}
+	return nil
+}
+
+// opHash is the FNV-1a hash of what an op writes with WriteHash.
+func opHash(op interface{ WriteHash(hash.Hash) }) uint32 {
+	h := fnv.New32a()
+	op.WriteHash(h)
+	return h.Sum32()
+}

@@ -1,0 +1,623 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"hash"
+	"math"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// A fused dense layer as gorgonia ops.
+//
+// The forward op computes activation(x·w + b) in one GEMM (through sgemm, beta 0) followed by one
+// pass over the output that adds the bias and applies the activation. Its symbolic gradient is
+//
+//	dZ = activation'(y) ⊙ dy   (an activationGradOp; for linear, dy itself)
+//	dX = dZ·wᵀ, dW = xᵀ·dZ      (matMulOps)
+//	db = column sums of dZ      (a columnSumOp)
+//
+// each an op with its own reused output buffer (see ops_buffer.go).
+//
+// gorgonia asks every differentiated op for the gradients of all its differentiable inputs: the
+// backpropagation only visits nodes between the cost and the WRT nodes, but the first dense
+// layer is on that path (its kernel is a WRT), so its SymDiff is asked for dX even when x is the
+// (flattened) image batch, and the tape machine compiles and runs every node of the graph, used
+// or not. The stock graph (gorgonia's Mul) therefore computes dZ·wᵀ of the first layer on every
+// step and throws it away. The dX op here instead checks, on its first run, whether anything
+// consumes its result (a parent node in the graph, or being the derivative of a node, as the
+// gradient of a WRT or of an intermediate node is); if nothing does, it skips the product on
+// every run and its value stays zero.
+
+// activation is an elementwise activation function that a fused op applies.
+type activation uint8
+
+const (
+	actLinear activation = iota
+	actReLU
+	actSigmoid
+	actTanh
+)
+
+// parseActivation reads an activation name as builder's StockOps does: linear, softmax (left to
+// the log-softmax, so linear here) and the empty string are the identity.
+func parseActivation(name string) (activation, error) {
+	switch name {
+	case "linear", "softmax", "":
+		return actLinear, nil
+	case "relu":
+		return actReLU, nil
+	case "sigmoid":
+		return actSigmoid, nil
+	case "tanh":
+		return actTanh, nil
+	}
+	return 0, fmt.Errorf("unknown activation %q; use relu, sigmoid, tanh or linear", name)
+}
+
+func (a activation) String() string {
+	switch a {
+	case actReLU:
+		return "relu"
+	case actSigmoid:
+		return "sigmoid"
+	case actTanh:
+		return "tanh"
+	}
+	return "linear"
+}
+
+// FusedDense returns activation(x·w + b) for x [batch, in], w [in, units] and b [1, units] (or
+// without bias when b is nil), all float32, as one op; activation is relu, sigmoid, tanh or
+// linear (softmax and "" mean linear, as in builder.StockOps). It has the meaning of
+// builder.StockOps.Dense, except that the gradient of relu at 0 is 0 (TensorFlow's and
+// PyTorch's choice; gorgonia's is 1).
+//
+// The node's value is the op's own buffer, overwritten by every run of the graph.
+func FusedDense(x, w, b *G.Node, activation string) (*G.Node, error) {
+	act, err := parseActivation(activation)
+	if err != nil {
+		return nil, fmt.Errorf("runner: dense: %w", err)
+	}
+	var errs []error
+	if err := opCheckMatrix(x, "x"); err != nil {
+		errs = append(errs, err)
+	}
+	if err := opCheckMatrix(w, "w"); err != nil {
+		errs = append(errs, err)
+	}
+	if b != nil {
+		if err := opCheckMatrix(b, "b"); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("runner: dense: %w", errors.Join(errs...))
+	}
+	xs, ws := x.Shape(), w.Shape()
+	if xs[1] != ws[0] {
+		return nil, fmt.Errorf("runner: dense: x %v has %d columns, w %v has %d rows", xs, xs[1], ws, ws[0])
+	}
+	op := newDenseOp(act, b != nil, xs[0], xs[1], ws[1])
+	if b == nil {
+		return G.ApplyOp(op, x, w)
+	}
+	if !b.Shape().Eq(op.bShape) {
+		return nil, fmt.Errorf("runner: dense: b must have shape %v, got %v", op.bShape, b.Shape())
+	}
+	return G.ApplyOp(op, x, w, b)
+}
+
+// denseOp is the forward op of FusedDense: (x, w[, b]) → activation(x·w + b).
+type denseOp struct {
+	act              activation
+	hasBias          bool
+	batch, in, units int
+
+	xShape, wShape, bShape, outShape tensor.Shape
+	out                              opBuffer
+}
+
+func newDenseOp(act activation, hasBias bool, batch, in, units int) *denseOp {
+	return &denseOp{
+		act: act, hasBias: hasBias, batch: batch, in: in, units: units,
+		xShape: tensor.Shape{batch, in}, wShape: tensor.Shape{in, units},
+		bShape: tensor.Shape{1, units}, outShape: tensor.Shape{batch, units},
+	}
+}
+
+var (
+	_ G.SDOp            = (*denseOp)(nil)
+	_ G.ADOp            = (*denseOp)(nil)
+	_ G.UsePreallocDoer = (*denseOp)(nil)
+)
+
+func (op *denseOp) Arity() int {
+	if op.hasBias {
+		return 3
+	}
+	return 2
+}
+
+// Type is Matrix a → Matrix a [→ Matrix a] → Matrix a.
+func (op *denseOp) Type() hm.Type {
+	if op.hasBias {
+		return hm.NewFnType(opMatrixType, opMatrixType, opMatrixType, opMatrixType)
+	}
+	return hm.NewFnType(opMatrixType, opMatrixType, opMatrixType)
+}
+
+func (op *denseOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
+	want := []tensor.Shape{op.xShape, op.wShape}
+	if op.hasBias {
+		want = append(want, op.bShape)
+	}
+	if err := opCheckShapes(op, inputs, want...); err != nil {
+		return nil, err
+	}
+	return op.outShape.Clone(), nil
+}
+
+// Do computes the layer into the op's own buffer and returns it.
+func (op *denseOp) Do(inputs ...G.Value) (G.Value, error) {
+	x, w, b, err := op.inputs(inputs)
+	if err != nil {
+		return nil, err
+	}
+	out := op.out.tensor(op.outShape)
+	op.forward(x, w, b, out.Float32s())
+	return out, nil
+}
+
+// UsePreallocDo is Do (see ops_buffer.go for why prealloc is not written).
+func (op *denseOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
+	return op.Do(inputs...)
+}
+
+func (op *denseOp) inputs(inputs []G.Value) (x, w, b []float32, err error) {
+	if err = opCheckArity(op, len(inputs), op.Arity()); err != nil {
+		return nil, nil, nil, err
+	}
+	if x, err = opInput(inputs[0], op.xShape, op, "x"); err != nil {
+		return nil, nil, nil, err
+	}
+	if w, err = opInput(inputs[1], op.wShape, op, "w"); err != nil {
+		return nil, nil, nil, err
+	}
+	if op.hasBias {
+		if b, err = opInput(inputs[2], op.bShape, op, "b"); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return x, w, b, nil
+}
+
+// forward writes activation(x·w + b) to y (b nil: no bias).
+func (op *denseOp) forward(x, w, b, y []float32) {
+	sgemm(false, false, op.batch, op.units, op.in, 1, x, op.in, w, op.units, 0, y, op.units)
+	biasActivate(y, b, op.units, op.act)
+}
+
+func (op *denseOp) ReturnsPtr() bool     { return false }
+func (op *denseOp) CallsExtern() bool    { return false }
+func (op *denseOp) OverwritesInput() int { return -1 }
+
+func (op *denseOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+
+func (op *denseOp) Hashcode() uint32 { return opHash(op) }
+
+func (op *denseOp) String() string {
+	bias := "nobias"
+	if op.hasBias {
+		bias = "bias"
+	}
+	return fmt.Sprintf("nnsweep.Dense{%v, %s, %v×%v}", op.act, bias, op.xShape, op.wShape)
+}
+
+// DiffWRT says the op is differentiable with respect to all its inputs; a dX that nothing uses
+// is skipped at run time (see the comment at the top of this file).
+func (op *denseOp) DiffWRT(inputs int) []bool {
+	d := make([]bool, inputs)
+	for i := range d {
+		d[i] = true
+	}
+	return d
+}
+
+// SymDiff returns the gradient nodes of x, w and b (see the comment at the top of this file).
+func (op *denseOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	if err := opCheckArity(op, len(inputs), op.Arity()); err != nil {
+		return nil, err
+	}
+	x, w := inputs[0], inputs[1]
+	dz := grad
+	if op.act != actLinear {
+		var err error
+		if dz, err = G.ApplyOp(newActivationGradOp(op.act, op.outShape), output, grad); err != nil {
+			return nil, err
+		}
+	}
+	// dX [batch, in] = dZ [batch, units] · wᵀ.
+	dx, err := applyMatMul(&matMulOp{role: "DenseInputGrad", transB: true, m: op.batch, n: op.in, k: op.units,
+		aShape: op.outShape, bShape: op.wShape, outShape: op.xShape, pruneIfUnused: true}, dz, w)
+	if err != nil {
+		return nil, err
+	}
+	// dW [in, units] = xᵀ · dZ.
+	dw, err := applyMatMul(&matMulOp{role: "DenseKernelGrad", transA: true, m: op.in, n: op.units, k: op.batch,
+		aShape: op.xShape, bShape: op.outShape, outShape: op.wShape}, x, dz)
+	if err != nil {
+		return nil, err
+	}
+	if !op.hasBias {
+		return G.Nodes{dx, dw}, nil
+	}
+	db, err := G.ApplyOp(&columnSumOp{inShape: op.outShape, outShape: op.bShape}, dz)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dx, dw, db}, nil
+}
+
+// DoDiff adds the gradients with respect to x, w and b to their bound gradients (for gorgonia's
+// LispMachine). It allocates its scratch dZ on every call.
+func (op *denseOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node) error {
+	if err := opCheckArity(op, len(inputs), op.Arity()); err != nil {
+		return err
+	}
+	vals := make([]G.Value, len(inputs))
+	for i, n := range inputs {
+		vals[i] = n.Value()
+	}
+	x, w, _, err := op.inputs(vals)
+	if err != nil {
+		return err
+	}
+	y, err := opInput(output.Value(), op.outShape, op, "output")
+	if err != nil {
+		return err
+	}
+	dyv, err := output.Grad()
+	if err != nil {
+		return fmt.Errorf("runner: %v: output gradient: %w", op, err)
+	}
+	dy, err := opInput(dyv, op.outShape, op, "output gradient")
+	if err != nil {
+		return err
+	}
+	dz := make([]float32, len(dy))
+	activationBackward(op.act, y, dy, dz)
+	grads := make([][]float32, len(inputs))
+	shapes := []tensor.Shape{op.xShape, op.wShape, op.bShape}
+	for i, n := range inputs {
+		gv, err := n.Grad()
+		if err != nil {
+			return fmt.Errorf("runner: %v: gradient of input %d: %w", op, i, err)
+		}
+		if grads[i], err = opInput(gv, shapes[i], op, "input gradient"); err != nil {
+			return err
+		}
+	}
+	sgemm(false, true, op.batch, op.in, op.units, 1, dz, op.units, w, op.units, 1, grads[0], op.in)
+	sgemm(true, false, op.in, op.units, op.batch, 1, x, op.in, dz, op.units, 1, grads[1], op.units)
+	if op.hasBias {
+		columnSums(dz, op.units, grads[2], true)
+	}
+	return nil
+}
+
+// biasActivate replaces every row r of y (units columns) with activation(r + b); b nil adds
+// nothing. NaNs pass through every activation.
+func biasActivate(y, b []float32, units int, act activation) {
+	if b != nil {
+		b = b[:units]
+	}
+	for r := 0; r+units <= len(y); r += units {
+		row := y[r : r+units : r+units]
+		switch {
+		case act == actLinear && b == nil:
+			return
+		case act == actLinear:
+			for j := range row {
+				row[j] += b[j]
+			}
+		case act == actReLU && b == nil:
+			for j, v := range row {
+				if v < 0 {
+					row[j] = 0
+				}
+			}
+		case act == actReLU:
+			for j := range row {
+				v := row[j] + b[j]
+				if v < 0 {
+					v = 0
+				}
+				row[j] = v
+			}
+		case act == actSigmoid:
+			for j, v := range row {
+				if b != nil {
+					v += b[j]
+				}
+				row[j] = sigmoid(v)
+			}
+		case act == actTanh:
+			for j, v := range row {
+				if b != nil {
+					v += b[j]
+				}
+				row[j] = float32(math.Tanh(float64(v)))
+			}
+		}
+	}
+}
+
+// sigmoid returns 1/(1+e^-v) without overflow for large |v|.
+func sigmoid(v float32) float32 {
+	if v >= 0 {
+		return float32(1 / (1 + math.Exp(-float64(v))))
+	}
+	e := math.Exp(float64(v))
+	return float32(e / (1 + e))
+}
+
+// activationBackward writes dz = activation'(·) ⊙ dy, with the derivative written in terms of the
+// activation's output y: relu 1 where y > 0 (else 0), sigmoid y(1-y), tanh 1-y², linear 1.
+func activationBackward(act activation, y, dy, dz []float32) {
+	y, dz = y[:len(dy)], dz[:len(dy)]
+	switch act {
+	case actLinear:
+		copy(dz, dy)
+	case actReLU:
+		for i, g := range dy {
+			if y[i] > 0 {
+				dz[i] = g
+			} else {
+				dz[i] = 0
+			}
+		}
+	case actSigmoid:
+		for i, g := range dy {
+			dz[i] = g * (y[i] * (1 - y[i]))
+		}
+	case actTanh:
+		for i, g := range dy {
+			dz[i] = g * (1 - y[i]*y[i])
+		}
+	}
+}
+
+// activationGradOp is (y, dy) → activation'(y) ⊙ dy for the output y of a fused layer.
+type activationGradOp struct {
+	act   activation
+	shape tensor.Shape
+	out   opBuffer
+}
+
+func newActivationGradOp(act activation, shape tensor.Shape) *activationGradOp {
+	return &activationGradOp{act: act, shape: shape.Clone()}
+}
+
+var (
+	_ G.Op              = (*activationGradOp)(nil)
+	_ G.UsePreallocDoer = (*activationGradOp)(nil)
+)
+
+func (op *activationGradOp) Arity() int { return 2 }
+
+// Type is Matrix a → Matrix a → Matrix a.
+func (op *activationGradOp) Type() hm.Type {
+	return hm.NewFnType(opMatrixType, opMatrixType, opMatrixType)
+}
+
+func (op *activationGradOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
+	if err := opCheckShapes(op, inputs, op.shape, op.shape); err != nil {
+		return nil, err
+	}
+	return op.shape.Clone(), nil
+}
+
+// Do computes the gradient into the op's own buffer and returns it.
+func (op *activationGradOp) Do(inputs ...G.Value) (G.Value, error) {
+	if err := opCheckArity(op, len(inputs), 2); err != nil {
+		return nil, err
+	}
+	y, err := opInput(inputs[0], op.shape, op, "y")
+	if err != nil {
+		return nil, err
+	}
+	dy, err := opInput(inputs[1], op.shape, op, "output gradient")
+	if err != nil {
+		return nil, err
+	}
+	out := op.out.tensor(op.shape)
+	activationBackward(op.act, y, dy, out.Float32s())
+	return out, nil
+}
+
+// UsePreallocDo is Do (see ops_buffer.go).
+func (op *activationGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
+	return op.Do(inputs...)
+}
+
+func (op *activationGradOp) ReturnsPtr() bool      { return false }
+func (op *activationGradOp) CallsExtern() bool     { return false }
+func (op *activationGradOp) OverwritesInput() int  { return -1 }
+func (op *activationGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+func (op *activationGradOp) Hashcode() uint32      { return opHash(op) }
+func (op *activationGradOp) String() string {
+	return fmt.Sprintf("nnsweep.ActivationGrad{%v, %v}", op.act, op.shape)
+}
+
+// matMulOp is (A, B) → op(A)·op(B) through sgemm, for the gradients of a dense layer: op(A) is
+// m×k and op(B) is k×n, stored as aShape and bShape (transposed when the flags say so).
+type matMulOp struct {
+	role           string // what the product is, for String
+	transA, transB bool
+	m, n, k        int
+
+	aShape, bShape, outShape tensor.Shape
+	out                      opBuffer
+
+	// pruneIfUnused makes the op skip the product when nothing uses its result: node (set once
+	// the node exists) has no parent in the graph and is the derivative of no node. decided and
+	// skip record the check, made on the first run.
+	pruneIfUnused bool
+	node          *G.Node
+	decided, skip bool
+}
+
+// applyMatMul applies op to (a, b) and records the node in the op that runs it.
+func applyMatMul(op *matMulOp, a, b *G.Node) (*G.Node, error) {
+	n, err := G.ApplyOp(op, a, b)
+	if err != nil {
+		return nil, err
+	}
+	// gorgonia returns an existing node for an identical op on the same inputs; that node's op
+	// then runs, and it recorded its node when it was made.
+	if mm, ok := n.Op().(*matMulOp); ok && mm.node == nil {
+		mm.node = n
+	}
+	return n, nil
+}
+
+var (
+	_ G.Op              = (*matMulOp)(nil)
+	_ G.UsePreallocDoer = (*matMulOp)(nil)
+)
+
+func (op *matMulOp) Arity() int { return 2 }
+
+// Type is Matrix a → Matrix a → Matrix a.
+func (op *matMulOp) Type() hm.Type { return hm.NewFnType(opMatrixType, opMatrixType, opMatrixType) }
+
+func (op *matMulOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
+	if err := opCheckShapes(op, inputs, op.aShape, op.bShape); err != nil {
+		return nil, err
+	}
+	return op.outShape.Clone(), nil
+}
+
+// Do computes the product into the op's own buffer and returns it.
+func (op *matMulOp) Do(inputs ...G.Value) (G.Value, error) {
+	if err := opCheckArity(op, len(inputs), 2); err != nil {
+		return nil, err
+	}
+	a, err := opInput(inputs[0], op.aShape, op, "A")
+	if err != nil {
+		return nil, err
+	}
+	b, err := opInput(inputs[1], op.bShape, op, "B")
+	if err != nil {
+		return nil, err
+	}
+	out := op.out.tensor(op.outShape)
+	if op.pruneIfUnused && op.isUnused() {
+		return out, nil
+	}
+	sgemm(op.transA, op.transB, op.m, op.n, op.k, 1, a, op.aShape[1], b, op.bShape[1], 0, out.Float32s(), op.n)
+	return out, nil
+}
+
+// isUnused reports whether nothing in the graph uses the op's result (decided on the first call).
+func (op *matMulOp) isUnused() bool {
+	if !op.decided {
+		n := op.node
+		op.skip = false
+		if n != nil && len(n.DerivOf()) == 0 {
+			parents := n.Graph().To(n.ID())
+			op.skip = parents == nil || parents.Len() == 0
+		}
+		op.decided = true
+	}
+	return op.skip
+}
+
+// UsePreallocDo is Do (see ops_buffer.go).
+func (op *matMulOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
+	return op.Do(inputs...)
+}
+
+func (op *matMulOp) ReturnsPtr() bool      { return false }
+func (op *matMulOp) CallsExtern() bool     { return false }
+func (op *matMulOp) OverwritesInput() int  { return -1 }
+func (op *matMulOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+func (op *matMulOp) Hashcode() uint32      { return opHash(op) }
+func (op *matMulOp) String() string {
+	t := func(tr bool) string {
+		if tr {
+			return "ᵀ"
+		}
+		return ""
+	}
+	return fmt.Sprintf("nnsweep.%s{%v%s×%v%s}", op.role, op.aShape, t(op.transA), op.bShape, t(op.transB))
+}
+
+// columnSums writes (or with accumulate, adds) the sums of the columns of x (cols columns) to out.
+func columnSums(x []float32, cols int, out []float32, accumulate bool) {
+	out = out[:cols]
+	if !accumulate {
+		clear(out)
+	}
+	for r := 0; r+cols <= len(x); r += cols {
+		row := x[r : r+cols : r+cols]
+		for j, v := range row {
+			out[j] += v
+		}
+	}
+}
+
+// columnSumOp is x [rows, cols] → its column sums [1, cols] (a dense layer's bias gradient).
+type columnSumOp struct {
+	inShape, outShape tensor.Shape
+	out               opBuffer
+}
+
+var (
+	_ G.Op              = (*columnSumOp)(nil)
+	_ G.UsePreallocDoer = (*columnSumOp)(nil)
+)
+
+func (op *columnSumOp) Arity() int { return 1 }
+
+// Type is Matrix a → Matrix a.
+func (op *columnSumOp) Type() hm.Type { return hm.NewFnType(opMatrixType, opMatrixType) }
+
+func (op *columnSumOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
+	if err := opCheckShapes(op, inputs, op.inShape); err != nil {
+		return nil, err
+	}
+	return op.outShape.Clone(), nil
+}
+
+// Do sums the columns into the op's own buffer and returns it.
+func (op *columnSumOp) Do(inputs ...G.Value) (G.Value, error) {
+	if err := opCheckArity(op, len(inputs), 1); err != nil {
+		return nil, err
+	}
+	x, err := opInput(inputs[0], op.inShape, op, "x")
+	if err != nil {
+		return nil, err
+	}
+	out := op.out.tensor(op.outShape)
+	columnSums(x, op.inShape[1], out.Float32s(), false)
+	return out, nil
+}
+
+// UsePreallocDo is Do (see ops_buffer.go).
+func (op *columnSumOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
+	return op.Do(inputs...)
+}
+
+func (op *columnSumOp) ReturnsPtr() bool      { return false }
+func (op *columnSumOp) CallsExtern() bool     { return false }
+func (op *columnSumOp) OverwritesInput() int  { return -1 }
+func (op *columnSumOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+func (op *columnSumOp) Hashcode() uint32      { return opHash(op) }
+func (op *columnSumOp) String() string {
+	return fmt.Sprintf("nnsweep.ColumnSum{%v}", op.inShape)
+}

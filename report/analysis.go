@@ -51,7 +51,26 @@ func (r TurningResult) TimesSmaller() float64 {
 // smallest point that meets the target, and the larger ok points that miss
 // it are listed in NonMonotone. When no point meets the target, Found is
 // false and Closest is the best ok point.
-func TurningPoint(m Model, target float64) (tp TurningResult) {
+//
+// Points trained with several seeds (with Runs) are judged by their mean
+// accuracy; TurningPointByRule chooses another figure.
+func TurningPoint(m Model, target float64) TurningResult {
+	return TurningPointByRule(m, target, RuleMean)
+}
+
+// TurningPointByRule is TurningPoint with points that have Runs judged by
+// rule's figure (see Aggregate; "" means RuleMean). The points it returns
+// (Point, Closest, Largest) are resolved: a point with Runs has the rule's
+// figure as Accuracy and the status Aggregate gives it, so a point whose
+// runs all diverged, or that has a diverged run under RuleMin, is never the
+// turning point. Points without Runs are judged on Accuracy as in
+// TurningPoint. It panics on an unknown rule.
+func TurningPointByRule(m Model, target float64, rule string) TurningResult {
+	return turningPoint(resolveModel(m, rule), target)
+}
+
+// turningPoint finds the turning point of a model whose points are resolved.
+func turningPoint(m Model, target float64) (tp TurningResult) {
 	tp.Index, tp.ClosestIndex, tp.LargestIndex = -1, -1, -1
 	for i, p := range m.Points {
 		if tp.LargestIndex < 0 || p.Params > tp.Largest.Params ||
@@ -104,7 +123,22 @@ type PointRef struct {
 //
 // The front is sorted by parameters ascending, then accuracy descending,
 // then model and point index. It is empty when no point is ok.
+//
+// Points trained with several seeds are compared by their mean accuracy;
+// ParetoFrontByRule chooses another figure.
 func ParetoFront(models []Model) []PointRef {
+	return ParetoFrontByRule(models, RuleMean)
+}
+
+// ParetoFrontByRule is ParetoFront with points that have Runs compared by
+// rule's figure (see Aggregate; "" means RuleMean). The points of the front
+// are resolved, as in TurningPointByRule. It panics on an unknown rule.
+func ParetoFrontByRule(models []Model, rule string) []PointRef {
+	return paretoFront(resolveModels(models, rule))
+}
+
+// paretoFront is the front of models whose points are resolved.
+func paretoFront(models []Model) []PointRef {
 	var all []PointRef
 	for mi, m := range models {
 		for pi, p := range m.Points {
@@ -149,10 +183,11 @@ func dominates(q, p Point) bool {
 		(q.Params < p.Params || q.Accuracy > p.Accuracy)
 }
 
-// paretoSet returns the front as a set of (model index, point index) pairs.
+// paretoSet returns the front of models whose points are resolved as a set
+// of (model index, point index) pairs.
 func paretoSet(models []Model) map[[2]int]bool {
 	set := make(map[[2]int]bool)
-	for _, r := range ParetoFront(models) {
+	for _, r := range paretoFront(models) {
 		set[[2]int{r.ModelIndex, r.PointIndex}] = true
 	}
 	return set

@@ -43,6 +43,8 @@ var (
 	gridMajorColor = drawing.ColorFromHex("d9d9d9")
 	gridMinorColor = drawing.ColorFromHex("efefef")
 	targetDash     = []float64{7, 5}
+	fitDash        = []float64{4, 3}
+	legendGrey     = drawing.ColorFromHex("999999")
 )
 
 // seriesColor returns the colour of the i-th model (0-based).
@@ -159,19 +161,34 @@ func (r *tickedRange) GetTicks(chart.Renderer, chart.Style, chart.ValueFormatter
 type plotted struct {
 	name     string
 	color    drawing.Color
-	x, y     []float64 // log10(params), accuracy in percent
-	turning  bool      // whether the model has a turning point
-	tx, ty   float64   // the turning point, when turning
-	tpLabel  string    // the turning point's label on the chart
-	hasPoint bool      // whether any point is plotted
-	points   int       // number of points, plotted or not
+	x, y     []float64  // log10(params), accuracy in percent (the rule's figure)
+	bars     []errorBar // mean ± sd of points with two or more ok runs
+	turning  bool       // whether the model has a turning point
+	tx, ty   float64    // the turning point, when turning
+	tpLabel  string     // the turning point's label on the chart
+	hasPoint bool       // whether any point is plotted
+	points   int        // number of points, plotted or not
+	hasFit   bool       // whether fit holds a power law (Experiment.Predict)
+	fit      Fit
+	hasPred  bool      // whether the fit predicts a turning point
+	predX    float64   // the predicted turning point, log10(params)
+	fitX     []float64 // the fitted curve as drawn (log10 params)
+	fitY     []float64 // and its accuracies in percent
 }
 
-// chartData gathers what the chart shows of e.
+// errorBar is a vertical bar from lo to hi (accuracy in percent) at x
+// (log10 params).
+type errorBar struct {
+	x, lo, hi float64
+}
+
+// chartData gathers what the chart shows of e, whose points need not be
+// resolved.
 func chartData(e Experiment) []plotted {
+	models := resolveModels(e.Models, e.Rule)
 	var out []plotted
-	for i, m := range e.Models {
-		p := plotted{name: modelName(e.Models, i), color: seriesColor(i), points: len(m.Points)}
+	for i, m := range models {
+		p := plotted{name: modelName(models, i), color: seriesColor(i), points: len(m.Points)}
 		pts := make([]Point, 0, len(m.Points))
 		for _, pt := range m.Points {
 			if pt.ok() && pt.Params > 0 {
@@ -180,11 +197,25 @@ func chartData(e Experiment) []plotted {
 		}
 		sort.SliceStable(pts, func(a, b int) bool { return pts[a].Params < pts[b].Params })
 		for _, pt := range pts {
-			p.x = append(p.x, math.Log10(float64(pt.Params)))
+			x := math.Log10(float64(pt.Params))
+			p.x = append(p.x, x)
 			p.y = append(p.y, 100*pt.Accuracy)
+			if len(pt.Runs) > 1 {
+				if s := Aggregate(pt.Runs, e.Rule); s.OK >= 2 && s.SD > 0 {
+					p.bars = append(p.bars, errorBar{x: x, lo: 100 * (s.Mean - s.SD), hi: 100 * (s.Mean + s.SD)})
+				}
+			}
 		}
 		p.hasPoint = len(pts) > 0
-		if tp := TurningPoint(m, e.Target); tp.Found && tp.Params > 0 {
+		if e.Predict {
+			if f, err := fitResolved(m); err == nil {
+				p.hasFit, p.fit = true, f
+				if pred, ok := f.ParamsAt(e.Target); ok && pred >= 1 {
+					p.hasPred, p.predX = true, math.Log10(pred)
+				}
+			}
+		}
+		if tp := turningPoint(m, e.Target); tp.Found && tp.Params > 0 {
 			p.turning = true
 			p.tx, p.ty = math.Log10(float64(tp.Params)), 100*tp.Accuracy
 			p.tpLabel = tp.Label + " · " + groupDigits(tp.Params) + " params"
@@ -203,8 +234,15 @@ func chartData(e Experiment) []plotted {
 // count, are not plotted); a dashed line marks the target, and each model's
 // turning point has a larger, outlined marker and a label "n=2 · 932 params".
 // The legend goes in the corner of the plot that hides the least data.
+//
+// A point trained with several seeds is plotted at its rule's figure
+// (e.Rule, named in the y axis title) with a thin bar over mean ± sd when
+// two or more seeds are ok. With e.Predict, each model's power-law fit is a
+// thin dashed curve in its colour, and its predicted turning point a dotted
+// line rising from the target line to a hollow diamond at the top of the
+// plot (left off when it lies more than half a decade beyond the data).
 func WriteChart(dir, base string, e Experiment) error {
-	if err := checkTarget(e.Target); err != nil {
+	if err := checkExperiment(e); err != nil {
 		return err
 	}
 	if base == "" {
@@ -249,12 +287,23 @@ func renderChart(buf *bytes.Buffer, e Experiment, rp chart.RendererProvider) err
 	if math.IsInf(lo, 1) {
 		lo, hi = 2, 6
 	}
+	// A predicted turning point up to half a decade beyond the data widens
+	// the axis; one further out is left off the chart (the report says it).
+	dataLo, dataHi := lo, hi
+	for _, d := range data {
+		if d.hasPred && d.predX >= dataLo-predictionReach && d.predX <= dataHi+predictionReach {
+			lo, hi = math.Min(lo, d.predX), math.Max(hi, d.predX)
+		}
+	}
 	xa := newLogAxis(math.Pow(10, lo), math.Pow(10, hi))
 
 	low := target
 	for _, d := range data {
 		for _, y := range d.y {
 			low = math.Min(low, y)
+		}
+		for _, b := range d.bars {
+			low = math.Min(low, b.lo)
 		}
 	}
 	ymin, ymax, ystep := accuracyAxis(low)
@@ -321,6 +370,19 @@ func renderChart(buf *bytes.Buffer, e Experiment, rp chart.RendererProvider) err
 		YValues: []float64{target, target},
 	})
 	geo := geometry{x: xa, ymin: ymin, ymax: ymax, target: target}
+	// Fitted curves go under the data.
+	for i, d := range data {
+		if xs, ys := fitCurve(d, geo); len(xs) >= 2 {
+			data[i].fitX, data[i].fitY = xs, ys
+			c.Series = append(c.Series, chart.ContinuousSeries{
+				Name:    d.name + " fit",
+				YAxis:   chart.YAxisSecondary,
+				Style:   chart.Style{StrokeColor: d.color, StrokeWidth: 1.25, StrokeDashArray: fitDash},
+				XValues: xs,
+				YValues: ys,
+			})
+		}
+	}
 	var labels []chart.Value2
 	for _, d := range data {
 		if !d.hasPoint {
@@ -345,8 +407,116 @@ func renderChart(buf *bytes.Buffer, e Experiment, rp chart.RendererProvider) err
 		c.Series = append(c.Series, chart.AnnotationSeries{Annotations: labels, YAxis: chart.YAxisSecondary})
 	}
 
-	c.Elements = []chart.Renderable{turningMarkers(data, geo), legend(e, data, geo), yTitle("test accuracy (%)", nameStyle.FontSize)}
+	title := "test accuracy (%)"
+	if hasRuns(e.Models) {
+		title += ", " + ruleFigure(e.Rule) + " of seeds"
+	}
+	c.Elements = []chart.Renderable{
+		errorBars(data, geo), predictedMarkers(data, geo), turningMarkers(data, geo),
+		legend(e, data, geo), yTitle(title, nameStyle.FontSize),
+	}
 	return c.Render(rp, buf)
+}
+
+// predictionReach is how far beyond the data, in decades, a predicted
+// turning point may widen the parameter axis.
+const predictionReach = 0.5
+
+// fitCurve samples d's fitted law (log10 params, accuracy in percent) over
+// the model's points and its predicted turning point, within the axes.
+func fitCurve(d plotted, g geometry) (xs, ys []float64) {
+	if !d.hasFit || !d.hasPoint {
+		return nil, nil
+	}
+	lo, hi := d.x[0], d.x[len(d.x)-1]
+	if d.hasPred {
+		lo, hi = math.Min(lo, d.predX), math.Max(hi, d.predX)
+	}
+	lo, hi = math.Max(lo, g.x.Min), math.Min(hi, g.x.Max)
+	const samples = 120
+	for i := 0; i <= samples; i++ {
+		x := lo + (hi-lo)*float64(i)/samples
+		y := 100 * d.fit.Accuracy(math.Pow(10, x))
+		if y < g.ymin || y > g.ymax || math.IsNaN(y) {
+			continue
+		}
+		xs, ys = append(xs, x), append(ys, y)
+	}
+	return xs, ys
+}
+
+// errorBars draws, for each point with two or more ok runs, a thin
+// vertical bar over mean ± sd with short caps, in the model's colour.
+func errorBars(data []plotted, g geometry) chart.Renderable {
+	return func(r chart.Renderer, cb chart.Box, _ chart.Style) {
+		const capHalf = 4
+		for _, d := range data {
+			r.SetStrokeColor(d.color)
+			r.SetStrokeWidth(1.25)
+			r.SetStrokeDashArray(nil)
+			for _, b := range d.bars {
+				x, ylo := g.px(cb, b.x, math.Max(b.lo, g.ymin))
+				_, yhi := g.px(cb, b.x, math.Min(b.hi, g.ymax))
+				r.MoveTo(x, ylo)
+				r.LineTo(x, yhi)
+				r.MoveTo(x-capHalf, ylo)
+				r.LineTo(x+capHalf, ylo)
+				r.MoveTo(x-capHalf, yhi)
+				r.LineTo(x+capHalf, yhi)
+				r.Stroke()
+			}
+		}
+		r.ResetStyle()
+	}
+}
+
+// predictedMarkers marks each model's predicted turning point that lies
+// on the chart: a dotted line in the model's colour rises from the target
+// line to the top of the plot, where a hollow diamond sits. (A marker on
+// the target line itself would hide under the measured turning point,
+// which is usually close by; above the target there is usually less data
+// than below it, and the legend tends to sit low.)
+func predictedMarkers(data []plotted, g geometry) chart.Renderable {
+	return func(r chart.Renderer, cb chart.Box, _ chart.Style) {
+		for _, d := range data {
+			if !d.hasPred || d.predX < g.x.Min || d.predX > g.x.Max {
+				continue
+			}
+			x, bottom := g.px(cb, d.predX, g.target)
+			top := cb.Top + predDiamond + 1
+			r.SetStrokeColor(d.color)
+			r.SetStrokeWidth(1)
+			r.SetStrokeDashArray(predDash)
+			r.MoveTo(x, bottom)
+			r.LineTo(x, top+predDiamond)
+			r.Stroke()
+			diamond(r, x, top, predDiamond, d.color)
+		}
+		r.ResetStyle()
+	}
+}
+
+// predDiamond is the size of the predicted-turning-point diamond, in
+// pixels from centre to corner.
+const predDiamond = 5
+
+// predDash is the dash pattern of the line that drops from a predicted
+// turning point.
+var predDash = []float64{2, 3}
+
+// diamond draws a hollow diamond centred on (x, y), r pixels from centre
+// to corner, outlined in c.
+func diamond(rd chart.Renderer, x, y, r int, c drawing.Color) {
+	rd.SetFillColor(drawing.ColorWhite)
+	rd.SetStrokeColor(c)
+	rd.SetStrokeWidth(1.75)
+	rd.SetStrokeDashArray(nil)
+	rd.MoveTo(x, y-r)
+	rd.LineTo(x+r, y)
+	rd.LineTo(x, y+r)
+	rd.LineTo(x-r, y)
+	rd.Close()
+	rd.FillStroke()
 }
 
 // geometry maps chart values to pixels once go-chart has laid out the
@@ -412,12 +582,15 @@ func turningMarkers(data []plotted, g geometry) chart.Renderable {
 
 // legendEntry is one line of the legend.
 type legendEntry struct {
-	text   string
-	color  drawing.Color
-	dash   []float64
-	dot    float64 // marker radius; 0 for none
-	line   bool
-	marker drawing.Color // outline of the marker, for the turning-point entry
+	text    string
+	color   drawing.Color
+	dash    []float64
+	dot     float64 // marker radius; 0 for none
+	line    bool
+	width   float64       // line width; 0 means 2
+	marker  drawing.Color // outline of the marker, for the turning-point entry
+	bar     bool          // an error bar sample
+	diamond bool          // a hollow diamond sample
 }
 
 // legend draws the legend in the corner of the plot area where it covers
@@ -440,6 +613,21 @@ func legend(e Experiment, data []plotted, g geometry) chart.Renderable {
 			entries = append(entries, legendEntry{text: "turning point (smallest ≥ target)", color: drawing.ColorFromHex("bbbbbb"), dot: 7, marker: textColor})
 			break
 		}
+	}
+	var bars, fits, preds bool
+	for _, d := range data {
+		bars = bars || len(d.bars) > 0
+		fits = fits || len(d.fitX) >= 2
+		preds = preds || (d.hasPred && d.predX >= g.x.Min && d.predX <= g.x.Max)
+	}
+	if bars {
+		entries = append(entries, legendEntry{text: "mean ± sd over seeds", color: legendGrey, bar: true})
+	}
+	if fits {
+		entries = append(entries, legendEntry{text: "power-law fit", color: legendGrey, dash: fitDash, line: true, width: 1.25})
+	}
+	if preds {
+		entries = append(entries, legendEntry{text: "predicted turning point", color: legendGrey, diamond: true})
 	}
 
 	return func(r chart.Renderer, cb chart.Box, defaults chart.Style) {
@@ -467,6 +655,23 @@ func legend(e Experiment, data []plotted, g geometry) chart.Renderable {
 		// Score each corner by how much data it would hide.
 		var samples [][2]int
 		for _, d := range data {
+			for i := range d.fitX {
+				x, y := g.px(cb, d.fitX[i], d.fitY[i])
+				samples = append(samples, [2]int{x, y})
+			}
+			for _, b := range d.bars {
+				x, y1 := g.px(cb, b.x, b.lo)
+				_, y2 := g.px(cb, b.x, b.hi)
+				for k := 0; k <= 4; k++ {
+					samples = append(samples, [2]int{x, y1 + (y2-y1)*k/4})
+				}
+			}
+			if d.hasPred {
+				x, y := g.px(cb, d.predX, g.target)
+				for ; y >= cb.Top; y -= 8 {
+					samples = append(samples, [2]int{x, y})
+				}
+			}
 			for i := range d.x {
 				x, y := g.px(cb, d.x[i], d.y[i])
 				samples = append(samples, [2]int{x, y})
@@ -518,6 +723,9 @@ func legend(e Experiment, data []plotted, g geometry) chart.Renderable {
 			if en.line {
 				r.SetStrokeColor(en.color)
 				r.SetStrokeWidth(2)
+				if en.width > 0 {
+					r.SetStrokeWidth(en.width)
+				}
 				r.SetStrokeDashArray(en.dash)
 				r.MoveTo(x0, mid)
 				r.LineTo(x1, mid)
@@ -535,6 +743,29 @@ func legend(e Experiment, data []plotted, g geometry) chart.Renderable {
 				}
 				r.Circle(en.dot, (x0+x1)/2, mid)
 				r.FillStroke()
+			}
+			if en.bar {
+				cx := (x0 + x1) / 2
+				r.SetStrokeColor(en.color)
+				r.SetStrokeWidth(1.25)
+				r.SetStrokeDashArray(nil)
+				r.MoveTo(cx, mid-6)
+				r.LineTo(cx, mid+6)
+				r.MoveTo(cx-4, mid-6)
+				r.LineTo(cx+4, mid-6)
+				r.MoveTo(cx-4, mid+6)
+				r.LineTo(cx+4, mid+6)
+				r.Stroke()
+			}
+			if en.diamond {
+				cx := (x0 + x1) / 2
+				r.SetStrokeColor(en.color)
+				r.SetStrokeWidth(1)
+				r.SetStrokeDashArray(predDash)
+				r.MoveTo(cx, mid+8)
+				r.LineTo(cx, mid-1+predDiamond)
+				r.Stroke()
+				diamond(r, cx, mid-2, predDiamond, en.color)
 			}
 			r.SetStrokeDashArray(nil)
 			r.SetFont(defaults.GetFont())

@@ -124,6 +124,10 @@ func TestWriteChart(t *testing.T) {
 		{"no models", Experiment{Target: 0.97}},
 		{"same params twice", Experiment{Target: 0.5, Models: []Model{{Name: "a", Points: []Point{ok("x", 10, 0.6)}}, {Name: "b", Points: []Point{ok("y", 10, 0.6)}}}}},
 		{"text needing XML escapes", odd},
+		{"repeats, bisect and prediction", sweepExperiment()},
+		{"mean-sd and a fit with too few sizes", meanSDExperiment()},
+		{"early stopping and a flat model", earlyStopExperiment()},
+		{"prediction far beyond the data", farPrediction()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,5 +218,67 @@ func TestWrite(t *testing.T) {
 	}
 	if !bytes.Contains(md, []byte("![accuracy vs parameters](chart.png)")) {
 		t.Error("report.md does not embed chart.png")
+	}
+}
+
+// farPrediction has a fit whose predicted turning point lies decades
+// beyond the data, off the chart.
+func farPrediction() Experiment {
+	law := func(p int64) float64 { return 0.99 - 2/math.Sqrt(float64(p)) }
+	pts := []Point{}
+	for _, p := range []int64{100, 400, 1600} {
+		pts = append(pts, ok("p="+itoa(int(p)), p, law(p)))
+	}
+	return Experiment{Target: 0.985, Predict: true, Models: []Model{{Name: "far", Points: pts}}}
+}
+
+// TestChartPrediction checks what the chart gathers for predictions and
+// repeats: fits only with Predict, a fitted curve clipped to the axes even
+// when its predicted turning point lies far beyond the data, and one error
+// bar per point with a spread over two or more ok seeds.
+func TestChartPrediction(t *testing.T) {
+	t.Parallel()
+	e := demoExperiment()
+	e.Predict = true
+	data := chartData(e)
+	for _, d := range data {
+		if !d.hasFit || !d.hasPred {
+			t.Fatalf("%s: no fit or no prediction", d.name)
+		}
+	}
+	far := chartData(farPrediction())[0]
+	if !far.hasPred || far.predX < math.Log10(1e5) {
+		t.Fatalf("far prediction at 10^%v, want beyond 100k", far.predX)
+	}
+	ax := newLogAxis(100, 1600)
+	g := geometry{x: ax, ymin: 80, ymax: 100, target: 98.5}
+	xs, ys := fitCurve(far, g)
+	if len(xs) < 2 {
+		t.Fatal("no fitted curve")
+	}
+	for i := range xs {
+		if xs[i] < ax.Min || xs[i] > ax.Max || ys[i] < g.ymin || ys[i] > g.ymax {
+			t.Fatalf("curve point (%v, %v) outside the axes", xs[i], ys[i])
+		}
+	}
+	// Without Predict nothing is fitted.
+	for _, d := range chartData(demoExperiment()) {
+		if d.hasFit || d.hasPred {
+			t.Errorf("%s is fitted without Predict", d.name)
+		}
+	}
+	// Error bars: one per point with two or more ok seeds and a spread.
+	bars := 0
+	for _, d := range chartData(sweepExperiment()) {
+		bars += len(d.bars)
+		for _, b := range d.bars {
+			if !(b.lo < b.hi) {
+				t.Errorf("%s: bar %+v is empty", d.name, b)
+			}
+		}
+	}
+	// cnn2: 5 trained points under min (n=2 fails, a diverged seed), mlp-pool: 6.
+	if bars != 11 {
+		t.Errorf("sweep chart has %d error bars, want 11", bars)
 	}
 }

@@ -40,3 +40,40 @@ func ExampleParetoFront() {
 	// cnn n=2
 	// cnn n=8
 }
+
+func ExampleAggregate() {
+	runs := []report.Run{
+		{Seed: 1, Accuracy: 0.9712, Status: report.StatusOK},
+		{Seed: 2, Accuracy: 0.9701, Status: report.StatusOK},
+		{Seed: 3, Accuracy: 0.9723, Status: report.StatusOK},
+	}
+	for _, rule := range report.Rules {
+		s := report.Aggregate(runs, rule)
+		fmt.Printf("%-7s %.4f (mean %.4f, sd %.4f, min %.4f, %d seeds)\n", rule, s.Figure, s.Mean, s.SD, s.Min, s.OK)
+	}
+	runs[1].Status = report.StatusDiverged
+	fmt.Println("a diverged seed under min:", report.Aggregate(runs, report.RuleMin).Status)
+	// Output:
+	// mean    0.9712 (mean 0.9712, sd 0.0011, min 0.9701, 3 seeds)
+	// min     0.9701 (mean 0.9712, sd 0.0011, min 0.9701, 3 seeds)
+	// mean-sd 0.9701 (mean 0.9712, sd 0.0011, min 0.9701, 3 seeds)
+	// a diverged seed under min: diverged
+}
+
+func ExampleFitPowerLaw() {
+	// Test accuracies of cnn2 (63n² + 335n + 10) for n = 1, 2, 4, 8, 16, 32.
+	f, err := report.FitPowerLaw([]report.FitPoint{
+		{Params: 408, Accuracy: 0.9312}, {Params: 932, Accuracy: 0.9710}, {Params: 2358, Accuracy: 0.9795},
+		{Params: 6722, Accuracy: 0.9863}, {Params: 21498, Accuracy: 0.9902}, {Params: 75242, Accuracy: 0.9921},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	p, ok := f.ParamsAt(0.97)
+	fmt.Printf("accuracy ≈ %s, RMSE %.2f points\n", f, 100*f.RMSE)
+	fmt.Printf("97%% at about %.0f parameters (%v)\n", p, ok)
+	// Output:
+	// accuracy ≈ 0.99 − 75.2·P^(−1.2), RMSE 0.21 points
+	// 97% at about 999 parameters (true)
+}

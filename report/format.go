@@ -150,3 +150,90 @@ func statusText(p Point) string {
 	}
 	return string(p.Status)
 }
+
+// statusLabel is statusText with skipped points named by the search that
+// skipped them: "skipped by bisect".
+func statusLabel(m Model, p Point) string {
+	if p.Status == StatusSkipped && !p.ok() {
+		if m.Search != nil && m.Search.Method != "" {
+			return "skipped by " + oneLine(m.Search.Method)
+		}
+		return string(StatusSkipped)
+	}
+	return statusText(p)
+}
+
+// epochsText is how a resolved point's epochs appear in tables: "12";
+// "7/12 (early stop)" for an ok point that stopped before MaxEpochs;
+// "1/12" for one that diverged or has not finished; "—" when it trained
+// none. A point with Runs shows the mean over its ok runs, to one decimal.
+func epochsText(p Point) string {
+	ep, trained := float64(p.Epochs), p.Epochs > 0 || p.ok()
+	if len(p.Runs) > 0 {
+		s := Aggregate(p.Runs, RuleMean) // epochs do not depend on the rule
+		ep, trained = s.Epochs, s.Epochs > 0 || p.ok()
+	}
+	if !trained {
+		return "—"
+	}
+	text := strconv.FormatFloat(math.Round(ep*10)/10, 'f', -1, 64)
+	if p.MaxEpochs > 0 && ep < float64(p.MaxEpochs) {
+		text += "/" + strconv.Itoa(p.MaxEpochs)
+		if p.ok() {
+			text += " (early stop)"
+		}
+	}
+	return text
+}
+
+// spread formats a standard deviation of accuracies (a fraction) in
+// percentage points with two decimals: 0.00081 → "± 0.08".
+func spread(sd float64) string {
+	return fmt.Sprintf("± %.2f", 100*sd)
+}
+
+// seedsText says how many of a point's runs count: "3", "2 of 3
+// (1 diverged)", "1 of 3 (1 diverged, 1 pending)".
+func seedsText(s Summary) string {
+	if s.OK == s.Runs {
+		return strconv.Itoa(s.Runs)
+	}
+	var parts []string
+	if s.Diverged > 0 {
+		parts = append(parts, fmt.Sprintf("%d diverged", s.Diverged))
+	}
+	if s.Pending > 0 {
+		parts = append(parts, fmt.Sprintf("%d pending", s.Pending))
+	}
+	return fmt.Sprintf("%d of %d (%s)", s.OK, s.Runs, strings.Join(parts, ", "))
+}
+
+// accuracyText is a resolved point's accuracy in one table cell. Without
+// Runs it is statusLabel; with Runs it is "97.12% ± 0.08 (min 97.01%,
+// 3 seeds)", "97.05% ± 0.10 (min 96.98%, 2 of 3 seeds, 1 diverged; fails
+// under min)" for a point the min rule fails for a diverged seed, or the
+// status with a seed count when no run is ok: "diverged (3 of 3 seeds)".
+func accuracyText(m Model, p Point) string {
+	if len(p.Runs) == 0 {
+		return statusLabel(m, p)
+	}
+	s := Aggregate(p.Runs, RuleMean) // mean, sd and min do not depend on the rule
+	if s.OK == 0 {
+		if s.Diverged > 0 {
+			return fmt.Sprintf("diverged (%d of %s)", s.Diverged, plural(s.Runs, "seed", "seeds"))
+		}
+		return string(StatusPending)
+	}
+	seeds := plural(s.Runs, "seed", "seeds")
+	if s.OK != s.Runs {
+		seeds = strings.TrimSuffix(seedsText(s), ")")
+		seeds = strings.Replace(seeds, " (", " seeds, ", 1)
+	}
+	if p.Status == StatusDiverged { // ok seeds, but the rule (min) fails the point
+		seeds += "; fails under min"
+	}
+	if s.OK == 1 {
+		return fmt.Sprintf("%s (%s)", percent(s.Mean), seeds)
+	}
+	return fmt.Sprintf("%s %s (min %s, %s)", percent(s.Mean), spread(s.SD), percent(s.Min), seeds)
+}

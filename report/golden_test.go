@@ -63,6 +63,9 @@ func TestGolden(t *testing.T) {
 		{"single", Experiment{Title: "One model", Target: 0.9, Models: []Model{{Name: "only", Points: []Point{
 			{Label: "n=3", Params: 1234567, Accuracy: 0.91, Loss: 0.3, Epochs: 1, TrainSeconds: 12, Status: StatusOK}}}}}},
 		{"nothing", Experiment{Target: 0.97}},
+		{"sweep", sweepExperiment()},
+		{"meansd", meanSDExperiment()},
+		{"earlystop", earlyStopExperiment()},
 	}
 	for _, x := range experiments {
 		t.Run(x.name+"/markdown", func(t *testing.T) {
@@ -162,6 +165,19 @@ func TestBadInput(t *testing.T) {
 		}
 		if err := WriteChart(t.TempDir(), "chart", e); err == nil {
 			t.Errorf("WriteChart accepts target %v", target)
+		}
+	}
+	bad := sweepExperiment()
+	bad.Rule = "median"
+	const wantRule = `report: unknown rule "median"; use one of mean, min, mean-sd`
+	for name, err := range map[string]error{
+		"WriteMarkdown": WriteMarkdown(&b, bad, "chart"),
+		"WriteTable":    WriteTable(&b, bad, "json"),
+		"WriteChart":    WriteChart(t.TempDir(), "chart", bad),
+		"Write":         Write(t.TempDir(), bad),
+	} {
+		if err == nil || err.Error() != wantRule {
+			t.Errorf("%s with rule median: error = %v, want %s", name, err, wantRule)
 		}
 	}
 	err := WriteTable(&b, demoExperiment(), "yaml")

@@ -23,8 +23,14 @@ func checkTarget(target float64) error {
 // chartBase+".png" and chartBase+".svg" (e.g. chartBase "chart"); an empty
 // chartBase leaves the chart out. For the same Experiment the output is
 // byte-identical except for the line that shows Env.Date.
+//
+// Points trained with several seeds are judged by e.Rule, which the report
+// names; their models' tables show mean, sd, min and seeds. A model's
+// Search adds a line on what the search trained and saved, and its notes;
+// runs of three or more consecutive skipped points share one table row.
+// e.Predict adds each model's power-law fit and predicted turning point.
 func WriteMarkdown(w io.Writer, e Experiment, chartBase string) error {
-	if err := checkTarget(e.Target); err != nil {
+	if err := checkExperiment(e); err != nil {
 		return err
 	}
 	var b strings.Builder
@@ -34,6 +40,8 @@ func WriteMarkdown(w io.Writer, e Experiment, chartBase string) error {
 }
 
 func writeMarkdown(b *strings.Builder, e Experiment, chartBase string) {
+	// From here on, points with Runs carry their rule's figure as Accuracy.
+	e.Models = resolveModels(e.Models, e.Rule)
 	title := e.Title
 	if title == "" {
 		title = "nnsweep report"
@@ -47,6 +55,9 @@ func writeMarkdown(b *strings.Builder, e Experiment, chartBase string) {
 	}
 	fmt.Fprintf(b, "Target: **%s** test accuracy. A model's *turning point* is its smallest point at or above the target.\n\n",
 		targetPercent(e.Target))
+	if hasRuns(e.Models) {
+		writeRule(b, e)
+	}
 
 	writeEnvironment(b, e.Env)
 
@@ -63,13 +74,43 @@ func writeMarkdown(b *strings.Builder, e Experiment, chartBase string) {
 	pareto := paretoSet(e.Models)
 	results := make([]TurningResult, len(e.Models))
 	for i, m := range e.Models {
-		results[i] = TurningPoint(m, e.Target)
-		writeModel(b, e.Target, i, m, results[i], pareto)
+		results[i] = turningPoint(m, e.Target)
+		writeModel(b, e, i, results[i], pareto)
 	}
 	if len(e.Models) >= 2 {
 		writeComparison(b, e, results)
 	}
-	writePareto(b, e.Models)
+	writePareto(b, e)
+}
+
+// writeRule says how points trained with several seeds are judged.
+func writeRule(b *strings.Builder, e Experiment) {
+	lo, hi := math.MaxInt, 0
+	for _, m := range e.Models {
+		for _, p := range m.Points {
+			if n := len(p.Runs); n > 0 {
+				lo, hi = min(lo, n), max(hi, n)
+			}
+		}
+	}
+	seeds := fmt.Sprintf("Points were trained with %s each", plural(hi, "seed", "seeds"))
+	if lo != hi {
+		seeds = fmt.Sprintf("Points were trained with %d to %d seeds each", lo, hi)
+	}
+	var judged, diverged string
+	switch e.Rule {
+	case RuleMin:
+		judged = "a point meets the target when its worst seed does"
+		diverged = "a diverged seed is counted apart, and under min it fails its point"
+	case RuleMeanSD:
+		judged = "a point meets the target when the mean accuracy of its seeds minus one standard deviation does"
+		diverged = "a diverged seed is counted apart, and the point is judged on its other seeds"
+	default:
+		judged = "a point meets the target when the mean accuracy of its seeds does"
+		diverged = "a diverged seed is counted apart, and the point is judged on its other seeds"
+	}
+	fmt.Fprintf(b, "%s. Rule **%s**: %s. Mean, sd (sample standard deviation, in percentage points) and min are over the seeds that finished; %s.\n\n",
+		seeds, ruleName(e.Rule), judged, diverged)
 }
 
 func writeEnvironment(b *strings.Builder, env Environment) {
@@ -119,7 +160,9 @@ func writeEnvironment(b *strings.Builder, env Environment) {
 	}
 }
 
-func writeModel(b *strings.Builder, target float64, mi int, m Model, tp TurningResult, pareto map[[2]int]bool) {
+// writeModel writes the section of model mi of e, whose points are resolved.
+func writeModel(b *strings.Builder, e Experiment, mi int, tp TurningResult, pareto map[[2]int]bool) {
+	m, target := e.Models[mi], e.Target
 	name := m.Name
 	if name == "" {
 		name = fmt.Sprintf("model %d", mi+1)
@@ -128,42 +171,63 @@ func writeModel(b *strings.Builder, target float64, mi int, m Model, tp TurningR
 	if m.Polynomial != "" {
 		fmt.Fprintf(b, "Parameters: %s\n\n", code(m.Polynomial))
 	}
+	if m.Search != nil {
+		writeSearch(b, *m.Search)
+	}
 	if len(m.Points) == 0 {
 		b.WriteString("This model has no points.\n\n")
 		return
 	}
 
-	b.WriteString("| point | params | test accuracy | test loss | epochs | train time | × smaller | Pareto |\n")
-	b.WriteString("|:--|--:|--:|--:|--:|--:|--:|:-:|\n")
-	for pi, p := range m.Points {
-		label := cell(p.Label)
-		if tp.Found && pi == tp.Index {
-			label = "**" + label + "**"
+	if modelHasRuns(m) {
+		writeRepeatsTable(b, e.Rule, mi, m, tp, pareto)
+	} else {
+		b.WriteString("| point | params | test accuracy | test loss | epochs | train time | × smaller | Pareto |\n")
+		b.WriteString("|:--|--:|--:|--:|--:|--:|--:|:-:|\n")
+		for pi, p := range m.Points {
+			if n := skippedRun(m.Points, pi); n != 0 {
+				if n >= minSkippedRow {
+					writeSkippedRow(b, m, pi, n, 0)
+				}
+				continue
+			}
+			label := cell(p.Label)
+			if tp.Found && pi == tp.Index {
+				label = "**" + label + "**"
+			}
+			lossText := "—"
+			if p.ok() {
+				lossText = loss(p.Loss)
+			}
+			mark := ""
+			if pareto[[2]int{mi, pi}] {
+				mark = "✓"
+			}
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+				label, groupDigits(p.Params), cell(statusLabel(m, p)), lossText, epochsText(p),
+				duration(p.TrainSeconds), timesSmaller(tp.Largest.Params, p.Params), mark)
 		}
-		lossText, epochs := "—", "—"
-		if p.ok() {
-			lossText = loss(p.Loss)
-		}
-		if p.Epochs > 0 || p.ok() {
-			epochs = fmt.Sprint(p.Epochs)
-		}
-		mark := ""
-		if pareto[[2]int{mi, pi}] {
-			mark = "✓"
-		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			label, groupDigits(p.Params), cell(statusText(p)), lossText, epochs,
-			duration(p.TrainSeconds), timesSmaller(tp.Largest.Params, p.Params), mark)
+		b.WriteString("\n")
 	}
-	b.WriteString("\n")
 	if n := countNotOK(m.Points); n > 0 {
 		fmt.Fprintf(b, "%s without a test result (diverged or pending).\n\n", plural(n, "point", "points"))
 	}
+	if n := countStatus(m.Points, StatusSkipped); n > 0 {
+		by := "the search"
+		if m.Search != nil && m.Search.Method != "" {
+			by = oneLine(m.Search.Method)
+		}
+		fmt.Fprintf(b, "%s skipped by %s: not needed to find the turning point, and not failures.\n\n", plural(n, "point", "points"), by)
+	}
+	writeDivergedSeeds(b, e.Rule, m)
 
-	fmt.Fprintf(b, "**Turning point:** %s\n\n", turningSentence(m, tp, target))
+	fmt.Fprintf(b, "**Turning point:** %s\n\n", turningSentence(m, tp, target, e.Rule))
 	if len(tp.NonMonotone) > 0 {
 		fmt.Fprintf(b, "> **Warning:** accuracy is not monotone in size: %s %s larger than the turning point but below %s.\n\n",
 			joinLabels(tp.NonMonotone), pluralVerb(len(tp.NonMonotone)), targetPercent(target))
+	}
+	if e.Predict {
+		fmt.Fprintf(b, "**Prediction:** %s\n\n", predictionSentence(m, tp, target))
 	}
 
 	ref, refIndex := tp.Point, tp.Index
@@ -182,10 +246,10 @@ func writeModel(b *strings.Builder, target float64, mi int, m Model, tp TurningR
 // turningSentence is the turning point of a model as one sentence, e.g.
 // "n = 2: 932 parameters at 97.10% test accuracy, 1/81 of the largest
 // point (75,242 parameters)."
-func turningSentence(m Model, tp TurningResult, target float64) string {
+func turningSentence(m Model, tp TurningResult, target float64, rule string) string {
 	if tp.Found {
-		s := fmt.Sprintf("%s: %s parameters at %s test accuracy, ",
-			prettyLabel(tp.Label), groupDigits(tp.Params), percent(tp.Accuracy))
+		s := fmt.Sprintf("%s: %s parameters at %s test accuracy%s, ",
+			prettyLabel(tp.Label), groupDigits(tp.Params), percent(tp.Accuracy), figureOf(tp.Point, rule))
 		switch r := tp.TimesSmaller(); {
 		case tp.Index == tp.LargestIndex:
 			s += "the largest point itself"
@@ -202,8 +266,8 @@ func turningSentence(m Model, tp TurningResult, target float64) string {
 		return fmt.Sprintf("none: no point has a test result yet (%s).", summarizeStatuses(m.Points))
 	}
 	c := tp.Closest
-	return fmt.Sprintf("none: no point reaches %s. The closest is %s: %s parameters at %s test accuracy.",
-		targetPercent(target), prettyLabel(c.Label), groupDigits(c.Params), percent(c.Accuracy))
+	return fmt.Sprintf("none: no point reaches %s. The closest is %s: %s parameters at %s test accuracy%s.",
+		targetPercent(target), prettyLabel(c.Label), groupDigits(c.Params), percent(c.Accuracy), figureOf(c, rule))
 }
 
 // summarizeStatuses says what the points' statuses are, e.g. "3 pending,
@@ -219,12 +283,12 @@ func summarizeStatuses(points []Point) string {
 	}
 	var others []string
 	for s := range counts {
-		if s != StatusOK && s != StatusDiverged && s != StatusPending {
+		if s != StatusOK && s != StatusDiverged && s != StatusPending && s != StatusSkipped {
 			others = append(others, string(s))
 		}
 	}
 	sort.Strings(others)
-	order := append([]string{string(StatusOK), string(StatusDiverged), string(StatusPending)}, others...)
+	order := append([]string{string(StatusOK), string(StatusDiverged), string(StatusPending), string(StatusSkipped)}, others...)
 	var parts []string
 	for _, s := range order {
 		if n := counts[Status(s)]; n > 0 {
@@ -290,7 +354,7 @@ func writeComparison(b *strings.Builder, e Experiment, results []TurningResult) 
 	}
 
 	fmt.Fprintf(b, "Each model's turning point for %s, smallest first.\n\n", targetPercent(e.Target))
-	b.WriteString("| model | turning point | params | test accuracy | × the smallest |\n")
+	fmt.Fprintf(b, "| model | turning point | params | %s | × the smallest |\n", accuracyHeader(e))
 	b.WriteString("|:--|:--|--:|--:|--:|\n")
 	for _, i := range order {
 		tp := results[i]
@@ -355,15 +419,17 @@ func writeComparison(b *strings.Builder, e Experiment, results []TurningResult) 
 	}
 }
 
-func writePareto(b *strings.Builder, models []Model) {
+// writePareto writes the Pareto front of e, whose points are resolved.
+func writePareto(b *strings.Builder, e Experiment) {
+	models := e.Models
 	b.WriteString("## Pareto front\n\n")
-	front := ParetoFront(models)
+	front := paretoFront(models)
 	if len(front) == 0 {
 		b.WriteString("No point has a test result yet.\n")
 		return
 	}
 	b.WriteString("Points that no other point beats on both size and accuracy (✓ in the tables above), smallest first.\n\n")
-	b.WriteString("| model | point | params | test accuracy |\n|:--|:--|--:|--:|\n")
+	fmt.Fprintf(b, "| model | point | params | %s |\n|:--|:--|--:|--:|\n", accuracyHeader(e))
 	for _, r := range front {
 		fmt.Fprintf(b, "| %s | %s | %s | %s |\n",
 			cell(modelName(models, r.ModelIndex)), cell(r.Point.Label), groupDigits(r.Point.Params), percent(r.Point.Accuracy))
@@ -378,10 +444,22 @@ func modelName(models []Model, i int) string {
 	return fmt.Sprintf("model %d", i+1)
 }
 
+// countNotOK counts the points without a result that a search did not skip.
 func countNotOK(points []Point) int {
 	n := 0
 	for _, p := range points {
-		if !p.ok() {
+		if !p.ok() && p.Status != StatusSkipped {
+			n++
+		}
+	}
+	return n
+}
+
+// countStatus counts the points with status s.
+func countStatus(points []Point, s Status) int {
+	n := 0
+	for _, p := range points {
+		if p.Status == s {
 			n++
 		}
 	}

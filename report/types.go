@@ -21,6 +21,15 @@ type Experiment struct {
 	// Note is free text shown prominently near the top, e.g. "trained with
 	// --epochs 2 (spec says 12)". Empty means no note.
 	Note string
+	// Rule says which figure of a point trained with several seeds (a
+	// point with Runs) must reach Target: RuleMean, RuleMin or RuleMeanSD.
+	// Empty means RuleMean. Points without Runs are judged on Accuracy
+	// whatever the rule.
+	Rule string
+	// Predict adds, for each model, a power-law fit of accuracy against
+	// parameters (see FitPowerLaw) and the parameter count it predicts for
+	// the target, to the Markdown report and the chart.
+	Predict bool
 }
 
 // Environment records where and with what an experiment ran.
@@ -54,6 +63,31 @@ type Model struct {
 	// Points are the sweep's points in the spec's order (any order is
 	// accepted; the analyses and the chart sort by Params where needed).
 	Points []Point
+	// Search says how the points to train were chosen (grid or bisection)
+	// and what that saved; nil means nothing is said about it.
+	Search *SearchInfo
+}
+
+// SearchInfo says how the points of a model were chosen for training.
+type SearchInfo struct {
+	// Method is "grid" (every point is trained) or "bisect" (the points
+	// needed to bracket the target are trained; the others are skipped).
+	Method string
+	// Trained is the number of points trained, each counted once however
+	// many seeds it was trained with.
+	Trained int
+	// GridPoints is the number of points of the full grid.
+	GridPoints int
+	// TrainSeconds is the wall-clock training time of the trained points,
+	// in seconds, all seeds together.
+	TrainSeconds float64
+	// GridSecondsEstimate is an estimate of the training time of the full
+	// grid, in seconds; 0 means no estimate.
+	GridSecondsEstimate float64
+	// Notes are sentences about the search, listed in the report as
+	// written, e.g. "accuracy fell from n=12 (97.3%) to n=13 (96.9%):
+	// trained n=11 and n=14 to confirm the bracket".
+	Notes []string
 }
 
 // Status says whether a point has a meaningful test result.
@@ -68,6 +102,9 @@ const (
 	StatusDiverged Status = "diverged"
 	// StatusPending marks a point not trained yet, or whose training did not finish.
 	StatusPending Status = "pending"
+	// StatusSkipped marks a point a search (bisection) chose not to train:
+	// it has no result, and it is not a failure.
+	StatusSkipped Status = "skipped"
 )
 
 // Point is one trained (or not yet trained) size of a model.
@@ -85,6 +122,9 @@ type Point struct {
 	Loss float64
 	// Epochs is the number of epochs actually trained.
 	Epochs int
+	// MaxEpochs is the number of epochs the spec asks for; 0 means unknown.
+	// Epochs below MaxEpochs on an ok point are shown as an early stop.
+	MaxEpochs int
 	// TrainSeconds is the wall-clock training time in seconds.
 	TrainSeconds float64
 	// Status says whether Accuracy and Loss are meaningful.
@@ -92,6 +132,32 @@ type Point struct {
 	// Layers are the per-layer parameter counts of this point, in network
 	// order. It may be empty.
 	Layers []Layer
+	// Runs are the trainings of this point with different seeds, one per
+	// seed, when the spec asks for repeats. When Runs is not empty, the
+	// report ignores Accuracy, Loss, Epochs, TrainSeconds and Status and
+	// derives them from Runs with Aggregate and the experiment's rule: the
+	// rule's figure, the mean loss, the mean epochs (rounded), the summed
+	// time and the Summary's status.
+	Runs []Run
+}
+
+// Run is one training of a point with one seed.
+type Run struct {
+	// Seed is the seed the run was trained with.
+	Seed int64
+	// Accuracy is the test accuracy as a fraction in [0,1]; meaningful only
+	// when Status is StatusOK.
+	Accuracy float64
+	// Loss is the mean test loss per example; meaningful only when Status
+	// is StatusOK.
+	Loss float64
+	// Epochs is the number of epochs actually trained.
+	Epochs int
+	// TrainSeconds is the wall-clock training time in seconds.
+	TrainSeconds float64
+	// Status is StatusOK, StatusDiverged, or anything else for a run that
+	// has not finished (counted as pending).
+	Status Status
 }
 
 // Layer is the parameter count of one layer of a point.

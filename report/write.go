@@ -12,7 +12,7 @@ import (
 // written atomically (a temporary file in dir, then renamed), so a reader
 // never sees a half-written file.
 func Write(dir string, e Experiment) error {
-	if err := checkTarget(e.Target); err != nil {
+	if err := checkExperiment(e); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -77,7 +77,7 @@ turning point: the smallest model at or above the accuracy target.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	root.AddCommand(newValidateCommand(), newParamsCommand(), newRunCommand(), newReportCommand(), newSchemaCommand())
+	root.AddCommand(newValidateCommand(), newParamsCommand(), newRunCommand(), newPlanCommand(), newReportCommand(), newSchemaCommand())
 	return root
 }
 
@@ -145,21 +145,30 @@ func newParamsCommand() *cobra.Command {
 func newRunCommand() *cobra.Command {
 	var opts pipeline.RunOptions
 	var points []string
+	var shard string
 	cmd := &cobra.Command{
 		Use:   "run FILE",
 		Short: "Train every point of the sweep, store each result at once and write the report",
 		Long: `run trains the points of a spec in order on its dataset. Every finished point is stored at once
 in DIR/results.jsonl and the report DIR/report.md is refreshed; running the same spec again skips
 the stored points (their key covers the model, the training settings, the data and the seed), so an
-interrupted sweep resumes where it stopped. Ctrl-C stops after the current batch.`,
+interrupted sweep resumes where it stopped. Ctrl-C stops after the current batch.
+
+With --shard I/N (or in a Kubernetes Indexed Job or a Slurm job array, from the environment) run
+trains only shard I of N and stores it in its own results file of the shared folder DIR;
+` + "`nnsweep plan FILE --shards N`" + ` shows the split and ` + "`nnsweep report DIR`" + ` merges the shards.`,
 		Example: `  nnsweep run examples/mnist-cnn2.yaml
   nnsweep run examples/mnist-mlp.yaml --points n=32 --epochs 5
-  nnsweep run examples/mnist-compare.yaml --only cnn2 --limit-train 10000`,
+  nnsweep run examples/mnist-compare.yaml --only cnn2 --limit-train 10000
+  nnsweep run examples/mnist-cnn2.yaml --shard 0/4 --out /shared/runs/mnist-cnn2`,
 		Args:              exactArgs(1),
 		ValidArgsFunction: yamlFiles,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
 			if opts.Points, err = pipeline.ParsePoints(points); err != nil {
+				return err
+			}
+			if opts.Shard, err = pipeline.ResolveShard(shard, os.LookupEnv); err != nil {
 				return err
 			}
 			return pipeline.Run(cmd.Context(), args[0], opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -173,6 +182,7 @@ interrupted sweep resumes where it stopped. Ctrl-C stops after the current batch
 	f.IntVar(&opts.LimitTrain, "limit-train", 0, "train on the first N training examples only")
 	f.BoolVar(&opts.Force, "force", false, "train again points whose results are stored")
 	f.StringVar(&opts.Progress, "progress", "auto", "progress display: auto, bar, lines or none")
+	f.StringVar(&shard, "shard", "", "train only shard I of N, e.g. 0/4 (default: from JOB_COMPLETION_INDEX and NNSWEEP_SHARDS, or SLURM_ARRAY_TASK_*; 0/1: the whole sweep)")
 	cmd.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions([]string{"auto", "bar", "lines", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -190,7 +200,7 @@ func newReportCommand() *cobra.Command {
 			return nil, cobra.ShellCompDirectiveFilterDirs
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return pipeline.Report(args, opts, cmd.OutOrStdout())
+			return pipeline.Report(args, opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVar(&opts.Out, "out", "", "Markdown file to write (charts go beside it), or the json/csv file")

@@ -1,12 +1,15 @@
 package pipeline
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -14,17 +17,23 @@ import (
 const ManifestFile = "manifest.json"
 
 // Manifest describes what a run set out to train: the spec, and every selected point with its
-// result key. With results.jsonl it is all `nnsweep report DIR` needs, so a report can be made
+// result key. With the results files it is all `nnsweep report DIR` needs, so a report can be made
 // again (or merged with other folders) without the spec file or the dataset.
+//
+// A run split into shards lists every point of the sweep, not only its shard's, with the shard
+// that trains it: the manifest depends on the spec and the options but not on the shard, so the
+// shards of one sweep all write the same manifest into their shared folder.
 type Manifest struct {
-	Spec        string          `json:"spec"`
-	Description string          `json:"description,omitempty"`
-	Target      float64         `json:"target"`
-	SpecFile    string          `json:"spec_file"`
-	SpecHash    string          `json:"spec_hash"`
-	SpecText    string          `json:"spec_text"`
-	Note        string          `json:"note,omitempty"` // command-line overrides, e.g. --epochs
-	Models      []ManifestModel `json:"models"`
+	Spec        string  `json:"spec"`
+	Description string  `json:"description,omitempty"`
+	Target      float64 `json:"target"`
+	SpecFile    string  `json:"spec_file"`
+	SpecHash    string  `json:"spec_hash"`
+	SpecText    string  `json:"spec_text"`
+	Note        string  `json:"note,omitempty"` // command-line overrides, e.g. --epochs
+	// Shards is the number of shards the run was split into; 0 when it was not.
+	Shards int             `json:"shards,omitempty"`
+	Models []ManifestModel `json:"models"`
 }
 
 // ManifestModel is one model of a manifest.
@@ -40,20 +49,28 @@ type ManifestPoint struct {
 	Key    string        `json:"key"`
 	Params int64         `json:"params"`
 	Layers []LayerParams `json:"layers"`
+	// Shard is the 0-based shard that trains the point and Cost its estimated cost in
+	// multiply-adds (see CostFormula), both set only when the run was split into shards.
+	Shard *int  `json:"shard,omitempty"`
+	Cost  int64 `json:"cost,omitempty"`
 }
 
-func (r *runState) manifest(jobs []job) Manifest {
+// manifest lists jobs, every point of the run in plan order, split among shards as sp says.
+func (r *runState) manifest(jobs []job, sp shardPlan) Manifest {
 	s := r.e.Spec
 	mf := Manifest{Spec: s.Name, Description: strings.TrimSpace(s.Description), Target: s.Target.Min,
-		SpecFile: s.File, SpecHash: s.Hash(), SpecText: string(s.Source), Note: r.overrideNote()}
+		SpecFile: s.File, SpecHash: s.Hash(), SpecText: string(s.Source), Note: r.overrideNote(), Shards: sp.Count}
 	var cur *ManifestModel
-	for _, j := range jobs {
+	for i, j := range jobs {
 		if cur == nil || cur.Name != j.model.Name {
 			mf.Models = append(mf.Models, ManifestModel{Name: j.model.Name, Polynomial: j.model.Count.Params.String()})
 			cur = &mf.Models[len(mf.Models)-1]
 		}
 		pc, _ := j.model.Count.At(j.point)
 		mp := ManifestPoint{Label: j.point.String(), Key: j.key, Params: pc.Params}
+		if sp.Count > 0 {
+			mp.Shard, mp.Cost = &sp.Shard[i], sp.Cost[i]
+		}
 		for _, l := range pc.Layers {
 			mp.Layers = append(mp.Layers, LayerParams{Name: l.Name, Kind: l.Kind, Params: l.Params})
 		}
@@ -80,9 +97,9 @@ func (r *runState) overrideNote() string {
 	}
 	if len(r.opts.Points) > 0 {
 		var sel []string
-		for name, vals := range r.opts.Points {
+		for _, name := range slices.Sorted(maps.Keys(r.opts.Points)) { // sorted: the shards' manifests must agree
 			var v []string
-			for _, x := range vals {
+			for _, x := range r.opts.Points[name] {
 				v = append(v, fmt.Sprint(x))
 			}
 			sel = append(sel, name+"="+strings.Join(v, ","))
@@ -95,12 +112,46 @@ func (r *runState) overrideNote() string {
 	return strings.ToUpper(parts[0][:1]) + strings.Join(parts, "; ")[1:] + "."
 }
 
-func writeManifest(dir string, m Manifest) error {
-	b, err := json.MarshalIndent(m, "", "  ")
+// writeManifest writes the manifest of jobs split as sp into the output folder. A shard warns when
+// the folder's manifest was written for another plan: the shards of one sweep must run the same
+// spec with the same options, or their manifests replace each other's.
+func (r *runState) writeManifest(jobs []job, sp shardPlan) error {
+	mf := r.manifest(jobs, sp)
+	b, err := encodeManifest(mf)
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, ManifestFile), append(b, '\n'))
+	path := filepath.Join(r.opts.Out, ManifestFile)
+	if r.opts.Shard.Sharded() {
+		if old, err := os.ReadFile(path); err == nil && !bytes.Equal(old, b) {
+			var om Manifest
+			json.Unmarshal(old, &om)
+			fmt.Fprintf(r.stderr, "warning: %s was written for another plan (%s); every shard of a sweep must run the same spec with the same options and number of shards\n",
+				path, manifestDifference(om, mf))
+		}
+	}
+	return writeAtomic(path, b)
+}
+
+// manifestDifference names the first thing that differs between two manifests.
+func manifestDifference(a, b Manifest) string {
+	switch {
+	case a.SpecHash != b.SpecHash:
+		return "another spec"
+	case a.SpecFile != b.SpecFile:
+		return fmt.Sprintf("spec path %s, this run %s", a.SpecFile, b.SpecFile)
+	case a.Shards != b.Shards:
+		return fmt.Sprintf("%d shards, this run %d", a.Shards, b.Shards)
+	case a.Note != b.Note:
+		return fmt.Sprintf("options %q, this run %q", a.Note, b.Note)
+	}
+	return "other points or keys"
+}
+
+// encodeManifest is the manifest file's content.
+func encodeManifest(m Manifest) ([]byte, error) {
+	b, err := json.MarshalIndent(m, "", "  ")
+	return append(b, '\n'), err
 }
 
 // readManifest reads dir's manifest; it is missing when nothing was run in dir.

@@ -28,9 +28,12 @@ type ReportOptions struct {
 }
 
 // Report renders the stored results of one or more output folders: a Markdown report with
-// charts, or the results table as JSON or CSV. Folders are merged in the order given; their
-// models keep their names, suffixed with the folder when two folders hold a model of the same name.
-func Report(dirs []string, opts ReportOptions, stdout io.Writer) error {
+// charts, or the results table as JSON or CSV. Each folder's results files are merged (those of
+// all its shards, one result per key; see Store); folders are merged in the order given, their
+// models keeping their names, suffixed with the folder when two folders hold a model of the same
+// name. The points still without a result are listed on stderr and in the report's note, with
+// their shards when the run was split; warnings go to stderr too.
+func Report(dirs []string, opts ReportOptions, stdout, stderr io.Writer) error {
 	if opts.Format == "" {
 		opts.Format = "markdown"
 	}
@@ -40,9 +43,12 @@ func Report(dirs []string, opts ReportOptions, stdout io.Writer) error {
 	var merged report.Experiment
 	seen := map[string]bool{}
 	for i, dir := range dirs {
-		e, err := loadReport(dir, stdout)
+		e, missing, err := loadFolder(dir, stderr)
 		if err != nil {
 			return err
+		}
+		if missing != "" {
+			fmt.Fprintf(stderr, "%s: %s The same `nnsweep run` command (with the same --shard) trains only what is missing.\n", dir, missing)
 		}
 		if i == 0 {
 			merged = e
@@ -100,16 +106,23 @@ func dirNames(dirs []string) []string {
 
 // loadReport builds the report of one output folder from its manifest and results.
 func loadReport(dir string, warnings io.Writer) (report.Experiment, error) {
+	e, _, err := loadFolder(dir, warnings)
+	return e, err
+}
+
+// loadFolder builds the report of one output folder from its manifest and all its results files,
+// and says which points have no result yet ("" when none), as the report's note does.
+func loadFolder(dir string, warnings io.Writer) (report.Experiment, string, error) {
 	mf, err := readManifest(dir)
 	if err != nil {
-		return report.Experiment{}, err
+		return report.Experiment{}, "", err
 	}
 	store, corrupt, err := OpenStore(dir)
 	if err != nil {
-		return report.Experiment{}, err
+		return report.Experiment{}, "", err
 	}
 	for _, c := range corrupt {
-		fmt.Fprintf(warnings, "warning: %s line %d is not a readable result and is ignored: %v\n", filepath.Join(dir, ResultsFile), c.Line, c.Err)
+		fmt.Fprintf(warnings, "warning: %s line %d is not a readable result and is ignored: %v\n", c.File, c.Line, c.Err)
 	}
 	e := report.Experiment{
 		Title:       mf.Spec,
@@ -121,9 +134,12 @@ func loadReport(dir string, warnings io.Writer) (report.Experiment, error) {
 			Date: time.Now().UTC(), SpecFile: mf.SpecFile, SpecHash: mf.SpecHash, SpecText: mf.SpecText,
 		},
 	}
+	var missing []missingPoint
+	total := 0
 	for _, mm := range mf.Models {
 		rm := report.Model{Name: mm.Name, Polynomial: mm.Polynomial}
 		for _, mp := range mm.Points {
+			total++
 			p := report.Point{Label: mp.Label, Params: mp.Params, Status: report.StatusPending}
 			for _, l := range mp.Layers {
 				p.Layers = append(p.Layers, report.Layer{Name: l.Name, Params: l.Params})
@@ -132,12 +148,86 @@ func loadReport(dir string, warnings io.Writer) (report.Experiment, error) {
 				p.Status = report.Status(rec.Status)
 				p.Accuracy, p.Loss = rec.TestAccuracy, rec.TestLoss
 				p.Epochs, p.TrainSeconds = rec.Epochs, rec.TrainSeconds
+			} else {
+				missing = append(missing, missingPoint{Model: mm.Name, Label: mp.Label, Shard: mp.Shard})
 			}
 			rm.Points = append(rm.Points, p)
 		}
 		e.Models = append(e.Models, rm)
 	}
-	return e, nil
+	summary := missingSummary(missing, total, mf.Shards)
+	if summary != "" {
+		e.Note = strings.TrimSpace(e.Note + " " + summary)
+	}
+	return e, summary, nil
+}
+
+// missingPoint is a point of a manifest without a stored result.
+type missingPoint struct {
+	Model, Label string
+	Shard        *int // its shard, when the run was split
+}
+
+// maxListedMissing is how many missing points missingSummary names before it counts the rest.
+const maxListedMissing = 12
+
+// missingSummary says which of total points have no result, e.g. "Not trained yet: 3 of 7
+// points: shard 1/3 (tiny n=8, n=2), shard 2/3 (tiny n=3)." It is "" when none is missing.
+func missingSummary(missing []missingPoint, total, shards int) string {
+	if len(missing) == 0 {
+		return ""
+	}
+	// Group by shard (when split), then by model, keeping the manifest's order within a group.
+	sorted := slices.Clone(missing)
+	if shards > 0 {
+		slices.SortStableFunc(sorted, func(a, b missingPoint) int { return shardOf(a) - shardOf(b) })
+	}
+	var groups []string
+	var cur []string
+	curShard, curModel := -2, ""
+	listed := 0
+	flush := func() {
+		if len(cur) == 0 {
+			return
+		}
+		g := strings.Join(cur, "; ")
+		if shards > 0 && curShard >= 0 {
+			g = fmt.Sprintf("shard %d/%d (%s)", curShard, shards, g)
+		}
+		groups = append(groups, g)
+		cur = nil
+	}
+	for _, m := range sorted[:min(len(sorted), maxListedMissing)] {
+		sh := -1
+		if shards > 0 {
+			sh = shardOf(m)
+		}
+		if sh != curShard {
+			flush()
+			curShard, curModel = sh, ""
+		}
+		if m.Model != curModel {
+			cur = append(cur, m.Model+" "+m.Label)
+			curModel = m.Model
+		} else {
+			cur[len(cur)-1] += ", " + m.Label
+		}
+		listed++
+	}
+	flush()
+	list := strings.Join(groups, ", ")
+	if rest := len(missing) - listed; rest > 0 {
+		list += fmt.Sprintf(" and %d more", rest)
+	}
+	return fmt.Sprintf("Not trained yet: %d of %s: %s.", len(missing), plural(total, "point"), list)
+}
+
+// shardOf is m's shard, or -1 when the manifest does not say.
+func shardOf(m missingPoint) int {
+	if m.Shard == nil {
+		return -1
+	}
+	return *m.Shard
 }
 
 // writeReport refreshes dir/report.md and its charts from dir's manifest and results.

@@ -35,6 +35,9 @@ type RunOptions struct {
 	// Progress selects the progress display: "auto" (a bar on a terminal, else one line per
 	// epoch), "bar", "lines" or "none".
 	Progress string
+	// Shard, when Sharded, trains only that shard's points (see AssignShards) and stores them in
+	// the shard's own results file; every shard of a sweep must be given the same other options.
+	Shard Shard
 }
 
 // ParsePoints parses --points values such as "n=2,4" into variable → values.
@@ -82,13 +85,12 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 	if opts.Out == "" {
 		opts.Out = filepath.Join("runs", e.Spec.Name)
 	}
-	store, corrupt, err := OpenStore(opts.Out)
+	store, corrupt, err := OpenShardStore(opts.Out, opts.Shard)
 	if err != nil {
 		return err
 	}
 	for _, c := range corrupt {
-		fmt.Fprintf(stderr, "warning: %s line %d is not a readable result and is ignored: %v\n",
-			filepath.Join(opts.Out, ResultsFile), c.Line, c.Err)
+		fmt.Fprintf(stderr, "warning: %s line %d is not a readable result and is ignored: %v\n", c.File, c.Line, c.Err)
 	}
 	started := time.Now()
 	data, err := loadData(e.Spec)
@@ -97,17 +99,22 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 	}
 	r := &runState{e: e, opts: opts, store: store, data: data, stderr: stderr}
 	jobs := r.plan()
-	if err := writeManifest(opts.Out, r.manifest(jobs)); err != nil {
+	shards, err := r.assignShards(jobs)
+	if err != nil {
 		return err
 	}
+	if err := r.writeManifest(jobs, shards); err != nil {
+		return err
+	}
+	jobs, shardNote := r.shardJobs(jobs, shards)
 	todo := 0
 	for _, j := range jobs {
 		if _, done := store.Lookup(j.key); !done || opts.Force {
 			todo++
 		}
 	}
-	fmt.Fprintf(stderr, "%s: %s to train, %d already stored, data %s (%d training examples) loaded in %s; writing to %s\n",
-		path, plural(todo, "point"), len(jobs)-todo, data.Name, min(data.Train.N, limitOr(opts.LimitTrain, data.Train.N)),
+	fmt.Fprintf(stderr, "%s: %s%s to train, %d already stored, data %s (%d training examples) loaded in %s; writing to %s\n",
+		path, shardNote, plural(todo, "point"), len(jobs)-todo, data.Name, min(data.Train.N, limitOr(opts.LimitTrain, data.Train.N)),
 		time.Since(started).Round(time.Millisecond), opts.Out)
 	progress := newProgress(opts.Progress, stderr)
 	var runErr error

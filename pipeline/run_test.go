@@ -144,7 +144,7 @@ func TestRunCorruptLine(t *testing.T) {
 		t.Fatalf("after the run: %d records, %d bad lines, %v; want 2, 1 (kept), nil", len(s.Records()), len(bad), err)
 	}
 	var out bytes.Buffer
-	if err := Report([]string{dir}, ReportOptions{Format: "json"}, &out); err != nil {
+	if err := Report([]string{dir}, ReportOptions{Format: "json"}, &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), `"point": "n=32"`) {

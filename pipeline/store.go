@@ -9,13 +9,17 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nnsweep/nnsweep/runner"
 	"github.com/nnsweep/nnsweep/spec"
 )
 
-// ResultsFile is the name of the results file inside an output folder.
+// ResultsFile is the name of the results file inside an output folder of a run that is not split
+// into shards; each shard writes its own file beside it (see ShardResultsFile).
 const ResultsFile = "results.jsonl"
 
 // Record is one finished point, one line of results.jsonl.
@@ -60,35 +64,100 @@ type LayerParams struct {
 	Params int64  `json:"params"`
 }
 
-// Store is an output folder's results file, held in memory and rewritten atomically (a temporary
-// file, fsync, rename) after every appended point: a process killed at any moment leaves either
-// the old file or the new one, never a torn line.
+// Store is the results of an output folder: every results file in it, merged and held in memory,
+// and the one file this process appends to (ResultsFile, or a shard's ShardResultsFile). The file is
+// rewritten atomically (a temporary file, fsync, rename) after every appended point: a process
+// killed at any moment leaves either the old file or the new one, never a torn line. Shards of one
+// sweep each append to their own file, so they share a folder without locking.
+//
+// When several records have the same key (a point trained again with --force, or by two shards of
+// differently split runs), the one with the later FinishedAt is kept; on equal times, the one read
+// last (files in name order, ResultsFile first, lines in order).
 type Store struct {
-	Dir     string
+	Dir string
+	// File is the name, inside Dir, of the results file Append writes.
+	File    string
 	records []Record
 	byKey   map[string]int
-	raw     []byte // the file's bytes as read and written, corrupt lines included
+	raw     []byte // File's bytes as read and written, corrupt lines included
 }
 
-// CorruptLine is a line of results.jsonl that could not be read; it is kept in the file but ignored.
+// CorruptLine is a line of a results file that could not be read; it is kept in the file but ignored.
 type CorruptLine struct {
+	// File is the results file's path (the folder joined with its name).
+	File string
+	// Line is the 1-based line number.
 	Line int
 	Err  error
 }
 
-// OpenStore reads dir/results.jsonl if it exists. Lines that are not valid records are returned
-// as warnings, not errors: they are kept in the file and skipped.
+// OpenStore reads every results file of dir (see ResultsFiles); Append writes dir/results.jsonl.
+// Lines that are not valid records are returned as warnings, not errors: they are kept in their
+// file and skipped.
 func OpenStore(dir string) (*Store, []CorruptLine, error) {
-	s := &Store{Dir: dir, byKey: map[string]int{}}
-	b, err := os.ReadFile(filepath.Join(dir, ResultsFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return s, nil, nil
-	}
+	return OpenShardStore(dir, Shard{})
+}
+
+// OpenShardStore is OpenStore for shard s: it reads every results file of dir, and Append writes
+// s's own file, ShardResultsFile(s).
+func OpenShardStore(dir string, s Shard) (*Store, []CorruptLine, error) {
+	st := &Store{Dir: dir, File: ShardResultsFile(s), byKey: map[string]int{}}
+	files, err := ResultsFiles(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	s.raw = b
 	var bad []CorruptLine
+	for _, name := range files {
+		path := filepath.Join(dir, name)
+		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // replaced by a writer between the listing and now: a rename, never a deletion
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if name == st.File {
+			st.raw = b
+		}
+		if bad, err = st.read(path, b, bad); err != nil {
+			return nil, nil, err
+		}
+	}
+	return st, bad, nil
+}
+
+// ResultsFiles lists the results files of dir by name, sorted: ResultsFile first, then the shards'
+// files (results-shard-III-of-NNN.jsonl). A missing folder has none.
+func ResultsFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if n := e.Name(); !e.IsDir() && (n == ResultsFile || shardFileName.MatchString(n)) {
+			names = append(names, n)
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if (a == ResultsFile) != (b == ResultsFile) {
+			if a == ResultsFile {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	return names, nil
+}
+
+var shardFileName = regexp.MustCompile(`^results-shard-[0-9]+-of-[0-9]+\.jsonl$`)
+
+// read adds the records of the file at path, whose bytes are b, and appends its unreadable lines to bad.
+func (s *Store) read(path string, b []byte, bad []CorruptLine) ([]CorruptLine, error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
 	for line := 1; sc.Scan(); line++ {
@@ -98,25 +167,27 @@ func OpenStore(dir string) (*Store, []CorruptLine, error) {
 		}
 		var r Record
 		if err := json.Unmarshal(text, &r); err != nil {
-			bad = append(bad, CorruptLine{line, err})
+			bad = append(bad, CorruptLine{path, line, err})
 			continue
 		}
 		if r.Key == "" || r.Model == "" {
-			bad = append(bad, CorruptLine{line, errors.New("not a result record (no key or model)")})
+			bad = append(bad, CorruptLine{path, line, errors.New("not a result record (no key or model)")})
 			continue
 		}
 		s.add(r)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, nil, fmt.Errorf("reading %s: %w", filepath.Join(dir, ResultsFile), err)
+		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	return s, bad, nil
+	return bad, nil
 }
 
-// add indexes r; a later record with the same key replaces an earlier one (a forced rerun).
+// add indexes r; it replaces a record with the same key unless that one finished later.
 func (s *Store) add(r Record) {
 	if i, ok := s.byKey[r.Key]; ok {
-		s.records[i] = r
+		if !s.records[i].FinishedAt.After(r.FinishedAt) {
+			s.records[i] = r
+		}
 		return
 	}
 	s.byKey[r.Key] = len(s.records)
@@ -132,10 +203,10 @@ func (s *Store) Lookup(key string) (Record, bool) {
 	return s.records[i], true
 }
 
-// Records returns every stored record, in file order.
+// Records returns one record per key, in the order the keys first appear in the files.
 func (s *Store) Records() []Record { return s.records }
 
-// Append adds r to the file at once and atomically.
+// Append adds r to the store's own file (File) at once and atomically.
 func (s *Store) Append(r Record) error {
 	line, err := json.Marshal(r)
 	if err != nil {
@@ -146,7 +217,7 @@ func (s *Store) Append(r Record) error {
 		raw = append(raw, '\n')
 	}
 	raw = append(append(raw, line...), '\n')
-	if err := writeAtomic(filepath.Join(s.Dir, ResultsFile), raw); err != nil {
+	if err := writeAtomic(filepath.Join(s.Dir, s.File), raw); err != nil {
 		return err
 	}
 	s.raw = raw
@@ -166,6 +237,9 @@ func writeAtomic(path string, data []byte) error {
 	}
 	tmp := f.Name()
 	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o644) // CreateTemp makes it 0600; other users of a shared folder read it
+	}
 	if err == nil {
 		err = f.Sync()
 	}

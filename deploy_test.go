@@ -1,0 +1,265 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/nnsweep/nnsweep/pipeline"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// readStrict decodes the YAML file at path into v, rejecting unknown and duplicate fields: a
+// field misspelt or moved in the Kubernetes API fails here rather than in a cluster.
+func readStrict(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.UnmarshalStrict(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// parseRun parses a command line of nnsweep (without the program name) as the CLI would and
+// returns the run command, checking that it is `nnsweep run SPEC [flags]`.
+func parseRun(t *testing.T, where string, args []string) (spec, out string, changed func(string) bool) {
+	t.Helper()
+	cmd, rest, err := newRootCommand().Find(args)
+	if err != nil || cmd.Name() != "run" {
+		t.Fatalf("%s: %q is not an nnsweep run command: %v", where, args, err)
+	}
+	if err := cmd.ParseFlags(rest); err != nil {
+		t.Fatalf("%s: %q: %v", where, args, err)
+	}
+	if n := cmd.Flags().NArg(); n != 1 {
+		t.Fatalf("%s: %q gives run %d files, want 1 spec", where, args, n)
+	}
+	out, _ = cmd.Flags().GetString("out")
+	return cmd.Flags().Arg(0), out, cmd.Flags().Changed
+}
+
+// dockerfile is what the tests read from deploy/kubernetes/Dockerfile.
+type dockerfile struct {
+	lines      []string
+	entrypoint []string
+}
+
+func readDockerfile(t *testing.T) dockerfile {
+	t.Helper()
+	b, err := os.ReadFile("deploy/kubernetes/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dockerfile
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			d.lines = append(d.lines, l)
+		}
+		if e, ok := strings.CutPrefix(l, "ENTRYPOINT "); ok {
+			if err := json.Unmarshal([]byte(e), &d.entrypoint); err != nil {
+				t.Fatalf("Dockerfile ENTRYPOINT %s: %v", e, err)
+			}
+		}
+	}
+	return d
+}
+
+// The Dockerfile builds with the README's command and the go.mod's Go version, without cgo, and
+// puts the binary where the Job runs it on a small static image.
+func TestDockerfile(t *testing.T) {
+	t.Parallel()
+	d := readDockerfile(t)
+	gomod, _ := os.ReadFile("go.mod")
+	goVersion := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(gomod)
+	readme, _ := os.ReadFile("README.md")
+	const build = "go build -o nnsweep ."
+	if !strings.Contains(string(readme), "`"+build+"`") {
+		t.Fatalf("the README no longer says `%s`: update the Dockerfile's build step and this test with it", build)
+	}
+	want := []string{
+		"FROM golang:" + string(goVersion[1]) + " AS build",
+		"ENV CGO_ENABLED=0",
+		"RUN " + build,
+		"FROM gcr.io/distroless/static-debian12:nonroot",
+		"COPY --from=build /src/nnsweep /usr/local/bin/nnsweep",
+		"COPY examples/ /specs/",
+	}
+	last := -1
+	for _, w := range want {
+		i := slices.Index(d.lines, w)
+		if i < 0 || i < last {
+			t.Fatalf("Dockerfile lacks %q after the line before it in %q", w, want)
+		}
+		last = i
+	}
+	if !slices.Equal(d.entrypoint, []string{"/usr/local/bin/nnsweep"}) {
+		t.Errorf("ENTRYPOINT %q, want the binary the build stage copies", d.entrypoint)
+	}
+}
+
+// The Job is an Indexed Job whose pods run `nnsweep run` on a spec of the image into the mounted
+// claim, with NNSWEEP_SHARDS equal to its completions.
+func TestKubernetesJob(t *testing.T) {
+	t.Parallel()
+	var job batchv1.Job
+	readStrict(t, "deploy/kubernetes/job.yaml", &job)
+	var pvc corev1.PersistentVolumeClaim
+	readStrict(t, "deploy/kubernetes/pvc.yaml", &pvc)
+	if job.APIVersion != "batch/v1" || job.Kind != "Job" || pvc.APIVersion != "v1" || pvc.Kind != "PersistentVolumeClaim" {
+		t.Fatalf("kinds: %s %s, %s %s", job.APIVersion, job.Kind, pvc.APIVersion, pvc.Kind)
+	}
+	s := job.Spec
+	if s.CompletionMode == nil || *s.CompletionMode != batchv1.IndexedCompletion {
+		t.Fatal("the Job is not completionMode: Indexed, so its pods get no JOB_COMPLETION_INDEX")
+	}
+	if s.Completions == nil || s.Parallelism == nil || *s.Parallelism < 1 || *s.Parallelism > *s.Completions {
+		t.Fatalf("completions %v, parallelism %v: want 1 ≤ parallelism ≤ completions", s.Completions, s.Parallelism)
+	}
+	if s.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Errorf("restartPolicy %s: backoffLimitPerIndex and podFailurePolicy need Never", s.Template.Spec.RestartPolicy)
+	}
+	if len(s.Template.Spec.Containers) != 1 {
+		t.Fatalf("%d containers, want 1", len(s.Template.Spec.Containers))
+	}
+	c := s.Template.Spec.Containers[0]
+	var shards []string
+	for _, e := range c.Env {
+		if e.Name == pipeline.EnvShards {
+			shards = append(shards, e.Value)
+		}
+		if e.Name == pipeline.EnvJobIndex {
+			t.Errorf("the Job sets %s itself; Kubernetes sets it in every pod", e.Name)
+		}
+	}
+	if want := strconv.Itoa(int(*s.Completions)); len(shards) != 1 || shards[0] != want {
+		t.Errorf("env %s = %q, want %q (the Job's completions)", pipeline.EnvShards, shards, want)
+	}
+	if d := readDockerfile(t); !slices.Equal(c.Command, d.entrypoint) {
+		t.Errorf("command %q, want the image's binary %q", c.Command, d.entrypoint)
+	}
+	spec, out, changed := parseRun(t, "job.yaml", c.Args)
+	if changed("shard") {
+		t.Error("the Job passes --shard; every pod must take its shard from the environment")
+	}
+	local, ok := strings.CutPrefix(spec, "/specs/")
+	if !ok {
+		t.Fatalf("spec %s is not in /specs, where the Dockerfile copies examples/", spec)
+	}
+	if _, err := pipeline.Load(filepath.Join("examples", local)); err != nil {
+		t.Errorf("the Job's spec examples/%s: %v", local, err)
+	}
+	var claim string
+	for _, m := range c.VolumeMounts {
+		if m.MountPath != out {
+			continue
+		}
+		for _, v := range s.Template.Spec.Volumes {
+			if v.Name == m.Name && v.PersistentVolumeClaim != nil {
+				claim = v.PersistentVolumeClaim.ClaimName
+			}
+		}
+	}
+	if claim == "" || claim != pvc.Name {
+		t.Errorf("--out %s is not the mount path of a volume of claim %s (found %q)", out, pvc.Name, claim)
+	}
+	if !slices.Contains(pvc.Spec.AccessModes, corev1.ReadWriteMany) {
+		t.Errorf("claim access modes %v: pods on several nodes need ReadWriteMany", pvc.Spec.AccessModes)
+	}
+	// The report Job mounts the same folder of the same claim and merges it.
+	var merge batchv1.Job
+	readStrict(t, "deploy/kubernetes/report-job.yaml", &merge)
+	mc := merge.Spec.Template.Spec.Containers
+	if len(mc) != 1 || !slices.Equal(mc[0].Command, c.Command) || mc[0].Image != c.Image || !slices.Equal(mc[0].Args, []string{"report", out}) {
+		t.Fatalf("report-job.yaml's container: %+v; want %q %q report %s", mc, c.Image, c.Command, out)
+	}
+	if cmd, _, err := newRootCommand().Find(mc[0].Args); err != nil || cmd.Name() != "report" {
+		t.Errorf("report-job.yaml: %q is not nnsweep report: %v", mc[0].Args, err)
+	}
+	if !reflect.DeepEqual(mc[0].VolumeMounts, c.VolumeMounts) || !reflect.DeepEqual(merge.Spec.Template.Spec.Volumes, s.Template.Spec.Volumes) {
+		t.Errorf("report-job.yaml mounts another folder than job.yaml")
+	}
+	if p := s.PodFailurePolicy; p != nil {
+		for _, r := range p.Rules {
+			if r.OnExitCodes != nil && !slices.Equal(r.OnExitCodes.Values, []int32{pipeline.ExitUsage, pipeline.ExitInvalid}) {
+				t.Errorf("podFailurePolicy exit codes %v, want nnsweep's usage and invalid-spec codes", r.OnExitCodes.Values)
+			}
+		}
+	}
+}
+
+// The sbatch script is valid bash, declares an array, and runs `nnsweep run` with Slurm's array
+// variables passed through, from which nnsweep takes its shard.
+func TestSlurmScript(t *testing.T) {
+	t.Parallel()
+	const script = "deploy/slurm/nnsweep.sbatch"
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	if out, err := exec.Command("bash", "-n", script).CombinedOutput(); err != nil {
+		t.Fatalf("bash -n %s: %v\n%s", script, err, out)
+	}
+	src, _ := os.ReadFile(script)
+	if !regexp.MustCompile(`(?m)^#SBATCH --array=\d+-\d+`).Match(src) {
+		t.Fatalf("%s has no #SBATCH --array=A-B line", script)
+	}
+	// A stand-in for the binary writes its arguments and environment, one per line.
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "nnsweep")
+	os.WriteFile(fake, []byte("#!/bin/bash\nprintf '%s\\n' \"$@\" > \"$0.args\"\nenv > \"$0.env\"\n"), 0o755)
+	tests := []struct {
+		name     string
+		args     []string
+		spec     string
+		out      string
+		extra    string // a flag after the script's own
+		shard    pipeline.Shard
+		slurmEnv []string
+	}{
+		{"defaults", nil, "examples/mnist-cnn2.yaml", "runs/mnist-cnn2", "", pipeline.Shard{Index: 3, Count: 8, Source: pipeline.EnvSlurmTaskID},
+			[]string{"SLURM_ARRAY_TASK_ID=3", "SLURM_ARRAY_TASK_MIN=0", "SLURM_ARRAY_TASK_MAX=7", "SLURM_ARRAY_TASK_COUNT=8"}},
+		{"spec, folder and flags", []string{"examples/mnist-compare.yaml", "/scratch/compare", "--epochs", "2"}, "examples/mnist-compare.yaml", "/scratch/compare", "epochs",
+			pipeline.Shard{Index: 0, Count: 4, Source: pipeline.EnvSlurmTaskID},
+			[]string{"SLURM_ARRAY_TASK_ID=1", "SLURM_ARRAY_TASK_MIN=1", "SLURM_ARRAY_TASK_MAX=4", "SLURM_ARRAY_TASK_COUNT=4"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Not parallel: the stand-in writes fixed files.
+			cmd := exec.Command("bash", append([]string{script}, tt.args...)...)
+			cmd.Env = append(os.Environ(), append(tt.slurmEnv, "NNSWEEP="+fake, "SLURM_CPUS_PER_TASK=4")...)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("%s: %v\n%s", script, err, out)
+			}
+			argv, _ := os.ReadFile(fake + ".args")
+			args := strings.Split(strings.TrimSuffix(string(argv), "\n"), "\n")
+			spec, out, changed := parseRun(t, script, args)
+			if spec != tt.spec || out != tt.out || changed("shard") || (tt.extra != "" && !changed(tt.extra)) {
+				t.Errorf("args %q: spec %s, out %s; want %s, %s, no --shard, and --%s", args, spec, out, tt.spec, tt.out, tt.extra)
+			}
+			if _, err := os.Stat(spec); err != nil {
+				t.Error(err)
+			}
+			envText, _ := os.ReadFile(fake + ".env")
+			env := map[string]string{}
+			for _, l := range strings.Split(string(envText), "\n") {
+				if k, v, ok := strings.Cut(l, "="); ok {
+					env[k] = v
+				}
+			}
+			sh, err := pipeline.ResolveShard("", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+			if err != nil || sh != tt.shard || env["GOMAXPROCS"] != "4" {
+				t.Errorf("the binary's environment gives shard %+v, %v and GOMAXPROCS %q; want %+v and 4", sh, err, env["GOMAXPROCS"], tt.shard)
+			}
+		})
+	}
+}

@@ -31,6 +31,8 @@ type Manifest struct {
 	SpecHash    string  `json:"spec_hash"`
 	SpecText    string  `json:"spec_text"`
 	Note        string  `json:"note,omitempty"` // command-line overrides, e.g. --epochs
+	// Rule is the spec's target.rule: which figure of a point's seeds must meet the target.
+	Rule string `json:"rule,omitempty"`
 	// Shards is the number of shards the run was split into; 0 when it was not.
 	Shards int             `json:"shards,omitempty"`
 	Models []ManifestModel `json:"models"`
@@ -41,40 +43,82 @@ type ManifestModel struct {
 	Name       string          `json:"name"`
 	Polynomial string          `json:"polynomial"`
 	Points     []ManifestPoint `json:"points"`
+	// Search is "bisect" when the model's points are searched rather than all trained (empty for
+	// grid). A bisect run rewrites the manifest when its search ends: SearchDone is then true, and
+	// the points it left out are skipped, not missing. SearchNotes explain its detours.
+	Search      string   `json:"search,omitempty"`
+	SearchDone  bool     `json:"search_done,omitempty"`
+	SearchNotes []string `json:"search_notes,omitempty"`
 }
 
 // ManifestPoint is one point to train and the key its result is stored under.
 type ManifestPoint struct {
 	Label  string        `json:"label"`
-	Key    string        `json:"key"`
+	Key    string        `json:"key"` // the first seed's key
 	Params int64         `json:"params"`
+	MACs   int64         `json:"macs"` // forward multiply-adds per example
 	Layers []LayerParams `json:"layers"`
 	// Shard is the 0-based shard that trains the point and Cost its estimated cost in
 	// multiply-adds (see CostFormula), both set only when the run was split into shards.
 	Shard *int  `json:"shard,omitempty"`
 	Cost  int64 `json:"cost,omitempty"`
+	// Seeds lists every seed's key (and shard) when the spec repeats each point (repeats > 1).
+	Seeds []ManifestSeed `json:"seeds,omitempty"`
+}
+
+// ManifestSeed is one seed of a repeated point.
+type ManifestSeed struct {
+	Seed  int64  `json:"seed"`
+	Key   string `json:"key"`
+	Shard *int   `json:"shard,omitempty"`
+}
+
+// runs returns the keys and shards of every seed of the point.
+func (mp ManifestPoint) runs() []ManifestSeed {
+	if len(mp.Seeds) > 0 {
+		return mp.Seeds
+	}
+	return []ManifestSeed{{Key: mp.Key, Shard: mp.Shard}}
 }
 
 // manifest lists jobs, every point of the run in plan order, split among shards as sp says.
 func (r *runState) manifest(jobs []job, sp shardPlan) Manifest {
 	s := r.e.Spec
 	mf := Manifest{Spec: s.Name, Description: strings.TrimSpace(s.Description), Target: s.Target.Min,
-		SpecFile: s.File, SpecHash: s.Hash(), SpecText: string(s.Source), Note: r.overrideNote(), Shards: sp.Count}
+		SpecFile: s.File, SpecHash: s.Hash(), SpecText: string(s.Source), Note: r.overrideNote(), Shards: sp.Count,
+		Rule: s.Target.Rule}
 	var cur *ManifestModel
+	var mp *ManifestPoint
 	for i, j := range jobs {
 		if cur == nil || cur.Name != j.model.Name {
 			mf.Models = append(mf.Models, ManifestModel{Name: j.model.Name, Polynomial: j.model.Count.Params.String()})
 			cur = &mf.Models[len(mf.Models)-1]
+			if j.model.Search == "bisect" {
+				cur.Search = "bisect"
+				if st, ok := r.searches[j.model.Name]; ok {
+					cur.SearchDone, cur.SearchNotes = st.done, st.notes
+				}
+			}
+			mp = nil
 		}
-		pc, _ := j.model.Count.At(j.point)
-		mp := ManifestPoint{Label: j.point.String(), Key: j.key, Params: pc.Params}
+		var shard *int
 		if sp.Count > 0 {
-			mp.Shard, mp.Cost = &sp.Shard[i], sp.Cost[i]
+			shard = &sp.Shard[i]
 		}
-		for _, l := range pc.Layers {
-			mp.Layers = append(mp.Layers, LayerParams{Name: l.Name, Kind: l.Kind, Params: l.Params})
+		if j.repeat == 0 {
+			pc, _ := j.model.Count.At(j.point)
+			cur.Points = append(cur.Points, ManifestPoint{Label: j.point.String(), Key: j.key, Params: pc.Params, MACs: pc.MACs})
+			mp = &cur.Points[len(cur.Points)-1]
+			if sp.Count > 0 {
+				mp.Shard, mp.Cost = shard, sp.Cost[i]
+			}
+			for _, l := range pc.Layers {
+				mp.Layers = append(mp.Layers, LayerParams{Name: l.Name, Kind: l.Kind, Params: l.Params})
+			}
 		}
-		cur.Points = append(cur.Points, mp)
+		if j.model.Repeats > 1 {
+			mp.Seeds = append(mp.Seeds, ManifestSeed{Seed: j.seed, Key: j.key, Shard: shard})
+		}
 	}
 	return mf
 }

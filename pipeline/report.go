@@ -134,6 +134,7 @@ func loadFolder(dir string, warnings io.Writer) (report.Experiment, string, erro
 			Date: time.Now().UTC(), SpecFile: mf.SpecFile, SpecHash: mf.SpecHash, SpecText: mf.SpecText,
 		},
 	}
+	e.Rule, e.Predict = mf.Rule, true
 	var missing []missingPoint
 	total := 0
 	for _, mm := range mf.Models {
@@ -144,14 +145,38 @@ func loadFolder(dir string, warnings io.Writer) (report.Experiment, string, erro
 			for _, l := range mp.Layers {
 				p.Layers = append(p.Layers, report.Layer{Name: l.Name, Params: l.Params})
 			}
-			if rec, ok := store.Lookup(mp.Key); ok {
-				p.Status = report.Status(rec.Status)
-				p.Accuracy, p.Loss = rec.TestAccuracy, rec.TestLoss
-				p.Epochs, p.TrainSeconds = rec.Epochs, rec.TrainSeconds
-			} else {
-				missing = append(missing, missingPoint{Model: mm.Name, Label: mp.Label, Shard: mp.Shard})
+			var runs []report.Run
+			trained := 0
+			for _, seed := range mp.runs() {
+				rec, ok := store.Lookup(seed.Key)
+				if !ok {
+					runs = append(runs, report.Run{Seed: seed.Seed, Status: report.StatusPending})
+					if mm.Search != "bisect" || !mm.SearchDone {
+						missing = append(missing, missingPoint{Model: mm.Name, Label: mp.Label, Shard: seed.Shard})
+					}
+					continue
+				}
+				trained++
+				runs = append(runs, report.Run{Seed: rec.Seed, Accuracy: rec.TestAccuracy, Loss: rec.TestLoss,
+					Epochs: rec.Epochs, TrainSeconds: rec.TrainSeconds, Status: report.Status(rec.Status)})
+				p.MaxEpochs = rec.MaxEpochs
+			}
+			switch {
+			case len(mp.Seeds) > 0:
+				p.Runs = runs
+			case trained == 1:
+				p.Status, p.Accuracy, p.Loss = runs[0].Status, runs[0].Accuracy, runs[0].Loss
+				p.Epochs, p.TrainSeconds = runs[0].Epochs, runs[0].TrainSeconds
+			case mm.Search == "bisect" && mm.SearchDone:
+				p.Status = report.StatusSkipped
+			}
+			if trained == 0 && mm.Search == "bisect" && mm.SearchDone {
+				p.Status, p.Runs = report.StatusSkipped, nil
 			}
 			rm.Points = append(rm.Points, p)
+		}
+		if mm.Search == "bisect" {
+			rm.Search = searchInfo(mm, store)
 		}
 		e.Models = append(e.Models, rm)
 	}
@@ -277,4 +302,60 @@ func cpuModel() string {
 		}
 	}
 	return runtime.GOARCH
+}
+
+// searchInfo summarises a bisect model: how many points it trained, in how long, and an estimate
+// of what the full grid would have cost. Training time is fitted as a + b·MACs over the trained
+// points (time proportional to MACs with one trained point) and extrapolated to the others.
+func searchInfo(mm ManifestModel, store *Store) *report.SearchInfo {
+	info := &report.SearchInfo{Method: "bisect", GridPoints: len(mm.Points), Notes: mm.SearchNotes}
+	var xs, ys []float64
+	for _, mp := range mm.Points {
+		secs, n := 0.0, 0
+		for _, seed := range mp.runs() {
+			if rec, ok := store.Lookup(seed.Key); ok {
+				secs += rec.TrainSeconds
+				n++
+			}
+		}
+		if n > 0 {
+			info.Trained++
+			info.TrainSeconds += secs
+			xs = append(xs, float64(mp.MACs))
+			ys = append(ys, secs/float64(n))
+		}
+	}
+	if len(xs) == 0 {
+		return info
+	}
+	a, b := affineFit(xs, ys)
+	for _, mp := range mm.Points {
+		info.GridSecondsEstimate += float64(len(mp.runs())) * max(a+b*float64(mp.MACs), 0)
+	}
+	return info
+}
+
+// affineFit fits y ≈ a + b·x by least squares; with one distinct x it returns a proportional fit.
+func affineFit(xs, ys []float64) (a, b float64) {
+	n := float64(len(xs))
+	var sx, sy, sxx, sxy float64
+	for i := range xs {
+		sx += xs[i]
+		sy += ys[i]
+		sxx += xs[i] * xs[i]
+		sxy += xs[i] * ys[i]
+	}
+	den := n*sxx - sx*sx
+	if den <= 0 || n < 2 {
+		if sx == 0 {
+			return sy / n, 0
+		}
+		return 0, sy / sx
+	}
+	b = (n*sxy - sx*sy) / den
+	a = (sy - b*sx) / n
+	if b < 0 { // time must not fall with size: fall back to proportional
+		return 0, sy / sx
+	}
+	return a, b
 }

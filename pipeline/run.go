@@ -63,11 +63,14 @@ func ParsePoints(flags []string) (map[string][]int64, error) {
 	return out, nil
 }
 
-// job is one point to train.
+// job is one training: a point of a model with one seed.
 type job struct {
-	model *Model
-	point spec.Point
-	key   string
+	model      *Model
+	point      spec.Point
+	pointIndex int   // the point's position among all the run's points, in plan order
+	repeat     int   // 0 … Repeats-1
+	seed       int64 // the model's seed + repeat
+	key        string
 }
 
 // Run trains every selected point of the spec at path that is not stored yet, storing each
@@ -98,35 +101,50 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 		return fmt.Errorf("%s: dataset: %w", e.Spec.File, err)
 	}
 	r := &runState{e: e, opts: opts, store: store, data: data, stderr: stderr}
-	jobs := r.plan()
-	shards, err := r.assignShards(jobs)
+	if opts.Shard.Sharded() {
+		for _, m := range e.Models {
+			if m.Search == "bisect" {
+				return &UsageError{fmt.Sprintf("model %s uses search: bisect, which trains one point after another and cannot be split into shards; use search: grid to shard it", m.Name)}
+			}
+		}
+	}
+	all := r.plan()
+	shards, err := r.assignShards(all)
 	if err != nil {
 		return err
 	}
-	if err := r.writeManifest(jobs, shards); err != nil {
+	if err := r.writeManifest(all, shards); err != nil {
 		return err
 	}
-	jobs, shardNote := r.shardJobs(jobs, shards)
+	jobs, shardNote := r.shardJobs(all, shards)
 	todo := 0
 	for _, j := range jobs {
 		if _, done := store.Lookup(j.key); !done || opts.Force {
 			todo++
 		}
 	}
-	fmt.Fprintf(stderr, "%s: %s%s to train, %d already stored, data %s (%d training examples) loaded in %s; writing to %s\n",
-		path, shardNote, plural(todo, "point"), len(jobs)-todo, data.Name, min(data.Train.N, limitOr(opts.LimitTrain, data.Train.N)),
+	unit, searched := "point", ""
+	for _, m := range e.Models {
+		if m.Repeats > 1 {
+			unit = "training"
+		}
+		if m.Search == "bisect" {
+			searched = " (bisect trains only those it needs)"
+		}
+	}
+	fmt.Fprintf(stderr, "%s: %s%s to train%s, %d already stored, data %s (%d training examples) loaded in %s; writing to %s\n",
+		path, shardNote, plural(todo, unit), searched, len(jobs)-todo, data.Name, min(data.Train.N, limitOr(opts.LimitTrain, data.Train.N)),
 		time.Since(started).Round(time.Millisecond), opts.Out)
-	progress := newProgress(opts.Progress, stderr)
+	r.progress = newProgress(opts.Progress, stderr)
 	var runErr error
-	for _, j := range jobs {
-		if _, done := store.Lookup(j.key); done && !opts.Force {
-			continue
+	for _, group := range byModel(jobs) {
+		if group[0].model.Search == "bisect" {
+			runErr = r.search(ctx, group, all, shards)
+		} else {
+			runErr = r.grid(ctx, group)
 		}
-		if runErr = r.train(ctx, j, progress); runErr != nil {
+		if runErr != nil {
 			break
-		}
-		if _, err := writeReport(opts.Out); err != nil {
-			fmt.Fprintf(stderr, "warning: report not refreshed: %v\n", err)
 		}
 	}
 	if runErr != nil && !errors.Is(runErr, runner.ErrInterrupted) {
@@ -205,11 +223,63 @@ func (e *Experiment) applyOverrides(opts RunOptions) error {
 
 // runState is one Run in progress.
 type runState struct {
-	e      *Experiment
-	opts   RunOptions
-	store  *Store
-	data   *dataset.Data
-	stderr io.Writer
+	e        *Experiment
+	opts     RunOptions
+	store    *Store
+	data     *dataset.Data
+	stderr   io.Writer
+	progress progressDisplay
+	forced   map[string]bool // keys retrained in this run under --force
+	// searches holds each bisect model's search state, for the manifest.
+	searches map[string]searchState
+}
+
+// searchState is where a model's bisect search stands.
+type searchState struct {
+	done  bool
+	notes []string
+}
+
+// byModel splits plan-ordered jobs into runs of the same model.
+func byModel(jobs []job) [][]job {
+	var out [][]job
+	for i, j := range jobs {
+		if i == 0 || j.model != jobs[i-1].model {
+			out = append(out, nil)
+		}
+		out[len(out)-1] = append(out[len(out)-1], j)
+	}
+	return out
+}
+
+// grid trains every job not stored yet, refreshing the report after each.
+func (r *runState) grid(ctx context.Context, jobs []job) error {
+	for _, j := range jobs {
+		if _, err := r.ensure(ctx, j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensure returns the job's stored result, training it first when it is not stored (or when
+// --force asks, once per run).
+func (r *runState) ensure(ctx context.Context, j job) (Record, error) {
+	if rec, done := r.store.Lookup(j.key); done && (!r.opts.Force || r.forced[j.key]) {
+		return rec, nil
+	}
+	rec, err := r.train(ctx, j)
+	if err != nil {
+		return rec, err
+	}
+	if r.forced == nil {
+		r.forced = map[string]bool{}
+	}
+	r.forced[j.key] = true
+	if _, err := writeReport(r.opts.Out); err != nil {
+		fmt.Fprintf(r.stderr, "warning: report not refreshed: %v\n", err)
+	}
+	return rec, nil
 }
 
 // specEpochs returns the epochs the spec itself asks of the model (before --epochs).
@@ -228,37 +298,53 @@ func (r *runState) specEpochs(m *Model) int {
 	return m.Train.Epochs
 }
 
+// plan lists the run's jobs: every model, every point, every seed (seed, seed+1, … with
+// repeats), in spec order.
 func (r *runState) plan() []job {
 	var jobs []job
+	pi := 0
 	for i := range r.e.Models {
 		m := &r.e.Models[i]
 		for _, p := range m.Points {
-			jobs = append(jobs, job{model: m, point: p, key: pointKey(m.ResolvedModel, p, r.opts.LimitTrain, r.data.Checksum)})
+			for rep := range max(m.Repeats, 1) {
+				rm := m.ResolvedModel
+				rm.Train.Seed += int64(rep)
+				jobs = append(jobs, job{model: m, point: p, pointIndex: pi, repeat: rep, seed: rm.Train.Seed,
+					key: pointKey(rm, p, r.opts.LimitTrain, r.data.Checksum)})
+			}
+			pi++
 		}
 	}
 	return jobs
 }
 
-func (r *runState) train(ctx context.Context, j job, progress progressDisplay) error {
+// train trains one job and stores its result.
+func (r *runState) train(ctx context.Context, j job) (Record, error) {
 	m := j.model
 	pc, err := m.Count.At(j.point)
 	if err != nil {
-		return err
+		return Record{}, err
 	}
 	label := fmt.Sprintf("%s %s (%s params)", m.Name, j.point, formatInt(pc.Params))
-	progress.start(label, m.Train.Epochs)
-	res, err := runner.Train(ctx, m.ResolvedModel, j.point, r.data, runner.Options{
+	if m.Repeats > 1 {
+		label += fmt.Sprintf(" seed %d (%d of %d)", j.seed, j.repeat+1, m.Repeats)
+	}
+	rm := m.ResolvedModel
+	rm.Train.Seed = j.seed
+	r.progress.start(label, m.Train.Epochs)
+	res, err := runner.Train(ctx, rm, j.point, r.data, runner.Options{
 		LimitTrain: r.opts.LimitTrain,
-		Progress:   progress.update,
+		Progress:   r.progress.update,
 	})
-	progress.finish(res, err)
+	r.progress.finish(res, err)
 	if err != nil {
-		return err
+		return Record{}, err
 	}
 	rec := Record{
 		Key: j.key, Spec: r.e.Spec.Name, Model: m.Name, Vars: j.point.Map(), Point: j.point.String(),
 		Polynomial: m.Count.Params.String(), Params: pc.Params, MACs: pc.MACs,
-		Seed: m.Train.Seed, Epochs: res.Epochs, SpecEpochs: r.specEpochs(m), BatchSize: m.Train.BatchSize,
+		Seed: j.seed, Epochs: res.Epochs, MaxEpochs: m.Train.Epochs, SpecEpochs: r.specEpochs(m),
+		StoppedEarly: res.StoppedEarly, BestEpoch: res.BestEpoch, BatchSize: m.Train.BatchSize,
 		Optimizer: m.Train.Optimizer, LimitTrain: r.opts.LimitTrain,
 		Status: res.Status, TestAccuracy: res.Test.Accuracy, TestLoss: res.Test.Loss,
 		TrainSeconds: res.TrainSeconds, TrainExamples: res.TrainExamples, History: res.History,
@@ -267,5 +353,5 @@ func (r *runState) train(ctx context.Context, j job, progress progressDisplay) e
 	for _, l := range pc.Layers {
 		rec.Layers = append(rec.Layers, LayerParams{Name: l.Name, Kind: l.Kind, Params: l.Params})
 	}
-	return r.store.Append(rec)
+	return rec, r.store.Append(rec)
 }

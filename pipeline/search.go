@@ -1,8 +1,11 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"sort"
+
+	"github.com/nnsweep/nnsweep/report"
 )
 
 // Searching for the turning point without training every point (search: bisect).
@@ -129,4 +132,64 @@ func bisect(pts []searchPoint, eval evalFunc, label func(i int) string) (searchO
 			return out, nil
 		}
 	}
+}
+
+// search runs the bisect search over one model's jobs (every seed of every point), training only
+// the points it needs, and records in the manifest that the search is done and what it noted.
+func (r *runState) search(ctx context.Context, jobs, all []job, sp shardPlan) error {
+	m := jobs[0].model
+	var points [][]job // the seeds of each point, in the spec's order
+	var params []int64
+	for i, j := range jobs {
+		if i == 0 || j.pointIndex != jobs[i-1].pointIndex {
+			pc, err := m.Count.At(j.point)
+			if err != nil {
+				return err
+			}
+			points = append(points, nil)
+			params = append(params, pc.Params)
+		}
+		points[len(points)-1] = append(points[len(points)-1], j)
+	}
+	if r.searches == nil {
+		r.searches = map[string]searchState{}
+	}
+	r.searches[m.Name] = searchState{}
+	if err := r.writeManifest(all, sp); err != nil {
+		return err
+	}
+	rule := r.e.Spec.Target.Rule
+	if rule == "" {
+		rule = report.RuleMean
+	}
+	cands := orderByParams(params)
+	meets := func(i int) (bool, error) {
+		var runs []report.Run
+		for _, j := range points[cands[i].Index] {
+			rec, err := r.ensure(ctx, j)
+			if err != nil {
+				return false, err
+			}
+			runs = append(runs, report.Run{Seed: rec.Seed, Accuracy: rec.TestAccuracy, Loss: rec.TestLoss,
+				Epochs: rec.Epochs, TrainSeconds: rec.TrainSeconds, Status: report.Status(rec.Status)})
+		}
+		s := report.Aggregate(runs, rule)
+		return s.Status == report.StatusOK && s.Figure >= r.e.Spec.Target.Min, nil
+	}
+	label := func(i int) string { return points[cands[i].Index][0].point.String() }
+	out, err := bisect(cands, meets, label)
+	if err != nil {
+		return err
+	}
+	verdict := "no point meets the target"
+	if out.Turning >= 0 {
+		verdict = "turning point " + label(out.Turning)
+	}
+	fmt.Fprintf(r.stderr, "%s: bisect evaluated %d of %d points: %s\n", m.Name, len(out.Evaluated), len(points), verdict)
+	r.searches[m.Name] = searchState{done: true, notes: out.Notes}
+	if err := r.writeManifest(all, sp); err != nil {
+		return err
+	}
+	_, err = writeReport(r.opts.Out)
+	return err
 }

@@ -21,12 +21,12 @@ func (r *runState) assignShards(jobs []job) (shardPlan, error) {
 	if err != nil {
 		return shardPlan{}, err
 	}
-	if len(costs) != len(jobs) {
-		panic("pipeline: the shard plan and the run's jobs differ")
-	}
-	sp := shardPlan{Count: r.opts.Shard.Count, Cost: make([]int64, len(costs))}
-	for i, c := range costs {
-		sp.Cost[i] = c.Cost
+	sp := shardPlan{Count: r.opts.Shard.Count, Cost: make([]int64, len(jobs))}
+	for i, j := range jobs {
+		if j.pointIndex >= len(costs) {
+			panic("pipeline: the shard plan and the run's jobs differ")
+		}
+		sp.Cost[i] = costs[j.pointIndex].Cost // each seed of a repeated point costs the same
 	}
 	sp.Shard = AssignShards(sp.Cost, sp.Count)
 	return sp, nil

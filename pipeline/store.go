@@ -37,12 +37,17 @@ type Record struct {
 	MACs       int64            `json:"macs"`
 	Layers     []LayerParams    `json:"layers"`
 	// Training settings.
-	Seed       int64                  `json:"seed"`
-	Epochs     int                    `json:"epochs"`      // epochs trained
-	SpecEpochs int                    `json:"spec_epochs"` // epochs asked for
-	BatchSize  int                    `json:"batch_size"`
-	Optimizer  spec.OptimizerSettings `json:"optimizer"`
-	LimitTrain int                    `json:"limit_train,omitempty"`
+	Seed       int64 `json:"seed"`
+	Epochs     int   `json:"epochs"`      // epochs trained
+	MaxEpochs  int   `json:"max_epochs"`  // epochs asked for (after --epochs)
+	SpecEpochs int   `json:"spec_epochs"` // epochs the spec asks for
+	// StoppedEarly says early stopping ended training before MaxEpochs; BestEpoch is the epoch
+	// whose validation metric was best (0 without early stopping).
+	StoppedEarly bool                   `json:"stopped_early,omitempty"`
+	BestEpoch    int                    `json:"best_epoch,omitempty"`
+	BatchSize    int                    `json:"batch_size"`
+	Optimizer    spec.OptimizerSettings `json:"optimizer"`
+	LimitTrain   int                    `json:"limit_train,omitempty"`
 	// Outcome.
 	Status        string         `json:"status"` // "ok" or "diverged"
 	TestAccuracy  float64        `json:"test_accuracy"`

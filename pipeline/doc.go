@@ -1,9 +1,13 @@
 // Package pipeline is the facade the commands call: load → validate → expand → count → build →
 // train → store → report. Each command of main.go maps to one function here (Validate, Params,
-// Schema, Run, Report), which writes its output to the writers it is given and returns an error
-// whose kind (see ExitCode) tells main how to exit.
+// Schema, Plan, Run, Report), which writes its output to the writers it is given and returns an
+// error whose kind (see ExitCode) tells main how to exit.
 //
-// Results live in a folder per spec (runs/<spec name>/ by default): results.jsonl holds one JSON
-// object per finished point, rewritten atomically after each point, and report.md with its charts
-// is refreshed after each point, so an interrupted sweep keeps everything it finished.
+// Results live in a folder per spec (runs/<spec name>/ by default): manifest.json lists every
+// point the run set out to train with its result key; results.jsonl (results-shard-I-of-N.jsonl
+// for a shard of a split sweep) holds one JSON object per finished training, rewritten atomically
+// after each one; report.md with its charts is refreshed after each one. An interrupted sweep
+// keeps everything it finished, and a rerun trains only what is missing. Run trains a model's
+// points as a grid (all of them) or searches them by bisection (search.go), each point once per
+// seed when the spec repeats points.
 package pipeline

@@ -2,13 +2,12 @@ package runner
 
 import (
 	"fmt"
+	"github.com/nnsweep/nnsweep/runner/kernels"
 	"hash"
 	"hash/fnv"
 	"unsafe"
 
 	"github.com/chewxy/hm"
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/gonum"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -33,18 +32,9 @@ import (
 // is set, so A is stored m×k (transA false) or k×m (true) with row stride lda, likewise B (k×n or
 // n×k, ldb), and C with row stride ldc. With beta 0, C need not be initialised.
 //
-// It is a variable so that a faster kernel with the same signature (kernels.Sgemm) can replace
-// gonum's pure-Go one; every matrix product of the fused ops goes through it.
-var sgemm = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gonum.Implementation{}.Sgemm(blasTranspose(transA), blasTranspose(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-}
-
-func blasTranspose(t bool) blas.Transpose {
-	if t {
-		return blas.Trans
-	}
-	return blas.NoTrans
-}
+// Every matrix product of the fused ops goes through it: package kernels' packed SGEMM with
+// AVX-512 or AVX2 micro-kernels (pure Go elsewhere), split over both cores for large products.
+var sgemm = kernels.SgemmParallel
 
 // opBuffer is an output buffer an op reuses on every call.
 type opBuffer struct {

@@ -1,0 +1,332 @@
+package kernels
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ConvGeom is the geometry of a 2-D convolution layer over NCHW batches. As in every
+// deep-learning framework the convolution is a cross-correlation: output
+//
+//	y[b][f][oh][ow] = Σ_{c,kh,kw} w[f][c][kh][kw] · xpad[b][c][oh·StrideH+kh][ow·StrideW+kw]
+//
+// where xpad is x with PadTop zero rows above, PadBottom below, PadLeft zero columns to the left
+// and PadRight to the right. Tensors are dense row-major float32 slices: x is N×C×H×W, y is
+// N×F×OutH×OutW and w is F×C×KH×KW. All sizes are counts of floats or elements, not bytes.
+type ConvGeom struct {
+	C, H, W                              int // input channels, height and width of one example
+	F                                    int // output channels (number of filters)
+	KH, KW                               int // kernel height and width
+	StrideH, StrideW                     int // strides, at least 1
+	PadTop, PadBottom, PadLeft, PadRight int // zero padding, at least 0
+}
+
+// Validate reports whether g describes a convolution with at least one output pixel.
+func (g ConvGeom) Validate() error {
+	switch {
+	case g.C < 1 || g.H < 1 || g.W < 1 || g.F < 1 || g.KH < 1 || g.KW < 1:
+		return fmt.Errorf("kernels: conv sizes must be positive, got C=%d H=%d W=%d F=%d KH=%d KW=%d", g.C, g.H, g.W, g.F, g.KH, g.KW)
+	case g.StrideH < 1 || g.StrideW < 1:
+		return fmt.Errorf("kernels: conv strides must be at least 1, got %d×%d", g.StrideH, g.StrideW)
+	case g.PadTop < 0 || g.PadBottom < 0 || g.PadLeft < 0 || g.PadRight < 0:
+		return errors.New("kernels: conv padding must not be negative")
+	case g.H+g.PadTop+g.PadBottom < g.KH || g.W+g.PadLeft+g.PadRight < g.KW:
+		return fmt.Errorf("kernels: conv kernel %d×%d larger than padded input %d×%d", g.KH, g.KW, g.H+g.PadTop+g.PadBottom, g.W+g.PadLeft+g.PadRight)
+	}
+	return nil
+}
+
+func (g ConvGeom) mustValidate() {
+	if err := g.Validate(); err != nil {
+		panic(err.Error())
+	}
+}
+
+// OutH is the output height: (H + PadTop + PadBottom - KH)/StrideH + 1.
+func (g ConvGeom) OutH() int { return (g.H+g.PadTop+g.PadBottom-g.KH)/g.StrideH + 1 }
+
+// OutW is the output width: (W + PadLeft + PadRight - KW)/StrideW + 1.
+func (g ConvGeom) OutW() int { return (g.W+g.PadLeft+g.PadRight-g.KW)/g.StrideW + 1 }
+
+// InSize is the number of floats of one input example, C·H·W.
+func (g ConvGeom) InSize() int { return g.C * g.H * g.W }
+
+// OutSize is the number of floats of one output example, F·OutH·OutW.
+func (g ConvGeom) OutSize() int { return g.F * g.OutH() * g.OutW() }
+
+// FilterSize is the number of weights, F·C·KH·KW.
+func (g ConvGeom) FilterSize() int { return g.F * g.C * g.KH * g.KW }
+
+// ColRows is the number of rows of one example's im2col matrix, C·KH·KW.
+func (g ConvGeom) ColRows() int { return g.C * g.KH * g.KW }
+
+// ColCols is the number of columns of one example's im2col matrix, OutH·OutW.
+func (g ConvGeom) ColCols() int { return g.OutH() * g.OutW() }
+
+// Flops is the number of floating-point operations of the forward pass of n examples,
+// 2·n·F·C·KH·KW·OutH·OutW (each backward pass costs the same).
+func (g ConvGeom) Flops(n int) float64 {
+	return 2 * float64(n) * float64(g.FilterSize()) * float64(g.ColCols())
+}
+
+// validRange returns the output positions [lo, hi) of an axis whose input index o·stride + off
+// falls inside [0, size), for o < out.
+func validRange(off, stride, size, out int) (lo, hi int) {
+	if off < 0 {
+		lo = (-off + stride - 1) / stride
+	}
+	if size-1-off < 0 {
+		return 0, 0
+	}
+	hi = min(out, (size-1-off)/stride+1)
+	if hi < lo {
+		hi = lo
+	}
+	return lo, hi
+}
+
+// Im2col writes the im2col matrix of one example img (C×H×W) into col, a row-major
+// (C·KH·KW)×(OutH·OutW) matrix: col[(c·KH+kh)·KW+kw][oh·OutW+ow] = xpad[c][oh·StrideH+kh][ow·StrideW+kw].
+// In this layout the convolution of one example is the plain product
+//
+//	y (F×OutH·OutW) = w (F×C·KH·KW) · col
+//
+// whose result is the example's NCHW output, so no transpose is needed anywhere: the backward
+// passes are dw += dy·colᵀ (Sgemm NT) and dcol = wᵀ·dy (Sgemm TN) followed by Col2im.
+func Im2col(g ConvGeom, img, col []float32) {
+	g.mustValidate()
+	oh, ow := g.OutH(), g.OutW()
+	n := oh * ow
+	img = img[:g.InSize()]
+	col = col[:g.ColRows()*n]
+	for c := 0; c < g.C; c++ {
+		plane := img[c*g.H*g.W : (c+1)*g.H*g.W]
+		for kh := 0; kh < g.KH; kh++ {
+			ylo, yhi := validRange(kh-g.PadTop, g.StrideH, g.H, oh)
+			for kw := 0; kw < g.KW; kw++ {
+				row := col[((c*g.KH+kh)*g.KW+kw)*n:][:n]
+				off := kw - g.PadLeft
+				lo, hi := validRange(off, g.StrideW, g.W, ow)
+				clear(row[:ylo*ow])
+				clear(row[yhi*ow:])
+				for y := ylo; y < yhi; y++ {
+					src := plane[(y*g.StrideH+kh-g.PadTop)*g.W:][:g.W]
+					dst := row[y*ow : y*ow+ow]
+					clear(dst[:lo])
+					clear(dst[hi:])
+					if g.StrideW == 1 {
+						copy(dst[lo:hi], src[lo+off:])
+						continue
+					}
+					for x := lo; x < hi; x++ {
+						dst[x] = src[x*g.StrideW+off]
+					}
+				}
+			}
+		}
+	}
+}
+
+// Col2im is the adjoint of Im2col: it sets img (C×H×W) to the sum, over every entry of col, of
+// the entry added at the input position Im2col read it from (padding positions are dropped).
+func Col2im(g ConvGeom, col, img []float32) {
+	g.mustValidate()
+	oh, ow := g.OutH(), g.OutW()
+	n := oh * ow
+	img = img[:g.InSize()]
+	col = col[:g.ColRows()*n]
+	clear(img)
+	for c := 0; c < g.C; c++ {
+		plane := img[c*g.H*g.W : (c+1)*g.H*g.W]
+		for kh := 0; kh < g.KH; kh++ {
+			ylo, yhi := validRange(kh-g.PadTop, g.StrideH, g.H, oh)
+			for kw := 0; kw < g.KW; kw++ {
+				row := col[((c*g.KH+kh)*g.KW+kw)*n:][:n]
+				off := kw - g.PadLeft
+				lo, hi := validRange(off, g.StrideW, g.W, ow)
+				for y := ylo; y < yhi; y++ {
+					dst := plane[(y*g.StrideH+kh-g.PadTop)*g.W:][:g.W]
+					src := row[y*ow+lo : y*ow+hi]
+					if g.StrideW == 1 {
+						d := dst[lo+off:][:len(src)]
+						for i, v := range src {
+							d[i] += v
+						}
+						continue
+					}
+					for i, v := range src {
+						dst[(lo+i)*g.StrideW+off] += v
+					}
+				}
+			}
+		}
+	}
+}
+
+// Conv2D runs a convolution layer's passes over a batch of n examples (layouts as in ConvGeom).
+// Implementations own scratch buffers: one value must not be used by two goroutines at once.
+type Conv2D interface {
+	// Geom returns the layer's geometry.
+	Geom() ConvGeom
+	// Forward sets y = conv(x, w) + bias; bias has F entries or is nil.
+	Forward(n int, x, w, bias, y []float32)
+	// BackwardData sets dx to the gradient with respect to x of Σ y·dy.
+	BackwardData(n int, dy, w, dx []float32)
+	// BackwardFilter sets dw to the gradient with respect to w of Σ y·dy, summed over the batch.
+	BackwardFilter(n int, x, dy, dw []float32)
+}
+
+// NewConv2D returns the Conv2D that measured fastest for g, pass by pass (see doc.go): with the
+// AVX-512 kernels, DirectConv everywhere except on small output planes with many channels
+// (C·F ≥ 1024 and OutH·OutW ≤ 64 for the forward pass, ≤ 100 for the backward passes), where
+// Im2colConv's Sgemm wins; without them, Im2colConv. It panics if g is invalid.
+func NewConv2D(g ConvGeom) Conv2D {
+	g.mustValidate()
+	if active.Load().convTaps == nil {
+		return NewIm2colConv(g)
+	}
+	many, plane := g.C*g.F >= 1024, g.OutH()*g.OutW()
+	m := &mixedConv{g: g, direct: [3]bool{!many || plane > 64, !many || plane > 100, !many || plane > 100}}
+	if m.direct == [3]bool{true, true, true} {
+		return NewDirectConv(g)
+	}
+	m.d, m.l = NewDirectConv(g), NewIm2colConv(g)
+	return m
+}
+
+// mixedConv runs each pass on DirectConv or Im2colConv, whichever is faster for it.
+type mixedConv struct {
+	g      ConvGeom
+	d      *DirectConv
+	l      *Im2colConv
+	direct [3]bool // forward, backward data, backward filter
+}
+
+func (m *mixedConv) Geom() ConvGeom { return m.g }
+
+func (m *mixedConv) pass(i int) Conv2D {
+	if m.direct[i] {
+		return m.d
+	}
+	return m.l
+}
+
+func (m *mixedConv) Forward(n int, x, w, bias, y []float32) { m.pass(0).Forward(n, x, w, bias, y) }
+
+func (m *mixedConv) BackwardData(n int, dy, w, dx []float32) {
+	m.pass(1).BackwardData(n, dy, w, dx)
+}
+
+func (m *mixedConv) BackwardFilter(n int, x, dy, dw []float32) {
+	m.pass(2).BackwardFilter(n, x, dy, dw)
+}
+
+// pinned returns im, or the active implementation when im is nil.
+func pinned(im *impl) *impl {
+	if im != nil {
+		return im
+	}
+	return active.Load()
+}
+
+func checkLen(s []float32, n int, what string) {
+	if len(s) < n {
+		panic(fmt.Sprintf("kernels: %s has %d floats, need %d", what, len(s), n))
+	}
+}
+
+// Im2colConv is the Conv2D that lowers each example to its im2col matrix and calls Sgemm.
+type Im2colConv struct {
+	g    ConvGeom
+	col  []float32 // one example's im2col matrix
+	ws   Workspace
+	impl *impl // nil: the active implementation (tests pin one)
+}
+
+// NewIm2colConv returns an Im2colConv for g; it panics if g is invalid.
+func NewIm2colConv(g ConvGeom) *Im2colConv {
+	g.mustValidate()
+	return &Im2colConv{g: g}
+}
+
+// Geom returns the layer's geometry.
+func (cv *Im2colConv) Geom() ConvGeom { return cv.g }
+
+// identityCol reports whether the im2col matrix of an example is the example itself (1×1
+// kernel, stride 1, no padding), so it need not be built.
+func (g ConvGeom) identityCol() bool {
+	return g.KH == 1 && g.KW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadTop == 0 && g.PadBottom == 0 && g.PadLeft == 0 && g.PadRight == 0
+}
+
+func (cv *Im2colConv) colOf(img []float32) []float32 {
+	if cv.g.identityCol() {
+		return img
+	}
+	if cv.col == nil {
+		cv.col = make([]float32, cv.g.ColRows()*cv.g.ColCols())
+	}
+	Im2col(cv.g, img, cv.col)
+	return cv.col
+}
+
+// Forward sets y = conv(x, w) + bias, one Sgemm per example.
+func (cv *Im2colConv) Forward(n int, x, w, bias, y []float32) {
+	g := cv.g
+	in, out, kk, p := g.InSize(), g.OutSize(), g.ColRows(), g.ColCols()
+	checkLen(x, n*in, "x")
+	checkLen(w, g.FilterSize(), "w")
+	checkLen(y, n*out, "y")
+	im := pinned(cv.impl)
+	for b := 0; b < n; b++ {
+		col := cv.colOf(x[b*in : (b+1)*in])
+		yb := y[b*out : (b+1)*out]
+		sgemm(im, &cv.ws, false, false, g.F, p, kk, 1, w, kk, col, p, 0, yb, p)
+		if bias != nil {
+			AddBiasNCHW(1, g.F, p, yb, bias)
+		}
+	}
+}
+
+// BackwardData sets dx = col2im(wᵀ·dy) for each example.
+func (cv *Im2colConv) BackwardData(n int, dy, w, dx []float32) {
+	g := cv.g
+	in, out, kk, p := g.InSize(), g.OutSize(), g.ColRows(), g.ColCols()
+	checkLen(dy, n*out, "dy")
+	checkLen(w, g.FilterSize(), "w")
+	checkLen(dx, n*in, "dx")
+	im := pinned(cv.impl)
+	for b := 0; b < n; b++ {
+		dxb := dx[b*in : (b+1)*in]
+		if g.identityCol() {
+			sgemm(im, &cv.ws, true, false, kk, p, g.F, 1, w, kk, dy[b*out:(b+1)*out], p, 0, dxb, p)
+			continue
+		}
+		if cv.col == nil {
+			cv.col = make([]float32, kk*p)
+		}
+		sgemm(im, &cv.ws, true, false, kk, p, g.F, 1, w, kk, dy[b*out:(b+1)*out], p, 0, cv.col, p)
+		Col2im(g, cv.col, dxb)
+	}
+}
+
+// BackwardFilter sets dw = Σ_b dy_b·col_bᵀ.
+func (cv *Im2colConv) BackwardFilter(n int, x, dy, dw []float32) {
+	g := cv.g
+	in, out, kk, p := g.InSize(), g.OutSize(), g.ColRows(), g.ColCols()
+	checkLen(x, n*in, "x")
+	checkLen(dy, n*out, "dy")
+	checkLen(dw, g.FilterSize(), "dw")
+	if n == 0 {
+		clear(dw[:g.FilterSize()])
+		return
+	}
+	im := pinned(cv.impl)
+	for b := 0; b < n; b++ {
+		col := cv.colOf(x[b*in : (b+1)*in])
+		beta := float32(1)
+		if b == 0 {
+			beta = 0
+		}
+		sgemm(im, &cv.ws, false, true, g.F, kk, p, 1, dy[b*out:(b+1)*out], p, col, p, beta, dw, kk)
+	}
+}

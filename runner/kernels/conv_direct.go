@@ -1,0 +1,245 @@
+package kernels
+
+// DirectConv is the Conv2D that convolves directly, vectorised over the output plane: each
+// example's padded input is split by stride phase into planes whose rows are wq floats wide, so
+// every tap (c, kh, kw) of the kernel is one contiguous shifted copy of a plane, and the output
+// of up to four filters is accumulated in registers over blocks of 64 positions of an oh×wq grid
+// (the wq-OutW columns past the output width are computed and dropped). The input gradient is the
+// same computation on the stride-dilated, margin-padded output gradient with the kernel flipped,
+// and the filter gradient is a set of dot products of output-gradient planes with shifted input
+// planes. It is fastest for few channels, where im2col matrices are tall and thin.
+type DirectConv struct {
+	g      ConvGeom
+	oh, ow int
+
+	// Input phase planes: C·StrideH·StrideW planes of hq×wq, and the offset of each tap in them.
+	hq, wq int
+	xph    []float32
+	xOffs  []int32
+	lf     int       // output grid length oh·wq, rounded up to a multiple of 64
+	dyg    []float32 // output gradient on the output grid, F planes of lf (filter gradient)
+
+	// Dilated output-gradient planes for the input gradient: F planes of hg×wg, and tap offsets.
+	hg, wg int
+	dym    []float32
+	dOffs  []int32
+	lb     int // input-gradient grid length (H+PadTop+PadBottom)·wg, rounded up to 64
+
+	impl *impl // nil: the active implementation (tests pin one)
+
+	grid []float32 // up to four output planes of max(lf, lb)
+	wt   []float32 // weights of one pass, tap-major
+}
+
+// NewDirectConv returns a DirectConv for g with its scratch buffers; it panics if g is invalid.
+func NewDirectConv(g ConvGeom) *DirectConv {
+	g.mustValidate()
+	d := &DirectConv{g: g, oh: g.OutH(), ow: g.OutW()}
+	sh, sw := g.StrideH, g.StrideW
+	hp, wp := g.H+g.PadTop+g.PadBottom, g.W+g.PadLeft+g.PadRight
+	d.hq, d.wq = (hp+sh-1)/sh, (wp+sw-1)/sw
+	d.lf = roundUp(d.oh*d.wq, 64)
+	plane := d.hq * d.wq
+	maxOff := 0
+	for c := 0; c < g.C; c++ {
+		for kh := 0; kh < g.KH; kh++ {
+			for kw := 0; kw < g.KW; kw++ {
+				off := ((c*sh+kh%sh)*sw+kw%sw)*plane + (kh/sh)*d.wq + kw/sw
+				d.xOffs = append(d.xOffs, int32(off))
+				maxOff = max(maxOff, off)
+			}
+		}
+	}
+	d.xph = alignedFloats(max(g.C*sh*sw*plane, maxOff+d.lf))
+	d.dyg = alignedFloats(g.F * d.lf)
+
+	d.hg, d.wg = hp+g.KH-1, wp+g.KW-1
+	d.lb = roundUp(hp*d.wg, 64)
+	maxOff = 0
+	for f := 0; f < g.F; f++ {
+		for kh := 0; kh < g.KH; kh++ {
+			for kw := 0; kw < g.KW; kw++ {
+				off := f*d.hg*d.wg + (g.KH-1-kh)*d.wg + (g.KW - 1 - kw)
+				d.dOffs = append(d.dOffs, int32(off))
+				maxOff = max(maxOff, off)
+			}
+		}
+	}
+	d.dym = alignedFloats(max(g.F*d.hg*d.wg, maxOff+d.lb))
+	d.grid = alignedFloats(4 * max(d.lf, d.lb))
+	d.wt = make([]float32, g.FilterSize())
+	return d
+}
+
+// Geom returns the layer's geometry.
+func (d *DirectConv) Geom() ConvGeom { return d.g }
+
+// fillPhases writes one example's padded input into the phase planes.
+func (d *DirectConv) fillPhases(im *impl, img []float32) {
+	g := d.g
+	sh, sw := g.StrideH, g.StrideW
+	plane := d.hq * d.wq
+	for c := 0; c < g.C; c++ {
+		src := img[c*g.H*g.W : (c+1)*g.H*g.W]
+		for ph := 0; ph < sh; ph++ {
+			for pw := 0; pw < sw; pw++ {
+				dst := d.xph[((c*sh+ph)*sw+pw)*plane:][:plane]
+				ylo, yhi := validRange(ph-g.PadTop, sh, g.H, d.hq)
+				xlo, xhi := validRange(pw-g.PadLeft, sw, g.W, d.wq)
+				off := pw - g.PadLeft
+				clear(dst[:ylo*d.wq])
+				clear(dst[yhi*d.wq:])
+				if sw == 1 {
+					if xlo > 0 || xhi < d.wq {
+						for i := ylo; i < yhi; i++ {
+							clear(dst[i*d.wq : i*d.wq+xlo])
+							clear(dst[i*d.wq+xhi : (i+1)*d.wq])
+						}
+					}
+					im.copyRows(dst[ylo*d.wq+xlo:], d.wq, src[(ylo*sh+ph-g.PadTop)*g.W+xlo+off:], sh*g.W, yhi-ylo, xhi-xlo, 0)
+					continue
+				}
+				for i := ylo; i < yhi; i++ {
+					row := dst[i*d.wq : (i+1)*d.wq]
+					srow := src[(i*sh+ph-g.PadTop)*g.W:][:g.W]
+					clear(row[:xlo])
+					clear(row[xhi:])
+					for j := xlo; j < xhi; j++ {
+						row[j] = srow[j*sw+off]
+					}
+				}
+			}
+		}
+	}
+}
+
+// taps runs the tap kernel for nf ≤ 4 output planes of n floats (a multiple of 64) into d.grid,
+// with planes n floats apart.
+func (d *DirectConv) taps(im *impl, nf int, x []float32, offs []int32, w []float32, n int) {
+	if im.convTaps != nil {
+		im.convTaps[nf-1](&d.grid[0], 4*n, &x[0], &offs[0], &w[0], len(offs), n/64)
+		return
+	}
+	convTapsGo(nf, d.grid, n, x, offs, w, n)
+}
+
+// Forward sets y = conv(x, w) + bias.
+func (d *DirectConv) Forward(n int, x, w, bias, y []float32) {
+	g := d.g
+	in, out, taps := g.InSize(), g.OutSize(), g.ColRows()
+	checkLen(x, n*in, "x")
+	checkLen(w, g.FilterSize(), "w")
+	checkLen(y, n*out, "y")
+	im := pinned(d.impl)
+	// Tap-major weights per group of four filters: wt[f0·taps + t·nf + f] = w[f0+f][t].
+	for f0 := 0; f0 < g.F; f0 += 4 {
+		nf := min(4, g.F-f0)
+		for t := 0; t < taps; t++ {
+			for f := 0; f < nf; f++ {
+				d.wt[f0*taps+t*nf+f] = w[(f0+f)*taps+t]
+			}
+		}
+	}
+	hw := d.oh * d.ow
+	for b := 0; b < n; b++ {
+		d.fillPhases(im, x[b*in:(b+1)*in])
+		for f0 := 0; f0 < g.F; f0 += 4 {
+			nf := min(4, g.F-f0)
+			d.taps(im, nf, d.xph, d.xOffs, d.wt[f0*taps:], d.lf)
+			for f := 0; f < nf; f++ {
+				var bv float32
+				if bias != nil {
+					bv = bias[f0+f]
+				}
+				im.copyRows(y[b*out+(f0+f)*hw:], d.ow, d.grid[f*d.lf:], d.wq, d.oh, d.ow, bv)
+			}
+		}
+	}
+}
+
+// BackwardData sets dx to the input gradient.
+func (d *DirectConv) BackwardData(n int, dy, w, dx []float32) {
+	g := d.g
+	in, out := g.InSize(), g.OutSize()
+	checkLen(dy, n*out, "dy")
+	checkLen(w, g.FilterSize(), "w")
+	checkLen(dx, n*in, "dx")
+	im := pinned(d.impl)
+	kk := g.KH * g.KW
+	taps := g.F * kk
+	// Tap-major weights per group of four input channels: tap (f, kh, kw), channel c.
+	for c0 := 0; c0 < g.C; c0 += 4 {
+		nc := min(4, g.C-c0)
+		for f := 0; f < g.F; f++ {
+			for k := 0; k < kk; k++ {
+				for c := 0; c < nc; c++ {
+					d.wt[c0*taps+(f*kk+k)*nc+c] = w[(f*g.C+c0+c)*kk+k]
+				}
+			}
+		}
+	}
+	hw := d.oh * d.ow
+	plane := d.hg * d.wg
+	for b := 0; b < n; b++ {
+		// Dilate dy by the strides into planes with KH-1 zero rows above and KW-1 columns left.
+		// Positions never written stay zero, so only a strided dy needs clearing between examples.
+		if g.StrideH > 1 || g.StrideW > 1 || b == 0 {
+			clear(d.dym[:g.F*plane])
+		}
+		for f := 0; f < g.F; f++ {
+			src := dy[b*out+f*hw:][:hw]
+			dst := d.dym[f*plane+(g.KH-1)*d.wg+g.KW-1:]
+			if g.StrideW == 1 {
+				im.copyRows(dst, g.StrideH*d.wg, src, d.ow, d.oh, d.ow, 0)
+				continue
+			}
+			for i := 0; i < d.oh; i++ {
+				row := dst[i*g.StrideH*d.wg:]
+				for j, v := range src[i*d.ow : (i+1)*d.ow] {
+					row[j*g.StrideW] = v
+				}
+			}
+		}
+		for c0 := 0; c0 < g.C; c0 += 4 {
+			nc := min(4, g.C-c0)
+			d.taps(im, nc, d.dym, d.dOffs, d.wt[c0*taps:], d.lb)
+			for c := 0; c < nc; c++ {
+				im.copyRows(dx[b*in+(c0+c)*g.H*g.W:], g.W, d.grid[c*d.lb+g.PadTop*d.wg+g.PadLeft:], d.wg, g.H, g.W, 0)
+			}
+		}
+	}
+}
+
+// BackwardFilter sets dw to the filter gradient summed over the batch.
+func (d *DirectConv) BackwardFilter(n int, x, dy, dw []float32) {
+	g := d.g
+	in, out, taps := g.InSize(), g.OutSize(), g.ColRows()
+	checkLen(x, n*in, "x")
+	checkLen(dy, n*out, "dy")
+	checkLen(dw, g.FilterSize(), "dw")
+	dw = dw[:g.FilterSize()]
+	clear(dw)
+	im := pinned(d.impl)
+	hw := d.oh * d.ow
+	for b := 0; b < n; b++ {
+		d.fillPhases(im, x[b*in:(b+1)*in])
+		// dy on the output grid; the columns past OutW and the tail stay zero.
+		for f := 0; f < g.F; f++ {
+			im.copyRows(d.dyg[f*d.lf:], d.wq, dy[b*out+f*hw:], d.ow, d.oh, d.ow, 0)
+		}
+		for f0 := 0; f0 < g.F; f0 += 4 {
+			nf := min(4, g.F-f0)
+			for t0 := 0; t0 < taps; t0 += 4 {
+				nt := min(4, taps-t0)
+				offs := d.xOffs[t0 : t0+nt]
+				out := dw[f0*taps+t0:]
+				_ = out[(nf-1)*taps+nt-1]
+				if im.convDot != nil {
+					im.convDot[nf-1][nt-1](&d.dyg[f0*d.lf], 4*d.lf, &d.xph[0], &offs[0], d.lf/16, &out[0], 4*taps)
+					continue
+				}
+				convDotGo(nf, d.dyg[f0*d.lf:], d.lf, d.xph, offs, d.lf, out, taps)
+			}
+		}
+	}
+}

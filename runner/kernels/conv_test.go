@@ -1,0 +1,244 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// naiveConv computes the forward pass in float64 straight from the definition in ConvGeom.
+func naiveConv(g ConvGeom, n int, x, w, bias []float32) []float32 {
+	oh, ow := g.OutH(), g.OutW()
+	y := make([]float32, n*g.OutSize())
+	for b := 0; b < n; b++ {
+		for f := 0; f < g.F; f++ {
+			for i := 0; i < oh; i++ {
+				for j := 0; j < ow; j++ {
+					var s float64
+					if bias != nil {
+						s = float64(bias[f])
+					}
+					for c := 0; c < g.C; c++ {
+						for kh := 0; kh < g.KH; kh++ {
+							for kw := 0; kw < g.KW; kw++ {
+								ih, iw := i*g.StrideH+kh-g.PadTop, j*g.StrideW+kw-g.PadLeft
+								if ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
+									continue
+								}
+								s += float64(w[((f*g.C+c)*g.KH+kh)*g.KW+kw]) * float64(x[((b*g.C+c)*g.H+ih)*g.W+iw])
+							}
+						}
+					}
+					y[((b*g.F+f)*oh+i)*ow+j] = float32(s)
+				}
+			}
+		}
+	}
+	return y
+}
+
+// naiveConvBackward computes both gradients of Σ y·dy in float64 from the same definition.
+func naiveConvBackward(g ConvGeom, n int, x, w, dy []float32) (dx, dw []float32) {
+	oh, ow := g.OutH(), g.OutW()
+	dx64 := make([]float64, n*g.InSize())
+	dw64 := make([]float64, g.FilterSize())
+	for b := 0; b < n; b++ {
+		for f := 0; f < g.F; f++ {
+			for i := 0; i < oh; i++ {
+				for j := 0; j < ow; j++ {
+					d := float64(dy[((b*g.F+f)*oh+i)*ow+j])
+					for c := 0; c < g.C; c++ {
+						for kh := 0; kh < g.KH; kh++ {
+							for kw := 0; kw < g.KW; kw++ {
+								ih, iw := i*g.StrideH+kh-g.PadTop, j*g.StrideW+kw-g.PadLeft
+								if ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
+									continue
+								}
+								wi := ((f*g.C+c)*g.KH+kh)*g.KW + kw
+								xi := ((b*g.C+c)*g.H+ih)*g.W + iw
+								dx64[xi] += float64(w[wi]) * d
+								dw64[wi] += float64(x[xi]) * d
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	dx, dw = make([]float32, len(dx64)), make([]float32, len(dw64))
+	for i, v := range dx64 {
+		dx[i] = float32(v)
+	}
+	for i, v := range dw64 {
+		dw[i] = float32(v)
+	}
+	return dx, dw
+}
+
+func (g ConvGeom) String() string {
+	return fmt.Sprintf("C%d_%dx%d_F%d_k%dx%d_s%dx%d_p%d.%d.%d.%d", g.C, g.H, g.W, g.F, g.KH, g.KW, g.StrideH, g.StrideW, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight)
+}
+
+func closeTo(t *testing.T, what string, got, want []float32, tol float64) {
+	t.Helper()
+	for i := range want {
+		if d := math.Abs(float64(got[i] - want[i])); !(d <= tol*(1+math.Abs(float64(want[i])))) {
+			t.Fatalf("%s[%d] = %v, want %v", what, i, got[i], want[i])
+		}
+	}
+}
+
+// convGeoms are the geometries every convolution test runs: the CNN shapes of the sweeps,
+// strides of two and three, asymmetric padding, kernels wider than tall, and channel counts on
+// both sides of the four-filter groups.
+var convGeoms = []ConvGeom{
+	{C: 1, H: 28, W: 28, F: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1},
+	{C: 2, H: 12, W: 12, F: 4, KH: 3, KW: 3, StrideH: 1, StrideW: 1},
+	{C: 3, H: 9, W: 11, F: 5, KH: 3, KW: 2, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 0, PadLeft: 2, PadRight: 1},
+	{C: 4, H: 8, W: 8, F: 9, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadTop: 2, PadBottom: 2, PadLeft: 2, PadRight: 2},
+	{C: 1, H: 7, W: 6, F: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1},
+	{C: 6, H: 10, W: 10, F: 3, KH: 1, KW: 1, StrideH: 1, StrideW: 1},
+	{C: 2, H: 13, W: 10, F: 3, KH: 4, KW: 3, StrideH: 3, StrideW: 2, PadTop: 0, PadBottom: 2, PadLeft: 1, PadRight: 0},
+	{C: 5, H: 6, W: 20, F: 4, KH: 2, KW: 7, StrideH: 1, StrideW: 3, PadLeft: 3, PadRight: 3},
+	{C: 1, H: 3, W: 3, F: 2, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1},
+	{C: 3, H: 5, W: 4, F: 2, KH: 5, KW: 4, StrideH: 1, StrideW: 1},
+}
+
+func TestConvAgainstNaive(t *testing.T) {
+	t.Parallel()
+	for gi, g := range convGeoms {
+		t.Run(g.String(), func(t *testing.T) {
+			t.Parallel()
+			r := rand.New(rand.NewPCG(uint64(gi), 9))
+			const n = 3
+			x := randFloats(r, n*g.InSize())
+			w := randFloats(r, g.FilterSize())
+			bias := randFloats(r, g.F)
+			dy := randFloats(r, n*g.OutSize())
+			wantY := naiveConv(g, n, x, w, bias)
+			wantDx, wantDw := naiveConvBackward(g, n, x, w, dy)
+			tol := 1e-5 * float64(g.ColRows()+n*g.ColCols())
+			for _, im := range supportedImpls() {
+				direct := NewDirectConv(g)
+				direct.impl = im
+				lowered := NewIm2colConv(g)
+				lowered.impl = im
+				for _, cv := range []Conv2D{direct, lowered} {
+					name := fmt.Sprintf("%T/%s", cv, im.name)
+					// Outputs start as NaN: every element must be written.
+					y := nanFloats(n * g.OutSize())
+					cv.Forward(n, x, w, bias, y)
+					closeTo(t, name+" y", y, wantY, tol)
+					dx := nanFloats(n * g.InSize())
+					cv.BackwardData(n, dy, w, dx)
+					closeTo(t, name+" dx", dx, wantDx, tol)
+					dw := nanFloats(g.FilterSize())
+					cv.BackwardFilter(n, x, dy, dw)
+					closeTo(t, name+" dw", dw, wantDw, tol)
+					// A second call reuses the scratch buffers and must give the same results.
+					cv.Forward(n, x, w, nil, y)
+					closeTo(t, name+" y without bias", y, naiveConv(g, n, x, w, nil), tol)
+				}
+			}
+		})
+	}
+}
+
+func nanFloats(n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(math.NaN())
+	}
+	return s
+}
+
+func TestIm2colCol2im(t *testing.T) {
+	t.Parallel()
+	for gi, g := range convGeoms {
+		t.Run(g.String(), func(t *testing.T) {
+			t.Parallel()
+			r := rand.New(rand.NewPCG(uint64(gi), 11))
+			x := randFloats(r, g.InSize())
+			oh, ow := g.OutH(), g.OutW()
+			col := nanFloats(g.ColRows() * g.ColCols())
+			Im2col(g, x, col)
+			// Naive im2col straight from the definition.
+			for c := 0; c < g.C; c++ {
+				for kh := 0; kh < g.KH; kh++ {
+					for kw := 0; kw < g.KW; kw++ {
+						for i := 0; i < oh; i++ {
+							for j := 0; j < ow; j++ {
+								ih, iw := i*g.StrideH+kh-g.PadTop, j*g.StrideW+kw-g.PadLeft
+								var want float32
+								if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
+									want = x[(c*g.H+ih)*g.W+iw]
+								}
+								if got := col[((c*g.KH+kh)*g.KW+kw)*oh*ow+i*ow+j]; got != want {
+									t.Fatalf("col[%d,%d,%d][%d,%d] = %v, want %v", c, kh, kw, i, j, got, want)
+								}
+							}
+						}
+					}
+				}
+			}
+			// Col2im is the adjoint: <Im2col(x), d> = <x, Col2im(d)> for any d.
+			d := randFloats(r, len(col))
+			back := nanFloats(g.InSize())
+			Col2im(g, d, back)
+			var lhs, rhs float64
+			for i, v := range col {
+				lhs += float64(v) * float64(d[i])
+			}
+			for i, v := range x {
+				rhs += float64(v) * float64(back[i])
+			}
+			if math.Abs(lhs-rhs) > 1e-4*(1+math.Abs(lhs)) {
+				t.Fatalf("<im2col(x), d> = %v but <x, col2im(d)> = %v", lhs, rhs)
+			}
+		})
+	}
+}
+
+// TestNewConv2DChoice pins down the crossover NewConv2D applies with the AVX-512 kernels.
+func TestNewConv2DChoice(t *testing.T) {
+	t.Parallel()
+	if bestImpl().convTaps == nil || Impl() != bestImpl().name {
+		t.Skip("the choice is only made with the AVX-512 convolution kernels")
+	}
+	conv3 := func(c, hw, f int) ConvGeom {
+		return ConvGeom{C: c, H: hw, W: hw, F: f, KH: 3, KW: 3, StrideH: 1, StrideW: 1}
+	}
+	tests := []struct {
+		name string
+		g    ConvGeom
+		want string // direct or im2col for forward, backward data, backward filter
+	}{
+		{"n2", conv3(2, 12, 4), "direct direct direct"},
+		{"n32 first layer", conv3(1, 28, 32), "direct direct direct"},
+		{"n32 26x26", conv3(32, 26, 64), "direct direct direct"},
+		{"n32 12x12", conv3(32, 12, 64), "direct im2col im2col"},
+		{"n32 10x10", conv3(64, 10, 64), "im2col im2col im2col"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cv := NewConv2D(tc.g)
+			var got []string
+			for i := 0; i < 3; i++ {
+				var p Conv2D = cv
+				if m, ok := cv.(*mixedConv); ok {
+					p = m.pass(i)
+				}
+				if _, ok := p.(*DirectConv); ok {
+					got = append(got, "direct")
+				} else {
+					got = append(got, "im2col")
+				}
+			}
+			if s := fmt.Sprint(got[0], " ", got[1], " ", got[2]); s != tc.want {
+				t.Errorf("NewConv2D(%v) runs %s, want %s", tc.g, s, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,102 @@
+// Package kernels implements the float32 compute kernels of CPU training: a BLIS-style SGEMM
+// with assembly micro-kernels, 2-D convolutions over NCHW batches (im2col lowering and a direct
+// convolution for few channels), and bias / ReLU epilogues with their gradients. It imports no
+// other package of nnsweep and no gorgonia: gorgonia ops call it with plain slices.
+//
+// # Layouts and units
+//
+// Matrices are dense row-major float32 slices. A leading dimension (lda, ldb, ldc, ldy) is the
+// distance between the starts of consecutive rows, counted in floats; every size, stride and
+// offset in this package counts floats (elements), never bytes. Batches of images are NCHW:
+// example, channel, row, column, the column varying fastest. Convolution weights are F×C×KH×KW
+// (filter, input channel, kernel row, kernel column), biases have one entry per output channel
+// or column. Dense layers keep one example per row: y (batch×out) = x (batch×in) · w (in×out).
+//
+// # Implementations
+//
+// Three sets of kernels exist, chosen once at start with golang.org/x/sys/cpu:
+//
+//   - "avx512" (AVX-512F and VL): 14×32 SGEMM register tile (28 zmm accumulators), masked edge
+//     tiles, a 16×16 transpose for packing, the direct-convolution kernels and the element-wise
+//     bias / ReLU passes.
+//   - "avx2" (AVX2 and FMA): 6×16 SGEMM tile; packing, convolutions and epilogues in pure Go.
+//   - "generic": pure Go everywhere (4×8 tile). It is the fallback on any CPU and the reference
+//     every assembly kernel is tested against.
+//
+// The environment variable NNSWEEP_KERNELS (EnvImpl) caps the choice: "generic", "avx2",
+// "avx512" or "auto" (the default, the best the CPU has). UseImpl switches at run time and Impl
+// reports the set in use. The build tag purego leaves the assembly out. The assembly is generated
+// by gen_asm.go (a text generator without dependencies); after changing it run go generate.
+//
+// # SGEMM
+//
+// Sgemm computes C = alpha·op(A)·op(B) + beta·C with BLAS semantics on one goroutine: beta = 0
+// never reads C (NaNs there are overwritten), alpha = 0 or k = 0 never reads A or B. The loop
+// nest is BLIS's: op(B) is packed in blocks of up to 320×512 floats (L2), k is cut into equal
+// blocks of at most 320, one A micro-panel of 14×kc floats stays in L1 while the micro-kernel
+// sweeps it across the B block, prefetching the B panel 32 steps ahead. Operands are read in
+// place when packing would not pay: A unless many column tiles reuse a micro-panel whose rows
+// would alias in L1 (lda a multiple of 256 floats, say), B when it is not transposed and either
+// at most 64 floats wide or used by at most four row tiles. Products with op(B)
+// at most four columns wide (MLP layers of width 1…4) take dedicated paths: dot products along k
+// when A is not transposed, the transposed product Cᵀ = op(B)ᵀ·A when it is.
+//
+// SgemmParallel splits C into blocks of whole tiles (rows when op(A) is taller than op(B) is
+// wide, else columns) across up to GOMAXPROCS goroutines when the product has at least
+// ParallelMinFlops operations, and is bitwise equal to Sgemm. The split pays only when the
+// other core is idle: on this shared machine it doubled 2048³ (≈ 175 GFLOP/s) when the
+// neighbours were quiet and gained nothing when they were busy. Splitting the batch across two
+// goroutines, each with its own buffers, is the alternative PERFORMANCE.md describes.
+//
+// # Buffers, concurrency and alignment
+//
+// The package-level Sgemm and SgemmParallel take their packing buffers from a sync.Pool and do
+// not allocate after warm-up; they are safe for concurrent use on disjoint C. A Workspace is a
+// caller-owned set of the same buffers (Workspace.Sgemm); it, DirectConv and Im2colConv own
+// scratch memory and must not be used by two goroutines at once (make one per goroutine; they
+// do not allocate after construction or their first call). Callers' slices need no alignment:
+// the kernels use unaligned loads, and the internal buffers are 64-byte aligned. Slices shorter
+// than their dimensions say cause a panic ("kernels: …"), never an out-of-bounds access.
+//
+// # Convolutions
+//
+// Im2col lowers one example to the (C·KH·KW)×(OutH·OutW) matrix whose row (c·KH+kh)·KW+kw holds
+// the input pixel each output position sees through tap (c, kh, kw). With weights F×(C·KH·KW),
+// the example's output is y = w·col (Sgemm NN, m=F, k=C·KH·KW, n=OutH·OutW), already NCHW; the
+// gradients are dw += dy·colᵀ (NT) and dx = Col2im(wᵀ·dy) (TN then Col2im): no transpose is ever
+// materialised. Im2colConv runs these per example.
+//
+// DirectConv splits each padded input by stride phase into planes, so that every tap is a
+// contiguous shifted copy of a plane, and accumulates up to four output planes at a time in
+// zmm registers, vectorised over the flattened output plane (64 positions per step, the
+// KW-1 columns past each row's end computed and dropped). The input gradient is the same
+// computation on the dilated output gradient with the kernel flipped; the filter gradient is dot
+// products of output-gradient planes with shifted input planes. Both support any stride and
+// asymmetric padding.
+//
+// Measured at batch 128, 3×3 valid convolutions, one core of the 2-core Zen 4 EPYC, AVX-512:
+// GFLOP/s over thread CPU time (steady on the shared machine; wall-clock medians agree when it
+// is quiet), medians of 5, direct / im2col:
+//
+//	shape                      forward        backward data  backward filter
+//	n=2  28×28×1 → 26×26×2     35.0 /  6.2    31.5 /  4.9    33.3 /  5.9
+//	n=2  26×26×2 → 24×24×2     54.0 /  9.8    46.5 /  5.3    42.5 /  6.7
+//	n=2  12×12×2 → 10×10×4     29.5 /  4.1    28.6 /  5.4    27.0 /  5.7
+//	n=2  10×10×4 →  8×8×4      34.1 /  6.9    33.6 /  6.0    21.9 /  4.7
+//	n=8  26×26×8 → 24×24×8     52.6 / 22.0    60.0 / 14.2    54.7 / 18.6
+//	n=16 26×26×16 → 24×24×16   73.8 / 36.7    62.9 / 28.5    64.1 / 30.4
+//	n=32 28×28×1 → 26×26×32    25.1 / 20.3    21.1 / 11.4    33.4 / 29.9
+//	n=32 26×26×32 → 24×24×32   63.6 / 55.8    72.2 / 44.6    77.5 / 48.9
+//	n=32 12×12×32 → 10×10×64   73.6 / 42.8    51.0 / 45.5    43.3 / 45.7
+//	n=32 10×10×64 →  8×8×64    51.5 / 54.6    51.2 / 55.3    31.5 / 55.9
+//	CNN1 26×26×32 → 24×24×64   90.5 / 68.3    76.9 / 63.8    82.1 / 71.9
+//
+// Direct wins 5–9× at n=2, 2–4× at n=8…16 and still 1.1–1.9× on 24×24 and larger outputs at
+// n=32. im2col + Sgemm wins (5–45 %) only on small outputs with many channels (8×8 at C·F =
+// 4096; the 10×10 gradients at C·F = 2048 are a tie between runs), where the direct kernels'
+// per-call and reduction overheads are no longer hidden. NewConv2D encodes that crossover pass
+// by pass (im2col when C·F ≥ 1024 and the output plane has at most 64 positions, at most 100 for
+// the backward passes); without the AVX-512 kernels it returns Im2colConv.
+//
+//go:generate go run gen_asm.go
+package kernels

@@ -1,0 +1,958 @@
+//go:build ignore
+
+// gen_asm writes the Go assembly micro-kernels of package kernels and the Go file that declares
+// them. It is a plain text generator (no dependencies): every kernel is unrolled over its register
+// tile, so one template per kernel family yields all tile sizes.
+//
+//	go generate ./runner/kernels/
+//
+// Files written: zkernels_amd64.s and zkernels_amd64.go.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+	"log"
+	"os"
+	"strings"
+)
+
+const buildTag = "//go:build amd64 && !purego\n"
+
+// Tile limits; they must match impl_amd64.go (SGEMM tiles) and conv_direct.go (groups of four).
+const (
+	avx512MR = 14 // rows of the AVX-512 SGEMM tile
+	avx512NV = 2  // zmm vectors (16 floats each) per row of the AVX-512 SGEMM tile
+	avx2MR   = 6
+	avx2NV   = 2 // ymm vectors (8 floats each)
+	convNF   = 4 // filters per call of the direct-convolution kernels
+	convNT   = 4 // taps per call of the filter-gradient kernel
+)
+
+type asm struct{ b bytes.Buffer }
+
+func (a *asm) op(format string, args ...any) {
+	a.b.WriteString("\t")
+	fmt.Fprintf(&a.b, format, args...)
+	a.b.WriteString("\n")
+}
+
+func (a *asm) label(name string) { fmt.Fprintf(&a.b, "%s:\n", name) }
+
+func (a *asm) text(name string, argSize int) {
+	fmt.Fprintf(&a.b, "\n// func %s\nTEXT ·%s(SB), NOSPLIT, $0-%d\n", name, name, argSize)
+}
+
+// sgemmArgs is the Go parameter list shared by all SGEMM micro-kernels (88 bytes of arguments).
+const sgemmArgs = "(kc int, a *float32, aRowBytes, aKBytes int, b *float32, bKBytes int, c *float32, ldcBytes int, alpha, beta float32, nlast int, load int)"
+
+// rowAddr returns the address of row i of the A micro-panel. Rows 0–6 hang off AX, rows 7–13 off
+// DX (= AX + 7·aRow); R8 = aRow, R9 = 3·aRow, R10 = 5·aRow.
+func rowAddr(i int) string {
+	base := "AX"
+	if i >= 7 {
+		base = "DX"
+	}
+	switch i % 7 {
+	case 0:
+		return "(" + base + ")"
+	case 1:
+		return "(" + base + ")(R8*1)"
+	case 2:
+		return "(" + base + ")(R8*2)"
+	case 3:
+		return "(" + base + ")(R9*1)"
+	case 4:
+		return "(" + base + ")(R8*4)"
+	case 5:
+		return "(" + base + ")(R10*1)"
+	default:
+		return "(" + base + ")(R9*2)"
+	}
+}
+
+func sgemmPrologue(a *asm, mr int) {
+	a.op("MOVQ kc+0(FP), CX")
+	a.op("MOVQ a+8(FP), AX")
+	a.op("MOVQ aRowBytes+16(FP), R8")
+	a.op("MOVQ aKBytes+24(FP), R11")
+	a.op("MOVQ b+32(FP), BX")
+	a.op("MOVQ bKBytes+40(FP), R12")
+	a.op("MOVQ c+48(FP), DI")
+	a.op("MOVQ ldcBytes+56(FP), SI")
+	a.op("LEAQ (R8)(R8*2), R9")
+	a.op("LEAQ (R8)(R8*4), R10")
+	if mr > 7 {
+		a.op("LEAQ (AX)(R9*2), DX")
+		a.op("ADDQ R8, DX")
+	}
+}
+
+// prefetchDistance is how many k steps ahead of the B row being read the kernels prefetch, as a
+// power of two (32 steps: 4 KiB of a packed AVX-512 panel).
+const prefetchDistance = 5
+
+// prefetchC starts loading the C tile the epilogue will update (rowBytes per row) and points R14
+// prefetchDistance steps ahead of BX.
+func prefetchC(a *asm, mr, rowBytes int) {
+	a.op("MOVQ R12, R14")
+	a.op("SHLQ $%d, R14", prefetchDistance)
+	a.op("ADDQ BX, R14")
+	a.op("MOVQ DI, R13")
+	for i := 0; i < mr; i++ {
+		for off := 0; off < rowBytes; off += 64 {
+			a.op("PREFETCHT0 %d(R13)", off)
+		}
+		if i < mr-1 {
+			a.op("ADDQ SI, R13")
+		}
+	}
+}
+
+// prefetchB prefetches the B row R14 points at (rowBytes long) and advances R14 by one step.
+func prefetchB(a *asm, rowBytes int) {
+	for off := 0; off < rowBytes; off += 64 {
+		a.op("PREFETCHT0 %d(R14)", off)
+	}
+	a.op("ADDQ R12, R14")
+}
+
+// kLoop emits the k loop, unrolled by four, around step.
+func kLoop(a *asm, name string, mr int, step func()) {
+	advance := func() {
+		a.op("ADDQ R11, AX")
+		if mr > 7 {
+			a.op("ADDQ R11, DX")
+		}
+		a.op("ADDQ R12, BX")
+	}
+	a.op("CMPQ CX, $4")
+	a.op("JLT %s_tail", name)
+	a.label(name + "_k4")
+	for u := 0; u < 4; u++ {
+		step()
+		advance()
+	}
+	a.op("SUBQ $4, CX")
+	a.op("CMPQ CX, $4")
+	a.op("JGE %s_k4", name)
+	a.label(name + "_tail")
+	a.op("TESTQ CX, CX")
+	a.op("JZ %s_kdone", name)
+	a.label(name + "_k1")
+	step()
+	advance()
+	a.op("DECQ CX")
+	a.op("JNZ %s_k1", name)
+	a.label(name + "_kdone")
+}
+
+// genSgemmAVX512 writes the mr×(16·nv) AVX-512 micro-kernel. Accumulator (i, v) is Z(i·nv+v);
+// Z28, Z29 hold the B row, Z30, Z31 the broadcast A element. The last vector of each C row is
+// read and written under mask K1 = (1<<nlast)-1.
+func genSgemmAVX512(a *asm, mr, nv int) string {
+	name := fmt.Sprintf("sgemmAVX512M%dN%d", mr, nv)
+	a.text(name, 88)
+	sgemmPrologue(a, mr)
+	acc := func(i, v int) string { return fmt.Sprintf("Z%d", i*nv+v) }
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			a.op("VPXORD %s, %s, %s", acc(i, v), acc(i, v), acc(i, v))
+		}
+	}
+	prefetchC(a, mr, 64*nv)
+	kLoop(a, name, mr, func() {
+		prefetchB(a, 64*nv)
+		for v := 0; v < nv; v++ {
+			a.op("VMOVUPS %d(BX), Z%d", 64*v, 28+v)
+		}
+		for i := 0; i < mr; i++ {
+			if nv == 1 {
+				a.op("VFMADD231PS.BCST %s, Z28, %s", rowAddr(i), acc(i, 0))
+				continue
+			}
+			t := fmt.Sprintf("Z%d", 30+i%2)
+			a.op("VBROADCASTSS %s, %s", rowAddr(i), t)
+			for v := 0; v < nv; v++ {
+				a.op("VFMADD231PS Z%d, %s, %s", 28+v, t, acc(i, v))
+			}
+		}
+	})
+	a.op("MOVQ nlast+72(FP), CX")
+	a.op("MOVL $1, R13")
+	a.op("SHLL CX, R13")
+	a.op("DECL R13")
+	a.op("KMOVW R13, K1")
+	a.op("VBROADCASTSS alpha+64(FP), Z28")
+	a.op("VBROADCASTSS beta+68(FP), Z29")
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			a.op("VMULPS Z28, %s, %s", acc(i, v), acc(i, v))
+		}
+	}
+	a.op("MOVQ load+80(FP), R13")
+	a.op("TESTQ R13, R13")
+	a.op("JZ %s_store", name)
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			if v == nv-1 {
+				a.op("VMOVUPS.Z %d(DI), K1, Z30", 64*v)
+				a.op("VFMADD231PS Z29, Z30, %s", acc(i, v))
+				a.op("VMOVUPS %s, K1, %d(DI)", acc(i, v), 64*v)
+			} else {
+				a.op("VFMADD231PS %d(DI), Z29, %s", 64*v, acc(i, v))
+				a.op("VMOVUPS %s, %d(DI)", acc(i, v), 64*v)
+			}
+		}
+		if i < mr-1 {
+			a.op("ADDQ SI, DI")
+		}
+	}
+	a.op("VZEROUPPER")
+	a.op("RET")
+	a.label(name + "_store")
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			if v == nv-1 {
+				a.op("VMOVUPS %s, K1, %d(DI)", acc(i, v), 64*v)
+			} else {
+				a.op("VMOVUPS %s, %d(DI)", acc(i, v), 64*v)
+			}
+		}
+		if i < mr-1 {
+			a.op("ADDQ SI, DI")
+		}
+	}
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// genSgemmAVX2 writes the mr×(8·nv) AVX2+FMA micro-kernel. Accumulator (i, v) is Y(i·nv+v); Y12,
+// Y13 hold the B row, Y14 the broadcast A element and Y15 the lane mask of a partial last vector.
+func genSgemmAVX2(a *asm, mr, nv int) string {
+	name := fmt.Sprintf("sgemmAVX2M%dN%d", mr, nv)
+	a.text(name, 88)
+	sgemmPrologue(a, mr)
+	acc := func(i, v int) string { return fmt.Sprintf("Y%d", i*nv+v) }
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			a.op("VXORPS %s, %s, %s", acc(i, v), acc(i, v), acc(i, v))
+		}
+	}
+	prefetchC(a, mr, 32*nv)
+	kLoop(a, name, mr, func() {
+		prefetchB(a, 32*nv)
+		for v := 0; v < nv; v++ {
+			a.op("VMOVUPS %d(BX), Y%d", 32*v, 12+v)
+		}
+		bc := "Y14"
+		if nv == 3 {
+			bc = "Y15"
+		}
+		for i := 0; i < mr; i++ {
+			a.op("VBROADCASTSS %s, %s", rowAddr(i), bc)
+			for v := 0; v < nv; v++ {
+				a.op("VFMADD231PS Y%d, %s, %s", 12+v, bc, acc(i, v))
+			}
+		}
+	})
+	a.op("VBROADCASTSS alpha+64(FP), Y12")
+	a.op("VBROADCASTSS beta+68(FP), Y13")
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			a.op("VMULPS Y12, %s, %s", acc(i, v), acc(i, v))
+		}
+	}
+	a.op("MOVQ load+80(FP), R13")
+	a.op("MOVQ nlast+72(FP), CX")
+	a.op("CMPQ CX, $8")
+	a.op("JEQ %s_full", name)
+	// Mask of nlast ones: eight ones followed by eight zeros, read from lane 8-nlast.
+	a.op("LEAQ avx2LaneMask<>+32(SB), R12")
+	a.op("SHLQ $2, CX")
+	a.op("SUBQ CX, R12")
+	a.op("VMOVDQU (R12), Y15")
+	epilogue := func(masked, load bool) {
+		for i := 0; i < mr; i++ {
+			for v := 0; v < nv; v++ {
+				off := 32 * v
+				if masked && v == nv-1 {
+					if load {
+						a.op("VMASKMOVPS %d(DI), Y15, Y14", off)
+						a.op("VFMADD231PS Y13, Y14, %s", acc(i, v))
+					}
+					a.op("VMASKMOVPS %s, Y15, %d(DI)", acc(i, v), off)
+					continue
+				}
+				if load {
+					a.op("VFMADD231PS %d(DI), Y13, %s", off, acc(i, v))
+				}
+				a.op("VMOVUPS %s, %d(DI)", acc(i, v), off)
+			}
+			if i < mr-1 {
+				a.op("ADDQ SI, DI")
+			}
+		}
+		a.op("VZEROUPPER")
+		a.op("RET")
+	}
+	a.op("TESTQ R13, R13")
+	a.op("JZ %s_mstore", name)
+	epilogue(true, true)
+	a.label(name + "_mstore")
+	epilogue(true, false)
+	a.label(name + "_full")
+	a.op("TESTQ R13, R13")
+	a.op("JZ %s_fstore", name)
+	epilogue(false, true)
+	a.label(name + "_fstore")
+	epilogue(false, false)
+	return name
+}
+
+// convFwdArgs is the parameter list of the direct-convolution tap kernels (56 bytes).
+const convFwdArgs = "(out *float32, outStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int)"
+
+// genConvFwd writes the kernel that, for nf output planes, accumulates ntaps shifted copies of x:
+// out[f][q] = Σ_t w[t·nf+f]·x[offs[t]+q] for q in blocks of 64 floats (4 zmm). Accumulator
+// (f, v) is Z(4f+v); Z16–Z19 hold x, Z20 the broadcast weight.
+func genConvFwd(a *asm, nf int) string {
+	name := fmt.Sprintf("convTapsAVX512F%d", nf)
+	a.text(name, 56)
+	a.op("MOVQ out+0(FP), DI")
+	a.op("MOVQ outStrideBytes+8(FP), SI")
+	a.op("MOVQ x+16(FP), AX")
+	a.op("MOVQ nblocks+48(FP), CX")
+	a.op("TESTQ CX, CX")
+	a.op("JZ %s_done", name)
+	acc := func(f, v int) string { return fmt.Sprintf("Z%d", 4*f+v) }
+	a.label(name + "_block")
+	for f := 0; f < nf; f++ {
+		for v := 0; v < 4; v++ {
+			a.op("VPXORD %s, %s, %s", acc(f, v), acc(f, v), acc(f, v))
+		}
+	}
+	a.op("MOVQ offs+24(FP), R12")
+	a.op("MOVQ w+32(FP), R14")
+	a.op("MOVQ ntaps+40(FP), R11")
+	a.op("TESTQ R11, R11")
+	a.op("JZ %s_store", name)
+	a.label(name + "_tap")
+	a.op("MOVLQSX (R12), R13")
+	for v := 0; v < 4; v++ {
+		a.op("VMOVUPS %d(AX)(R13*4), Z%d", 64*v, 16+v)
+	}
+	for f := 0; f < nf; f++ {
+		a.op("VBROADCASTSS %d(R14), Z20", 4*f)
+		for v := 0; v < 4; v++ {
+			a.op("VFMADD231PS Z%d, Z20, %s", 16+v, acc(f, v))
+		}
+	}
+	a.op("ADDQ $4, R12")
+	a.op("ADDQ $%d, R14", 4*nf)
+	a.op("DECQ R11")
+	a.op("JNZ %s_tap", name)
+	a.label(name + "_store")
+	a.op("MOVQ DI, R10")
+	for f := 0; f < nf; f++ {
+		for v := 0; v < 4; v++ {
+			a.op("VMOVUPS %s, %d(R10)", acc(f, v), 64*v)
+		}
+		if f < nf-1 {
+			a.op("ADDQ SI, R10")
+		}
+	}
+	a.op("ADDQ $256, AX")
+	a.op("ADDQ $256, DI")
+	a.op("DECQ CX")
+	a.op("JNZ %s_block", name)
+	a.label(name + "_done")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// convDotArgs is the parameter list of the filter-gradient kernels (56 bytes).
+const convDotArgs = "(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int)"
+
+// genConvDot writes the kernel that forms nf×nt dot products of dy planes with shifted copies of x
+// over nblocks blocks of 16 floats and adds them to out: out[f·outStride+t] += Σ_q dy[f][q]·x[offs[t]+q].
+// Accumulator (f, t) is Z(f·nt+t); Z16–Z19 hold dy, Z20–Z23 hold x; Z24 is the reduction temporary.
+func genConvDot(a *asm, nf, nt int) string {
+	name := fmt.Sprintf("convDotAVX512F%dT%d", nf, nt)
+	a.text(name, 56)
+	a.op("MOVQ dy+0(FP), DI")
+	a.op("MOVQ dyStrideBytes+8(FP), SI")
+	a.op("MOVQ x+16(FP), AX")
+	a.op("MOVQ offs+24(FP), R12")
+	a.op("MOVQ nblocks+32(FP), CX")
+	a.op("LEAQ (SI)(SI*2), R13")
+	tapReg := []string{"R8", "R9", "R10", "R11"}
+	for t := 0; t < nt; t++ {
+		a.op("MOVLQSX %d(R12), %s", 4*t, tapReg[t])
+	}
+	acc := func(f, t int) int { return f*nt + t }
+	for f := 0; f < nf; f++ {
+		for t := 0; t < nt; t++ {
+			i := acc(f, t)
+			a.op("VPXORD Z%d, Z%d, Z%d", i, i, i)
+		}
+	}
+	dyAddr := []string{"(DI)", "(DI)(SI*1)", "(DI)(SI*2)", "(DI)(R13*1)"}
+	a.op("TESTQ CX, CX")
+	a.op("JZ %s_reduce", name)
+	a.label(name + "_loop")
+	for f := 0; f < nf; f++ {
+		a.op("VMOVUPS %s, Z%d", dyAddr[f], 16+f)
+	}
+	for t := 0; t < nt; t++ {
+		a.op("VMOVUPS (AX)(%s*4), Z%d", tapReg[t], 20+t)
+	}
+	for f := 0; f < nf; f++ {
+		for t := 0; t < nt; t++ {
+			a.op("VFMADD231PS Z%d, Z%d, Z%d", 20+t, 16+f, acc(f, t))
+		}
+	}
+	a.op("ADDQ $64, DI")
+	a.op("ADDQ $64, AX")
+	a.op("DECQ CX")
+	a.op("JNZ %s_loop", name)
+	a.label(name + "_reduce")
+	a.op("MOVQ out+40(FP), DI")
+	a.op("MOVQ outStrideBytes+48(FP), SI")
+	for f := 0; f < nf; f++ {
+		for t := 0; t < nt; t++ {
+			i := acc(f, t)
+			a.op("VEXTRACTF64X4 $1, Z%d, Y24", i)
+			a.op("VADDPS Y24, Y%d, Y%d", i, i)
+			a.op("VEXTRACTF32X4 $1, Y%d, X24", i)
+			a.op("VADDPS X24, X%d, X%d", i, i)
+			a.op("VPERMILPS $0x4E, X%d, X24", i)
+			a.op("VADDPS X24, X%d, X%d", i, i)
+			a.op("VPERMILPS $0xB1, X%d, X24", i)
+			a.op("VADDPS X24, X%d, X%d", i, i)
+			a.op("VADDSS %d(DI), X%d, X%d", 4*t, i, i)
+			a.op("VMOVSS X%d, %d(DI)", i, 4*t)
+		}
+		if f < nf-1 {
+			a.op("ADDQ SI, DI")
+		}
+	}
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// copyRowsArgs is the parameter list of the strided row copy (64 bytes).
+const copyRowsArgs = "(dst *float32, dstStrideBytes int, src *float32, srcStrideBytes int, rows int, cols int, bias float32, add int)"
+
+// genCopyRows writes copyRowsAVX512: dst row r = src row r (+ bias when add is not 0) for
+// r < rows, cols floats per row, the tail of each row under a mask.
+func genCopyRows(a *asm) string {
+	name := "copyRowsAVX512"
+	a.text(name, 64)
+	a.op("MOVQ dst+0(FP), DI")
+	a.op("MOVQ dstStrideBytes+8(FP), R8")
+	a.op("MOVQ src+16(FP), SI")
+	a.op("MOVQ srcStrideBytes+24(FP), R9")
+	a.op("MOVQ rows+32(FP), DX")
+	a.op("MOVQ cols+40(FP), R10")
+	a.op("MOVQ add+56(FP), R11")
+	// K1 masks the cols%16 tail lanes.
+	a.op("MOVQ R10, CX")
+	a.op("ANDQ $15, CX")
+	a.op("MOVL $1, R12")
+	a.op("SHLL CX, R12")
+	a.op("DECL R12")
+	a.op("KMOVW R12, K1")
+	a.op("SHRQ $4, R10")
+	a.op("TESTQ DX, DX")
+	a.op("JZ %s_done", name)
+	for _, add := range []bool{true, false} {
+		suffix := "_plain"
+		if add {
+			suffix = "_bias"
+			a.op("TESTQ R11, R11")
+			a.op("JZ %s_plain", name)
+			a.op("VBROADCASTSS bias+48(FP), Z1")
+		}
+		a.label(name + suffix)
+		a.op("MOVQ DI, R13")
+		a.op("MOVQ SI, R14")
+		a.op("MOVQ R10, CX")
+		a.op("TESTQ CX, CX")
+		a.op("JZ %s%s_tail", name, suffix)
+		a.label(name + suffix + "_vec")
+		a.op("VMOVUPS (R14), Z0")
+		if add {
+			a.op("VADDPS Z1, Z0, Z0")
+		}
+		a.op("VMOVUPS Z0, (R13)")
+		a.op("ADDQ $64, R13")
+		a.op("ADDQ $64, R14")
+		a.op("DECQ CX")
+		a.op("JNZ %s%s_vec", name, suffix)
+		a.label(name + suffix + "_tail")
+		a.op("VMOVUPS.Z (R14), K1, Z0")
+		if add {
+			a.op("VADDPS Z1, Z0, Z0")
+		}
+		a.op("VMOVUPS Z0, K1, (R13)")
+		a.op("ADDQ R8, DI")
+		a.op("ADDQ R9, SI")
+		a.op("DECQ DX")
+		a.op("JNZ %s%s", name, suffix)
+		a.op("JMP %s_done", name)
+	}
+	a.label(name + "_done")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// transposeArgs is the parameter list of the 16×16 transpose kernel (48 bytes).
+const transposeArgs = "(src *float32, srcStrideBytes int, dst *float32, dstStrideBytes int, nrows int, ncols int, nstore int)"
+
+// genTranspose writes transposeAVX512: dst[c][r] = src[r][c] for r < nrows, c < ncols (both
+// 1…16), writing nstore ≥ nrows lanes of each dst row (lanes nrows…nstore-1 get zeros). Rows are
+// loaded into Z0–Z15 under mask K1 = ncols ones, transposed through Z16–Z31 with the classic
+// unpack / shuffle / 128-bit-lane shuffle network, and stored under mask K2 = nstore ones.
+func genTranspose(a *asm) string {
+	name := "transposeAVX512"
+	a.text(name, 56)
+	a.op("MOVQ src+0(FP), SI")
+	a.op("MOVQ srcStrideBytes+8(FP), DX")
+	a.op("MOVQ dst+16(FP), DI")
+	a.op("MOVQ dstStrideBytes+24(FP), R8")
+	a.op("MOVQ nrows+32(FP), R9")
+	a.op("MOVQ ncols+40(FP), R10")
+	a.op("MOVQ R10, CX")
+	a.op("MOVL $1, R11")
+	a.op("SHLL CX, R11")
+	a.op("DECL R11")
+	a.op("KMOVW R11, K1")
+	a.op("MOVQ nstore+48(FP), CX")
+	a.op("MOVL $1, R11")
+	a.op("SHLL CX, R11")
+	a.op("DECL R11")
+	a.op("KMOVW R11, K2")
+	for r := 1; r < 16; r++ {
+		a.op("VPXORD Z%d, Z%d, Z%d", r, r, r)
+	}
+	a.op("VMOVUPS.Z (SI), K1, Z0")
+	for r := 1; r < 16; r++ {
+		a.op("CMPQ R9, $%d", r+1)
+		a.op("JLT %s_loaded", name)
+		a.op("ADDQ DX, SI")
+		a.op("VMOVUPS.Z (SI), K1, Z%d", r)
+	}
+	a.label(name + "_loaded")
+	z := func(i int) string { return fmt.Sprintf("Z%d", i) }
+	t := func(i int) string { return fmt.Sprintf("Z%d", 16+i) }
+	// Stage 1: interleave row pairs.
+	for i := 0; i < 16; i += 2 {
+		a.op("VUNPCKLPS %s, %s, %s", z(i+1), z(i), t(i))
+		a.op("VUNPCKHPS %s, %s, %s", z(i+1), z(i), t(i+1))
+	}
+	// Stage 2: 4×4 blocks within 128-bit lanes.
+	for g := 0; g < 16; g += 4 {
+		a.op("VSHUFPS $0x44, %s, %s, %s", t(g+2), t(g), z(g))
+		a.op("VSHUFPS $0xEE, %s, %s, %s", t(g+2), t(g), z(g+1))
+		a.op("VSHUFPS $0x44, %s, %s, %s", t(g+3), t(g+1), z(g+2))
+		a.op("VSHUFPS $0xEE, %s, %s, %s", t(g+3), t(g+1), z(g+3))
+	}
+	// Stage 3 and 4: 128-bit lanes.
+	for h := 0; h < 16; h += 8 {
+		for i := 0; i < 4; i++ {
+			a.op("VSHUFF32X4 $0x88, %s, %s, %s", z(h+i+4), z(h+i), t(h+i))
+			a.op("VSHUFF32X4 $0xDD, %s, %s, %s", z(h+i+4), z(h+i), t(h+i+4))
+		}
+	}
+	for i := 0; i < 8; i++ {
+		a.op("VSHUFF32X4 $0x88, %s, %s, %s", t(i+8), t(i), z(i))
+		a.op("VSHUFF32X4 $0xDD, %s, %s, %s", t(i+8), t(i), z(i+8))
+	}
+	a.op("VMOVUPS Z0, K2, (DI)")
+	for c := 1; c < 16; c++ {
+		a.op("CMPQ R10, $%d", c+1)
+		a.op("JLT %s_done", name)
+		a.op("ADDQ R8, DI")
+		a.op("VMOVUPS Z%d, K2, (DI)", c)
+	}
+	a.label(name + "_done")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// tailMask sets mask register k to (reg & 15) low ones, clobbering CX and R13.
+func tailMask(a *asm, reg, k string) {
+	a.op("MOVQ %s, CX", reg)
+	a.op("ANDQ $15, CX")
+	a.op("MOVL $1, R13")
+	a.op("SHLL CX, R13")
+	a.op("DECL R13")
+	a.op("KMOVW R13, %s", k)
+}
+
+// biasActArgs: y[i] = y[i] + bias, then max(·, 0) when relu ≠ 0, for i < n (32 bytes).
+const biasActArgs = "(y *float32, n int, bias float32, relu int)"
+
+func genBiasAct(a *asm) string {
+	name := "biasActAVX512"
+	a.text(name, 32)
+	a.op("MOVQ y+0(FP), DI")
+	a.op("MOVQ n+8(FP), DX")
+	a.op("VBROADCASTSS bias+16(FP), Z1")
+	a.op("VPXORD Z2, Z2, Z2")
+	tailMask(a, "DX", "K1")
+	a.op("SHRQ $4, DX")
+	a.op("MOVQ relu+24(FP), R8")
+	for _, relu := range []bool{true, false} {
+		l := name + "_add"
+		if relu {
+			l = name + "_relu"
+			a.op("TESTQ R8, R8")
+			a.op("JZ %s_add", name)
+		}
+		a.label(l)
+		op := func(z string) {
+			a.op("VADDPS Z1, %s, %s", z, z)
+			if relu {
+				a.op("VMAXPS %s, Z2, %s", z, z)
+			}
+		}
+		a.op("CMPQ DX, $4")
+		a.op("JLT %s_one", l)
+		a.label(l + "_four")
+		for v := 0; v < 4; v++ {
+			a.op("VMOVUPS %d(DI), Z%d", 64*v, 4+v)
+			op(fmt.Sprintf("Z%d", 4+v))
+			a.op("VMOVUPS Z%d, %d(DI)", 4+v, 64*v)
+		}
+		a.op("ADDQ $256, DI")
+		a.op("SUBQ $4, DX")
+		a.op("CMPQ DX, $4")
+		a.op("JGE %s_four", l)
+		a.label(l + "_one")
+		a.op("TESTQ DX, DX")
+		a.op("JZ %s_tail", l)
+		a.op("VMOVUPS (DI), Z4")
+		op("Z4")
+		a.op("VMOVUPS Z4, (DI)")
+		a.op("ADDQ $64, DI")
+		a.op("DECQ DX")
+		a.op("JMP %s_one", l)
+		a.label(l + "_tail")
+		a.op("VMOVUPS.Z (DI), K1, Z4")
+		op("Z4")
+		a.op("VMOVUPS Z4, K1, (DI)")
+		a.op("VZEROUPPER")
+		a.op("RET")
+	}
+	return name
+}
+
+// addBiasRowsArgs: y[i][j] += bias[j] (then max(·, 0) when relu ≠ 0) for i < m, j < n (48 bytes).
+const addBiasRowsArgs = "(y *float32, ldyBytes int, m int, n int, bias *float32, relu int)"
+
+func genAddBiasRows(a *asm) string {
+	name := "addBiasRowsAVX512"
+	a.text(name, 48)
+	a.op("MOVQ y+0(FP), DI")
+	a.op("MOVQ ldyBytes+8(FP), R8")
+	a.op("MOVQ m+16(FP), R9")
+	a.op("MOVQ n+24(FP), R10")
+	a.op("MOVQ bias+32(FP), SI")
+	a.op("MOVQ relu+40(FP), R11")
+	a.op("VPXORD Z2, Z2, Z2")
+	tailMask(a, "R10", "K1")
+	a.op("SHRQ $4, R10")
+	a.op("TESTQ R9, R9")
+	a.op("JZ %s_done", name)
+	a.label(name + "_row")
+	a.op("MOVQ DI, AX")
+	a.op("MOVQ SI, BX")
+	a.op("MOVQ R10, DX")
+	a.op("TESTQ DX, DX")
+	a.op("JZ %s_tail", name)
+	a.label(name + "_vec")
+	a.op("VMOVUPS (AX), Z4")
+	a.op("VADDPS (BX), Z4, Z4")
+	a.op("TESTQ R11, R11")
+	a.op("JZ %s_vstore", name)
+	a.op("VMAXPS Z4, Z2, Z4")
+	a.label(name + "_vstore")
+	a.op("VMOVUPS Z4, (AX)")
+	a.op("ADDQ $64, AX")
+	a.op("ADDQ $64, BX")
+	a.op("DECQ DX")
+	a.op("JNZ %s_vec", name)
+	a.label(name + "_tail")
+	a.op("VMOVUPS.Z (AX), K1, Z4")
+	a.op("VMOVUPS.Z (BX), K1, Z5")
+	a.op("VADDPS Z5, Z4, Z4")
+	a.op("TESTQ R11, R11")
+	a.op("JZ %s_tstore", name)
+	a.op("VMAXPS Z4, Z2, Z4")
+	a.label(name + "_tstore")
+	a.op("VMOVUPS Z4, K1, (AX)")
+	a.op("ADDQ R8, DI")
+	a.op("DECQ R9")
+	a.op("JNZ %s_row", name)
+	a.label(name + "_done")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// reluBackwardArgs: dx[i] = dy[i] where y[i] > 0, else 0, for i < n (32 bytes).
+const reluBackwardArgs = "(y *float32, dy *float32, dx *float32, n int)"
+
+func genReLUBackward(a *asm) string {
+	name := "reluBackwardAVX512"
+	a.text(name, 32)
+	a.op("MOVQ y+0(FP), SI")
+	a.op("MOVQ dy+8(FP), BX")
+	a.op("MOVQ dx+16(FP), DI")
+	a.op("MOVQ n+24(FP), DX")
+	a.op("VPXORD Z2, Z2, Z2")
+	tailMask(a, "DX", "K1")
+	a.op("SHRQ $4, DX")
+	a.op("TESTQ DX, DX")
+	a.op("JZ %s_tail", name)
+	a.label(name + "_vec")
+	a.op("VMOVUPS (SI), Z0")
+	a.op("VCMPPS $0x1e, Z2, Z0, K2") // y > 0, false for NaN
+	a.op("VMOVUPS.Z (BX), K2, Z3")
+	a.op("VMOVUPS Z3, (DI)")
+	a.op("ADDQ $64, SI")
+	a.op("ADDQ $64, BX")
+	a.op("ADDQ $64, DI")
+	a.op("DECQ DX")
+	a.op("JNZ %s_vec", name)
+	a.label(name + "_tail")
+	a.op("VMOVUPS.Z (SI), K1, Z0")
+	a.op("VCMPPS $0x1e, Z2, Z0, K1, K2")
+	a.op("VMOVUPS.Z (BX), K2, Z3")
+	a.op("VMOVUPS Z3, K1, (DI)")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// sumArgs: returns Σ x[i] for i < n (24 bytes with the result).
+const sumArgs = "(x *float32, n int) float32"
+
+func genSum(a *asm) string {
+	name := "sumAVX512"
+	a.text(name, 20)
+	a.op("MOVQ x+0(FP), SI")
+	a.op("MOVQ n+8(FP), DX")
+	for v := 0; v < 4; v++ {
+		a.op("VPXORD Z%d, Z%d, Z%d", v, v, v)
+	}
+	tailMask(a, "DX", "K1")
+	a.op("SHRQ $4, DX")
+	a.op("CMPQ DX, $4")
+	a.op("JLT %s_one", name)
+	a.label(name + "_four")
+	for v := 0; v < 4; v++ {
+		a.op("VADDPS %d(SI), Z%d, Z%d", 64*v, v, v)
+	}
+	a.op("ADDQ $256, SI")
+	a.op("SUBQ $4, DX")
+	a.op("CMPQ DX, $4")
+	a.op("JGE %s_four", name)
+	a.label(name + "_one")
+	a.op("TESTQ DX, DX")
+	a.op("JZ %s_tail", name)
+	a.op("VADDPS (SI), Z0, Z0")
+	a.op("ADDQ $64, SI")
+	a.op("DECQ DX")
+	a.op("JMP %s_one", name)
+	a.label(name + "_tail")
+	a.op("VMOVUPS.Z (SI), K1, Z4")
+	a.op("VADDPS Z4, Z0, Z0")
+	a.op("VADDPS Z1, Z0, Z0")
+	a.op("VADDPS Z3, Z2, Z2")
+	a.op("VADDPS Z2, Z0, Z0")
+	a.op("VEXTRACTF64X4 $1, Z0, Y1")
+	a.op("VADDPS Y1, Y0, Y0")
+	a.op("VEXTRACTF128 $1, Y0, X1")
+	a.op("VADDPS X1, X0, X0")
+	a.op("VPERMILPS $0x4E, X0, X1")
+	a.op("VADDPS X1, X0, X0")
+	a.op("VPERMILPS $0xB1, X0, X1")
+	a.op("VADDPS X1, X0, X0")
+	a.op("VZEROUPPER")
+	a.op("MOVSS X0, ret+16(FP)")
+	a.op("RET")
+	return name
+}
+
+// addColumnsArgs: dst[j] += Σ_i x[i][j] for i < m, j < n (40 bytes).
+const addColumnsArgs = "(dst *float32, x *float32, ldxBytes int, m int, n int)"
+
+func genAddColumns(a *asm) string {
+	name := "addColumnsAVX512"
+	a.text(name, 40)
+	a.op("MOVQ dst+0(FP), DI")
+	a.op("MOVQ x+8(FP), SI")
+	a.op("MOVQ ldxBytes+16(FP), R8")
+	a.op("MOVQ m+24(FP), R9")
+	a.op("MOVQ n+32(FP), R10")
+	a.op("TESTQ R9, R9")
+	a.op("JZ %s_done", name)
+	// Four vectors (64 columns) at a time, then one, then the masked tail.
+	a.label(name + "_four")
+	a.op("CMPQ R10, $64")
+	a.op("JLT %s_one", name)
+	for v := 0; v < 4; v++ {
+		a.op("VPXORD Z%d, Z%d, Z%d", v, v, v)
+	}
+	a.op("MOVQ SI, AX")
+	a.op("MOVQ R9, DX")
+	a.label(name + "_four_row")
+	for v := 0; v < 4; v++ {
+		a.op("VADDPS %d(AX), Z%d, Z%d", 64*v, v, v)
+	}
+	a.op("ADDQ R8, AX")
+	a.op("DECQ DX")
+	a.op("JNZ %s_four_row", name)
+	for v := 0; v < 4; v++ {
+		a.op("VADDPS %d(DI), Z%d, Z%d", 64*v, v, v)
+		a.op("VMOVUPS Z%d, %d(DI)", v, 64*v)
+	}
+	a.op("ADDQ $256, DI")
+	a.op("ADDQ $256, SI")
+	a.op("SUBQ $64, R10")
+	a.op("JMP %s_four", name)
+	a.label(name + "_one")
+	a.op("TESTQ R10, R10")
+	a.op("JZ %s_done", name)
+	a.op("MOVQ R10, R11")
+	a.op("CMPQ R11, $16")
+	a.op("JLT %s_mask", name)
+	a.op("MOVQ $16, R11")
+	a.label(name + "_mask")
+	a.op("MOVQ R11, CX")
+	a.op("MOVL $1, R13")
+	a.op("SHLL CX, R13")
+	a.op("DECL R13")
+	a.op("KMOVW R13, K1")
+	a.op("VPXORD Z0, Z0, Z0")
+	a.op("VPXORD Z1, Z1, Z1")
+	a.op("MOVQ SI, AX")
+	a.op("MOVQ R9, DX")
+	a.label(name + "_one_row")
+	a.op("VMOVUPS.Z (AX), K1, Z2")
+	a.op("VADDPS Z2, Z0, Z0")
+	a.op("ADDQ R8, AX")
+	a.op("DECQ DX")
+	a.op("JNZ %s_one_row", name)
+	a.op("VMOVUPS.Z (DI), K1, Z2")
+	a.op("VADDPS Z2, Z0, Z0")
+	a.op("VMOVUPS Z0, K1, (DI)")
+	a.op("ADDQ $64, DI")
+	a.op("ADDQ $64, SI")
+	a.op("SUBQ R11, R10")
+	a.op("JMP %s_one", name)
+	a.label(name + "_done")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+func main() {
+	var s asm
+	s.b.WriteString("// Code generated by gen_asm.go; DO NOT EDIT.\n\n" + buildTag + "\n#include \"textflag.h\"\n")
+	s.b.WriteString("\n// avx2LaneMask is eight all-ones lanes followed by eight zero lanes.\n")
+	for i := 0; i < 16; i++ {
+		v := "0xffffffff"
+		if i >= 8 {
+			v = "0x00000000"
+		}
+		fmt.Fprintf(&s.b, "DATA avx2LaneMask<>+%d(SB)/4, $%s\n", 4*i, v)
+	}
+	s.b.WriteString("GLOBL avx2LaneMask<>(SB), RODATA|NOPTR, $64\n")
+
+	var g strings.Builder
+	g.WriteString("// Code generated by gen_asm.go; DO NOT EDIT.\n\n" + buildTag + "\npackage kernels\n\n")
+	decl := func(name, args string) {
+		fmt.Fprintf(&g, "//go:noescape\nfunc %s%s\n\n", name, args)
+	}
+	var avx512, avx2 [][]string
+	for mr := 1; mr <= avx512MR; mr++ {
+		var row []string
+		for nv := 1; nv <= avx512NV; nv++ {
+			n := genSgemmAVX512(&s, mr, nv)
+			decl(n, sgemmArgs)
+			row = append(row, n)
+		}
+		avx512 = append(avx512, row)
+	}
+	for mr := 1; mr <= avx2MR; mr++ {
+		var row []string
+		for nv := 1; nv <= avx2NV; nv++ {
+			if mr*nv > 12 {
+				row = append(row, "nil")
+				continue
+			}
+			n := genSgemmAVX2(&s, mr, nv)
+			decl(n, sgemmArgs)
+			row = append(row, n)
+		}
+		avx2 = append(avx2, row)
+	}
+	var fwd []string
+	for nf := 1; nf <= convNF; nf++ {
+		n := genConvFwd(&s, nf)
+		decl(n, convFwdArgs)
+		fwd = append(fwd, n)
+	}
+	var dot [][]string
+	for nf := 1; nf <= convNF; nf++ {
+		var row []string
+		for nt := 1; nt <= convNT; nt++ {
+			n := genConvDot(&s, nf, nt)
+			decl(n, convDotArgs)
+			row = append(row, n)
+		}
+		dot = append(dot, row)
+	}
+	decl(genTranspose(&s), transposeArgs)
+	decl(genCopyRows(&s), copyRowsArgs)
+	decl(genBiasAct(&s), biasActArgs)
+	decl(genAddBiasRows(&s), addBiasRowsArgs)
+	decl(genReLUBackward(&s), reluBackwardArgs)
+	decl(genSum(&s), sumArgs)
+	decl(genAddColumns(&s), addColumnsArgs)
+	table := func(name, typ string, rows [][]string) {
+		fmt.Fprintf(&g, "var %s = [][]%s{\n", name, typ)
+		for _, r := range rows {
+			fmt.Fprintf(&g, "\t{%s},\n", strings.Join(r, ", "))
+		}
+		g.WriteString("}\n\n")
+	}
+	g.WriteString("// sgemmAVX512Kernels[mr-1][nv-1] is the mr×(16·nv) AVX-512 micro-kernel.\n")
+	table("sgemmAVX512Kernels", "sgemmKernelFunc", avx512)
+	g.WriteString("// sgemmAVX2Kernels[mr-1][nv-1] is the mr×(8·nv) AVX2+FMA micro-kernel.\n")
+	table("sgemmAVX2Kernels", "sgemmKernelFunc", avx2)
+	fmt.Fprintf(&g, "// convTapsAVX512Kernels[nf-1] accumulates taps for nf output planes.\nvar convTapsAVX512Kernels = []convTapsFunc{%s}\n\n", strings.Join(fwd, ", "))
+	g.WriteString("// convDotAVX512Kernels[nf-1][nt-1] forms nf×nt filter-gradient dot products.\n")
+	table("convDotAVX512Kernels", "convDotFunc", dot)
+
+	src, err := format.Source([]byte(g.String()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile("zkernels_amd64.go", src, 0o644); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile("zkernels_amd64.s", s.b.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+}

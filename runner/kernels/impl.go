@@ -1,0 +1,150 @@
+package kernels
+
+import (
+	"fmt"
+	"os"
+	"sync/atomic"
+)
+
+// Implementation names accepted by UseImpl and by the NNSWEEP_KERNELS environment variable.
+const (
+	ImplAVX512  = "avx512"  // AVX-512F micro-kernels (14×32 SGEMM tile, direct-convolution kernels)
+	ImplAVX2    = "avx2"    // AVX2+FMA micro-kernels (6×16 SGEMM tile); convolutions in pure Go
+	ImplGeneric = "generic" // pure Go throughout: the reference and the fallback on any CPU
+)
+
+// EnvImpl is the environment variable read once at start: "generic", "avx2" or "avx512" caps the
+// implementation (a CPU lacking the named feature set falls back to the best it has); unset, empty
+// or "auto" picks the best the CPU supports.
+const EnvImpl = "NNSWEEP_KERNELS"
+
+// sgemmKernelFunc is an SGEMM micro-kernel. It computes the mr×nr tile
+//
+//	C = alpha·Σ_p A(·,p)·B(p,·) + beta·C   (C is read only when load ≠ 0)
+//
+// for p < kc, where row i of A at step p is at a + i·aRowBytes + p·aKBytes, the B row at step p
+// is the nv full vectors at b + p·bKBytes (lanes past nr are read but ignored), and C row i starts
+// at c + i·ldcBytes. nlast is the count of valid lanes in the last vector of each C row.
+type sgemmKernelFunc func(kc int, a *float32, aRowBytes, aKBytes int, b *float32, bKBytes int, c *float32, ldcBytes int, alpha, beta float32, nlast int, load int)
+
+// convTapsFunc accumulates ntaps shifted planes for nf output planes, in blocks of 64 floats:
+// out[f·outStride + q] = Σ_t w[t·nf+f]·x[offs[t]+q] for q < 64·nblocks (offs in floats).
+type convTapsFunc func(out *float32, outStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int)
+
+// convDotFunc forms nf×nt dot products over nblocks blocks of 16 floats and adds them to out:
+// out[f·outStride + t] += Σ_q dy[f·dyStride + q]·x[offs[t] + q] for q < 16·nblocks.
+type convDotFunc func(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int)
+
+// impl is one set of micro-kernels with its register tile.
+type impl struct {
+	name     string
+	mr, nr   int // SGEMM register tile: rows of A, columns of B (floats)
+	vec      int // lanes per vector; packed B rows are padded to a multiple of vec
+	sgemm    [][]sgemmKernelFunc
+	convTaps []convTapsFunc // nil: pure Go
+	convDot  [][]convDotFunc
+	// transpose writes dst[c][r] = src[r][c] for r < nrows, c < ncols (≤ 16 each), filling
+	// nstore lanes of each dst row with zeros past nrows; nil: packing in pure Go.
+	transpose func(src *float32, srcStrideBytes int, dst *float32, dstStrideBytes int, nrows, ncols, nstore int)
+	// copyRowsAsm copies rows of cols floats between strided matrices, adding bias when add is
+	// not 0; nil: pure Go.
+	copyRowsAsm func(dst *float32, dstStrideBytes int, src *float32, srcStrideBytes int, rows, cols int, bias float32, add int)
+	// Element-wise epilogue kernels (see epilogue.go); nil: pure Go.
+	biasAct      func(y *float32, n int, bias float32, relu int)
+	addBiasRows  func(y *float32, ldyBytes int, m int, n int, bias *float32, relu int)
+	reluBackward func(y *float32, dy *float32, dx *float32, n int)
+	sum          func(x *float32, n int) float32
+	addColumns   func(dst *float32, x *float32, ldxBytes int, m int, n int)
+}
+
+// copyRows sets dst[r·dstStride+j] = src[r·srcStride+j] + bias for r < rows, j < cols
+// (strides in floats).
+func (im *impl) copyRows(dst []float32, dstStride int, src []float32, srcStride int, rows, cols int, bias float32) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	_ = dst[(rows-1)*dstStride+cols-1]
+	_ = src[(rows-1)*srcStride+cols-1]
+	if im.copyRowsAsm != nil {
+		add := 0
+		if bias != 0 {
+			add = 1
+		}
+		im.copyRowsAsm(&dst[0], 4*dstStride, &src[0], 4*srcStride, rows, cols, bias, add)
+		return
+	}
+	for r := 0; r < rows; r++ {
+		d := dst[r*dstStride : r*dstStride+cols]
+		s := src[r*srcStride : r*srcStride+cols]
+		if bias == 0 {
+			copy(d, s)
+			continue
+		}
+		for j, v := range s {
+			d[j] = v + bias
+		}
+	}
+}
+
+// genericImpl is the pure-Go implementation; its 4×8 tile keeps the loops short.
+var genericImpl = &impl{name: ImplGeneric, mr: 4, nr: 8, vec: 1}
+
+// active is the implementation the exported functions use.
+var active atomic.Pointer[impl]
+
+func init() {
+	im, err := pickImpl(os.Getenv(EnvImpl))
+	if err != nil {
+		im = bestImpl()
+	}
+	active.Store(im)
+}
+
+// supportedImpls lists the implementations this CPU and build can run, best first; the last is
+// always the generic one.
+func supportedImpls() []*impl {
+	return append(asmImpls(), genericImpl)
+}
+
+func bestImpl() *impl { return supportedImpls()[0] }
+
+// pickImpl resolves a name as EnvImpl does.
+func pickImpl(name string) (*impl, error) {
+	switch name {
+	case "", "auto":
+		return bestImpl(), nil
+	case ImplGeneric:
+		return genericImpl, nil
+	case ImplAVX2, ImplAVX512:
+		all := supportedImpls()
+		for i, im := range all {
+			if im.name == name {
+				return all[i], nil
+			}
+		}
+		// Capped: the best implementation that is no better than the one named.
+		for _, im := range all {
+			if name == ImplAVX2 && im.name == ImplAVX512 {
+				continue
+			}
+			return im, nil
+		}
+		return genericImpl, nil
+	}
+	return nil, fmt.Errorf("kernels: unknown implementation %q; use %q, %q, %q or \"auto\"", name, ImplAVX512, ImplAVX2, ImplGeneric)
+}
+
+// Impl returns the name of the implementation in use: "avx512", "avx2" or "generic".
+func Impl() string { return active.Load().name }
+
+// UseImpl selects the implementation by name, as EnvImpl does ("auto" for the best), and returns
+// the name now in use. It is safe to call concurrently with the kernels: a call already running
+// finishes on the implementation it started with.
+func UseImpl(name string) (string, error) {
+	im, err := pickImpl(name)
+	if err != nil {
+		return Impl(), err
+	}
+	active.Store(im)
+	return im.name, nil
+}

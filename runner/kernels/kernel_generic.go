@@ -1,0 +1,122 @@
+package kernels
+
+import "unsafe"
+
+// floatsAt returns the n floats starting at p, so that the pure-Go kernels index with bounds
+// checks: a driver bug that would make an assembly kernel read out of range panics here instead.
+func floatsAt(p *float32, n int) []float32 {
+	if n <= 0 {
+		return nil
+	}
+	return unsafe.Slice(p, n)
+}
+
+// sgemmKernelGo is the pure-Go micro-kernel, with the semantics of sgemmKernelFunc for an mr×nr
+// tile (strides in bytes). It is both the fallback and the reference the assembly is tested against.
+func sgemmKernelGo(mr, nr, kc int, a *float32, aRowBytes, aKBytes int, b *float32, bKBytes int, c *float32, ldcBytes int, alpha, beta float32, load bool) {
+	aRow, aK, bK, ldc := aRowBytes/4, aKBytes/4, bKBytes/4, ldcBytes/4
+	av := floatsAt(a, (mr-1)*aRow+(kc-1)*aK+1)
+	bv := floatsAt(b, (kc-1)*bK+nr)
+	cv := floatsAt(c, (mr-1)*ldc+nr)
+	if kc <= 0 {
+		av, bv = nil, nil
+	}
+	if mr == 4 && nr == 4 && kc > 0 {
+		sgemmKernelGo4x4(kc, av, aRow, aK, bv, bK, cv, ldc, alpha, beta, load)
+		return
+	}
+	var acc [16 * 32]float32
+	for p := 0; p < kc; p++ {
+		brow := bv[p*bK : p*bK+nr]
+		for i := 0; i < mr; i++ {
+			x := av[i*aRow+p*aK]
+			t := acc[i*nr : i*nr+nr]
+			for j, y := range brow {
+				t[j] += x * y
+			}
+		}
+	}
+	for i := 0; i < mr; i++ {
+		crow := cv[i*ldc : i*ldc+nr]
+		t := acc[i*nr : i*nr+nr]
+		for j := range crow {
+			if load {
+				crow[j] = alpha*t[j] + beta*crow[j]
+			} else {
+				crow[j] = alpha * t[j]
+			}
+		}
+	}
+}
+
+// sgemmKernelGo4x4 is sgemmKernelGo for a full 4×4 tile with the accumulators in locals.
+func sgemmKernelGo4x4(kc int, a []float32, aRow, aK int, b []float32, bK int, c []float32, ldc int, alpha, beta float32, load bool) {
+	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+	for p := 0; p < kc; p++ {
+		bp := b[p*bK : p*bK+4 : p*bK+4]
+		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+		o := p * aK
+		a0 := a[o]
+		a1 := a[o+aRow]
+		a2 := a[o+2*aRow]
+		a3 := a[o+3*aRow]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	tile := [4][4]float32{{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}}
+	for i := range tile {
+		crow := c[i*ldc : i*ldc+4 : i*ldc+4]
+		for j, t := range tile[i] {
+			if load {
+				crow[j] = alpha*t + beta*crow[j]
+			} else {
+				crow[j] = alpha * t
+			}
+		}
+	}
+}
+
+// convTapsGo is the pure-Go convTapsFunc for nf output planes (outStride in floats).
+func convTapsGo(nf int, out []float32, outStride int, x []float32, offs []int32, w []float32, n int) {
+	for f := 0; f < nf; f++ {
+		o := out[f*outStride : f*outStride+n]
+		clear(o)
+		for t, off := range offs {
+			wt := w[t*nf+f]
+			src := x[int(off) : int(off)+n]
+			for q, v := range src {
+				o[q] += wt * v
+			}
+		}
+	}
+}
+
+// convDotGo is the pure-Go convDotFunc: out[f·outStride+t] += Σ_q dy[f·dyStride+q]·x[offs[t]+q]
+// for q < n (strides in floats).
+func convDotGo(nf int, dy []float32, dyStride int, x []float32, offs []int32, n int, out []float32, outStride int) {
+	for f := 0; f < nf; f++ {
+		d := dy[f*dyStride : f*dyStride+n]
+		for t, off := range offs {
+			src := x[int(off) : int(off)+n]
+			var s float32
+			for q, v := range d {
+				s += v * src[q]
+			}
+			out[f*outStride+t] += s
+		}
+	}
+}

@@ -1,0 +1,186 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestSgemmMicroKernels checks every assembly micro-kernel against sgemmKernelGo on the same
+// operands: every tile height, every lane count of the last vector, packed and strided A, with
+// and without reading C.
+func TestSgemmMicroKernels(t *testing.T) {
+	t.Parallel()
+	asm := asmImpls()
+	if len(asm) < 2 {
+		t.Logf("CPU supports only %d assembly implementation(s) of 2 (avx512 needs AVX-512F, avx2 needs AVX2+FMA); the others are not tested", len(asm))
+	}
+	if len(asm) == 0 {
+		t.Skip("no assembly micro-kernels on this CPU or build (purego tag or not amd64)")
+	}
+	for _, im := range asm {
+		t.Run(im.name, func(t *testing.T) {
+			t.Parallel()
+			r := rand.New(rand.NewPCG(1, 2))
+			for mr := 1; mr <= im.mr; mr++ {
+				for nr := 1; nr <= im.nr; nr++ {
+					for _, kc := range []int{1, 3, 4, 9} {
+						for _, strided := range []bool{false, true} {
+							for _, load := range []bool{false, true} {
+								checkMicroKernel(t, r, im, mr, nr, kc, strided, load)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func checkMicroKernel(t *testing.T, r *rand.Rand, im *impl, mr, nr, kc int, strided, load bool) {
+	t.Helper()
+	name := fmt.Sprintf("%s %dx%d kc=%d strided=%v load=%v", im.name, mr, nr, kc, strided, load)
+	aRow, aK := 1, mr // packed
+	if strided {
+		aRow, aK = kc+3, 1 // rows of a row-major matrix with lda = kc+3
+	}
+	a := randFloats(r, (mr-1)*aRow+(kc-1)*aK+1)
+	bK := roundUp(nr, im.vec) + 5
+	b := randFloats(r, (kc-1)*bK+roundUp(nr, im.vec))
+	ldc := nr + 7
+	c := randFloats(r, mr*ldc)
+	want := append([]float32(nil), c...)
+	got := append([]float32(nil), c...)
+	alpha, beta := float32(0.75), float32(-1.5)
+	sgemmKernelGo(mr, nr, kc, &a[0], 4*aRow, 4*aK, &b[0], 4*bK, &want[0], 4*ldc, alpha, beta, load)
+	im.kernel(mr, nr, kc, &a[0], 4*aRow, 4*aK, &b[0], 4*bK, &got[0], 4*ldc, alpha, beta, load)
+	for i, g := range got {
+		if math.Abs(float64(g-want[i])) > 1e-5*float64(kc+2) {
+			t.Fatalf("%s: C[%d][%d] = %v, want %v", name, i/ldc, i%ldc, g, want[i])
+		}
+	}
+}
+
+// TestTranspose checks the packing transpose against plain loops for every block shape.
+func TestTranspose(t *testing.T) {
+	t.Parallel()
+	var ims []*impl
+	for _, im := range asmImpls() {
+		if im.transpose != nil {
+			ims = append(ims, im)
+		}
+	}
+	if len(ims) == 0 {
+		t.Skip("no assembly transpose on this CPU or build (needs AVX-512F)")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, im := range ims {
+		for nrows := 1; nrows <= 16; nrows++ {
+			for ncols := 1; ncols <= 16; ncols++ {
+				for _, nstore := range []int{nrows, 16} {
+					const ss, ds = 19, 21 // strides in floats
+					src := randFloats(r, (nrows-1)*ss+ncols)
+					dst := randFloats(r, 16*ds)
+					want := append([]float32(nil), dst...)
+					for c := 0; c < ncols; c++ {
+						for l := 0; l < nstore; l++ {
+							want[c*ds+l] = 0
+							if l < nrows {
+								want[c*ds+l] = src[l*ss+c]
+							}
+						}
+					}
+					im.transpose(&src[0], 4*ss, &dst[0], 4*ds, nrows, ncols, nstore)
+					for i := range dst {
+						if dst[i] != want[i] {
+							t.Fatalf("%s %dx%d store %d: dst[%d][%d] = %v, want %v", im.name, nrows, ncols, nstore, i/ds, i%ds, dst[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestConvKernels checks the assembly tap and dot-product kernels against the pure-Go ones for
+// every filter count and tap-group size.
+func TestConvKernels(t *testing.T) {
+	t.Parallel()
+	var ims []*impl
+	for _, im := range asmImpls() {
+		if im.convTaps != nil {
+			ims = append(ims, im)
+		}
+	}
+	if len(ims) == 0 {
+		t.Skip("no assembly convolution kernels on this CPU or build (need AVX-512F)")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, im := range ims {
+		for _, n := range []int{64, 192} {
+			x := randFloats(r, 3*n+100)
+			for nf := 1; nf <= 4; nf++ {
+				for ntaps := 0; ntaps <= 11; ntaps++ {
+					offs := make([]int32, max(1, ntaps))
+					for i := range offs {
+						offs[i] = int32(r.IntN(3*n + 100 - n))
+					}
+					w := randFloats(r, nf*max(1, ntaps))
+					stride := n + 64
+					want := randFloats(r, 4*stride)
+					got := append([]float32(nil), want...)
+					convTapsGo(nf, want, stride, x, offs[:ntaps], w, n)
+					im.convTaps[nf-1](&got[0], 4*stride, &x[0], &offs[0], &w[0], ntaps, n/64)
+					closeTo(t, fmt.Sprintf("%s taps nf=%d ntaps=%d n=%d", im.name, nf, ntaps, n), got, want, 1e-5*float64(ntaps+1))
+				}
+				for nt := 1; nt <= 4; nt++ {
+					offs := make([]int32, nt)
+					for i := range offs {
+						offs[i] = int32(r.IntN(3*n + 100 - n))
+					}
+					dyStride := n + 16
+					dy := randFloats(r, nf*dyStride)
+					want := randFloats(r, nf*nt)
+					got := append([]float32(nil), want...)
+					convDotGo(nf, dy, dyStride, x, offs, n, want, nt)
+					im.convDot[nf-1][nt-1](&dy[0], 4*dyStride, &x[0], &offs[0], n/16, &got[0], 4*nt)
+					closeTo(t, fmt.Sprintf("%s dot nf=%d nt=%d n=%d", im.name, nf, nt, n), got, want, 1e-5*float64(n))
+				}
+			}
+		}
+	}
+}
+
+// TestCopyRows checks the assembly strided row copy against the pure-Go one, with and without
+// a bias, for every tail length.
+func TestCopyRows(t *testing.T) {
+	t.Parallel()
+	var ims []*impl
+	for _, im := range asmImpls() {
+		if im.copyRowsAsm != nil {
+			ims = append(ims, im)
+		}
+	}
+	if len(ims) == 0 {
+		t.Skip("no assembly row copy on this CPU or build (needs AVX-512F)")
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, im := range ims {
+		for cols := 1; cols <= 50; cols++ {
+			for _, bias := range []float32{0, 0.25} {
+				const rows = 3
+				src := randFloats(r, rows*(cols+5))
+				want := randFloats(r, rows*(cols+9))
+				got := append([]float32(nil), want...)
+				genericImpl.copyRows(want, cols+9, src, cols+5, rows, cols, bias)
+				im.copyRows(got, cols+9, src, cols+5, rows, cols, bias)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%s cols=%d bias=%v: dst[%d] = %v, want %v", im.name, cols, bias, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

@@ -27,8 +27,12 @@ type keyLayer struct {
 
 // pointKey hashes everything that determines a point's result: the model's name, input and
 // resolved layers at the point, the training settings, the training-set limit, the dataset's
-// checksum and nnsweep's version. Changing any of them trains the point again.
-func pointKey(m spec.ResolvedModel, p spec.Point, limitTrain int, datasetChecksum string) string {
+// checksum, the engine (the default "fast" hashes as "") and nnsweep's version. Changing any of
+// them trains the point again.
+func pointKey(m spec.ResolvedModel, p spec.Point, limitTrain int, datasetChecksum, engine string) string {
+	if engine == "fast" {
+		engine = ""
+	}
 	vars := p.Map()
 	layers := make([]keyLayer, len(m.Layers))
 	for i, l := range m.Layers {
@@ -51,7 +55,8 @@ func pointKey(m spec.ResolvedModel, p spec.Point, limitTrain int, datasetChecksu
 		Train      spec.Training `json:"train"`
 		LimitTrain int           `json:"limit_train"`
 		Dataset    string        `json:"dataset"`
-	}{Version, m.Name, m.Input, m.Classes, layers, p, m.Train, limitTrain, datasetChecksum})
+		Engine     string        `json:"engine,omitempty"`
+	}{Version, m.Name, m.Input, m.Classes, layers, p, m.Train, limitTrain, datasetChecksum, engine})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:16])
 }

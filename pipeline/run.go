@@ -12,11 +12,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nnsweep/nnsweep/builder"
 	"github.com/nnsweep/nnsweep/dataset"
 	"github.com/nnsweep/nnsweep/report"
 	"github.com/nnsweep/nnsweep/runner"
 	"github.com/nnsweep/nnsweep/spec"
 )
+
+// Engines are the values of RunOptions.Engine.
+var Engines = runner.Engines
 
 // RunOptions adjust `nnsweep run`.
 type RunOptions struct {
@@ -35,6 +39,8 @@ type RunOptions struct {
 	// Progress selects the progress display: "auto" (a bar on a terminal, else one line per
 	// epoch), "bar", "lines" or "none".
 	Progress string
+	// Engine builds the layers: "fast" (default) or "stock" (gorgonia's own operations).
+	Engine string
 	// Shard, when Sharded, trains only that shard's points (see AssignShards) and stores them in
 	// the shard's own results file; every shard of a sweep must be given the same other options.
 	Shard Shard
@@ -100,7 +106,11 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 	if err != nil {
 		return fmt.Errorf("%s: dataset: %w", e.Spec.File, err)
 	}
-	r := &runState{e: e, opts: opts, store: store, data: data, stderr: stderr}
+	ops, err := runner.EngineOps(opts.Engine)
+	if err != nil {
+		return &UsageError{"--engine: " + err.Error()}
+	}
+	r := &runState{e: e, opts: opts, store: store, data: data, stderr: stderr, ops: ops}
 	if opts.Shard.Sharded() {
 		for _, m := range e.Models {
 			if m.Search == "bisect" {
@@ -229,6 +239,7 @@ type runState struct {
 	data     *dataset.Data
 	stderr   io.Writer
 	progress progressDisplay
+	ops      builder.Ops
 	forced   map[string]bool // keys retrained in this run under --force
 	// searches holds each bisect model's search state, for the manifest.
 	searches map[string]searchState
@@ -310,7 +321,7 @@ func (r *runState) plan() []job {
 				rm := m.ResolvedModel
 				rm.Train.Seed += int64(rep)
 				jobs = append(jobs, job{model: m, point: p, pointIndex: pi, repeat: rep, seed: rm.Train.Seed,
-					key: pointKey(rm, p, r.opts.LimitTrain, r.data.Checksum)})
+					key: pointKey(rm, p, r.opts.LimitTrain, r.data.Checksum, r.opts.Engine)})
 			}
 			pi++
 		}
@@ -335,6 +346,7 @@ func (r *runState) train(ctx context.Context, j job) (Record, error) {
 	res, err := runner.Train(ctx, rm, j.point, r.data, runner.Options{
 		LimitTrain: r.opts.LimitTrain,
 		Progress:   r.progress.update,
+		Ops:        r.ops,
 	})
 	r.progress.finish(res, err)
 	if err != nil {

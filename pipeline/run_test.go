@@ -196,3 +196,23 @@ func TestRunInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// --engine stock trains with gorgonia's own operations under its own key; an unknown engine is
+// a usage error.
+func TestRunEngines(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	runTiny(t, "testdata/tiny-mlp.yaml", dir, RunOptions{Points: map[string][]int64{"n": {8}}})
+	runTiny(t, "testdata/tiny-mlp.yaml", dir, RunOptions{Points: map[string][]int64{"n": {8}}, Engine: "stock"})
+	recs := openStore(t, dir).Records()
+	if len(recs) != 2 || recs[0].Key == recs[1].Key {
+		t.Fatalf("%d records; the stock engine must train under its own key", len(recs))
+	}
+	if d := recs[0].TestAccuracy - recs[1].TestAccuracy; d > 0.02 || d < -0.02 {
+		t.Errorf("fast %.4f and stock %.4f differ by more than 2 points", recs[0].TestAccuracy, recs[1].TestAccuracy)
+	}
+	err := Run(context.Background(), "testdata/tiny-mlp.yaml", RunOptions{Out: t.TempDir(), Engine: "gpu"}, &bytes.Buffer{}, &bytes.Buffer{})
+	if ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), `unknown engine "gpu"`) {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -4,12 +4,14 @@ import (
 	"fmt"
 
 	"github.com/nnsweep/nnsweep/builder"
+	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 )
 
-// FastOps builds layers from our fused ops (ops_dense.go, ops_loss.go), whose products run on
-// package kernels, and builder's pooling ops. Layers it does not fuse yet come from
-// builder.StockOps. Tests check every fused op against StockOps.
+// FastOps builds layers from our fused ops (ops_dense.go, ops_conv.go, ops_loss.go), whose work
+// runs on package kernels, and builder's pooling ops. Tests check every fused op against
+// builder.StockOps, forward and backward. One difference is deliberate: the gradient of relu at
+// exactly 0 is 0, as in TensorFlow and PyTorch, where gorgonia's is 1.
 type FastOps struct {
 	builder.StockOps
 }
@@ -17,6 +19,11 @@ type FastOps struct {
 // Dense implements builder.Ops with one fused op (product, bias and activation).
 func (FastOps) Dense(x, w, b *G.Node, activation string) (*G.Node, error) {
 	return FusedDense(x, w, b, activation)
+}
+
+// Conv2D implements builder.Ops with one fused op (convolution, bias and activation).
+func (FastOps) Conv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.Node, error) {
+	return FusedConv2D(x, k, b, l, activation)
 }
 
 // LogSoftmax implements builder.Ops.

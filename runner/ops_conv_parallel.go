@@ -1,0 +1,202 @@
+package runner
+
+import (
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Running a convolution op's work on both cores.
+//
+// A split call cuts its batch into a fixed number of chunks of consecutive examples. The calling
+// goroutine offers the call to a helper goroutine and starts taking chunks, one at a time, from
+// a shared counter; a helper that takes the offer takes chunks from the same counter, and the
+// call ends when every chunk is done. Each of the two goroutines runs its chunks on its own
+// scratch (a slot: its own kernels.Conv2D), and every chunk writes its own part of the output or
+// its own partial sum, added in chunk order at the end. So every result bit is the same whichever
+// goroutine ran which chunk, whether a helper came at all, and however many cores there are: the
+// chunks depend only on the batch size.
+//
+// Chunks rather than two halves because the machine is shared: when the other core is busy (its
+// neighbours' load, or the helper's thread preempted), the caller simply takes more chunks
+// instead of waiting for a half that has not started, or that started and stalled; it waits at
+// most for the one chunk the helper is running.
+//
+// Whether a call is split is measured, not assumed. With the other core idle, a split pass of a
+// few milliseconds took 0.51–0.55 of the time (BenchmarkConvSplit); with it busy, the helper
+// joins late or runs slowly, and on this machine, loaded by its neighbours, the same passes split
+// were often 5–30 % slower than whole. So each op times its calls, keeps the last few times of
+// each mode (whole on the caller, or split), runs in the mode whose median is lower, and tries
+// the other one every splitProbeEvery calls. An op eligible for splitting (large enough: convSplitMinFlops,
+// convSplitMinFloats) always computes in the same chunks, split or not, so the mode never
+// changes a result.
+//
+// The helpers live for the life of the process and take offers from one buffered channel; an
+// offer that finds the channel full is not made (the caller may then run every chunk itself).
+// Nothing is allocated per call: an offer is a pointer to the op's own splitTask.
+
+// splitTask is an op's way of running its current call in chunks on one or two goroutines.
+type splitTask struct {
+	// run runs chunk (of chunks) of the op's current call on the scratch of slot (0: the caller,
+	// 1: a helper); it is set once, when the op is made.
+	run func(chunk, chunks, slot int)
+	// chunks is the number of chunks of a split call.
+	chunks int
+	// next is the next chunk to take.
+	next atomic.Int32
+	// joined is set by whichever comes first of a helper joining the call and the caller, done
+	// with every chunk, closing it to helpers.
+	joined atomic.Bool
+	// done receives one value for each call a helper joined, once the helper has no chunk left.
+	done chan struct{}
+	// mode forces every call whole (modeWhole) or split (modeSplit); modeAuto measures.
+	mode splitMode
+	// calls counts the eligible calls; times holds the last splitSamples times of calls run
+	// whole [0] and split [1], runs how many calls ran each way.
+	calls int
+	times [2][splitSamples]time.Duration
+	runs  [2]int
+}
+
+// splitMode says how an op eligible for splitting runs its calls.
+type splitMode uint8
+
+const (
+	modeAuto  splitMode = iota // the faster of whole and split, as measured
+	modeWhole                  // every chunk on the calling goroutine
+	modeSplit                  // chunks offered to a helper
+)
+
+// splitProbeEvery is how often (in calls) an op runs in its slower mode, to notice when that
+// mode has become the faster (the other core got busy or idle).
+const splitProbeEvery = 16
+
+// splitSamples is how many recent times of each mode an op keeps; it compares their medians, so
+// one slow call (the op's first, which makes its buffers, or a preempted one) is ignored.
+const splitSamples = 3
+
+// convChunks is the number of chunks of a split call: enough that the caller can take over most
+// of the work of a late or stalled helper, few enough that each chunk is several examples.
+const convChunks = 8
+
+// newSplitTask returns the task of an op that runs chunks with run, over batches of batch
+// examples.
+func newSplitTask(run func(chunk, chunks, slot int), batch int) *splitTask {
+	return &splitTask{run: run, chunks: max(1, min(convChunks, batch)), done: make(chan struct{}, 1)}
+}
+
+var convHelpers struct {
+	once  sync.Once
+	tasks chan *splitTask
+}
+
+func startConvHelpers() {
+	convHelpers.tasks = make(chan *splitTask, 16)
+	for range max(1, runtime.NumCPU()-1) {
+		go convHelper(convHelpers.tasks)
+	}
+}
+
+func convHelper(tasks chan *splitTask) {
+	for t := range tasks {
+		if t.joined.CompareAndSwap(false, true) {
+			t.work(1)
+			t.done <- struct{}{}
+		}
+	}
+}
+
+// work runs chunks of the current call on slot's scratch until none is left.
+func (t *splitTask) work(slot int) {
+	for {
+		c := int(t.next.Add(1)) - 1
+		if c >= t.chunks {
+			return
+		}
+		t.run(c, t.chunks, slot)
+	}
+}
+
+// runSplit runs every chunk of t's current call, on the calling goroutine and a helper when one
+// joins in time. The caller must have set up the call's operands before, and must not run the
+// same task from two goroutines at once.
+func (t *splitTask) runSplit() {
+	convHelpers.once.Do(startConvHelpers)
+	t.next.Store(0)
+	t.joined.Store(false)
+	select {
+	case convHelpers.tasks <- t:
+	default: // every helper is behind; an older offer of t may still be taken
+	}
+	t.work(0)
+	if t.joined.CompareAndSwap(false, true) {
+		return // no helper joined
+	}
+	<-t.done
+}
+
+// runPass runs a call of the op whose task t is. A call not eligible for splitting is one chunk
+// on the calling goroutine; an eligible one is t.chunks chunks, split over two goroutines or run
+// whole as t's mode and measurements say.
+func runPass(t *splitTask, eligible bool) {
+	if !eligible {
+		t.run(0, 1, 0)
+		return
+	}
+	split := t.chooseSplit()
+	start := time.Now()
+	if split {
+		t.runSplit()
+	} else {
+		for c := range t.chunks {
+			t.run(c, t.chunks, 0)
+		}
+	}
+	t.record(split, time.Since(start))
+}
+
+// chooseSplit says whether the next call runs split.
+func (t *splitTask) chooseSplit() bool {
+	switch t.mode {
+	case modeWhole:
+		return false
+	case modeSplit:
+		return true
+	}
+	t.calls++
+	if t.runs[0] < splitSamples {
+		return false
+	}
+	if t.runs[1] < splitSamples {
+		return true
+	}
+	faster := t.median(1) < t.median(0)
+	if t.calls%splitProbeEvery == 0 {
+		return !faster
+	}
+	return faster
+}
+
+// record keeps the time d of a call run split or whole.
+func (t *splitTask) record(split bool, d time.Duration) {
+	i := 0
+	if split {
+		i = 1
+	}
+	t.times[i][t.runs[i]%splitSamples] = d
+	t.runs[i]++
+}
+
+// median returns the median of the kept times of mode i (0 whole, 1 split).
+func (t *splitTask) median(i int) time.Duration {
+	s := t.times[i]
+	slices.Sort(s[:])
+	return s[len(s)/2]
+}
+
+// chunkRange returns the examples [lo, hi) of chunk c of chunks over a batch of n.
+func chunkRange(n, c, chunks int) (lo, hi int) {
+	return c * n / chunks, (c + 1) * n / chunks
+}

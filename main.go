@@ -182,6 +182,8 @@ trains only shard I of N and stores it in its own results file of the shared fol
 	f.IntVar(&opts.LimitTrain, "limit-train", 0, "train on the first N training examples only")
 	f.BoolVar(&opts.Force, "force", false, "train again points whose results are stored")
 	f.StringVar(&opts.Progress, "progress", "auto", "progress display: auto, bar, lines or none")
+	f.StringVar(&opts.Search, "search", "", "grid or bisect, instead of the spec's search")
+	cmd.RegisterFlagCompletionFunc("search", cobra.FixedCompletions([]string{"grid", "bisect"}, cobra.ShellCompDirectiveNoFileComp))
 	f.StringVar(&opts.Engine, "engine", "fast", "how layers are built: fast (fused ops on our kernels) or stock (gorgonia's own operations)")
 	cmd.RegisterFlagCompletionFunc("engine", cobra.FixedCompletions(pipeline.Engines, cobra.ShellCompDirectiveNoFileComp))
 	f.StringVar(&shard, "shard", "", "train only shard I of N, e.g. 0/4 (default: from JOB_COMPLETION_INDEX and NNSWEEP_SHARDS, or SLURM_ARRAY_TASK_*; 0/1: the whole sweep)")

@@ -139,6 +139,9 @@ func (r *runState) overrideNote() string {
 	if len(r.opts.Only) > 0 {
 		parts = append(parts, "models selected with --only "+strings.Join(r.opts.Only, ","))
 	}
+	if r.opts.Search != "" {
+		parts = append(parts, "searched with --search "+r.opts.Search)
+	}
 	if len(r.opts.Points) > 0 {
 		var sel []string
 		for _, name := range slices.Sorted(maps.Keys(r.opts.Points)) { // sorted: the shards' manifests must agree

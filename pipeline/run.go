@@ -39,6 +39,8 @@ type RunOptions struct {
 	// Progress selects the progress display: "auto" (a bar on a terminal, else one line per
 	// epoch), "bar", "lines" or "none".
 	Progress string
+	// Search, when set, replaces every model's search: "grid" or "bisect".
+	Search string
 	// Engine builds the layers: "fast" (default) or "stock" (gorgonia's own operations).
 	Engine string
 	// Shard, when Sharded, trains only that shard's points (see AssignShards) and stores them in
@@ -227,6 +229,15 @@ func (e *Experiment) applyOverrides(opts RunOptions) error {
 		for i := range e.Models {
 			e.Models[i].Train.Epochs = opts.Epochs
 		}
+	}
+	switch opts.Search {
+	case "":
+	case "grid", "bisect":
+		for i := range e.Models {
+			e.Models[i].Search = opts.Search
+		}
+	default:
+		return &UsageError{fmt.Sprintf("--search %q: use grid or bisect", opts.Search)}
 	}
 	return nil
 }

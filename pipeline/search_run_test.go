@@ -39,11 +39,9 @@ func TestRunBisectMatchesGrid(t *testing.T) {
 		t.Fatalf("%d points marked skipped, want %d", skipped, 12-searched)
 	}
 
-	// The same sweep as a grid, in the same folder: it trains only what the search skipped.
-	src, _ := os.ReadFile("testdata/tiny-bisect.yaml")
-	grid := filepath.Join(t.TempDir(), "grid.yaml")
-	os.WriteFile(grid, bytes.Replace(src, []byte("search: bisect"), []byte("search: grid"), 1), 0o644)
-	log = runTiny(t, grid, dir, RunOptions{})
+	// The same sweep as a grid (--search grid), in the same folder: it trains only what the
+	// search skipped.
+	log = runTiny(t, "testdata/tiny-bisect.yaml", dir, RunOptions{Search: "grid"})
 	if !strings.Contains(log, plural(12-searched, "point")+" to train") {
 		t.Fatalf("the grid retrained points the search had trained:\n%s", log)
 	}

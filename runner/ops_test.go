@@ -356,18 +356,23 @@ func fillGraph(gr *builder.Graph, rng *rand.Rand, count int) {
 	G.Let(gr.Count, float32(count))
 }
 
-// TestFusedMLPFiniteDifferences checks the gradients of MLPs made only of the fused ops (and a
-// flatten) against central finite differences of the loss, with a padding row in the batch.
-func TestFusedMLPFiniteDifferences(t *testing.T) {
+// TestFusedFiniteDifferences checks the gradients of MLPs made only of the fused dense and loss
+// ops, and of small CNNs built with FastOps, against central finite differences of the loss,
+// with a padding row in the batch.
+func TestFusedFiniteDifferences(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, input, layers string
-		eps                 float32 // finite-difference step; 1e-2 unless set (smaller keeps relu probes off their kinks)
+		eps                 float32 // finite-difference step; 1e-2 unless set (smaller keeps relu and max probes off their kinks)
+		ops                 builder.Ops
 	}{
-		{"tanh-softmax", "[1, 1, 5]", "    - flatten: {}\n    - dense: {units: 3n, activation: tanh}\n    - dense: {units: 3, activation: softmax}\n", 0},
-		{"sigmoid-nobias", "[1, 1, 4]", "    - flatten: {}\n    - dense: {units: n, activation: sigmoid, use_bias: false}\n    - dense: {units: 3}\n", 0},
-		{"relu-two-hidden", "[2, 2, 1]", "    - flatten: {}\n    - dense: {units: 4n, activation: relu}\n    - dense: {units: 3n, activation: tanh}\n    - dense: {units: 3, use_bias: false}\n", 1e-3},
-		{"linear-only", "[1, 1, 3]", "    - flatten: {}\n    - dense: {units: n, activation: linear}\n    - dense: {units: 3}\n", 0},
+		{"tanh-softmax", "[1, 1, 5]", "    - flatten: {}\n    - dense: {units: 3n, activation: tanh}\n    - dense: {units: 3, activation: softmax}\n", 0, fusedTestOps{}},
+		{"sigmoid-nobias", "[1, 1, 4]", "    - flatten: {}\n    - dense: {units: n, activation: sigmoid, use_bias: false}\n    - dense: {units: 3}\n", 0, fusedTestOps{}},
+		{"relu-two-hidden", "[2, 2, 1]", "    - flatten: {}\n    - dense: {units: 4n, activation: relu}\n    - dense: {units: 3n, activation: tanh}\n    - dense: {units: 3, use_bias: false}\n", 1e-3, fusedTestOps{}},
+		{"linear-only", "[1, 1, 3]", "    - flatten: {}\n    - dense: {units: n, activation: linear}\n    - dense: {units: 3}\n", 0, fusedTestOps{}},
+		{"cnn-tanh-same-stride", "[6, 5, 2]", "    - conv2d: {filters: n, kernel: [2, 3], stride: 2, padding: same, activation: tanh}\n    - conv2d: {filters: n, kernel: 2, padding: same, activation: sigmoid}\n    - flatten: {}\n    - dense: {units: 3, activation: softmax}\n", 0, FastOps{}},
+		{"cnn-relu-pool-nobias", "[7, 7, 1]", "    - conv2d: {filters: n, kernel: 3, activation: relu, use_bias: false}\n    - maxpool2d: {pool: 2}\n    - conv2d: {filters: 2n, kernel: 2, activation: relu}\n    - flatten: {}\n    - dense: {units: 3}\n", 1e-3, FastOps{}},
+		{"cnn-linear-valid", "[5, 4, 3]", "    - conv2d: {filters: n, kernel: 3, activation: linear}\n    - flatten: {}\n    - dense: {units: 3}\n", 0, FastOps{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -385,7 +390,7 @@ func TestFusedMLPFiniteDifferences(t *testing.T) {
 					}
 				}
 			}
-			gr, err := builder.Build(m, p, w, 4, true, fusedTestOps{})
+			gr, err := builder.Build(m, p, w, 4, true, tt.ops)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/nnsweep/nnsweep/runner"
@@ -113,4 +114,16 @@ func (b *barProgress) finish(res *runner.Result, err error) {
 		b.bar.Exit()
 	}
 	fmt.Fprintln(b.w, finishLine(b.label, b.began, res, err))
+}
+
+// lockedWriter serialises writes from trainings that run at once (--jobs), one line at a time.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nnsweep/nnsweep/builder"
@@ -41,6 +42,9 @@ type RunOptions struct {
 	Progress string
 	// Search, when set, replaces every model's search: "grid" or "bisect".
 	Search string
+	// Jobs is how many points of a grid train at once (default 1). Two small points at once can
+	// use both cores better than one; large points already split their work over both cores.
+	Jobs int
 	// Engine builds the layers: "fast" (default) or "stock" (gorgonia's own operations).
 	Engine string
 	// Shard, when Sharded, trains only that shard's points (see AssignShards) and stores them in
@@ -147,7 +151,13 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 	fmt.Fprintf(stderr, "%s: %s%s to train%s, %d already stored, data %s (%d training examples) loaded in %s; writing to %s\n",
 		path, shardNote, plural(todo, unit), searched, len(jobs)-todo, data.Name, min(data.Train.N, limitOr(opts.LimitTrain, data.Train.N)),
 		time.Since(started).Round(time.Millisecond), opts.Out)
-	r.progress = newProgress(opts.Progress, stderr)
+	if opts.Jobs < 0 {
+		return &UsageError{"--jobs must be at least 1"}
+	}
+	if opts.Jobs > 1 {
+		r.stderr = &lockedWriter{w: stderr}
+	}
+	r.progress = newProgress(r.progressMode(), stderr)
 	var runErr error
 	for _, group := range byModel(jobs) {
 		if group[0].model.Search == "bisect" {
@@ -251,6 +261,7 @@ type runState struct {
 	stderr   io.Writer
 	progress progressDisplay
 	ops      builder.Ops
+	mu       sync.Mutex      // guards forced and the report's refresh when trainings run at once
 	forced   map[string]bool // keys retrained in this run under --force
 	// searches holds each bisect model's search state, for the manifest.
 	searches map[string]searchState
@@ -260,6 +271,14 @@ type runState struct {
 type searchState struct {
 	done  bool
 	notes []string
+}
+
+// progressMode is the --progress mode, with bars replaced by lines when trainings run at once.
+func (r *runState) progressMode() string {
+	if r.opts.Jobs > 1 && r.opts.Progress != "none" {
+		return "lines"
+	}
+	return r.opts.Progress
 }
 
 // byModel splits plan-ordered jobs into runs of the same model.
@@ -276,24 +295,62 @@ func byModel(jobs []job) [][]job {
 
 // grid trains every job not stored yet, refreshing the report after each.
 func (r *runState) grid(ctx context.Context, jobs []job) error {
+	if r.opts.Jobs <= 1 {
+		for _, j := range jobs {
+			if _, err := r.ensure(ctx, j); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// --jobs N: N workers take the jobs in plan order; the first error stops the others.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan job)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var firstErr error
+	for range r.opts.Jobs {
+		wg.Go(func() {
+			for j := range next {
+				if _, err := r.ensure(ctx, j); err != nil {
+					once.Do(func() { firstErr = err; cancel() })
+				}
+			}
+		})
+	}
 	for _, j := range jobs {
-		if _, err := r.ensure(ctx, j); err != nil {
-			return err
+		select {
+		case next <- j:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
 		}
 	}
-	return nil
+	close(next)
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = runner.ErrInterrupted
+	}
+	return firstErr
 }
 
 // ensure returns the job's stored result, training it first when it is not stored (or when
 // --force asks, once per run).
 func (r *runState) ensure(ctx context.Context, j job) (Record, error) {
-	if rec, done := r.store.Lookup(j.key); done && (!r.opts.Force || r.forced[j.key]) {
+	r.mu.Lock()
+	forced := r.forced[j.key]
+	r.mu.Unlock()
+	if rec, done := r.store.Lookup(j.key); done && (!r.opts.Force || forced) {
 		return rec, nil
 	}
 	rec, err := r.train(ctx, j)
 	if err != nil {
 		return rec, err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.forced == nil {
 		r.forced = map[string]bool{}
 	}
@@ -353,13 +410,18 @@ func (r *runState) train(ctx context.Context, j job) (Record, error) {
 	}
 	rm := m.ResolvedModel
 	rm.Train.Seed = j.seed
-	r.progress.start(label, m.Train.Epochs)
+	progress := r.progress
+	if r.opts.Jobs > 1 {
+		// Each training of a parallel run writes its own lines.
+		progress = newProgress(r.progressMode(), r.stderr)
+	}
+	progress.start(label, m.Train.Epochs)
 	res, err := runner.Train(ctx, rm, j.point, r.data, runner.Options{
 		LimitTrain: r.opts.LimitTrain,
-		Progress:   r.progress.update,
+		Progress:   progress.update,
 		Ops:        r.ops,
 	})
-	r.progress.finish(res, err)
+	progress.finish(res, err)
 	if err != nil {
 		return Record{}, err
 	}

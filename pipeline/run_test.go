@@ -216,3 +216,24 @@ func TestRunEngines(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// --jobs 2 trains two points at once with the same results as one at a time.
+func TestRunJobs(t *testing.T) {
+	t.Parallel()
+	one, two := t.TempDir(), t.TempDir()
+	runTiny(t, "testdata/tiny-mlp.yaml", one, RunOptions{})
+	log := runTiny(t, "testdata/tiny-mlp.yaml", two, RunOptions{Jobs: 2})
+	a, b := openStore(t, one).Records(), openStore(t, two).Records()
+	if len(a) != 2 || len(b) != 2 || strings.Count(log, "test accuracy") != 2 {
+		t.Fatalf("%d and %d records; log:\n%s", len(a), len(b), log)
+	}
+	byKey := map[string]float64{}
+	for _, r := range a {
+		byKey[r.Key] = r.TestLoss
+	}
+	for _, r := range b {
+		if loss, ok := byKey[r.Key]; !ok || loss != r.TestLoss {
+			t.Errorf("%s: loss %v with --jobs 2, %v (found %v) one at a time", r.Point, r.TestLoss, loss, ok)
+		}
+	}
+}

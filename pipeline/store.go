@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nnsweep/nnsweep/runner"
@@ -82,6 +83,7 @@ type Store struct {
 	Dir string
 	// File is the name, inside Dir, of the results file Append writes.
 	File    string
+	mu      sync.Mutex // Lookup and Append may be called from several trainings at once (--jobs)
 	records []Record
 	byKey   map[string]int
 	raw     []byte // File's bytes as read and written, corrupt lines included
@@ -201,6 +203,8 @@ func (s *Store) add(r Record) {
 
 // Lookup returns the stored record with the key.
 func (s *Store) Lookup(key string) (Record, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	i, ok := s.byKey[key]
 	if !ok {
 		return Record{}, false
@@ -213,6 +217,8 @@ func (s *Store) Records() []Record { return s.records }
 
 // Append adds r to the store's own file (File) at once and atomically.
 func (s *Store) Append(r Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	line, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("encoding result: %w", err)

@@ -70,6 +70,10 @@ func TestCommands(t *testing.T) {
 		{"unknown command", []string{"train"}, pipeline.ExitUsage, "", "unknown command \"train\""},
 		{"report no folder", []string{"report", "testdata"}, pipeline.ExitFailure, "", "testdata has no manifest.json"},
 		{"completion", []string{"completion", "bash"}, 0, "", ""},
+		{"run bad search", []string{"run", "examples/mnist-cnn2.yaml", "--search", "random", "--out", "testdata/none"}, pipeline.ExitUsage, "", `--search "random": use grid or bisect`},
+		{"run bad engine", []string{"run", "examples/mnist-cnn2.yaml", "--engine", "gpu", "--out", "testdata/none"}, pipeline.ExitUsage, "", `--engine: unknown engine "gpu"; use fast or stock`},
+		{"run bad jobs", []string{"run", "examples/mnist-cnn2.yaml", "--jobs", "-1", "--out", "testdata/none"}, pipeline.ExitUsage, "", "--jobs must be at least 1"},
+		{"run bad points", []string{"run", "examples/mnist-cnn2.yaml", "--points", "n=x", "--out", "testdata/none"}, pipeline.ExitUsage, "", `--points "n=x": "x" is not an integer`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,6 +89,16 @@ func TestCommands(t *testing.T) {
 				t.Errorf("stderr lacks %q:\n%s", tt.stderr, stderr)
 			}
 		})
+	}
+}
+
+// `nnsweep schema` prints exactly the committed nnsweep.schema.json.
+func TestSchemaCommand(t *testing.T) {
+	t.Parallel()
+	stdout, stderr, code := cli(t, "schema")
+	want, err := os.ReadFile("nnsweep.schema.json")
+	if err != nil || code != 0 || stdout != string(want) {
+		t.Fatalf("exit %d, %v, stderr %s; the output differs from nnsweep.schema.json", code, err, stderr)
 	}
 }
 

@@ -112,18 +112,8 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 	if err != nil {
 		return fmt.Errorf("%s: dataset: %w", e.Spec.File, err)
 	}
-	ops, err := runner.EngineOps(opts.Engine)
-	if err != nil {
-		return &UsageError{"--engine: " + err.Error()}
-	}
+	ops, _ := runner.EngineOps(opts.Engine) // checked by applyOverrides
 	r := &runState{e: e, opts: opts, store: store, data: data, stderr: stderr, ops: ops}
-	if opts.Shard.Sharded() {
-		for _, m := range e.Models {
-			if m.Search == "bisect" {
-				return &UsageError{fmt.Sprintf("model %s uses search: bisect, which trains one point after another and cannot be split into shards; use search: grid to shard it", m.Name)}
-			}
-		}
-	}
 	all := r.plan()
 	shards, err := r.assignShards(all)
 	if err != nil {
@@ -151,9 +141,6 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 	fmt.Fprintf(stderr, "%s: %s%s to train%s, %d already stored, data %s (%d training examples) loaded in %s; writing to %s\n",
 		path, shardNote, plural(todo, unit), searched, len(jobs)-todo, data.Name, min(data.Train.N, limitOr(opts.LimitTrain, data.Train.N)),
 		time.Since(started).Round(time.Millisecond), opts.Out)
-	if opts.Jobs < 0 {
-		return &UsageError{"--jobs must be at least 1"}
-	}
 	if opts.Jobs > 1 {
 		r.stderr = &lockedWriter{w: stderr}
 	}
@@ -191,8 +178,15 @@ func limitOr(limit, n int) int {
 	return n
 }
 
-// applyOverrides narrows the experiment to --only and --points and applies --epochs.
+// applyOverrides checks the run's options, narrows the experiment to --only and --points and
+// applies --epochs and --search. It reads no file, so bad options fail before any work.
 func (e *Experiment) applyOverrides(opts RunOptions) error {
+	if opts.Jobs < 0 {
+		return &UsageError{"--jobs must be at least 1"}
+	}
+	if _, err := runner.EngineOps(opts.Engine); err != nil {
+		return &UsageError{"--engine: " + err.Error()}
+	}
 	if len(opts.Only) > 0 {
 		var kept []Model
 		var names []string
@@ -248,6 +242,13 @@ func (e *Experiment) applyOverrides(opts RunOptions) error {
 		}
 	default:
 		return &UsageError{fmt.Sprintf("--search %q: use grid or bisect", opts.Search)}
+	}
+	if opts.Shard.Sharded() {
+		for _, m := range e.Models {
+			if m.Search == "bisect" {
+				return &UsageError{fmt.Sprintf("model %s uses search: bisect, which trains one point after another and cannot be split into shards; use search: grid to shard it", m.Name)}
+			}
+		}
 	}
 	return nil
 }

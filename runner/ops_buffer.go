@@ -132,3 +132,62 @@ func opHash(op interface{ WriteHash(hash.Hash) }) uint32 {
 	op.WriteHash(h)
 	return h.Sum32()
 }
+
+// outputGradOp is (y, dy) → dx for a matrix op whose input gradient depends only on its output y
+// and the output's gradient dy (an activation, the log-softmax). grad writes dx; name (with the
+// shape) makes the op's String and hash.
+type outputGradOp struct {
+	name  string
+	shape tensor.Shape
+	grad  func(y, dy, dx []float32)
+	out   opBuffer
+}
+
+var (
+	_ G.Op              = (*outputGradOp)(nil)
+	_ G.UsePreallocDoer = (*outputGradOp)(nil)
+)
+
+func (op *outputGradOp) Arity() int { return 2 }
+
+// Type is Matrix a → Matrix a → Matrix a.
+func (op *outputGradOp) Type() hm.Type {
+	return hm.NewFnType(opMatrixType, opMatrixType, opMatrixType)
+}
+
+func (op *outputGradOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
+	if err := opCheckShapes(op, inputs, op.shape, op.shape); err != nil {
+		return nil, err
+	}
+	return op.shape.Clone(), nil
+}
+
+// Do computes the gradient into the op's own buffer and returns it.
+func (op *outputGradOp) Do(inputs ...G.Value) (G.Value, error) {
+	if err := opCheckArity(op, len(inputs), 2); err != nil {
+		return nil, err
+	}
+	y, err := opInput(inputs[0], op.shape, op, "y")
+	if err != nil {
+		return nil, err
+	}
+	dy, err := opInput(inputs[1], op.shape, op, "output gradient")
+	if err != nil {
+		return nil, err
+	}
+	out := op.out.tensor(op.shape)
+	op.grad(y, dy, out.Float32s())
+	return out, nil
+}
+
+// UsePreallocDo is Do (see above).
+func (op *outputGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
+	return op.Do(inputs...)
+}
+
+func (op *outputGradOp) ReturnsPtr() bool      { return false }
+func (op *outputGradOp) CallsExtern() bool     { return false }
+func (op *outputGradOp) OverwritesInput() int  { return -1 }
+func (op *outputGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+func (op *outputGradOp) Hashcode() uint32      { return opHash(op) }
+func (op *outputGradOp) String() string        { return "nnsweep." + op.name }

@@ -16,7 +16,7 @@ import (
 // The forward op computes activation(x·w + b) in one GEMM (through sgemm, beta 0) followed by one
 // pass over the output that adds the bias and applies the activation. Its symbolic gradient is
 //
-//	dZ = activation'(y) ⊙ dy   (an activationGradOp; for linear, dy itself)
+//	dZ = activation'(y) ⊙ dy   (newActivationGradOp; for linear, dy itself)
 //	dX = dZ·wᵀ, dW = xᵀ·dZ      (matMulOps)
 //	db = column sums of dZ      (a columnSumOp)
 //
@@ -391,66 +391,10 @@ func activationBackward(act activation, y, dy, dz []float32) {
 	}
 }
 
-// activationGradOp is (y, dy) → activation'(y) ⊙ dy for the output y of a fused layer.
-type activationGradOp struct {
-	act   activation
-	shape tensor.Shape
-	out   opBuffer
-}
-
-func newActivationGradOp(act activation, shape tensor.Shape) *activationGradOp {
-	return &activationGradOp{act: act, shape: shape.Clone()}
-}
-
-var (
-	_ G.Op              = (*activationGradOp)(nil)
-	_ G.UsePreallocDoer = (*activationGradOp)(nil)
-)
-
-func (op *activationGradOp) Arity() int { return 2 }
-
-// Type is Matrix a → Matrix a → Matrix a.
-func (op *activationGradOp) Type() hm.Type {
-	return hm.NewFnType(opMatrixType, opMatrixType, opMatrixType)
-}
-
-func (op *activationGradOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
-	if err := opCheckShapes(op, inputs, op.shape, op.shape); err != nil {
-		return nil, err
-	}
-	return op.shape.Clone(), nil
-}
-
-// Do computes the gradient into the op's own buffer and returns it.
-func (op *activationGradOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := opCheckArity(op, len(inputs), 2); err != nil {
-		return nil, err
-	}
-	y, err := opInput(inputs[0], op.shape, op, "y")
-	if err != nil {
-		return nil, err
-	}
-	dy, err := opInput(inputs[1], op.shape, op, "output gradient")
-	if err != nil {
-		return nil, err
-	}
-	out := op.out.tensor(op.shape)
-	activationBackward(op.act, y, dy, out.Float32s())
-	return out, nil
-}
-
-// UsePreallocDo is Do (see ops_buffer.go).
-func (op *activationGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
-	return op.Do(inputs...)
-}
-
-func (op *activationGradOp) ReturnsPtr() bool      { return false }
-func (op *activationGradOp) CallsExtern() bool     { return false }
-func (op *activationGradOp) OverwritesInput() int  { return -1 }
-func (op *activationGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
-func (op *activationGradOp) Hashcode() uint32      { return opHash(op) }
-func (op *activationGradOp) String() string {
-	return fmt.Sprintf("nnsweep.ActivationGrad{%v, %v}", op.act, op.shape)
+// newActivationGradOp is (y, dy) → activation'(y) ⊙ dy for the matrix output y of a fused layer.
+func newActivationGradOp(act activation, shape tensor.Shape) *outputGradOp {
+	return &outputGradOp{name: fmt.Sprintf("ActivationGrad{%v, %v}", act, shape), shape: shape.Clone(),
+		grad: func(y, dy, dx []float32) { activationBackward(act, y, dy, dx) }}
 }
 
 // matMulOp is (A, B) → op(A)·op(B) through sgemm, for the gradients of a dense layer: op(A) is

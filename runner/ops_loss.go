@@ -40,7 +40,6 @@ var (
 	_ G.SDOp            = (*logSoftmaxOp)(nil)
 	_ G.ADOp            = (*logSoftmaxOp)(nil)
 	_ G.UsePreallocDoer = (*logSoftmaxOp)(nil)
-	_ G.UsePreallocDoer = (*logSoftmaxGradOp)(nil)
 )
 
 func (op *logSoftmaxOp) Arity() int { return 1 }
@@ -83,12 +82,14 @@ func (op *logSoftmaxOp) String() string        { return fmt.Sprintf("nnsweep.Log
 
 func (op *logSoftmaxOp) DiffWRT(inputs int) []bool { return []bool{true} }
 
-// SymDiff returns the gradient node of the logits: logSoftmaxGradOp applied to (y, grad).
+// SymDiff returns the gradient node of the logits: dX = dY − softmax·rowsum(dY), from (y, grad).
 func (op *logSoftmaxOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	if err := opCheckArity(op, len(inputs), 1); err != nil {
 		return nil, err
 	}
-	dx, err := G.ApplyOp(&logSoftmaxGradOp{shape: op.shape}, output, grad)
+	shape := op.shape
+	dx, err := G.ApplyOp(&outputGradOp{name: fmt.Sprintf("LogSoftmaxGrad{%v}", shape), shape: shape.Clone(),
+		grad: func(y, dy, dx []float32) { logSoftmaxBackward(y, dy, dx, shape[1], false) }}, output, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -167,58 +168,6 @@ func logSoftmaxBackward(y, dy, dx []float32, classes int, accumulate bool) {
 			}
 		}
 	}
-}
-
-// logSoftmaxGradOp is (y, dy) → dX of the log-softmax whose output is y.
-type logSoftmaxGradOp struct {
-	shape tensor.Shape
-	out   opBuffer
-}
-
-func (op *logSoftmaxGradOp) Arity() int { return 2 }
-
-// Type is Matrix a → Matrix a → Matrix a.
-func (op *logSoftmaxGradOp) Type() hm.Type {
-	return hm.NewFnType(opMatrixType, opMatrixType, opMatrixType)
-}
-
-func (op *logSoftmaxGradOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
-	if err := opCheckShapes(op, inputs, op.shape, op.shape); err != nil {
-		return nil, err
-	}
-	return op.shape.Clone(), nil
-}
-
-// Do computes the gradient into the op's own buffer and returns it.
-func (op *logSoftmaxGradOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := opCheckArity(op, len(inputs), 2); err != nil {
-		return nil, err
-	}
-	y, err := opInput(inputs[0], op.shape, op, "y")
-	if err != nil {
-		return nil, err
-	}
-	dy, err := opInput(inputs[1], op.shape, op, "output gradient")
-	if err != nil {
-		return nil, err
-	}
-	out := op.out.tensor(op.shape)
-	logSoftmaxBackward(y, dy, out.Float32s(), op.shape[1], false)
-	return out, nil
-}
-
-// UsePreallocDo is Do (see ops_buffer.go).
-func (op *logSoftmaxGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
-	return op.Do(inputs...)
-}
-
-func (op *logSoftmaxGradOp) ReturnsPtr() bool      { return false }
-func (op *logSoftmaxGradOp) CallsExtern() bool     { return false }
-func (op *logSoftmaxGradOp) OverwritesInput() int  { return -1 }
-func (op *logSoftmaxGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
-func (op *logSoftmaxGradOp) Hashcode() uint32      { return opHash(op) }
-func (op *logSoftmaxGradOp) String() string {
-	return fmt.Sprintf("nnsweep.LogSoftmaxGrad{%v}", op.shape)
 }
 
 // FusedCrossEntropy returns the float32 scalar -Σ(logProbs ⊙ labels) / count as one op, for

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/nnsweep/nnsweep/pipeline"
@@ -145,7 +146,7 @@ func newParamsCommand() *cobra.Command {
 func newRunCommand() *cobra.Command {
 	var opts pipeline.RunOptions
 	var points []string
-	var shard string
+	var shard, cpuprofile string
 	cmd := &cobra.Command{
 		Use:   "run FILE",
 		Short: "Train every point of the sweep, store each result at once and write the report",
@@ -171,6 +172,13 @@ trains only shard I of N and stores it in its own results file of the shared fol
 			if opts.Shard, err = pipeline.ResolveShard(shard, os.LookupEnv); err != nil {
 				return err
 			}
+			if cpuprofile != "" {
+				stop, err := startCPUProfile(cpuprofile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			return pipeline.Run(cmd.Context(), args[0], opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -189,7 +197,24 @@ trains only shard I of N and stores it in its own results file of the shared fol
 	cmd.RegisterFlagCompletionFunc("engine", cobra.FixedCompletions(pipeline.Engines, cobra.ShellCompDirectiveNoFileComp))
 	f.StringVar(&shard, "shard", "", "train only shard I of N, e.g. 0/4 (default: from JOB_COMPLETION_INDEX and NNSWEEP_SHARDS, or SLURM_ARRAY_TASK_*; 0/1: the whole sweep)")
 	cmd.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions([]string{"auto", "bar", "lines", "none"}, cobra.ShellCompDirectiveNoFileComp))
+	f.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file (read it with go tool pprof)")
 	return cmd
+}
+
+// startCPUProfile writes a CPU profile to path until the returned function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func newReportCommand() *cobra.Command {

@@ -250,3 +250,29 @@ func TestRunThenReport(t *testing.T) {
 		}
 	}
 }
+
+// run --cpuprofile writes a pprof profile (gzip-compressed protocol buffers) of the run; a path
+// that cannot be created is an error naming the flag, before anything is trained.
+func TestRunCPUProfile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "cpu.pprof")
+	if _, stderr, code := cli(t, "run", "testdata/three-points.yaml", "--out", filepath.Join(dir, "run"), "--limit-train", "500",
+		"--epochs", "1", "--points", "n=4", "--progress", "none", "--cpuprofile", prof); code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, stderr)
+	}
+	data, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b {
+		t.Fatalf("%s is not a gzip-compressed profile (%d bytes)", prof, len(data))
+	}
+	_, stderr, code := cli(t, "run", "testdata/three-points.yaml", "--out", filepath.Join(dir, "run2"), "--cpuprofile", filepath.Join(dir, "missing", "cpu.pprof"))
+	if code == 0 || !strings.Contains(stderr, "--cpuprofile") {
+		t.Fatalf("unwritable profile path: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "run2")); !os.IsNotExist(err) {
+		t.Errorf("a run whose profile could not be created left %s behind (%v)", filepath.Join(dir, "run2"), err)
+	}
+}

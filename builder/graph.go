@@ -265,14 +265,4 @@ func zeroPad(x *G.Node, top, bottom, left, right int) (*G.Node, error) {
 
 // pool applies our pooling ops (op_pool.go), which follow Keras: max pooling never picks a
 // padded cell and average pooling divides by the real cells of each window.
-func pool(x *G.Node, l spec.ResolvedLayer) (*G.Node, error) {
-	var top, bottom, left, right int
-	if l.Padding == "same" {
-		top, bottom = samePadding(l.InH, l.Window.H, l.Stride.H)
-		left, right = samePadding(l.InW, l.Window.W, l.Stride.W)
-	}
-	if l.Kind == spec.KindAvgPool2D {
-		return AvgPool2D(x, l.Window.H, l.Window.W, l.Stride.H, l.Stride.W, top, bottom, left, right)
-	}
-	return MaxPool2D(x, l.Window.H, l.Window.W, l.Stride.H, l.Stride.W, top, bottom, left, right)
-}
+func pool(x *G.Node, l spec.ResolvedLayer) (*G.Node, error) { return PoolWith(x, l, PoolKernels{}) }

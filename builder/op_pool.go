@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/chewxy/hm"
+	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -30,9 +31,24 @@ import (
 // The value a pooling node returns is therefore overwritten by the next run of the graph, and a
 // graph with pooling must not be run by two machines at once.
 //
-// The kernels run on the calling goroutine. Splitting the planes over the two cores of the
-// machine this was written on was not faster in a paired benchmark (BenchmarkPool2D's shapes
-// and smaller): each call is a millisecond or less, and the other core is rarely idle.
+// With the zero PoolKernels (StockOps) the portable Go kernels run on the calling goroutine. An
+// Ops with faster kernels (runner.FastOps: assembly for 2×2 blocks, both cores for large inputs)
+// passes them with PoolWith; every kernel it supplies must give bit-identical results.
+
+// PoolKernels are what an Ops may supply to the pooling ops instead of the portable Go code run
+// on the calling goroutine. The zero value supplies nothing.
+type PoolKernels struct {
+	// Max2x2, when set, replaces the Go kernel for the whole 2×2 blocks of a plane: for
+	// oh < rows and ow < cols, out[oh·outW+ow] is the maximum of x's rows 2·oh, 2·oh+1 and
+	// columns 2·ow, 2·ow+1 (w columns per row), and argmax[oh·outW+ow] the index row·w+column of
+	// the first cell holding it in row-major order, cells compared as orderKey orders them.
+	Max2x2 func(x []float32, w int, out []float32, argmax []int32, outW, rows, cols int)
+	// Split, when set, is called once for each pooling op and gradient op made, with the
+	// number of planes (examples × channels) and of input floats of a pass; it returns the
+	// function that runs a pass: run(pass) calls pass(p0, p1) for disjoint ranges covering
+	// [0, planes), possibly from other goroutines, and returns when every call has.
+	Split func(planes, floats int) func(pass func(p0, p1 int))
+}
 
 // MaxPool2D returns the max pooling of x, an NCHW float32 node, over kh×kw windows moved by sh
 // rows and sw columns, with padTop, padBottom, padLeft and padRight cells of padding that never
@@ -40,16 +56,30 @@ import (
 // (divisions rounding down). Each padding must be smaller than the window along its axis, so
 // that every window holds at least one real cell.
 func MaxPool2D(x *G.Node, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) (*G.Node, error) {
-	return applyPool(maxPool, x, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight)
+	return applyPool(maxPool, PoolKernels{}, x, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight)
 }
 
 // AvgPool2D returns the average pooling of x, an NCHW float32 node, with the arguments of
 // MaxPool2D. Each output is the mean of the real (unpadded) input cells of its window.
 func AvgPool2D(x *G.Node, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) (*G.Node, error) {
-	return applyPool(avgPool, x, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight)
+	return applyPool(avgPool, PoolKernels{}, x, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight)
 }
 
-func applyPool(kind poolKind, x *G.Node, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) (*G.Node, error) {
+// PoolWith returns layer l's max or average pooling of x (as StockOps.Pool does) on kernels k.
+func PoolWith(x *G.Node, l spec.ResolvedLayer, k PoolKernels) (*G.Node, error) {
+	var top, bottom, left, right int
+	if l.Padding == "same" {
+		top, bottom = samePadding(l.InH, l.Window.H, l.Stride.H)
+		left, right = samePadding(l.InW, l.Window.W, l.Stride.W)
+	}
+	kind := maxPool
+	if l.Kind == spec.KindAvgPool2D {
+		kind = avgPool
+	}
+	return applyPool(kind, k, x, l.Window.H, l.Window.W, l.Stride.H, l.Stride.W, top, bottom, left, right)
+}
+
+func applyPool(kind poolKind, k PoolKernels, x *G.Node, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) (*G.Node, error) {
 	if x.Dims() != 4 || x.Dtype() != tensor.Float32 {
 		return nil, fmt.Errorf("builder: %s: input must be a 4-D NCHW float32 tensor, got shape %v of %v", kind, x.Shape(), x.Dtype())
 	}
@@ -57,7 +87,7 @@ func applyPool(kind poolKind, x *G.Node, kh, kw, sh, sw, padTop, padBottom, padL
 	if err != nil {
 		return nil, fmt.Errorf("builder: %s: %w", kind, err)
 	}
-	return G.ApplyOp(&poolOp{kind: kind, geom: geom}, x)
+	return G.ApplyOp(newPoolOp(kind, geom, k), x)
 }
 
 // poolKind tells max pooling from average pooling.
@@ -190,7 +220,7 @@ func (g *poolGeometry) interior() (rows, cols int) {
 // maxForward writes the max of every window of planes [p0, p1) of x to out, and to argmax the
 // index within its input plane (row*inW + column) of the window's first maximum in row-major
 // order.
-func (g *poolGeometry) maxForward(x, out []float32, argmax []int32, p0, p1 int) {
+func (g *poolGeometry) maxForward(x, out []float32, argmax []int32, p0, p1 int, blocks func([]float32, int, []float32, []int32, int, int, int)) {
 	inPlane, outPlane := g.inPlaneSize(), g.outPlaneSize()
 	fh, fw := g.interior()
 	w := g.inW
@@ -199,7 +229,7 @@ func (g *poolGeometry) maxForward(x, out []float32, argmax []int32, p0, p1 int) 
 		op := out[p*outPlane : (p+1)*outPlane]
 		ap := argmax[p*outPlane : (p+1)*outPlane]
 		if fh > 0 && fw > 0 {
-			max2x2(xp, op, ap, w, g.outW, fh, fw)
+			blocks(xp, w, op, ap, g.outW, fh, fw)
 		}
 		for oh := range g.outH {
 			r0, r1 := g.rowStart[oh], g.rowEnd[oh]
@@ -227,8 +257,8 @@ func (g *poolGeometry) maxForward(x, out []float32, argmax []int32, p0, p1 int) 
 }
 
 // max2x2 is maxForward for the first rows×cols outputs of a plane whose windows are whole 2×2
-// blocks of the input (w columns; the output has outW columns).
-func max2x2(xp, op []float32, ap []int32, w, outW, rows, cols int) {
+// blocks of the input (w columns; the output has outW columns): PoolKernels.Max2x2 in Go.
+func max2x2(xp []float32, w int, op []float32, ap []int32, outW, rows, cols int) {
 	for oh := range rows {
 		r := 2 * oh * w
 		row0 := xp[r : r+2*cols]
@@ -404,6 +434,33 @@ type poolOp struct {
 	// input plane (row*inW + column) of the cell that won; argmaxFilled says a pass has filled it.
 	argmax       []int32
 	argmaxFilled bool
+
+	// blocks is the kernel for whole 2×2 blocks (PoolKernels.Max2x2 or max2x2).
+	blocks func(x []float32, w int, out []float32, argmax []int32, outW, rows, cols int)
+	// runForward and runBackward run a pass over the planes (see PoolKernels.Split); forwardPass
+	// and backwardPass are the passes, made once so that a call allocates nothing.
+	runForward, runBackward   func(pass func(p0, p1 int))
+	forwardPass, backwardPass func(p0, p1 int)
+	// The operands of the pass in progress.
+	x, y, dy, dx []float32
+	accumulate   bool
+}
+
+func newPoolOp(kind poolKind, geom poolGeometry, k PoolKernels) *poolOp {
+	op := &poolOp{kind: kind, geom: geom, blocks: k.Max2x2}
+	if op.blocks == nil {
+		op.blocks = max2x2
+	}
+	op.forwardPass, op.backwardPass = op.forwardPlanes, op.backwardPlanes
+	planes := geom.planes()
+	if k.Split != nil {
+		floats := geom.inShape.TotalSize()
+		op.runForward, op.runBackward = k.Split(planes, floats), k.Split(planes, floats)
+	} else {
+		serial := func(pass func(p0, p1 int)) { pass(0, planes) }
+		op.runForward, op.runBackward = serial, serial
+	}
+	return op
 }
 
 var (
@@ -467,34 +524,44 @@ func (op *poolOp) input(inputs []G.Value) ([]float32, error) {
 }
 
 func (op *poolOp) forward(x, out []float32) {
-	g := &op.geom
-	if op.kind == avgPool {
-		g.avgForward(x, out, 0, g.planes())
-		return
-	}
-	if len(op.argmax) != len(out) {
+	if op.kind == maxPool && len(op.argmax) != len(out) {
 		op.argmax = make([]int32, len(out))
 	}
-	g.maxForward(x, out, op.argmax, 0, g.planes())
-	op.argmaxFilled = true
+	op.x, op.y = x, out
+	op.runForward(op.forwardPass)
+	op.x, op.y = nil, nil
+	op.argmaxFilled = op.kind == maxPool
+}
+
+// forwardPlanes is the forward pass over planes [p0, p1).
+func (op *poolOp) forwardPlanes(p0, p1 int) {
+	if op.kind == avgPool {
+		op.geom.avgForward(op.x, op.y, p0, p1)
+		return
+	}
+	op.geom.maxForward(op.x, op.y, op.argmax, p0, p1, op.blocks)
 }
 
 // backward writes (or with accumulate, adds) the gradient with respect to the input x to gradIn,
 // given the gradient gradOut with respect to the output.
 func (op *poolOp) backward(x, gradOut, gradIn []float32, accumulate bool) {
-	g := &op.geom
-	if op.kind == avgPool {
-		g.avgBackward(gradOut, gradIn, 0, g.planes(), accumulate)
-		return
-	}
-	if !op.argmaxFilled {
+	if op.kind == maxPool && !op.argmaxFilled {
 		// The backward pass ran without a forward pass before it (not on a TapeMachine or
 		// LispMachine): find the maxima now.
-		op.argmax = make([]int32, len(gradOut))
-		g.maxForward(x, make([]float32, len(gradOut)), op.argmax, 0, g.planes())
-		op.argmaxFilled = true
+		op.forward(x, make([]float32, len(gradOut)))
 	}
-	g.maxBackward(gradOut, op.argmax, gradIn, 0, g.planes(), accumulate)
+	op.dy, op.dx, op.accumulate = gradOut, gradIn, accumulate
+	op.runBackward(op.backwardPass)
+	op.dy, op.dx = nil, nil
+}
+
+// backwardPlanes is the backward pass over planes [p0, p1).
+func (op *poolOp) backwardPlanes(p0, p1 int) {
+	if op.kind == avgPool {
+		op.geom.avgBackward(op.dy, op.dx, p0, p1, op.accumulate)
+		return
+	}
+	op.geom.maxBackward(op.dy, op.argmax, op.dx, p0, p1, op.accumulate)
 }
 
 func (op *poolOp) ReturnsPtr() bool     { return false }

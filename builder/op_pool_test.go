@@ -369,7 +369,7 @@ func TestPoolFiniteDifferences(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				op := &poolOp{kind: kind, geom: geom}
+				op := newPoolOp(kind, geom, PoolKernels{})
 				xv := tensor.New(tensor.WithShape(pc.inShape()...), tensor.WithBacking(xs))
 				loss := func() float64 {
 					y, err := op.Do(xv)
@@ -419,7 +419,7 @@ func TestPoolBackwardWithoutForward(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dx, err := (&poolGradOp{fwd: &poolOp{kind: maxPool, geom: geom}}).Do(
+	dx, err := (&poolGradOp{fwd: newPoolOp(maxPool, geom, PoolKernels{})}).Do(
 		tensor.New(tensor.WithShape(pc.inShape()...), tensor.WithBacking(xs)),
 		tensor.New(tensor.WithShape(geom.outShape.Clone()...), tensor.WithBacking(r)))
 	if err != nil {

@@ -4,12 +4,13 @@ import (
 	"fmt"
 
 	"github.com/nnsweep/nnsweep/builder"
+	"github.com/nnsweep/nnsweep/runner/kernels"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 )
 
 // FastOps builds layers from our fused ops (ops_dense.go, ops_conv.go, ops_loss.go), whose work
-// runs on package kernels, and builder's pooling ops. Tests check every fused op against
+// runs on package kernels, and builder's pooling ops on our kernels (Pool). Tests check every fused op against
 // builder.StockOps, forward and backward. One difference is deliberate: the gradient of relu at
 // exactly 0 is 0, as in TensorFlow and PyTorch, where gorgonia's is 1.
 type FastOps struct {
@@ -24,6 +25,43 @@ func (FastOps) Dense(x, w, b *G.Node, activation string) (*G.Node, error) {
 // Conv2D implements builder.Ops with one fused op (convolution, bias and activation).
 func (FastOps) Conv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.Node, error) {
 	return FusedConv2D(x, k, b, l, activation)
+}
+
+// Pool implements builder.Ops with builder's pooling ops given the assembly kernel for 2×2 max
+// pooling and, for inputs large enough, both cores: a pass is cut into chunks of planes, run
+// split or whole as measured (see ops_conv_parallel.go). Every output is computed the same way
+// whichever goroutine computes it, so the results equal StockOps' bit for bit.
+func (FastOps) Pool(x *G.Node, l spec.ResolvedLayer) (*G.Node, error) {
+	return builder.PoolWith(x, l, builder.PoolKernels{Max2x2: kernels.MaxPool2x2, Split: newPlaneSplit})
+}
+
+// planeSplit runs a pooling pass over planes in chunks (builder.PoolKernels.Split).
+type planeSplit struct {
+	planes   int
+	eligible bool
+	task     *splitTask
+	pass     func(p0, p1 int) // the pass in progress
+}
+
+// poolSplitMode is the mode of the pooling passes made from now on (tests force modes).
+var poolSplitMode = modeAuto
+
+func newPlaneSplit(planes, floats int) func(pass func(p0, p1 int)) {
+	ps := &planeSplit{planes: planes, eligible: planes >= 2 && floats >= convSplitMinFloats}
+	ps.task = newSplitTask(ps.chunk, planes)
+	ps.task.mode = poolSplitMode
+	return ps.run
+}
+
+func (ps *planeSplit) run(pass func(p0, p1 int)) {
+	ps.pass = pass
+	runPass(ps.task, ps.eligible)
+	ps.pass = nil
+}
+
+func (ps *planeSplit) chunk(c, chunks, _ int) {
+	lo, hi := chunkRange(ps.planes, c, chunks)
+	ps.pass(lo, hi)
 }
 
 // LogSoftmax implements builder.Ops.

@@ -155,7 +155,24 @@ type solver struct {
 	state   [][][]float32 // state[i][k] is slot k of parameter i
 	weights [][]float32   // per-Step scratch: the weights of parameter i
 	grads   [][]float32   // per-Step scratch: the gradient of parameter i
+
+	// The update runs in chunks of the parameters' elements, on both cores when there are
+	// enough of them and that is measured to pay (see ops_conv_parallel.go); each element is
+	// updated the same way whichever goroutine does it.
+	chunks   [][]updateSegment // the segments of each chunk
+	task     *splitTask
+	eligible bool
 }
+
+// updateSegment is elements [lo, hi) of parameter param, with its state slots cut to match.
+type updateSegment struct {
+	param, lo, hi int
+	state         [][]float32
+}
+
+// optimizerSplitMinElements is the fewest parameter elements whose update may be split over two
+// goroutines; below it the update takes a few tens of microseconds.
+const optimizerSplitMinElements = 1 << 16
 
 // Step applies one update to every parameter of model and zeroes their gradients. It either
 // updates all parameters or, on error, none.
@@ -184,13 +201,27 @@ func (s *solver) Step(model []gorgonia.ValueGrad) error {
 	}
 
 	s.rule.beginStep()
-	for i, w := range s.weights {
-		g := s.grads[i]
-		s.rule.update(w, g, s.state[i])
-		clear(g)
+	runPass(s.task, s.eligible)
+	for i := range s.weights {
 		s.weights[i], s.grads[i] = nil, nil // hold no reference to the graph's tensors between steps
 	}
 	return nil
+}
+
+// chunk updates the segments of chunk c (of len(s.chunks), or all of them when chunks is 1)
+// and zeroes their gradients.
+func (s *solver) chunk(c, chunks, _ int) {
+	lo, hi := c, c+1
+	if chunks == 1 {
+		lo, hi = 0, len(s.chunks)
+	}
+	for _, segs := range s.chunks[lo:hi] {
+		for _, seg := range segs {
+			g := s.grads[seg.param][seg.lo:seg.hi]
+			s.rule.update(s.weights[seg.param][seg.lo:seg.hi], g, seg.state)
+			clear(g)
+		}
+	}
 }
 
 // allocateState fixes the parameter set to the sizes in s.weights and zeroes the state.
@@ -206,6 +237,33 @@ func (s *solver) allocateState() {
 		}
 	}
 	s.started = true
+
+	// Cut the concatenated elements into convChunks equal chunks, each a list of segments of
+	// whole or partial parameters.
+	total := 0
+	for _, n := range s.sizes {
+		total += n
+	}
+	s.chunks = make([][]updateSegment, convChunks)
+	param, off := 0, 0 // the next element: parameter param, offset off
+	for c := range s.chunks {
+		lo, hi := chunkRange(total, c, convChunks)
+		for todo := hi - lo; todo > 0; {
+			for s.sizes[param] == off {
+				param, off = param+1, 0
+			}
+			n := min(todo, s.sizes[param]-off)
+			seg := updateSegment{param: param, lo: off, hi: off + n, state: make([][]float32, slots)}
+			for k := range seg.state {
+				seg.state[k] = s.state[param][k][off : off+n]
+			}
+			s.chunks[c] = append(s.chunks[c], seg)
+			off += n
+			todo -= n
+		}
+	}
+	s.task = newSplitTask(s.chunk, convChunks)
+	s.eligible = total >= optimizerSplitMinElements
 }
 
 // float32Slices returns the backing slices of a parameter's value and gradient.

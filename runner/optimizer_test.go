@@ -3,10 +3,12 @@ package runner
 import (
 	"errors"
 	"fmt"
-	"github.com/nnsweep/nnsweep/spec"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
+	"github.com/nnsweep/nnsweep/spec"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -616,6 +618,61 @@ func TestOptimizersReduceQuadraticLoss(t *testing.T) {
 			t.Logf("loss %.6g -> %.6g after 50 steps", first, previous)
 			if !(previous < 0.97*first) {
 				t.Errorf("loss %g after 50 steps, want below 97%% of the initial %g", previous, first)
+			}
+		})
+	}
+}
+
+// TestOptimizerSplitMatchesWhole checks that an update large enough to run in chunks on two
+// goroutines gives the same bits as run whole, for every optimizer, over parameters whose sizes
+// cut the chunks mid-parameter (and an empty one).
+func TestOptimizerSplitMatchesWhole(t *testing.T) {
+	t.Parallel()
+	sizes := []int{optimizerSplitMinElements/3 + 7, 0, 5, optimizerSplitMinElements/2 + 13, 1, optimizerSplitMinElements / 4}
+	for _, name := range []string{"sgd", "rmsprop", "adam", "adadelta"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c := mustDefault(t, name)
+			if name == "sgd" {
+				c.Momentum, c.Nesterov = 0.9, true
+			}
+			rng := rand.New(rand.NewPCG(71, 72))
+			var ps [2][]*testParam
+			for _, n := range sizes {
+				w := make([]float32, n)
+				for i := range w {
+					w[i] = float32(rng.NormFloat64())
+				}
+				for k := range ps {
+					ps[k] = append(ps[k], newParam("w", slices.Clone(w)...))
+				}
+			}
+			solvers := [2]*solver{mustOptimizer(t, c), mustOptimizer(t, c)}
+			for step := range 4 {
+				for i, n := range sizes {
+					g := make([]float32, n)
+					for j := range g {
+						g[j] = float32(rng.NormFloat64())
+					}
+					ps[0][i].setGrad(g)
+					ps[1][i].setGrad(g)
+				}
+				for k, s := range solvers {
+					if err := s.Step(model(ps[k]...)); err != nil {
+						t.Fatal(err)
+					}
+					if step == 0 {
+						if !s.eligible {
+							t.Fatalf("%d elements are not eligible for splitting", optimizerSplitMinElements)
+						}
+						s.task.mode = []splitMode{modeWhole, modeSplit}[k]
+					}
+				}
+				for i := range sizes {
+					if j := firstBitDifference(ps[1][i].weights(), ps[0][i].weights()); j >= 0 {
+						t.Fatalf("step %d, parameter %d, element %d: split %v, whole %v", step, i, j, ps[1][i].weights()[j], ps[0][i].weights()[j])
+					}
+				}
 			}
 		})
 	}

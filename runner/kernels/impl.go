@@ -55,6 +55,8 @@ type impl struct {
 	reluBackward func(y *float32, dy *float32, dx *float32, n int)
 	sum          func(x *float32, n int) float32
 	addColumns   func(dst *float32, x *float32, ldxBytes int, m int, n int)
+	// maxPool2x2 is MaxPool2x2 over 16·nvec + tail columns; nil: pure Go.
+	maxPool2x2 func(x *float32, w int, out *float32, argmax *int32, outW int, rows int, nvec int, tail int)
 }
 
 // copyRows sets dst[r·dstStride+j] = src[r·srcStride+j] + bias for r < rows, j < cols

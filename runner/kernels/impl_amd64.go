@@ -18,6 +18,7 @@ var (
 		reluBackward: reluBackwardAVX512,
 		sum:          sumAVX512,
 		addColumns:   addColumnsAVX512,
+		maxPool2x2:   maxPool2x2AVX512,
 	}
 	avx2Impl = &impl{name: ImplAVX2, mr: 6, nr: 16, vec: 8, sgemm: sgemmAVX2Kernels}
 )

@@ -205,6 +205,9 @@ func sumAVX512(x *float32, n int) float32
 //go:noescape
 func addColumnsAVX512(dst *float32, x *float32, ldxBytes int, m int, n int)
 
+//go:noescape
+func maxPool2x2AVX512(x *float32, w int, out *float32, argmax *int32, outW int, rows int, nvec int, tail int)
+
 // sgemmAVX512Kernels[mr-1][nv-1] is the mr×(16·nv) AVX-512 micro-kernel.
 var sgemmAVX512Kernels = [][]sgemmKernelFunc{
 	{sgemmAVX512M1N1, sgemmAVX512M1N2},

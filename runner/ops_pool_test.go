@@ -1,0 +1,143 @@
+package runner
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/nnsweep/nnsweep/builder"
+	"github.com/nnsweep/nnsweep/spec"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// poolGraph is Σ(Pool(x) ⊙ r) with the gradient with respect to x.
+type poolGraph struct {
+	x, r, out *G.Node
+	vm        G.VM
+}
+
+func buildPoolGraph(t *testing.T, l spec.ResolvedLayer, shape tensor.Shape, ops builder.Ops) *poolGraph {
+	t.Helper()
+	g := G.NewGraph()
+	t4 := func(name string, s tensor.Shape) *G.Node {
+		return G.NewTensor(g, tensor.Float32, 4, G.WithShape(s...), G.WithName(name),
+			G.WithValue(tensor.New(tensor.WithShape(s...), tensor.Of(tensor.Float32))))
+	}
+	p := &poolGraph{x: t4("x", shape)}
+	var err error
+	if p.out, err = ops.Pool(p.x, l); err != nil {
+		t.Fatal(err)
+	}
+	p.r = t4("r", p.out.Shape())
+	prod, err := G.HadamardProd(p.out, p.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost, err := G.Sum(prod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = G.Grad(cost, p.x); err != nil {
+		t.Fatal(err)
+	}
+	p.vm = G.NewTapeMachine(g, G.BindDualValues(p.x))
+	return p
+}
+
+// run sets x and r, runs the graph and returns copies of the output and of x's gradient.
+func (p *poolGraph) run(t *testing.T, x, r []float32) (out, dx []float32) {
+	t.Helper()
+	copy(p.x.Value().Data().([]float32), x)
+	copy(p.r.Value().Data().([]float32), r)
+	p.vm.Reset()
+	if err := p.vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	gv, err := p.x.Grad()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dx = slices.Clone(gv.Data().([]float32))
+	clear(gv.Data().([]float32))
+	return slices.Clone(p.out.Value().Data().([]float32)), dx
+}
+
+// TestFastPoolMatchesStock checks FastOps' pooling (the assembly 2×2 kernel, passes split over
+// goroutines) against StockOps' (builder's Go kernels on one goroutine): outputs and input
+// gradients must be equal bit for bit, for every split mode, on data with ties and signed zeros,
+// over two runs of the same machine (buffers reused).
+func TestFastPoolMatchesStock(t *testing.T) {
+	// Not parallel: it sets poolSplitMode for the graphs it builds.
+	defer func(m splitMode) { poolSplitMode = m }(poolSplitMode)
+	type pcase struct {
+		kind           spec.LayerKind
+		n, c, h, w     int
+		kh, kw, sh, sw int
+		padding        string
+	}
+	cases := []pcase{
+		{spec.KindMaxPool2D, 3, 2, 8, 8, 2, 2, 2, 2, "valid"},
+		{spec.KindMaxPool2D, 2, 3, 25, 23, 2, 2, 2, 2, "valid"},   // odd sizes: the last row and column dropped
+		{spec.KindMaxPool2D, 2, 3, 25, 23, 2, 2, 2, 2, "same"},    // odd sizes: edge windows of 1 or 2 cells
+		{spec.KindMaxPool2D, 2, 2, 9, 11, 3, 3, 2, 2, "same"},     // overlapping windows
+		{spec.KindMaxPool2D, 128, 8, 24, 24, 2, 2, 2, 2, "valid"}, // large enough to split
+		{spec.KindMaxPool2D, 64, 9, 34, 35, 2, 2, 2, 2, "same"},   // large, odd, rows of 17 and 18 outputs
+		{spec.KindAvgPool2D, 2, 3, 25, 23, 2, 2, 2, 2, "same"},
+		{spec.KindAvgPool2D, 128, 8, 24, 24, 2, 2, 2, 2, "valid"},
+	}
+	rng := rand.New(rand.NewPCG(61, 62))
+	for _, tc := range cases {
+		l := spec.ResolvedLayer{Name: "pool", Kind: tc.kind, Window: spec.Pair{H: tc.kh, W: tc.kw},
+			Stride: spec.Pair{H: tc.sh, W: tc.sw}, Padding: tc.padding, InH: tc.h, InW: tc.w}
+		shape := tensor.Shape{tc.n, tc.c, tc.h, tc.w}
+		for _, mode := range []splitMode{modeAuto, modeWhole, modeSplit} {
+			t.Run(fmt.Sprintf("%s-%v-k%dx%d-s%dx%d-%s-mode%d", tc.kind, []int(shape), tc.kh, tc.kw, tc.sh, tc.sw, tc.padding, mode), func(t *testing.T) {
+				poolSplitMode = mode
+				stock, fast := buildPoolGraph(t, l, shape, builder.StockOps{}), buildPoolGraph(t, l, shape, FastOps{})
+				defer stock.vm.Close()
+				defer fast.vm.Close()
+				for run := range 2 {
+					x := make([]float32, shape.TotalSize())
+					for i := range x {
+						switch rng.IntN(8) {
+						case 0:
+							x[i] = float32(math.Copysign(0, -1))
+						case 1, 2:
+							x[i] = float32(rng.IntN(3)) // ties
+						default:
+							x[i] = float32(rng.NormFloat64())
+						}
+					}
+					r := make([]float32, fast.out.Shape().TotalSize())
+					for i := range r {
+						r[i] = float32(rng.NormFloat64())
+					}
+					wantOut, wantDx := stock.run(t, x, r)
+					gotOut, gotDx := fast.run(t, x, r)
+					if i := firstBitDifference(gotOut, wantOut); i >= 0 {
+						t.Fatalf("run %d: output %d is %v, want %v", run, i, gotOut[i], wantOut[i])
+					}
+					if i := firstBitDifference(gotDx, wantDx); i >= 0 {
+						t.Fatalf("run %d: input gradient %d is %v, want %v", run, i, gotDx[i], wantDx[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+// firstBitDifference returns the first index where a and b differ in bits, or -1.
+func firstBitDifference(a, b []float32) int {
+	if len(a) != len(b) {
+		return 0
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return i
+		}
+	}
+	return -1
+}

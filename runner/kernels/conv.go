@@ -95,6 +95,13 @@ func validRange(off, stride, size, out int) (lo, hi int) {
 // passes are dw += dy·colᵀ (Sgemm NT) and dcol = wᵀ·dy (Sgemm TN) followed by Col2im.
 func Im2col(g ConvGeom, img, col []float32) {
 	g.mustValidate()
+	active.Load().im2col(g, img, col)
+}
+
+// im2col is Im2col on implementation im. Rows wholly inside the input along the width (valid
+// padding, stride 1) are copied a kernel tap at a time with the strided row copy; others a row
+// at a time.
+func (im *impl) im2col(g ConvGeom, img, col []float32) {
 	oh, ow := g.OutH(), g.OutW()
 	n := oh * ow
 	img = img[:g.InSize()]
@@ -109,6 +116,10 @@ func Im2col(g ConvGeom, img, col []float32) {
 				lo, hi := validRange(off, g.StrideW, g.W, ow)
 				clear(row[:ylo*ow])
 				clear(row[yhi*ow:])
+				if g.StrideW == 1 && lo == 0 && hi == ow && yhi > ylo {
+					im.copyRows(row[ylo*ow:], ow, plane[(ylo*g.StrideH+kh-g.PadTop)*g.W+off:], g.StrideH*g.W, yhi-ylo, ow, 0)
+					continue
+				}
 				for y := ylo; y < yhi; y++ {
 					src := plane[(y*g.StrideH+kh-g.PadTop)*g.W:][:g.W]
 					dst := row[y*ow : y*ow+ow]
@@ -131,6 +142,11 @@ func Im2col(g ConvGeom, img, col []float32) {
 // the entry added at the input position Im2col read it from (padding positions are dropped).
 func Col2im(g ConvGeom, col, img []float32) {
 	g.mustValidate()
+	active.Load().col2im(g, col, img)
+}
+
+// col2im is Col2im on implementation im; like im2col, whole rows are added a tap at a time.
+func (im *impl) col2im(g ConvGeom, col, img []float32) {
 	oh, ow := g.OutH(), g.OutW()
 	n := oh * ow
 	img = img[:g.InSize()]
@@ -144,6 +160,10 @@ func Col2im(g ConvGeom, col, img []float32) {
 				row := col[((c*g.KH+kh)*g.KW+kw)*n:][:n]
 				off := kw - g.PadLeft
 				lo, hi := validRange(off, g.StrideW, g.W, ow)
+				if g.StrideW == 1 && lo == 0 && hi == ow && yhi > ylo {
+					im.addRows(plane[(ylo*g.StrideH+kh-g.PadTop)*g.W+off:], g.StrideH*g.W, row[ylo*ow:], ow, yhi-ylo, ow)
+					continue
+				}
 				for y := ylo; y < yhi; y++ {
 					dst := plane[(y*g.StrideH+kh-g.PadTop)*g.W:][:g.W]
 					src := row[y*ow+lo : y*ow+hi]
@@ -265,7 +285,7 @@ func (cv *Im2colConv) colOf(img []float32) []float32 {
 	if cv.col == nil {
 		cv.col = make([]float32, cv.g.ColRows()*cv.g.ColCols())
 	}
-	Im2col(cv.g, img, cv.col)
+	pinned(cv.impl).im2col(cv.g, img, cv.col)
 	return cv.col
 }
 
@@ -305,7 +325,7 @@ func (cv *Im2colConv) BackwardData(n int, dy, w, dx []float32) {
 			cv.col = make([]float32, kk*p)
 		}
 		sgemm(im, &cv.ws, true, false, kk, p, g.F, 1, w, kk, dy[b*out:(b+1)*out], p, 0, cv.col, p)
-		Col2im(g, cv.col, dxb)
+		im.col2im(g, cv.col, dxb)
 	}
 }
 

@@ -27,9 +27,23 @@ type DirectConv struct {
 
 	impl *impl // nil: the active implementation (tests pin one)
 
-	grid []float32 // up to four output planes of max(lf, lb)
+	grid []float32 // output planes of max(lf, lb): four, or all of them when blockOuter
 	wt   []float32 // weights of one pass, tap-major
+
+	// blockOuter[0] (forward) and [1] (input gradient) say the pass runs every group of four
+	// output planes over one block of 64 positions before moving to the next block, so that the
+	// block's input stays in L1 while the groups pass over it, rather than each group over
+	// every block (which streams the whole input from L2 once per group).
+	blockOuter [2]bool
 }
+
+// blockOuterMinTaps and blockOuterMinFloats decide blockOuter: at least this many taps per
+// output plane (so one call of the tap kernel on a single block is long enough to amortise it)
+// and an input larger than L1 (32 KiB).
+const (
+	blockOuterMinTaps   = 64
+	blockOuterMinFloats = 8 << 10
+)
 
 // NewDirectConv returns a DirectConv for g with its scratch buffers; it panics if g is invalid.
 func NewDirectConv(g ConvGeom) *DirectConv {
@@ -66,7 +80,18 @@ func NewDirectConv(g ConvGeom) *DirectConv {
 		}
 	}
 	d.dym = alignedFloats(max(g.F*d.hg*d.wg, maxOff+d.lb))
-	d.grid = alignedFloats(4 * max(d.lf, d.lb))
+	d.blockOuter = [2]bool{
+		g.F > 4 && g.ColRows() >= blockOuterMinTaps && g.C*sh*sw*plane >= blockOuterMinFloats,
+		g.C > 4 && g.F*g.KH*g.KW >= blockOuterMinTaps && g.F*d.hg*d.wg >= blockOuterMinFloats,
+	}
+	planes := 4
+	if d.blockOuter[0] {
+		planes = max(planes, roundUp(g.F, 4))
+	}
+	if d.blockOuter[1] {
+		planes = max(planes, roundUp(g.C, 4))
+	}
+	d.grid = alignedFloats(planes * max(d.lf, d.lb))
 	d.wt = make([]float32, g.FilterSize())
 	return d
 }
@@ -113,14 +138,26 @@ func (d *DirectConv) fillPhases(im *impl, img []float32) {
 	}
 }
 
-// taps runs the tap kernel for nf ≤ 4 output planes of n floats (a multiple of 64) into d.grid,
-// with planes n floats apart.
-func (d *DirectConv) taps(im *impl, nf int, x []float32, offs []int32, w []float32, n int) {
+// runTaps runs the tap kernel for nf ≤ 4 output planes of n floats (a multiple of 64) into grid,
+// with planes stride floats apart.
+func runTaps(im *impl, nf int, grid []float32, stride int, x []float32, offs []int32, w []float32, n int) {
 	if im.convTaps != nil {
-		im.convTaps[nf-1](&d.grid[0], 4*n, &x[0], &offs[0], &w[0], len(offs), n/64)
+		im.convTaps[nf-1](&grid[0], 4*stride, &x[0], &offs[0], &w[0], len(offs), n/64)
 		return
 	}
-	convTapsGo(nf, d.grid, n, x, offs, w, n)
+	convTapsGo(nf, grid, stride, x, offs, w, n)
+}
+
+// blockTaps computes nout output planes of n floats (a multiple of 64) into d.grid, planes n
+// apart, in groups of four whose tap-major weights start at w[o0·len(offs)], block-outer (see
+// DirectConv.blockOuter).
+func (d *DirectConv) blockTaps(im *impl, nout int, x []float32, offs []int32, w []float32, n int) {
+	ntaps := len(offs)
+	for q := 0; q < n; q += 64 {
+		for o0 := 0; o0 < nout; o0 += 4 {
+			runTaps(im, min(4, nout-o0), d.grid[o0*n+q:], n, x[q:], offs, w[o0*ntaps:], 64)
+		}
+	}
 }
 
 // Forward sets y = conv(x, w) + bias.
@@ -141,18 +178,26 @@ func (d *DirectConv) Forward(n int, x, w, bias, y []float32) {
 		}
 	}
 	hw := d.oh * d.ow
+	copyOut := func(b, f0, nf int, grid []float32) {
+		for f := 0; f < nf; f++ {
+			var bv float32
+			if bias != nil {
+				bv = bias[f0+f]
+			}
+			im.copyRows(y[b*out+(f0+f)*hw:], d.ow, grid[f*d.lf:], d.wq, d.oh, d.ow, bv)
+		}
+	}
 	for b := 0; b < n; b++ {
 		d.fillPhases(im, x[b*in:(b+1)*in])
+		if d.blockOuter[0] {
+			d.blockTaps(im, g.F, d.xph, d.xOffs, d.wt, d.lf)
+			copyOut(b, 0, g.F, d.grid)
+			continue
+		}
 		for f0 := 0; f0 < g.F; f0 += 4 {
 			nf := min(4, g.F-f0)
-			d.taps(im, nf, d.xph, d.xOffs, d.wt[f0*taps:], d.lf)
-			for f := 0; f < nf; f++ {
-				var bv float32
-				if bias != nil {
-					bv = bias[f0+f]
-				}
-				im.copyRows(y[b*out+(f0+f)*hw:], d.ow, d.grid[f*d.lf:], d.wq, d.oh, d.ow, bv)
-			}
+			runTaps(im, nf, d.grid, d.lf, d.xph, d.xOffs, d.wt[f0*taps:], d.lf)
+			copyOut(b, f0, nf, d.grid)
 		}
 	}
 }
@@ -200,9 +245,16 @@ func (d *DirectConv) BackwardData(n int, dy, w, dx []float32) {
 				}
 			}
 		}
+		if d.blockOuter[1] {
+			d.blockTaps(im, g.C, d.dym, d.dOffs, d.wt, d.lb)
+			for c := 0; c < g.C; c++ {
+				im.copyRows(dx[b*in+c*g.H*g.W:], g.W, d.grid[c*d.lb+g.PadTop*d.wg+g.PadLeft:], d.wg, g.H, g.W, 0)
+			}
+			continue
+		}
 		for c0 := 0; c0 < g.C; c0 += 4 {
 			nc := min(4, g.C-c0)
-			d.taps(im, nc, d.dym, d.dOffs, d.wt[c0*taps:], d.lb)
+			runTaps(im, nc, d.grid, d.lb, d.dym, d.dOffs, d.wt[c0*taps:], d.lb)
 			for c := 0; c < nc; c++ {
 				im.copyRows(dx[b*in+(c0+c)*g.H*g.W:], g.W, d.grid[c*d.lb+g.PadTop*d.wg+g.PadLeft:], d.wg, g.H, g.W, 0)
 			}

@@ -103,6 +103,11 @@ var convGeoms = []ConvGeom{
 	{C: 5, H: 6, W: 20, F: 4, KH: 2, KW: 7, StrideH: 1, StrideW: 3, PadLeft: 3, PadRight: 3},
 	{C: 1, H: 3, W: 3, F: 2, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1},
 	{C: 3, H: 5, W: 4, F: 2, KH: 5, KW: 4, StrideH: 1, StrideW: 1},
+	{C: 2, H: 9, W: 37, F: 3, KH: 3, KW: 3, StrideH: 2, StrideW: 1}, // whole rows 35 wide, every other input row
+	// Large enough for DirectConv's block-outer passes: both (with a partial group of filters and
+	// of channels), and the forward pass alone with strides and padding.
+	{C: 15, H: 24, W: 24, F: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1},
+	{C: 9, H: 30, W: 29, F: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1},
 }
 
 func TestConvAgainstNaive(t *testing.T) {
@@ -122,6 +127,9 @@ func TestConvAgainstNaive(t *testing.T) {
 			for _, im := range supportedImpls() {
 				direct := NewDirectConv(g)
 				direct.impl = im
+				if gi == len(convGeoms)-2 && direct.blockOuter != [2]bool{true, true} || gi == len(convGeoms)-1 && !direct.blockOuter[0] {
+					t.Fatalf("blockOuter %v: the geometry no longer tests the block-outer passes", direct.blockOuter)
+				}
 				lowered := NewIm2colConv(g)
 				lowered.impl = im
 				for _, cv := range []Conv2D{direct, lowered} {

@@ -448,8 +448,9 @@ func genConvDot(a *asm, nf, nt int) string {
 // copyRowsArgs is the parameter list of the strided row copy (64 bytes).
 const copyRowsArgs = "(dst *float32, dstStrideBytes int, src *float32, srcStrideBytes int, rows int, cols int, bias float32, add int)"
 
-// genCopyRows writes copyRowsAVX512: dst row r = src row r (+ bias when add is not 0) for
-// r < rows, cols floats per row, the tail of each row under a mask.
+// genCopyRows writes copyRowsAVX512: dst row r = src row r (add 0), + bias (add 1), or
+// dst row r += src row r (add 2), for r < rows, cols floats per row, the tail of each row under
+// a mask.
 func genCopyRows(a *asm) string {
 	name := "copyRowsAVX512"
 	a.text(name, 64)
@@ -470,14 +471,13 @@ func genCopyRows(a *asm) string {
 	a.op("SHRQ $4, R10")
 	a.op("TESTQ DX, DX")
 	a.op("JZ %s_done", name)
-	for _, add := range []bool{true, false} {
-		suffix := "_plain"
-		if add {
-			suffix = "_bias"
-			a.op("TESTQ R11, R11")
-			a.op("JZ %s_plain", name)
-			a.op("VBROADCASTSS bias+48(FP), Z1")
-		}
+	a.op("TESTQ R11, R11")
+	a.op("JZ %s_plain", name)
+	a.op("CMPQ R11, $2")
+	a.op("JEQ %s_acc", name)
+	a.op("VBROADCASTSS bias+48(FP), Z1")
+	for _, mode := range []string{"bias", "acc", "plain"} {
+		suffix := "_" + mode
 		a.label(name + suffix)
 		a.op("MOVQ DI, R13")
 		a.op("MOVQ SI, R14")
@@ -486,8 +486,11 @@ func genCopyRows(a *asm) string {
 		a.op("JZ %s%s_tail", name, suffix)
 		a.label(name + suffix + "_vec")
 		a.op("VMOVUPS (R14), Z0")
-		if add {
+		switch mode {
+		case "bias":
 			a.op("VADDPS Z1, Z0, Z0")
+		case "acc":
+			a.op("VADDPS (R13), Z0, Z0")
 		}
 		a.op("VMOVUPS Z0, (R13)")
 		a.op("ADDQ $64, R13")
@@ -496,8 +499,12 @@ func genCopyRows(a *asm) string {
 		a.op("JNZ %s%s_vec", name, suffix)
 		a.label(name + suffix + "_tail")
 		a.op("VMOVUPS.Z (R14), K1, Z0")
-		if add {
+		switch mode {
+		case "bias":
 			a.op("VADDPS Z1, Z0, Z0")
+		case "acc":
+			a.op("VMOVUPS.Z (R13), K1, Z2")
+			a.op("VADDPS Z2, Z0, Z0")
 		}
 		a.op("VMOVUPS Z0, K1, (R13)")
 		a.op("ADDQ R8, DI")

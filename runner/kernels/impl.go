@@ -47,7 +47,7 @@ type impl struct {
 	// nstore lanes of each dst row with zeros past nrows; nil: packing in pure Go.
 	transpose func(src *float32, srcStrideBytes int, dst *float32, dstStrideBytes int, nrows, ncols, nstore int)
 	// copyRowsAsm copies rows of cols floats between strided matrices, adding bias when add is
-	// not 0; nil: pure Go.
+	// 1, or adds them to dst when add is 2; nil: pure Go.
 	copyRowsAsm func(dst *float32, dstStrideBytes int, src *float32, srcStrideBytes int, rows, cols int, bias float32, add int)
 	// Element-wise epilogue kernels (see epilogue.go); nil: pure Go.
 	biasAct      func(y *float32, n int, bias float32, relu int)
@@ -62,28 +62,43 @@ type impl struct {
 // copyRows sets dst[r·dstStride+j] = src[r·srcStride+j] + bias for r < rows, j < cols
 // (strides in floats).
 func (im *impl) copyRows(dst []float32, dstStride int, src []float32, srcStride int, rows, cols int, bias float32) {
+	add := 0
+	if bias != 0 {
+		add = 1
+	}
+	im.rows(dst, dstStride, src, srcStride, rows, cols, bias, add)
+}
+
+// addRows adds src[r·srcStride+j] to dst[r·dstStride+j] for r < rows, j < cols.
+func (im *impl) addRows(dst []float32, dstStride int, src []float32, srcStride int, rows, cols int) {
+	im.rows(dst, dstStride, src, srcStride, rows, cols, 0, 2)
+}
+
+// rows is copyRows (add 0 or 1) or addRows (add 2).
+func (im *impl) rows(dst []float32, dstStride int, src []float32, srcStride int, rows, cols int, bias float32, add int) {
 	if rows == 0 || cols == 0 {
 		return
 	}
 	_ = dst[(rows-1)*dstStride+cols-1]
 	_ = src[(rows-1)*srcStride+cols-1]
 	if im.copyRowsAsm != nil {
-		add := 0
-		if bias != 0 {
-			add = 1
-		}
 		im.copyRowsAsm(&dst[0], 4*dstStride, &src[0], 4*srcStride, rows, cols, bias, add)
 		return
 	}
 	for r := 0; r < rows; r++ {
 		d := dst[r*dstStride : r*dstStride+cols]
 		s := src[r*srcStride : r*srcStride+cols]
-		if bias == 0 {
+		switch add {
+		case 0:
 			copy(d, s)
-			continue
-		}
-		for j, v := range s {
-			d[j] = v + bias
+		case 1:
+			for j, v := range s {
+				d[j] = v + bias
+			}
+		default:
+			for j, v := range s {
+				d[j] += v
+			}
 		}
 	}
 }

@@ -153,7 +153,7 @@ func TestConvKernels(t *testing.T) {
 }
 
 // TestCopyRows checks the assembly strided row copy against the pure-Go one, with and without
-// a bias, for every tail length.
+// a bias, and adding to the destination, for every tail length.
 func TestCopyRows(t *testing.T) {
 	t.Parallel()
 	var ims []*impl
@@ -168,16 +168,19 @@ func TestCopyRows(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	for _, im := range ims {
 		for cols := 1; cols <= 50; cols++ {
-			for _, bias := range []float32{0, 0.25} {
+			for _, mode := range []struct {
+				bias float32
+				add  int
+			}{{0, 0}, {0.25, 1}, {0, 2}} {
 				const rows = 3
 				src := randFloats(r, rows*(cols+5))
 				want := randFloats(r, rows*(cols+9))
 				got := append([]float32(nil), want...)
-				genericImpl.copyRows(want, cols+9, src, cols+5, rows, cols, bias)
-				im.copyRows(got, cols+9, src, cols+5, rows, cols, bias)
+				genericImpl.rows(want, cols+9, src, cols+5, rows, cols, mode.bias, mode.add)
+				im.rows(got, cols+9, src, cols+5, rows, cols, mode.bias, mode.add)
 				for i := range want {
 					if got[i] != want[i] {
-						t.Fatalf("%s cols=%d bias=%v: dst[%d] = %v, want %v", im.name, cols, bias, i, got[i], want[i])
+						t.Fatalf("%s cols=%d bias=%v add=%d: dst[%d] = %v, want %v", im.name, cols, mode.bias, mode.add, i, got[i], want[i])
 					}
 				}
 			}

@@ -11499,6 +11499,8 @@ TEXT ·copyRowsAVX512(SB), NOSPLIT, $0-64
 	JZ copyRowsAVX512_done
 	TESTQ R11, R11
 	JZ copyRowsAVX512_plain
+	CMPQ R11, $2
+	JEQ copyRowsAVX512_acc
 	VBROADCASTSS bias+48(FP), Z1
 copyRowsAVX512_bias:
 	MOVQ DI, R13
@@ -11522,6 +11524,30 @@ copyRowsAVX512_bias_tail:
 	ADDQ R9, SI
 	DECQ DX
 	JNZ copyRowsAVX512_bias
+	JMP copyRowsAVX512_done
+copyRowsAVX512_acc:
+	MOVQ DI, R13
+	MOVQ SI, R14
+	MOVQ R10, CX
+	TESTQ CX, CX
+	JZ copyRowsAVX512_acc_tail
+copyRowsAVX512_acc_vec:
+	VMOVUPS (R14), Z0
+	VADDPS (R13), Z0, Z0
+	VMOVUPS Z0, (R13)
+	ADDQ $64, R13
+	ADDQ $64, R14
+	DECQ CX
+	JNZ copyRowsAVX512_acc_vec
+copyRowsAVX512_acc_tail:
+	VMOVUPS.Z (R14), K1, Z0
+	VMOVUPS.Z (R13), K1, Z2
+	VADDPS Z2, Z0, Z0
+	VMOVUPS Z0, K1, (R13)
+	ADDQ R8, DI
+	ADDQ R9, SI
+	DECQ DX
+	JNZ copyRowsAVX512_acc
 	JMP copyRowsAVX512_done
 copyRowsAVX512_plain:
 	MOVQ DI, R13

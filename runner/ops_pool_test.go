@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/nnsweep/nnsweep/builder"
 	"github.com/nnsweep/nnsweep/spec"
@@ -140,4 +141,48 @@ func firstBitDifference(a, b []float32) int {
 		}
 	}
 	return -1
+}
+
+// BenchmarkPoolForward times the forward pass of CNN1 n=32's max pooling (128×64×24×24 in) built
+// with FastOps and with StockOps (builder's Go kernels on one goroutine), alternating, and
+// reports each one's time and the speedup.
+func BenchmarkPoolForward(b *testing.B) {
+	l := spec.ResolvedLayer{Name: "pool", Kind: spec.KindMaxPool2D, Window: spec.Pair{H: 2, W: 2}, Stride: spec.Pair{H: 2, W: 2}, Padding: "valid", InH: 24, InW: 24}
+	shape := tensor.Shape{128, 64, 24, 24}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var vms [2]G.VM
+	for i, ops := range []builder.Ops{builder.StockOps{}, FastOps{}} {
+		g := G.NewGraph()
+		x := G.NewTensor(g, tensor.Float32, 4, G.WithShape(shape...), G.WithName("x"),
+			G.WithValue(tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))))
+		xs := x.Value().Data().([]float32)
+		for j := range xs {
+			xs[j] = float32(rng.NormFloat64())
+		}
+		if _, err := ops.Pool(x, l); err != nil {
+			b.Fatal(err)
+		}
+		vms[i] = G.NewTapeMachine(g)
+		defer vms[i].Close()
+	}
+	run := func(vm G.VM) time.Duration {
+		start := time.Now()
+		if err := vm.RunAll(); err != nil {
+			b.Fatal(err)
+		}
+		vm.Reset()
+		return time.Since(start)
+	}
+	for range 2*splitSamples + 1 {
+		run(vms[0])
+		run(vms[1])
+	}
+	var tStock, tFast time.Duration
+	for b.Loop() {
+		tStock += run(vms[0])
+		tFast += run(vms[1])
+	}
+	b.ReportMetric(float64(tStock.Microseconds())/float64(b.N), "stock-µs/op")
+	b.ReportMetric(float64(tFast.Microseconds())/float64(b.N), "fast-µs/op")
+	b.ReportMetric(float64(tStock)/float64(tFast), "speedup")
 }

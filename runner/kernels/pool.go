@@ -18,6 +18,11 @@ func MaxPool2x2(x []float32, w int, out []float32, argmax []int32, outW, rows, c
 	active.Load().maxPool(x, w, out, argmax, outW, rows, cols)
 }
 
+// MaxPool2x2Asm reports whether MaxPool2x2 runs an assembly kernel (AVX-512). Without one it
+// runs a plain Go loop, kept simple as the reference the assembly is tested against; a caller
+// with a faster Go kernel of its own should keep using it then.
+func MaxPool2x2Asm() bool { return active.Load().maxPool2x2 != nil }
+
 // maxPool is MaxPool2x2 on implementation im, for rows, cols ≥ 1 and 2·cols ≤ w, cols ≤ outW.
 func (im *impl) maxPool(x []float32, w int, out []float32, argmax []int32, outW, rows, cols int) {
 	_ = x[(2*rows-1)*w+2*cols-1]

@@ -43,10 +43,11 @@ type PoolKernels struct {
 	// columns 2·ow, 2·ow+1 (w columns per row), and argmax[oh·outW+ow] the index row·w+column of
 	// the first cell holding it in row-major order, cells compared as orderKey orders them.
 	Max2x2 func(x []float32, w int, out []float32, argmax []int32, outW, rows, cols int)
-	// Split, when set, is called once for each pooling op and gradient op made, with the
-	// number of planes (examples × channels) and of input floats of a pass; it returns the
-	// function that runs a pass: run(pass) calls pass(p0, p1) for disjoint ranges covering
-	// [0, planes), possibly from other goroutines, and returns when every call has.
+	// Split, when set, is called twice for each pooling op made (for its forward and its
+	// backward passes), with the number of planes (examples × channels) and of input floats of
+	// a pass; it returns the function that runs such a pass: run(pass) calls pass(p0, p1) for
+	// disjoint ranges covering [0, planes), possibly from other goroutines, and returns when
+	// every call has.
 	Split func(planes, floats int) func(pass func(p0, p1 int))
 }
 

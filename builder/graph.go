@@ -33,6 +33,9 @@ type Graph struct {
 	Loss *G.Node
 	// Params are the weight nodes, in the order of Weights.Tensors.
 	Params G.Nodes
+	// Grads are the nodes of the loss's gradient with respect to each of Params (training
+	// graphs only): after a run of the graph their values are the gradients of that run.
+	Grads G.Nodes
 }
 
 // Ops makes the nodes of the layers that carry the work. StockOps builds them from gorgonia's
@@ -131,7 +134,7 @@ func Build(m spec.ResolvedModel, p spec.Point, w *Weights, batch int, train bool
 	if gr.Loss, err = ops.CrossEntropy(gr.LogProbs, gr.Labels, gr.Count); err != nil {
 		return nil, fmt.Errorf("builder: loss: %w", err)
 	}
-	if _, err = G.Grad(gr.Loss, gr.Params...); err != nil {
+	if gr.Grads, err = G.Grad(gr.Loss, gr.Params...); err != nil {
 		return nil, fmt.Errorf("builder: gradients: %w", err)
 	}
 	return gr, nil

@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/chewxy/hm"
+	"github.com/nnsweep/nnsweep/runner/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -198,7 +199,14 @@ func (op *denseOp) inputs(inputs []G.Value) (x, w, b []float32, err error) {
 // forward writes activation(x·w + b) to y (b nil: no bias).
 func (op *denseOp) forward(x, w, b, y []float32) {
 	sgemm(false, false, op.batch, op.units, op.in, 1, x, op.in, w, op.units, 0, y, op.units)
-	biasActivate(y, b, op.units, op.act)
+	switch {
+	case op.act == actReLU:
+		kernels.AddBiasReLU(op.batch, op.units, y, op.units, b)
+	case op.act == actLinear && b != nil:
+		kernels.AddBias(op.batch, op.units, y, op.units, b)
+	default:
+		biasActivate(y, b, op.units, op.act)
+	}
 }
 
 func (op *denseOp) ReturnsPtr() bool     { return false }
@@ -373,13 +381,7 @@ func activationBackward(act activation, y, dy, dz []float32) {
 	case actLinear:
 		copy(dz, dy)
 	case actReLU:
-		for i, g := range dy {
-			if y[i] > 0 {
-				dz[i] = g
-			} else {
-				dz[i] = 0
-			}
-		}
+		kernels.ReLUBackward(y, dy, dz)
 	case actSigmoid:
 		for i, g := range dy {
 			dz[i] = g * (y[i] * (1 - y[i]))
@@ -548,7 +550,7 @@ func (op *columnSumOp) Do(inputs ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	out := op.out.tensor(op.outShape)
-	columnSums(x, op.inShape[1], out.Float32s(), false)
+	kernels.BiasGrad(op.inShape[0], op.inShape[1], x, op.inShape[1], out.Float32s())
 	return out, nil
 }
 

@@ -57,6 +57,10 @@ type impl struct {
 	addColumns   func(dst *float32, x *float32, ldxBytes int, m int, n int)
 	// maxPool2x2 is MaxPool2x2 over 16·nvec + tail columns; nil: pure Go.
 	maxPool2x2 func(x *float32, w int, out *float32, argmax *int32, outW int, rows int, nvec int, tail int)
+	// Optimizer updates over n elements (see optimizer.go); nil: pure Go.
+	rmsprop  func(w, g, a *float32, n int, lr, rho, oneMinusRho, eps float32)
+	adadelta func(w, g, a, s *float32, n int, lr, rho, oneMinusRho, eps float32)
+	adam     func(w, g, m, v *float32, n int, alpha, oneMinusBeta1, oneMinusBeta2, eps float32)
 }
 
 // copyRows sets dst[r·dstStride+j] = src[r·srcStride+j] + bias for r < rows, j < cols

@@ -19,6 +19,9 @@ var (
 		sum:          sumAVX512,
 		addColumns:   addColumnsAVX512,
 		maxPool2x2:   maxPool2x2AVX512,
+		rmsprop:      rmspropAVX512,
+		adadelta:     adadeltaAVX512,
+		adam:         adamAVX512,
 	}
 	avx2Impl = &impl{name: ImplAVX2, mr: 6, nr: 16, vec: 8, sgemm: sgemmAVX2Kernels}
 )

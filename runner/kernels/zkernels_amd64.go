@@ -208,6 +208,15 @@ func addColumnsAVX512(dst *float32, x *float32, ldxBytes int, m int, n int)
 //go:noescape
 func maxPool2x2AVX512(x *float32, w int, out *float32, argmax *int32, outW int, rows int, nvec int, tail int)
 
+//go:noescape
+func rmspropAVX512(w, grad, a *float32, n int, lr, rho, oneMinusRho, eps float32)
+
+//go:noescape
+func adadeltaAVX512(w, grad, a, s *float32, n int, lr, rho, oneMinusRho, eps float32)
+
+//go:noescape
+func adamAVX512(w, grad, m, v *float32, n int, alpha, oneMinusBeta1, oneMinusBeta2, eps float32)
+
 // sgemmAVX512Kernels[mr-1][nv-1] is the mr×(16·nv) AVX-512 micro-kernel.
 var sgemmAVX512Kernels = [][]sgemmKernelFunc{
 	{sgemmAVX512M1N1, sgemmAVX512M1N2},

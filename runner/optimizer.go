@@ -151,11 +151,12 @@ type solver struct {
 	name string
 	rule updateRule
 
-	started bool          // whether the first Step has fixed the parameter set
-	sizes   []int         // sizes[i] is the number of float32s of parameter i
-	state   [][][]float32 // state[i][k] is slot k of parameter i
-	weights [][]float32   // per-Step scratch: the weights of parameter i
-	grads   [][]float32   // per-Step scratch: the gradient of parameter i
+	started  bool          // whether the first Step has fixed the parameter set
+	sizes    []int         // sizes[i] is the number of float32s of parameter i
+	state    [][][]float32 // state[i][k] is slot k of parameter i
+	weights  [][]float32   // per-Step scratch: the weights of parameter i
+	grads    [][]float32   // per-Step scratch: the gradient of parameter i
+	keepGrad []bool        // per-Step scratch: parameter i's gradient is fresh (freshGrad)
 
 	// The update runs in chunks of the parameters' elements, on both cores when there are
 	// enough of them and that is measured to pay (see ops_conv_parallel.go); each element is
@@ -175,8 +176,12 @@ type updateSegment struct {
 // goroutines; below it the update takes a few tens of microseconds.
 const optimizerSplitMinElements = 1 << 16
 
-// Step applies one update to every parameter of model and zeroes their gradients. It either
-// updates all parameters or, on error, none.
+// freshGrad is implemented by a ValueGrad whose gradient every run of the graph computes anew
+// (a gradient node's value, see paramGrad) rather than adds to, so Step need not zero it.
+type freshGrad interface{ freshGrad() }
+
+// Step applies one update to every parameter of model and zeroes their gradients (but those of
+// freshGrad parameters). It either updates all parameters or, on error, none.
 func (s *solver) Step(model []gorgonia.ValueGrad) error {
 	if s.started && len(model) != len(s.sizes) {
 		return fmt.Errorf("optimizer %s: got %d parameters, earlier steps had %d; the parameter set must not change between steps",
@@ -185,6 +190,7 @@ func (s *solver) Step(model []gorgonia.ValueGrad) error {
 	if !s.started {
 		s.weights = make([][]float32, len(model))
 		s.grads = make([][]float32, len(model))
+		s.keepGrad = make([]bool, len(model))
 	}
 	for i, vg := range model {
 		w, g, err := float32Slices(vg)
@@ -196,6 +202,7 @@ func (s *solver) Step(model []gorgonia.ValueGrad) error {
 				s.name, i, paramName(vg), len(w), s.sizes[i])
 		}
 		s.weights[i], s.grads[i] = w, g
+		_, s.keepGrad[i] = vg.(freshGrad)
 	}
 	if !s.started {
 		s.allocateState()
@@ -210,7 +217,7 @@ func (s *solver) Step(model []gorgonia.ValueGrad) error {
 }
 
 // chunk updates the segments of chunk c (of len(s.chunks), or all of them when chunks is 1)
-// and zeroes their gradients.
+// and zeroes their gradients (but fresh ones).
 func (s *solver) chunk(c, chunks, _ int) {
 	lo, hi := c, c+1
 	if chunks == 1 {
@@ -220,7 +227,9 @@ func (s *solver) chunk(c, chunks, _ int) {
 		for _, seg := range segs {
 			g := s.grads[seg.param][seg.lo:seg.hi]
 			s.rule.update(s.weights[seg.param][seg.lo:seg.hi], g, seg.state)
-			clear(g)
+			if !s.keepGrad[seg.param] {
+				clear(g)
+			}
 		}
 	}
 }

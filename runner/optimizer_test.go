@@ -677,3 +677,32 @@ func TestOptimizerSplitMatchesWhole(t *testing.T) {
 		})
 	}
 }
+
+// freshParam is a testParam whose gradient the graph computes anew on every run.
+type freshParam struct{ *testParam }
+
+func (freshParam) freshGrad() {}
+
+// TestOptimizerLeavesFreshGradients checks that Step zeroes the gradients it is handed but
+// those a graph recomputes anyway (the trainer's gradient nodes), which it leaves as they are,
+// and that both kinds get the same update.
+func TestOptimizerLeavesFreshGradients(t *testing.T) {
+	t.Parallel()
+	s := mustOptimizer(t, mustDefault(t, "rmsprop"))
+	bound, fresh := newParam("bound", 1, 2, 3), freshParam{newParam("fresh", 1, 2, 3)}
+	g := []float32{0.5, -1, 2}
+	bound.setGrad(g)
+	fresh.setGrad(g)
+	if err := s.Step([]gorgonia.ValueGrad{bound, fresh}); err != nil {
+		t.Fatal(err)
+	}
+	if got := bound.grad.(*tensor.Dense).Float32s(); !slices.Equal(got, []float32{0, 0, 0}) {
+		t.Errorf("bound gradient after Step = %v, want zeros", got)
+	}
+	if got := fresh.grad.(*tensor.Dense).Float32s(); !slices.Equal(got, g) {
+		t.Errorf("fresh gradient after Step = %v, want it untouched (%v)", got, g)
+	}
+	if !slices.Equal(bound.weights(), fresh.weights()) || bound.weights()[0] == 1 {
+		t.Errorf("weights after one step: bound %v, fresh %v; want equal and moved", bound.weights(), fresh.weights())
+	}
+}

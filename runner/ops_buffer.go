@@ -133,14 +133,27 @@ func opHash(op interface{ WriteHash(hash.Hash) }) uint32 {
 	return h.Sum32()
 }
 
-// outputGradOp is (y, dy) → dx for a matrix op whose input gradient depends only on its output y
-// and the output's gradient dy (an activation, the log-softmax). grad writes dx; name (with the
-// shape) makes the op's String and hash.
+// outputGradOp is (y, dy) → dx for an op whose input gradient depends only on its output y and
+// the output's gradient dy, example by example (an activation, the log-softmax): grad writes dx
+// for whole examples (rows of the first dimension); name (with the shape) makes the op's String
+// and hash. An output large enough (convSplitMinFloats) is cut into chunks of examples run on
+// both cores when that is measured to pay (see ops_conv_parallel.go).
 type outputGradOp struct {
-	name  string
-	shape tensor.Shape
-	grad  func(y, dy, dx []float32)
-	out   opBuffer
+	name       string
+	shape      tensor.Shape
+	grad       func(y, dy, dx []float32)
+	splittable bool
+	task       *splitTask
+	out        opBuffer
+	// The current call's operands, for the chunks.
+	y, dy, dx []float32
+}
+
+func newOutputGradOp(name string, shape tensor.Shape, grad func(y, dy, dx []float32)) *outputGradOp {
+	op := &outputGradOp{name: name, shape: shape.Clone(), grad: grad,
+		splittable: shape[0] >= 2 && shape.TotalSize() >= convSplitMinFloats}
+	op.task = newSplitTask(op.chunk, shape[0])
+	return op
 }
 
 var (
@@ -150,9 +163,10 @@ var (
 
 func (op *outputGradOp) Arity() int { return 2 }
 
-// Type is Matrix a → Matrix a → Matrix a.
+// Type is T a → T a → T a, T the tensor type of the op's rank.
 func (op *outputGradOp) Type() hm.Type {
-	return hm.NewFnType(opMatrixType, opMatrixType, opMatrixType)
+	t := G.TensorType{Dims: len(op.shape), Of: hm.TypeVariable('a')}
+	return hm.NewFnType(t, t, t)
 }
 
 func (op *outputGradOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
@@ -176,8 +190,18 @@ func (op *outputGradOp) Do(inputs ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	out := op.out.tensor(op.shape)
-	op.grad(y, dy, out.Float32s())
+	op.y, op.dy, op.dx = y, dy, out.Float32s()
+	runPass(op.task, op.splittable)
+	op.y, op.dy, op.dx = nil, nil, nil
 	return out, nil
+}
+
+// chunk computes chunk c of chunks of the gradient.
+func (op *outputGradOp) chunk(c, chunks, _ int) {
+	lo, hi := chunkRange(op.shape[0], c, chunks)
+	per := len(op.dx) / op.shape[0]
+	lo, hi = lo*per, hi*per
+	op.grad(op.y[lo:hi], op.dy[lo:hi], op.dx[lo:hi])
 }
 
 // UsePreallocDo is Do (see above).

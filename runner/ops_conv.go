@@ -20,7 +20,7 @@ import (
 // symmetric or not, is part of the kernels' geometry, so no padded copy of x is ever made. Its
 // symbolic gradient is
 //
-//	dZ = activation'(y) ⊙ dy      (a convActivationGradOp; for linear, dy itself)
+//	dZ = activation'(y) ⊙ dy      (newConvActivationGradOp; for linear, dy itself)
 //	dX = BackwardData(dZ, k)      (a convDataGradOp, skipped when nothing uses it)
 //	dK = BackwardFilter(x, dZ)    (a convFilterGradOp)
 //	db = Σ dZ per channel         (a convBiasGradOp)
@@ -246,18 +246,7 @@ func (op *convOp) chunk(c, chunks, slot int) {
 	in, out := g.InSize(), g.OutSize()
 	y := op.y[lo*out : hi*out]
 	g.conv(slot).Forward(hi-lo, op.x[lo*in:hi*in], op.k, op.b, y)
-	activateInPlace(y, op.act)
-}
-
-// activateInPlace replaces every element of y with its activation.
-func activateInPlace(y []float32, act activation) {
-	switch act {
-	case actLinear:
-	case actReLU:
-		kernels.AddBiasReLUNCHW(1, 1, len(y), y, nil)
-	default:
-		biasActivate(y, nil, len(y), act)
-	}
+	biasActivate(y, nil, len(y), op.act)
 }
 
 // UsePreallocDo is Do (see ops_buffer.go for why prealloc is not written).
@@ -410,87 +399,11 @@ func (op *convOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node)
 	return nil
 }
 
-// convActivationGradOp is (y, dy) → activation'(y) ⊙ dy for the NCHW output y of a fused
+// newConvActivationGradOp is (y, dy) → activation'(y) ⊙ dy for the NCHW output y of a fused
 // convolution.
-type convActivationGradOp struct {
-	act        activation
-	shape      tensor.Shape
-	splittable bool // the output is large enough to be split over two goroutines
-	out        opBuffer
-	task       *splitTask
-	// The current call's operands, for the chunks.
-	y, dy, dz []float32
-}
-
-func newConvActivationGradOp(act activation, shape tensor.Shape) *convActivationGradOp {
-	op := &convActivationGradOp{act: act, shape: shape.Clone(), splittable: shape[0] >= 2 && shape.TotalSize() >= convSplitMinFloats}
-	op.task = newSplitTask(op.chunk, shape[0])
-	return op
-}
-
-var (
-	_ G.Op              = (*convActivationGradOp)(nil)
-	_ G.UsePreallocDoer = (*convActivationGradOp)(nil)
-)
-
-func (op *convActivationGradOp) Arity() int { return 2 }
-
-// Type is Tensor-4 a → Tensor-4 a → Tensor-4 a.
-func (op *convActivationGradOp) Type() hm.Type {
-	return hm.NewFnType(opTensor4Type, opTensor4Type, opTensor4Type)
-}
-
-func (op *convActivationGradOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
-	if err := opCheckShapes(op, inputs, op.shape, op.shape); err != nil {
-		return nil, err
-	}
-	return op.shape.Clone(), nil
-}
-
-// Do computes the gradient into the op's own buffer and returns it.
-func (op *convActivationGradOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := opCheckArity(op, len(inputs), 2); err != nil {
-		return nil, err
-	}
-	y, err := opInput(inputs[0], op.shape, op, "y")
-	if err != nil {
-		return nil, err
-	}
-	dy, err := opInput(inputs[1], op.shape, op, "output gradient")
-	if err != nil {
-		return nil, err
-	}
-	out := op.out.tensor(op.shape)
-	op.y, op.dy, op.dz = y, dy, out.Float32s()
-	runPass(op.task, op.splittable)
-	op.y, op.dy, op.dz = nil, nil, nil
-	return out, nil
-}
-
-// chunk computes chunk c of chunks of the gradient.
-func (op *convActivationGradOp) chunk(c, chunks, _ int) {
-	lo, hi := chunkRange(op.shape[0], c, chunks)
-	per := len(op.dz) / op.shape[0]
-	lo, hi = lo*per, hi*per
-	if op.act == actReLU {
-		kernels.ReLUBackward(op.y[lo:hi], op.dy[lo:hi], op.dz[lo:hi])
-		return
-	}
-	activationBackward(op.act, op.y[lo:hi], op.dy[lo:hi], op.dz[lo:hi])
-}
-
-// UsePreallocDo is Do (see ops_buffer.go).
-func (op *convActivationGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
-	return op.Do(inputs...)
-}
-
-func (op *convActivationGradOp) ReturnsPtr() bool      { return false }
-func (op *convActivationGradOp) CallsExtern() bool     { return false }
-func (op *convActivationGradOp) OverwritesInput() int  { return -1 }
-func (op *convActivationGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
-func (op *convActivationGradOp) Hashcode() uint32      { return opHash(op) }
-func (op *convActivationGradOp) String() string {
-	return fmt.Sprintf("nnsweep.ConvActivationGrad{%v, %v}", op.act, op.shape)
+func newConvActivationGradOp(act activation, shape tensor.Shape) *outputGradOp {
+	return newOutputGradOp(fmt.Sprintf("ConvActivationGrad{%v, %v}", act, shape), shape,
+		func(y, dy, dx []float32) { activationBackward(act, y, dy, dx) })
 }
 
 // convDataGradOp is (dZ, k) → dX, the gradient of a convolution with respect to its input. Like

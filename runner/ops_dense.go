@@ -199,14 +199,7 @@ func (op *denseOp) inputs(inputs []G.Value) (x, w, b []float32, err error) {
 // forward writes activation(x·w + b) to y (b nil: no bias).
 func (op *denseOp) forward(x, w, b, y []float32) {
 	sgemm(false, false, op.batch, op.units, op.in, 1, x, op.in, w, op.units, 0, y, op.units)
-	switch {
-	case op.act == actReLU:
-		kernels.AddBiasReLU(op.batch, op.units, y, op.units, b)
-	case op.act == actLinear && b != nil:
-		kernels.AddBias(op.batch, op.units, y, op.units, b)
-	default:
-		biasActivate(y, b, op.units, op.act)
-	}
+	biasActivate(y, b, op.units, op.act)
 }
 
 func (op *denseOp) ReturnsPtr() bool     { return false }
@@ -318,46 +311,34 @@ func (op *denseOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node
 }
 
 // biasActivate replaces every row r of y (units columns) with activation(r + b); b nil adds
-// nothing. NaNs pass through every activation.
+// nothing. NaNs pass through every activation. The bias and ReLU passes run on package kernels.
 func biasActivate(y, b []float32, units int, act activation) {
+	if units == 0 {
+		return
+	}
+	rows := len(y) / units
+	switch act {
+	case actReLU:
+		kernels.AddBiasReLU(rows, units, y, units, b)
+		return
+	case actLinear:
+		if b != nil {
+			kernels.AddBias(rows, units, y, units, b)
+		}
+		return
+	}
 	if b != nil {
 		b = b[:units]
 	}
 	for r := 0; r+units <= len(y); r += units {
 		row := y[r : r+units : r+units]
-		switch {
-		case act == actLinear && b == nil:
-			return
-		case act == actLinear:
-			for j := range row {
-				row[j] += b[j]
+		for j, v := range row {
+			if b != nil {
+				v += b[j]
 			}
-		case act == actReLU && b == nil:
-			for j, v := range row {
-				if v < 0 {
-					row[j] = 0
-				}
-			}
-		case act == actReLU:
-			for j := range row {
-				v := row[j] + b[j]
-				if v < 0 {
-					v = 0
-				}
-				row[j] = v
-			}
-		case act == actSigmoid:
-			for j, v := range row {
-				if b != nil {
-					v += b[j]
-				}
+			if act == actSigmoid {
 				row[j] = sigmoid(v)
-			}
-		case act == actTanh:
-			for j, v := range row {
-				if b != nil {
-					v += b[j]
-				}
+			} else {
 				row[j] = float32(math.Tanh(float64(v)))
 			}
 		}
@@ -395,8 +376,8 @@ func activationBackward(act activation, y, dy, dz []float32) {
 
 // newActivationGradOp is (y, dy) → activation'(y) ⊙ dy for the matrix output y of a fused layer.
 func newActivationGradOp(act activation, shape tensor.Shape) *outputGradOp {
-	return &outputGradOp{name: fmt.Sprintf("ActivationGrad{%v, %v}", act, shape), shape: shape.Clone(),
-		grad: func(y, dy, dx []float32) { activationBackward(act, y, dy, dx) }}
+	return newOutputGradOp(fmt.Sprintf("ActivationGrad{%v, %v}", act, shape), shape,
+		func(y, dy, dx []float32) { activationBackward(act, y, dy, dx) })
 }
 
 // matMulOp is (A, B) → op(A)·op(B) through sgemm, for the gradients of a dense layer: op(A) is

@@ -88,8 +88,8 @@ func (op *logSoftmaxOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, 
 		return nil, err
 	}
 	shape := op.shape
-	dx, err := G.ApplyOp(&outputGradOp{name: fmt.Sprintf("LogSoftmaxGrad{%v}", shape), shape: shape.Clone(),
-		grad: func(y, dy, dx []float32) { logSoftmaxBackward(y, dy, dx, shape[1], false) }}, output, grad)
+	dx, err := G.ApplyOp(newOutputGradOp(fmt.Sprintf("LogSoftmaxGrad{%v}", shape), shape,
+		func(y, dy, dx []float32) { logSoftmaxBackward(y, dy, dx, shape[1], false) }), output, grad)
 	if err != nil {
 		return nil, err
 	}

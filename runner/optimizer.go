@@ -374,18 +374,16 @@ func momentumUpdate(w, g, v []float32, lr, momentum float32, nesterov bool) {
 	}
 }
 
+// The RMSprop, Adam and Adadelta updates are kernels.RMSpropUpdate, AdamUpdate and
+// AdadeltaUpdate: AVX-512 where the CPU has it, bit-identical to their Go code.
+
 // rmspropRule is RMSprop, not centered, without momentum; its slot is the mean square a.
 type rmspropRule struct{ lr, rho, oneMinusRho, eps float32 }
 
 func (r *rmspropRule) slots() int { return 1 }
 func (r *rmspropRule) beginStep() {}
 func (r *rmspropRule) update(w, g []float32, state [][]float32) {
-	rmspropUpdate(w, g, state[0], r.lr, r.rho, r.oneMinusRho, r.eps)
-}
-
-// rmspropUpdate does a = rho·a + (1−rho)·g², then w −= lr·g / (√a + eps).
-func rmspropUpdate(w, g, a []float32, lr, rho, oneMinusRho, eps float32) {
-	kernels.RMSpropUpdate(w, g, a, lr, rho, oneMinusRho, eps)
+	kernels.RMSpropUpdate(w, g, state[0], r.lr, r.rho, r.oneMinusRho, r.eps)
 }
 
 // adamRule is Adam; its slots are the moment estimates m and v, and t counts the steps.
@@ -404,7 +402,7 @@ func (r *adamRule) beginStep() {
 	r.alpha = adamStepSize(r.lr, r.beta1, r.beta2, r.t)
 }
 func (r *adamRule) update(w, g []float32, state [][]float32) {
-	adamUpdate(w, g, state[0], state[1], r.alpha, r.oneMinusBeta1, r.oneMinusBeta2, r.eps)
+	kernels.AdamUpdate(w, g, state[0], state[1], r.alpha, r.oneMinusBeta1, r.oneMinusBeta2, r.eps)
 }
 
 // adamStepSize returns lr·√(1−beta2ᵗ) / (1−beta1ᵗ), Adam's learning rate for step t (counted from 1).
@@ -414,12 +412,6 @@ func adamStepSize(lr, beta1, beta2 float32, t int64) float32 {
 	return float32(lr*sqrt32(1-beta2Power)) / (1 - beta1Power)
 }
 
-// adamUpdate does m += (1−beta1)·(g−m), v += (1−beta2)·(g²−v), then w −= alpha·m / (√v + eps),
-// where alpha is adamStepSize for the current step.
-func adamUpdate(w, g, m, v []float32, alpha, oneMinusBeta1, oneMinusBeta2, eps float32) {
-	kernels.AdamUpdate(w, g, m, v, alpha, oneMinusBeta1, oneMinusBeta2, eps)
-}
-
 // adadeltaRule is Adadelta; its slots are the mean squares of the gradients (a) and of the
 // updates (s).
 type adadeltaRule struct{ lr, rho, oneMinusRho, eps float32 }
@@ -427,14 +419,7 @@ type adadeltaRule struct{ lr, rho, oneMinusRho, eps float32 }
 func (r *adadeltaRule) slots() int { return 2 }
 func (r *adadeltaRule) beginStep() {}
 func (r *adadeltaRule) update(w, g []float32, state [][]float32) {
-	adadeltaUpdate(w, g, state[0], state[1], r.lr, r.rho, r.oneMinusRho, r.eps)
-}
-
-// adadeltaUpdate does a = rho·a + (1−rho)·g², d = √(s+eps)·g / √(a+eps),
-// s = rho·s + (1−rho)·d², then w −= lr·d (kernels.AdadeltaUpdate: AVX-512 where the CPU has it,
-// bit-identical to its Go code; likewise rmspropUpdate and adamUpdate).
-func adadeltaUpdate(w, g, a, s []float32, lr, rho, oneMinusRho, eps float32) {
-	kernels.AdadeltaUpdate(w, g, a, s, lr, rho, oneMinusRho, eps)
+	kernels.AdadeltaUpdate(w, g, state[0], state[1], r.lr, r.rho, r.oneMinusRho, r.eps)
 }
 
 func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/nnsweep/nnsweep/runner/kernels"
 	"github.com/nnsweep/nnsweep/spec"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -376,9 +377,9 @@ func TestOptimizerZeroSize(t *testing.T) {
 	// The slice rules accept empty slices.
 	sgdUpdate(nil, nil, 1)
 	momentumUpdate(nil, nil, nil, 1, 0.5, true)
-	rmspropUpdate(nil, nil, nil, 1, 0.9, 0.1, 1e-7)
-	adamUpdate(nil, nil, nil, nil, 1, 0.1, 0.001, 1e-7)
-	adadeltaUpdate(nil, nil, nil, nil, 1, 0.95, 0.05, 1e-7)
+	kernels.RMSpropUpdate(nil, nil, nil, 1, 0.9, 0.1, 1e-7)
+	kernels.AdamUpdate(nil, nil, nil, nil, 1, 0.1, 0.001, 1e-7)
+	kernels.AdadeltaUpdate(nil, nil, nil, nil, 1, 0.95, 0.05, 1e-7)
 }
 
 func TestOptimizerRankZeroParameter(t *testing.T) {

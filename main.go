@@ -172,6 +172,9 @@ trains only shard I of N and stores it in its own results file of the shared fol
 			if opts.Shard, err = pipeline.ResolveShard(shard, os.LookupEnv); err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("dump-count") && opts.DumpSteps == "" {
+				return &pipeline.UsageError{Msg: "--dump-count needs --dump-steps DIR"}
+			}
 			if cpuprofile != "" {
 				stop, err := startCPUProfile(cpuprofile)
 				if err != nil {
@@ -197,6 +200,8 @@ trains only shard I of N and stores it in its own results file of the shared fol
 	cmd.RegisterFlagCompletionFunc("engine", cobra.FixedCompletions(pipeline.Engines, cobra.ShellCompDirectiveNoFileComp))
 	f.StringVar(&shard, "shard", "", "train only shard I of N, e.g. 0/4 (default: from JOB_COMPLETION_INDEX and NNSWEEP_SHARDS, or SLURM_ARRAY_TASK_*; 0/1: the whole sweep)")
 	cmd.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions([]string{"auto", "bar", "lines", "none"}, cobra.ShellCompDirectiveNoFileComp))
+	f.StringVar(&opts.DumpSteps, "dump-steps", "", "write each training's initial weights and first steps (batches, losses, gradients, weights) under this folder, for bench/fidelity")
+	f.IntVar(&opts.DumpCount, "dump-count", pipeline.DefaultDumpCount, "how many steps --dump-steps records")
 	f.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file (read it with go tool pprof)")
 	return cmd
 }

@@ -70,10 +70,13 @@ def conv(cin, cout):
 
 
 def build(arch, n):
-    """The same layers as examples/mnist-{mlp,cnn1,cnn2}.yaml; the softmax of the last
+    """The same layers as examples/mnist-{mlp,mlp-pool,cnn1,cnn2}.yaml; the softmax of the last
     layer is folded into the loss (nn.CrossEntropyLoss on logits)."""
     if arch == "mlp":  # flatten, dense n relu, dense n relu, dense 10 softmax
         layers = [nn.Flatten(), nn.Linear(784, n), nn.ReLU(), nn.Linear(n, n), nn.ReLU(), nn.Linear(n, 10)]
+    elif arch == "mlp-pool":  # maxpool 2, flatten, dense n relu, dense n relu, dense 10 softmax
+        layers = [nn.MaxPool2d(2), nn.Flatten(), nn.Linear(196, n), nn.ReLU(), nn.Linear(n, n), nn.ReLU(),
+                  nn.Linear(n, 10)]
     elif arch == "cnn1":  # conv n, conv 2n, maxpool 2, flatten, dense 4n relu, dense 10
         layers = conv(1, n) + conv(n, 2 * n) + [nn.MaxPool2d(2), nn.Flatten(),
                                                 nn.Linear(2 * n * 12 * 12, 4 * n), nn.ReLU(),
@@ -82,7 +85,7 @@ def build(arch, n):
         layers = (conv(1, n) + conv(n, n) + [nn.MaxPool2d(2)] + conv(n, 2 * n) + conv(2 * n, 2 * n)
                   + [nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2 * n * 4 * 4, 10)])
     else:
-        raise SystemExit(f"unknown architecture {arch!r}; use mlp, cnn1 or cnn2")
+        raise SystemExit(f"unknown architecture {arch!r}; use mlp, mlp-pool, cnn1 or cnn2")
     model = nn.Sequential(*layers)
     for m in model.modules():
         if isinstance(m, (nn.Linear, nn.Conv2d)):
@@ -92,7 +95,7 @@ def build(arch, n):
 
 
 def optimizer(arch, params):
-    if arch == "mlp":
+    if arch in ("mlp", "mlp-pool"):
         # Keras/nnsweep RMSprop: a = rho·a + (1−rho)·g²; w −= lr·g / (√a + ε).
         # torch's RMSprop puts ε after the square root too; its rho is called alpha.
         return torch.optim.RMSprop(params, lr=1e-3, alpha=0.9, eps=1e-7, momentum=0, centered=False)
@@ -172,7 +175,7 @@ def blas_info():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--arch", required=True, choices=["mlp", "cnn1", "cnn2"])
+    ap.add_argument("--arch", required=True, choices=["mlp", "mlp-pool", "cnn1", "cnn2"])
     ap.add_argument("--n", type=int, required=True)
     ap.add_argument("--limit-train", type=int, default=0, help="train on the first K examples (0: all 60,000)")
     ap.add_argument("--epochs", type=int, default=1)

@@ -195,7 +195,7 @@ func (StockOps) CrossEntropy(logProbs, labels, count *G.Node) (*G.Node, error) {
 func activate(x *G.Node, a string) (*G.Node, error) {
 	switch a {
 	case "relu":
-		return G.Rectify(x)
+		return relu(x)
 	case "sigmoid":
 		return G.Sigmoid(x)
 	case "tanh":
@@ -204,6 +204,18 @@ func activate(x *G.Node, a string) (*G.Node, error) {
 		return x, nil
 	}
 	return nil, fmt.Errorf("unknown activation %q", a)
+}
+
+// relu returns x ⊙ (x > 0), whose gradient is 0 where x is 0, as in Keras and PyTorch.
+// gorgonia's Rectify masks with x ≥ 0 and so passes the gradient where x is exactly 0, which
+// is common: a convolution's zero bias on MNIST's blank background gives exact zeros everywhere
+// there, and Rectify then trained the first convolution's bias on the background.
+func relu(x *G.Node) (*G.Node, error) {
+	mask, err := G.Gt(x, G.NewConstant(float32(0)), true)
+	if err != nil {
+		return nil, err
+	}
+	return G.HadamardProd(x, mask)
 }
 
 // samePadding returns Keras's padding for "same": the total max((out-1)·stride + k - in, 0), split

@@ -211,3 +211,37 @@ func TestWeightsSeeded(t *testing.T) {
 		}
 	}
 }
+
+// TestReLUGradientAtZero checks that ReLU passes no gradient where its input is exactly 0, as in
+// Keras and PyTorch: a blank image through a convolution with zero bias gives exact zeros, and the
+// bias must then get no gradient from it (gorgonia's Rectify gave it one).
+func TestReLUGradientAtZero(t *testing.T) {
+	t.Parallel()
+	m, p := tinyModel(t, "[4, 4, 1]", 3, "    - conv2d: {filters: n, kernel: 3, activation: relu}\n    - flatten: {}\n    - dense: {units: 3}\n")
+	w, err := NewWeights(m, p, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gr, err := Build(m, p, w, 2, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(gr.Input.Value().Data().([]float32)) // blank images: every pre-activation is the bias, 0
+	lab := gr.Labels.Value().Data().([]float32)
+	clear(lab)
+	lab[0], lab[3+2] = 1, 1
+	vm := G.NewTapeMachine(gr.G)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range w.Names {
+		if name == "conv2d_1/bias" || name == "conv2d_1/kernel" {
+			for _, g := range gr.Grads[i].Value().Data().([]float32) {
+				if g != 0 {
+					t.Fatalf("%s has gradient %v through ReLU at 0; want 0", name, gr.Grads[i].Value().Data())
+				}
+			}
+		}
+	}
+}

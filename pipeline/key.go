@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 
+	"github.com/nnsweep/nnsweep/runner"
 	"github.com/nnsweep/nnsweep/spec"
 )
 
@@ -25,14 +26,8 @@ type keyLayer struct {
 	Rate       float64 `json:"rate,omitempty"`
 }
 
-// pointKey hashes everything that determines a point's result: the model's name, input and
-// resolved layers at the point, the training settings, the training-set limit, the dataset's
-// checksum, the engine (the default "fast" hashes as "") and nnsweep's version. Changing any of
-// them trains the point again.
-func pointKey(m spec.ResolvedModel, p spec.Point, limitTrain int, datasetChecksum, engine string) string {
-	if engine == "fast" {
-		engine = ""
-	}
+// keyLayers returns m's layers at point p as they enter a result key.
+func keyLayers(m spec.ResolvedModel, p spec.Point) []keyLayer {
 	vars := p.Map()
 	layers := make([]keyLayer, len(m.Layers))
 	for i, l := range m.Layers {
@@ -45,6 +40,16 @@ func pointKey(m spec.ResolvedModel, p spec.Point, limitTrain int, datasetChecksu
 		}
 		layers[i] = k
 	}
+	return layers
+}
+
+// pointKey hashes everything that determines a point's result: the model's name, input and
+// resolved layers at the point, the training settings, the training-set limit, the dataset's
+// checksum, the engine and its revision (runner.EngineKey) and nnsweep's version. Changing any
+// of them trains the point again.
+func pointKey(m spec.ResolvedModel, p spec.Point, limitTrain int, datasetChecksum, engine string) string {
+	engine = runner.EngineKey(engine)
+	layers := keyLayers(m, p)
 	b, _ := json.Marshal(struct {
 		Version    string        `json:"version"`
 		Model      string        `json:"model"`

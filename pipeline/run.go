@@ -50,6 +50,11 @@ type RunOptions struct {
 	// Shard, when Sharded, trains only that shard's points (see AssignShards) and stores them in
 	// the shard's own results file; every shard of a sweep must be given the same other options.
 	Shard Shard
+	// DumpSteps, when set, is a folder into which every training of the run writes its initial
+	// weights and its first DumpCount steps (batches, losses, gradients, weights after each
+	// update), one subfolder per training, for bench/fidelity to replay in PyTorch.
+	DumpSteps string
+	DumpCount int
 }
 
 // ParsePoints parses --points values such as "n=2,4" into variable → values.
@@ -128,6 +133,9 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 		if _, done := store.Lookup(j.key); !done || opts.Force {
 			todo++
 		}
+	}
+	if opts.DumpSteps != "" && todo == 0 {
+		return &UsageError{fmt.Sprintf("--dump-steps: every selected point is stored in %s already; add --force to train them again", opts.Out)}
 	}
 	unit, searched := "point", ""
 	for _, m := range e.Models {
@@ -225,6 +233,9 @@ func (e *Experiment) applyOverrides(opts RunOptions) error {
 	}
 	if total == 0 && len(opts.Points) > 0 {
 		return &UsageError{"--points selects no point of the sweep; `nnsweep params " + e.Spec.File + "` lists them"}
+	}
+	if opts.DumpSteps != "" && opts.DumpCount < 1 {
+		return &UsageError{fmt.Sprintf("--dump-count %d: record at least 1 step (default %d)", opts.DumpCount, DefaultDumpCount)}
 	}
 	if opts.Epochs < 0 || opts.LimitTrain < 0 {
 		return &UsageError{"--epochs and --limit-train must be positive"}
@@ -417,14 +428,23 @@ func (r *runState) train(ctx context.Context, j job) (Record, error) {
 		progress = newProgress(r.progressMode(), r.stderr)
 	}
 	progress.start(label, m.Train.Epochs)
-	res, err := runner.Train(ctx, rm, j.point, r.data, runner.Options{
-		LimitTrain: r.opts.LimitTrain,
-		Progress:   progress.update,
-		Ops:        r.ops,
-	})
+	opts := runner.Options{LimitTrain: r.opts.LimitTrain, Progress: progress.update, Ops: r.ops}
+	var dump *stepDumper
+	if r.opts.DumpSteps != "" {
+		if dump, err = r.newStepDumper(j); err != nil {
+			return Record{}, err
+		}
+		opts.OnStep, opts.RecordSteps = dump.step, r.opts.DumpCount
+	}
+	res, err := runner.Train(ctx, rm, j.point, r.data, opts)
 	progress.finish(res, err)
 	if err != nil {
 		return Record{}, err
+	}
+	if dump != nil {
+		if err := dump.result(res); err != nil {
+			return Record{}, fmt.Errorf("--dump-steps: %w", err)
+		}
 	}
 	rec := Record{
 		Key: j.key, Spec: r.e.Spec.Name, Model: m.Name, Vars: j.point.Map(), Point: j.point.String(),

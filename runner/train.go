@@ -36,6 +36,10 @@ type Options struct {
 	// Progress, when set, is called after every training batch, and once more at the end of every
 	// epoch (after validation) with EpochDone set.
 	Progress func(Progress)
+	// OnStep, when set with RecordSteps > 0, is called with the initial weights and then after
+	// each of the first RecordSteps training steps (see Step); an error it returns ends training.
+	OnStep      func(Step) error
+	RecordSteps int
 }
 
 // Progress reports where a training run is.
@@ -114,6 +118,10 @@ func Train(ctx context.Context, m spec.ResolvedModel, p spec.Point, data *datase
 		return nil, err
 	}
 	defer t.close()
+	t.steps = newStepRecorder(opts)
+	if err := t.steps.weights(t, false); err != nil {
+		return nil, err
+	}
 	res := &Result{Status: StatusOK, TrainExamples: train.N}
 	var stop *earlyStopper
 	if cfg.EarlyStop != nil && val != nil {
@@ -152,6 +160,9 @@ func Train(ctx context.Context, m spec.ResolvedModel, p spec.Point, data *datase
 		res.BestEpoch = stop.bestEpoch
 		stop.restore(t.weights.Floats())
 	}
+	if err := t.steps.weights(t, true); err != nil {
+		return nil, err
+	}
 	if res.Status == StatusOK {
 		res.Test = t.evaluate(data.Test)
 		if math.IsNaN(res.Test.Loss) || math.IsInf(res.Test.Loss, 0) {
@@ -174,6 +185,7 @@ type trainer struct {
 	shuffle     *rand.Rand
 	dropout     *rand.Rand
 	classes     int
+	steps       *stepRecorder // nil unless Options.OnStep records steps
 }
 
 func newTrainer(m spec.ResolvedModel, p spec.Point, cfg spec.Training, n, evalBatch int, ops builder.Ops) (*trainer, error) {
@@ -262,8 +274,17 @@ func (t *trainer) epoch(ctx context.Context, set *dataset.Set, epoch, epochs int
 		}
 		loss := float64(g.Loss.Value().Data().(float32))
 		correct += countCorrect(g.LogProbs.Value().Data().([]float32), set, idx, t.classes)
+		var rec Step
+		if t.steps.active() {
+			rec = t.steps.batch(t, set, epoch, idx, loss)
+		}
 		if err := t.solver.Step(t.grads); err != nil {
 			return Epoch{}, fmt.Errorf("runner: optimizer step: %w", err)
+		}
+		if rec.Step > 0 {
+			if err := t.steps.finish(t, rec); err != nil {
+				return Epoch{}, err
+			}
 		}
 		t.trainVM.Reset()
 		lossSum += loss * float64(len(idx))

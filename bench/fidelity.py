@@ -1,0 +1,336 @@
+#!/usr/bin/python3
+"""Replays nnsweep's recorded training steps in PyTorch and reports where the two part.
+
+nnsweep writes a training's initial weights and its first K steps with
+`nnsweep run SPEC --dump-steps DIR` (see pipeline/dump.go): DIR/<model>-<point>-seed<S>/ holds
+meta.json (the layers at the point, the optimizer, the tensors' names and shapes), init.npz and
+step-NNNN.npz (the batch as the graph saw it, NCHW; its dropout masks; the loss; the gradients;
+the weights after the update). This script builds the same model from torch.nn.functional
+operations with Keras's semantics (valid/same padding split as Keras does, max pooling that never
+picks a padded cell, average pooling over the real cells), loads exactly those weights
+(nnsweep's layouts are PyTorch's but for dense kernels, stored [in, units]), replays exactly those
+batches and masks, and steps the optimizer with Keras's update rules, which nnsweep implements:
+
+  sgd       w -= lr·g;  momentum: v = m·v − lr·g, w += v (nesterov: w += m·v − lr·g)
+  rmsprop   a = ρa + (1−ρ)g²;  w -= lr·g / (√a + ε)
+  adam      m += (g−m)(1−β1), v += (g²−v)(1−β2);  w -= lr·√(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε)
+  adadelta  a = ρa + (1−ρ)g²;  d = √(s+ε)/√(a+ε) · g;  s = ρs + (1−ρ)d²;  w -= lr·d
+
+It runs free: PyTorch's weights evolve on their own from the initial ones, and after every step
+the loss, every gradient and every weight are compared with nnsweep's. A difference is relative
+to the tensor's largest magnitude (max|a−b| / max|b|), so float32 reassociation in tensors with
+values near zero does not count as a parting. The first step and tensor over the tolerance are
+printed with the size of the difference.
+
+Usage:
+  bench/fidelity.py DUMP_DIR...                 compare, print one table row per training
+  bench/fidelity.py DUMP_DIR --steps 1 --fixture FILE.npz
+                                                also write PyTorch's loss, gradients and weights
+                                                after each step as a fixture for Go tests
+  --eval                                        evaluate the final weights on MNIST's test set in PyTorch
+                                                and compare the accuracy with nnsweep's
+  --float64                                     run PyTorch in float64 (which side is closer to exact)
+"""
+
+import argparse
+import glob
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_npz(path):
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+class Model:
+    """nnsweep's layers as torch functional calls over a flat list of weight tensors."""
+
+    def __init__(self, meta, weights, dtype):
+        self.meta = meta
+        self.layers = meta["layers"]
+        self.shapes = [t["shape"] for t in meta["tensors"]]
+        self.names = [t["name"] for t in meta["tensors"]]
+        self.w = [torch.tensor(np.asarray(a, dtype=np.float64).reshape(s), dtype=dtype).requires_grad_(True)
+                  for a, s in zip(weights, self.shapes)]
+
+    def forward(self, x, masks):
+        c, h, w = self.meta["input_nchw"]
+        x = x.reshape(-1, c, h, w)
+        t, m = 0, 0
+        last = len(self.layers) - 1
+        for i, l in enumerate(self.layers):
+            kind = l["kind"]
+            act = "linear" if i == last else l.get("activation", "linear")
+            if kind == "dense":
+                k = self.w[t]
+                t += 1
+                x = x @ k
+                if l.get("use_bias"):
+                    x = x + self.w[t].reshape(1, -1)
+                    t += 1
+                x = activate(x, act)
+            elif kind == "conv2d":
+                k = self.w[t]
+                t += 1
+                kh, kw = l["window"]
+                sh, sw = l["stride"]
+                if l.get("padding") == "same":
+                    x = F.pad(x, same_pads(x.shape[2], x.shape[3], kh, kw, sh, sw))
+                x = F.conv2d(x, k, stride=(sh, sw))
+                if l.get("use_bias"):
+                    x = x + self.w[t].reshape(1, -1, 1, 1)
+                    t += 1
+                x = activate(x, act)
+            elif kind in ("maxpool2d", "avgpool2d"):
+                ph, pw = l["window"]
+                sh, sw = l["stride"]
+                pads = (0, 0, 0, 0)
+                if l.get("padding") == "same":
+                    pads = same_pads(x.shape[2], x.shape[3], ph, pw, sh, sw)
+                if kind == "maxpool2d":
+                    x = F.max_pool2d(F.pad(x, pads, value=-math.inf), (ph, pw), (sh, sw))
+                else:
+                    ones = torch.ones_like(x[:1, :1])
+                    s = F.avg_pool2d(F.pad(x, pads), (ph, pw), (sh, sw))
+                    cnt = F.avg_pool2d(F.pad(ones, pads), (ph, pw), (sh, sw))
+                    x = s / cnt
+            elif kind == "flatten":
+                x = x.reshape(x.shape[0], -1)  # NCHW: features in CHW order, as nnsweep's
+            elif kind == "dropout":
+                if masks is not None:  # training; evaluation keeps every value
+                    x = x * masks[m].reshape(x.shape)
+                    m += 1
+            else:
+                raise SystemExit(f"fidelity: layer kind {kind!r} is not known to this script")
+        return F.log_softmax(x, dim=1)
+
+
+def same_pads(h, w, kh, kw, sh, sw):
+    """Keras's same padding: total max((out−1)·stride + k − in, 0), the smaller half before."""
+    def split(n, k, s):
+        out = (n + s - 1) // s
+        total = max((out - 1) * s + k - n, 0)
+        return total // 2, total - total // 2
+    top, bottom = split(h, kh, sh)
+    left, right = split(w, kw, sw)
+    return (left, right, top, bottom)
+
+
+def activate(x, a):
+    if a == "relu":
+        return F.relu(x)
+    if a == "sigmoid":
+        return torch.sigmoid(x)
+    if a == "tanh":
+        return torch.tanh(x)
+    if a in ("linear", "softmax", "", None):
+        return x
+    raise SystemExit(f"fidelity: activation {a!r} is not known to this script")
+
+
+class Optimizer:
+    """Keras's update rules (see the module doc), on the model's tensors in place."""
+
+    def __init__(self, cfg, params):
+        self.c, self.p, self.t = cfg, params, 0
+        self.s1 = [torch.zeros_like(p) for p in params]
+        self.s2 = [torch.zeros_like(p) for p in params]
+
+    def step(self, grads):
+        c = self.c
+        name, lr = c["name"], c["learning_rate"]
+        self.t += 1
+        with torch.no_grad():
+            for w, g, a, s in zip(self.p, grads, self.s1, self.s2):
+                if name == "sgd" and not c.get("momentum"):
+                    w -= lr * g
+                elif name == "sgd":
+                    mom = c["momentum"]
+                    a.mul_(mom).sub_(lr * g)
+                    if c.get("nesterov"):
+                        w += mom * a - lr * g
+                    else:
+                        w += a
+                elif name == "rmsprop":
+                    rho, eps = c["rho"], c["epsilon"]
+                    a.mul_(rho).add_((1 - rho) * g * g)
+                    w -= lr * g / (torch.sqrt(a) + eps)
+                elif name == "adam":
+                    b1, b2, eps = c["beta_1"], c["beta_2"], c["epsilon"]
+                    a.add_((g - a) * (1 - b1))
+                    s.add_((g * g - s) * (1 - b2))
+                    alpha = lr * math.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+                    w -= alpha * a / (torch.sqrt(s) + eps)
+                elif name == "adadelta":
+                    rho, eps = c["rho"], c["epsilon"]
+                    a.mul_(rho).add_((1 - rho) * g * g)
+                    d = torch.sqrt(s + eps) / torch.sqrt(a + eps) * g
+                    s.mul_(rho).add_((1 - rho) * d * d)
+                    w -= lr * d
+                else:
+                    raise SystemExit(f"fidelity: optimizer {name!r} is not known to this script")
+
+
+def rel(a, b):
+    """max|a−b| / max|b| (b the reference); 0 for two zero tensors."""
+    a = np.asarray(a, dtype=np.float64).ravel()
+    b = np.asarray(b, dtype=np.float64).ravel()
+    scale = np.max(np.abs(b)) if b.size else 0.0
+    diff = np.max(np.abs(a - b)) if b.size else 0.0
+    if scale == 0:
+        return 0.0 if diff == 0 else math.inf
+    return diff / scale
+
+
+def compare(d, args):
+    meta = json.load(open(os.path.join(d, "meta.json")))
+    init = load_npz(os.path.join(d, "init.npz"))
+    n = len(meta["tensors"])
+    dtype = torch.float64 if args.float64 else torch.float32
+    model = Model(meta, [init[f"weight_{i}"] for i in range(n)], dtype)
+    opt = Optimizer(meta["optimizer"], model.w)
+    files = sorted(glob.glob(os.path.join(d, "step-*.npz")))[: args.steps or None]
+    if not files:
+        raise SystemExit(f"fidelity: {d} has no step-*.npz files")
+    worst = {"loss": (0.0, 0), "grad": (0.0, 0, ""), "weight": (0.0, 0, "")}
+    parted = None
+    fixture = {}
+    for k in range(n):
+        fixture[f"init_{k}"] = init[f"weight_{k}"]
+    for fi, f in enumerate(files):
+        s = load_npz(f)
+        step = fi + 1
+        x = torch.tensor(s["images"], dtype=dtype)
+        y = torch.tensor(s["labels"].astype(np.int64))
+        masks = [torch.tensor(s[k], dtype=dtype) for k in sorted(k for k in s if k.startswith("mask_"))]
+        logp = model.forward(x, masks)
+        loss = -logp[torch.arange(y.shape[0]), y].mean()
+        grads = torch.autograd.grad(loss, model.w)
+        opt.step(grads)
+        lr_ = abs(loss.item() - float(s["loss"][0])) / max(abs(float(s["loss"][0])), 1e-30)
+        if lr_ > worst["loss"][0]:
+            worst["loss"] = (lr_, step)
+        checks = [("loss", lr_, "loss", args.loss_tol)]
+        for i in range(n):
+            g = rel(s[f"grad_{i}"], grads[i].detach().numpy())
+            w = rel(s[f"weight_{i}"], model.w[i].detach().numpy())
+            if g > worst["grad"][0]:
+                worst["grad"] = (g, step, model.names[i])
+            if w > worst["weight"][0]:
+                worst["weight"] = (w, step, model.names[i])
+            checks += [("gradient", g, model.names[i], args.grad_tol), ("weight", w, model.names[i], args.weight_tol)]
+        if args.verbose:
+            top = max(checks[1:], key=lambda c: c[1])
+            print(f"  step {step:4d} (epoch {int(s['epoch'][0])}, {y.shape[0]} examples): loss {lr_:.1e}, "
+                  f"worst {top[0]} {top[2]} {top[1]:.1e}")
+        if parted is None:
+            for what, v, name, tol in checks:
+                if v > tol:
+                    parted = f"step {step}: {what} {name} differs by {v:.2e} relative (tolerance {tol:g})"
+                    break
+        if args.fixture:
+            fixture[f"s{step}_images"] = s["images"]
+            fixture[f"s{step}_labels"] = s["labels"]
+            for k in s:
+                if k.startswith("mask_"):
+                    fixture[f"s{step}_{k}"] = s[k]
+            fixture[f"s{step}_loss"] = np.array([loss.item()])
+            for i in range(n):
+                fixture[f"s{step}_grad_{i}"] = grads[i].detach().numpy().astype(np.float32).ravel()
+                fixture[f"s{step}_weight_{i}"] = model.w[i].detach().numpy().astype(np.float32).ravel()
+    if args.fixture:
+        fixture["steps"] = np.array([len(files)], dtype=np.int64)
+        np.savez_compressed(args.fixture, **fixture)
+        with open(os.path.splitext(args.fixture)[0] + ".json", "w") as f:
+            json.dump(meta, f, indent=2)
+            f.write("\n")
+    return meta, len(files), worst, parted
+
+
+def evaluate(d, dtype):
+    """The test metrics of the training's final weights in PyTorch, beside nnsweep's (result.json)."""
+    meta = json.load(open(os.path.join(d, "meta.json")))
+    if not (os.path.exists(os.path.join(d, "final.npz")) and os.path.exists(os.path.join(d, "result.json"))):
+        return None
+    if meta.get("dataset") != "mnist":
+        return None
+    import peer  # bench/peer.py: the IDX readers
+    x, y = peer.load(peer.DEFAULT_DATA, "t10k")
+    final = load_npz(os.path.join(d, "final.npz"))
+    model = Model(meta, [final[f"weight_{i}"] for i in range(len(meta["tensors"]))], dtype)
+    correct, loss = 0, 0.0
+    with torch.no_grad():
+        for lo in range(0, x.shape[0], 1000):
+            logp = model.forward(x[lo:lo + 1000].to(dtype), None)
+            yb = y[lo:lo + 1000]
+            loss -= logp[torch.arange(yb.shape[0]), yb].sum().item()
+            correct += (logp.argmax(1) == yb).sum().item()
+    res = json.load(open(os.path.join(d, "result.json")))
+    return {"torch_accuracy": correct / x.shape[0], "torch_loss": loss / x.shape[0],
+            "nnsweep_accuracy": res["test_accuracy"], "nnsweep_loss": res["test_loss"]}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("dirs", nargs="+", help="dump folders (DIR/<model>-<point>-seed<S>) or their parent")
+    ap.add_argument("--steps", type=int, default=0, help="compare only the first K steps (0: all dumped)")
+    ap.add_argument("--float64", action="store_true", help="run PyTorch in float64")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every step's worst difference")
+    ap.add_argument("--loss-tol", type=float, default=1e-4)
+    ap.add_argument("--grad-tol", type=float, default=1e-3)
+    ap.add_argument("--weight-tol", type=float, default=1e-3)
+    ap.add_argument("--fixture", help="write PyTorch's results as a fixture (one dump folder only)")
+    ap.add_argument("--json", help="write the rows as JSON to this file")
+    ap.add_argument("--eval", action="store_true",
+                    help="also evaluate the final weights on the MNIST test set in PyTorch and compare")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    dirs = []
+    for d in args.dirs:
+        if os.path.exists(os.path.join(d, "meta.json")):
+            dirs.append(d)
+        else:
+            dirs += sorted(os.path.dirname(m) for m in glob.glob(os.path.join(d, "*", "meta.json")))
+    if not dirs:
+        raise SystemExit("fidelity: no dump folder (with meta.json) found; make one with nnsweep run SPEC --dump-steps DIR")
+    if args.fixture and len(dirs) != 1:
+        raise SystemExit("fidelity: --fixture takes one dump folder")
+    rows, bad = [], 0
+    print(f"{'training':44} {'steps':>5} {'loss':>9} {'gradient (worst tensor)':>34} {'weight (worst tensor)':>34}  verdict")
+    for d in dirs:
+        meta, k, worst, parted = compare(d, args)
+        name = os.path.basename(os.path.normpath(d))
+        opt = meta["optimizer"]["name"] + ("+momentum" if meta["optimizer"].get("momentum") else "") + \
+            ("+nesterov" if meta["optimizer"].get("nesterov") else "")
+        g = f"{worst['grad'][0]:.1e} {worst['grad'][2]}@{worst['grad'][1]}"
+        w = f"{worst['weight'][0]:.1e} {worst['weight'][2]}@{worst['weight'][1]}"
+        verdict = "agree" if parted is None else "PART " + parted
+        bad += parted is not None
+        print(f"{name[:44]:44} {k:>5} {worst['loss'][0]:>9.1e} {g:>34} {w:>34}  {verdict}")
+        ev = evaluate(d, torch.float64 if args.float64 else torch.float32) if args.eval else None
+        if ev:
+            print(f"{'':44} test accuracy: nnsweep {ev['nnsweep_accuracy']:.4%}, PyTorch on the same weights "
+                  f"{ev['torch_accuracy']:.4%}; loss {ev['nnsweep_loss']:.6f} / {ev['torch_loss']:.6f}")
+            if ev["nnsweep_accuracy"] != ev["torch_accuracy"]:
+                bad += 1
+        rows.append({"training": name, "optimizer": opt, "steps": k, "loss_rel": worst["loss"][0],
+                     "grad_rel": worst["grad"][0], "grad_tensor": worst["grad"][2], "grad_step": worst["grad"][1],
+                     "weight_rel": worst["weight"][0], "weight_tensor": worst["weight"][2],
+                     "weight_step": worst["weight"][1], "parted": parted, "eval": ev})
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/nnsweep/nnsweep/runner"
+	"github.com/nnsweep/nnsweep/spec"
+	"github.com/sbinet/npyio/npz"
+)
+
+// DefaultDumpCount is how many training steps --dump-steps records when --dump-count is not given.
+const DefaultDumpCount = 50
+
+// dumpMeta is a step dump's meta.json: what another implementation needs to rebuild the model
+// and replay its training (bench/fidelity.py reads it).
+type dumpMeta struct {
+	Version   string                 `json:"nnsweep"`
+	Engine    string                 `json:"engine"`
+	Spec      string                 `json:"spec"`
+	Model     string                 `json:"model"`
+	Point     string                 `json:"point"`
+	Seed      int64                  `json:"seed"`
+	Input     [3]int                 `json:"input_nchw"` // C, H, W of one example
+	Classes   int                    `json:"classes"`
+	Layers    []keyLayer             `json:"layers"`
+	Optimizer spec.OptimizerSettings `json:"optimizer"`
+	BatchSize int                    `json:"batch_size"`
+	Dataset   string                 `json:"dataset"`
+	Tensors   []dumpTensor           `json:"tensors"`
+	Steps     int                    `json:"steps"` // steps asked for; the files step-NNNN.npz hold them
+}
+
+type dumpTensor struct {
+	Name  string `json:"name"`
+	Shape []int  `json:"shape"`
+}
+
+// stepDumper writes one training's steps into dir: meta.json, init.npz with the initial weights
+// (weight_0, weight_1, … in meta's tensor order) and step-0001.npz, … with the batch (images NCHW
+// flattened, labels, indices), the dropout masks (mask_0, …), the loss, the gradients (grad_i)
+// and the weights after the update (weight_i), final.npz with the trained weights and, once the
+// training has been evaluated, result.json with its test metrics. Every array is
+// one-dimensional; meta.json has the shapes.
+type stepDumper struct {
+	dir  string
+	meta dumpMeta
+}
+
+func (r *runState) newStepDumper(j job) (*stepDumper, error) {
+	m := j.model
+	name := fmt.Sprintf("%s-%s-seed%d", m.Name, j.point, j.seed)
+	d := &stepDumper{dir: filepath.Join(r.opts.DumpSteps, name), meta: dumpMeta{
+		Version: Version, Engine: r.opts.Engine, Spec: r.e.Spec.File, Model: m.Name, Point: j.point.String(), Seed: j.seed,
+		Input: [3]int{m.Input.C, m.Input.H, m.Input.W}, Classes: m.Classes, Layers: keyLayers(m.ResolvedModel, j.point),
+		Optimizer: m.Train.Optimizer, BatchSize: m.Train.BatchSize, Steps: r.opts.DumpCount,
+		Dataset: r.data.Name,
+	}}
+	if err := os.MkdirAll(d.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("--dump-steps: %w", err)
+	}
+	return d, nil
+}
+
+// step writes one runner.Step: init.npz for step 0 (and meta.json), step-NNNN.npz after it,
+// final.npz with the weights the test set is evaluated with.
+func (d *stepDumper) step(s runner.Step) error {
+	arrays := map[string]any{}
+	for i, w := range s.Weights {
+		arrays[fmt.Sprintf("weight_%d", i)] = w
+	}
+	file := "init.npz"
+	if s.Final {
+		file = "final.npz"
+	} else if s.Step == 0 {
+		for i, n := range s.Names {
+			d.meta.Tensors = append(d.meta.Tensors, dumpTensor{Name: n, Shape: s.Shapes[i]})
+		}
+		b, err := json.MarshalIndent(d.meta, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := writeAtomic(filepath.Join(d.dir, "meta.json"), append(b, '\n')); err != nil {
+			return fmt.Errorf("--dump-steps: %w", err)
+		}
+	} else {
+		file = fmt.Sprintf("step-%04d.npz", s.Step)
+		indices := make([]int64, len(s.Indices))
+		for i, x := range s.Indices {
+			indices[i] = int64(x)
+		}
+		arrays["images"], arrays["labels"], arrays["indices"] = s.Images, s.Labels, indices
+		arrays["loss"] = []float64{s.Loss}
+		arrays["epoch"] = []int64{int64(s.Epoch)}
+		for i, m := range s.Masks {
+			arrays[fmt.Sprintf("mask_%d", i)] = m
+		}
+		for i, g := range s.Grads {
+			arrays[fmt.Sprintf("grad_%d", i)] = g
+		}
+	}
+	named := make(map[string]any, len(arrays))
+	for k, v := range arrays {
+		named[k+".npy"] = v // the entry names NumPy's savez gives
+	}
+	if err := npz.Write(filepath.Join(d.dir, file), named); err != nil {
+		return fmt.Errorf("--dump-steps: %s: %w", file, err)
+	}
+	return nil
+}
+
+// result writes the training's outcome beside its steps.
+func (d *stepDumper) result(res *runner.Result) error {
+	b, err := json.MarshalIndent(struct {
+		Status       string  `json:"status"`
+		Epochs       int     `json:"epochs"`
+		TestAccuracy float64 `json:"test_accuracy"`
+		TestLoss     float64 `json:"test_loss"`
+	}{res.Status, res.Epochs, res.Test.Accuracy, res.Test.Loss}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(d.dir, "result.json"), append(b, '\n'))
+}

@@ -23,6 +23,10 @@
 // gzip-compressed; compression is detected from the content (bytes 1f 8b), not from the file name.
 //
 // Readers never panic on malformed input and never allocate much more than the input actually
-// contains: a header claiming billions of images is caught as a truncated file after reading what
-// is there. Errors name the file and say what was expected and what was found.
+// contains. A header is checked against what its file can hold before the data is read: an
+// uncompressed file's size, a gzip file's size times 1032 (the most deflate expands), and the
+// machine's memory (physical, or the control group's limit), so a gzip bomb is refused from its
+// header. Describe streams the labels files. Only regular files are opened (a named pipe would
+// block), and reading stops once the caller's context is done. Errors name the file and say what
+// was expected and what was found; each is a *FileError carrying the Role of the file at fault.
 package dataset

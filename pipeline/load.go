@@ -9,6 +9,7 @@ import (
 
 	"github.com/nnsweep/nnsweep/builder"
 	"github.com/nnsweep/nnsweep/dataset"
+	"github.com/nnsweep/nnsweep/report"
 	"github.com/nnsweep/nnsweep/spec"
 )
 
@@ -86,13 +87,19 @@ func describeData(ctx context.Context, s *spec.Spec) (*spec.DataInfo, spec.Error
 }
 
 // describeCounts reads the shape and the numbers of training and test examples of the spec's
-// dataset (MNIST's are known; the user's IDX files are read, headers and labels only). It
-// returns a zero Info when the spec names no dataset it can read.
+// dataset: MNIST's are known, Fashion-MNIST's once its files are found; the user's IDX files are
+// read (headers and labels only), a CIFAR-10 folder's batch sizes. It returns a zero Info when
+// the spec names no dataset it can read.
 func describeCounts(ctx context.Context, s *spec.Spec) (dataset.Info, error) {
+	d := s.Dataset
 	switch {
-	case s.Dataset.Builtin == "mnist":
+	case d.Builtin == "mnist":
 		return dataset.MNISTInfo(), nil
-	case s.Dataset.IsFiles() && s.Dataset.Train != nil && s.Dataset.Test != nil:
+	case d.Builtin == "fashion-mnist":
+		return dataset.DescribeFashionMNIST()
+	case d.IsFolder() && d.Format == "cifar10" && d.Dir != "":
+		return dataset.DescribeCIFAR10(s.DataDir())
+	case d.IsFiles() && d.Train != nil && d.Test != nil:
 		return dataset.Describe(ctx, dataFiles(s))
 	}
 	return dataset.Info{}, nil
@@ -105,7 +112,10 @@ func dataErrors(s *spec.Spec, err error) spec.ErrorList {
 	var out spec.ErrorList
 	for _, p := range dataset.Problems(err) {
 		path := spec.Path("dataset")
-		if s.Dataset.IsFiles() {
+		switch {
+		case s.Dataset.IsFolder():
+			path = "dataset.dir"
+		case s.Dataset.IsFiles():
 			switch p.Role {
 			case dataset.TrainImages:
 				path = "dataset.train.images"
@@ -116,6 +126,8 @@ func dataErrors(s *spec.Spec, err error) spec.ErrorList {
 			case dataset.TestLabels:
 				path = "dataset.test.labels"
 			}
+		case s.PosOf("dataset.name") != s.PosOf("dataset"):
+			path = "dataset.name"
 		}
 		fix := ""
 		if errors.Is(p, fs.ErrNotExist) {
@@ -135,14 +147,19 @@ func dataFiles(s *spec.Spec) dataset.Files {
 	return dataset.Files{TrainImages: f[0], TrainLabels: f[1], TestImages: f[2], TestLabels: f[3]}
 }
 
-// loadData decodes the spec's dataset. Problems with its files come back as an *InvalidError
-// positioned like describeData's; a cancelled read as ctx's error.
+// loadData decodes the spec's dataset and normalises it as the spec says. Problems with its files
+// come back as an *InvalidError positioned like describeData's; a cancelled read as ctx's error.
 func loadData(ctx context.Context, s *spec.Spec) (*dataset.Data, error) {
 	var d *dataset.Data
 	var err error
-	if s.Dataset.Builtin == "mnist" {
+	switch {
+	case s.Dataset.Builtin == "mnist":
 		d, err = dataset.MNIST()
-	} else {
+	case s.Dataset.Builtin == "fashion-mnist":
+		d, err = dataset.FashionMNIST(ctx)
+	case s.Dataset.IsFolder():
+		d, err = dataset.LoadCIFAR10(ctx, s.DataDir())
+	default:
 		d, err = dataset.Load(ctx, dataFiles(s))
 	}
 	if err != nil && ctx.Err() != nil {
@@ -151,5 +168,40 @@ func loadData(ctx context.Context, s *spec.Spec) (*dataset.Data, error) {
 	if err != nil {
 		return nil, &InvalidError{dataErrors(s, err)}
 	}
+	n := s.Dataset.Normalize
+	if n == nil {
+		return d, nil
+	}
+	norm := dataset.Normalization{Mean: n.Mean, Std: n.Std}
+	if n.PerChannel {
+		norm = dataset.ChannelStats(d.Train)
+	}
+	d, err = dataset.Normalize(d, norm, n.String())
+	if err != nil {
+		return nil, &InvalidError{spec.ErrorList{{Pos: s.PosOf("dataset.normalize"), Path: "dataset.normalize", Problem: err.Error()}}}
+	}
 	return d, nil
+}
+
+// manifestDataset describes d, normalised by n (nil for none), for the manifest.
+func manifestDataset(d *dataset.Data, n *spec.Normalize) *ManifestDataset {
+	if d == nil {
+		return nil
+	}
+	info := d.Info()
+	md := &ManifestDataset{Name: d.Name, Train: info.TrainN, Test: info.TestN, Shape: [3]int{info.H, info.W, info.C},
+		Classes: info.Classes, ClassNames: info.ClassNames}
+	if n != nil {
+		md.Normalize = n.String()
+	}
+	return md
+}
+
+// reportData is the report's view of a manifest's dataset.
+func reportData(md *ManifestDataset) *report.Data {
+	if md == nil {
+		return nil
+	}
+	return &report.Data{Name: md.Name, Train: md.Train, Test: md.Test, H: md.Shape[0], W: md.Shape[1], C: md.Shape[2],
+		Classes: md.Classes, ClassNames: md.ClassNames, Normalize: md.Normalize}
 }

@@ -135,12 +135,11 @@ func TestCIFARErrorsPositioned(t *testing.T) {
 	}
 }
 
-// TestFashionMNISTSpec validates a spec of dataset: fashion-mnist: valid where Debian's package
-// is installed (.ci/run installs it), and otherwise an error with the command that installs it.
+// TestFashionMNISTSpec validates examples/fashion-cnn2.yaml: valid where Debian's package is
+// installed (.ci/run installs it), and otherwise an error with the command that installs it.
 func TestFashionMNISTSpec(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "fashion.yaml")
-	writeTestFile(t, path, []byte("name: f\ndataset: fashion-mnist\ntarget: {min: 0.5}\nmodel:\n  layers: [{flatten: {}}, {dense: {units: 10}}]\n"))
+	path := "../examples/fashion-cnn2.yaml"
 	err := Validate([]string{path}, new(bytes.Buffer))
 	if _, statErr := os.Stat("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"); statErr == nil {
 		if err != nil {
@@ -148,7 +147,7 @@ func TestFashionMNISTSpec(t *testing.T) {
 		}
 		return
 	}
-	if err == nil || !strings.Contains(err.Error(), "fashion.yaml:2:10: dataset: fashion-mnist: ") || !strings.Contains(err.Error(), "`apt-get install dataset-fashion-mnist`") {
+	if err == nil || !strings.Contains(err.Error(), path+":6:10: dataset: fashion-mnist: ") || !strings.Contains(err.Error(), "`apt-get install dataset-fashion-mnist`") {
 		t.Errorf("validate without the package: %v", err)
 	}
 }

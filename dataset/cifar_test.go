@@ -193,21 +193,11 @@ func TestCIFAR10Errors(t *testing.T) {
 			dir := t.TempDir()
 			writeCIFAR(t, dir, 3)
 			tt.edit(t, dir)
-			check := func(what string, err error) {
-				t.Helper()
-				if err == nil {
-					t.Fatalf("%s: no error, want %q", what, tt.want)
-				}
-				got := strings.ReplaceAll(err.Error(), dir, "dir")
-				if got != tt.want && !(strings.HasSuffix(tt.want, " ") && strings.HasPrefix(got, tt.want)) {
-					t.Errorf("%s error\n got %s\nwant %s", what, got, tt.want)
-				}
-			}
 			_, err := LoadCIFAR10(t.Context(), dir)
-			check("LoadCIFAR10", err)
+			checkError(t, "LoadCIFAR10", err, dir, tt.want)
 			if !tt.loadOnly {
 				_, err := DescribeCIFAR10(dir)
-				check("DescribeCIFAR10", err)
+				checkError(t, "DescribeCIFAR10", err, dir, tt.want)
 			}
 		})
 	}

@@ -1,5 +1,7 @@
 // Package dataset provides the labelled image sets nnsweep trains and evaluates on: the MNIST
-// digits, embedded in the binary, and user data in IDX files, the format MNIST is distributed in.
+// digits, embedded in the binary; Zalando's Fashion-MNIST, read from Debian's package
+// dataset-fashion-mnist; user data in IDX files, the format MNIST is distributed in; and folders
+// of CIFAR-10's binary version (colour images). [Normalize] normalises a set per channel.
 //
 // # Layout
 //
@@ -9,9 +11,10 @@
 //
 // # Steps
 //
-// [Describe] reads only what validation needs (image headers and the small label files) and
-// returns an [Info]; [Load] and [MNIST] decode everything into a [Data], a train/test pair with a
-// Checksum that identifies the source bytes in result keys. [Set.Split] carves a seeded,
+// [Describe] (and [DescribeFashionMNIST], [DescribeCIFAR10]) reads only what validation needs
+// (image headers, label files, file sizes) and returns an [Info]; [Load], [MNIST], [FashionMNIST]
+// and [LoadCIFAR10] decode everything into a [Data], a train/test pair with a Checksum that
+// identifies the source bytes in result keys. [Set.Split] carves a seeded,
 // reproducible validation set off a training set.
 //
 // # IDX files
@@ -21,6 +24,14 @@
 // dimension fastest). Only type code 0x08 (unsigned byte) is supported. An images file has 3
 // dimensions (N, H, W; one channel) or 4 (N, H, W, C); a labels file has 1 (N). Files may be
 // gzip-compressed; compression is detected from the content (bytes 1f 8b), not from the file name.
+//
+// # CIFAR-10
+//
+// A batch file of CIFAR-10's binary version is a sequence of 3073-byte records: a label byte (0..9),
+// then a 32×32 image as its red, green and blue planes of 1024 bytes each, row-major. Readers
+// turn the planes into HWC.
+//
+// # Safety
 //
 // Readers never panic on malformed input and never allocate much more than the input actually
 // contains. A header is checked against what its file can hold before the data is read: an

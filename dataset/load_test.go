@@ -296,22 +296,25 @@ func TestLoadErrors(t *testing.T) {
 			if tt.files != nil {
 				files = tt.files(files)
 			}
-			check := func(what string, err error) {
-				t.Helper()
-				if err == nil {
-					t.Fatalf("%s: no error, want %q", what, tt.want)
-				}
-				got := strings.ReplaceAll(err.Error(), dir, "dir")
-				if got != tt.want && !(strings.HasSuffix(tt.want, " ") && strings.HasPrefix(got, tt.want)) {
-					t.Errorf("%s error\n got %s\nwant %s", what, got, tt.want)
-				}
-			}
 			_, err := Load(t.Context(), files)
-			check("Load", err)
+			checkError(t, "Load", err, dir, tt.want)
 			if tt.describeToo {
 				_, err := Describe(t.Context(), files)
-				check("Describe", err)
+				checkError(t, "Describe", err, dir, tt.want)
 			}
 		})
+	}
+}
+
+// checkError checks that err, with dir written as "dir", reads want; a want ending in a space
+// needs only to begin the message.
+func checkError(t *testing.T, what string, err error, dir, want string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s: no error, want %q", what, want)
+	}
+	got := strings.ReplaceAll(err.Error(), dir, "dir")
+	if got != want && !(strings.HasSuffix(want, " ") && strings.HasPrefix(got, want)) {
+		t.Errorf("%s error\n got %s\nwant %s", what, got, want)
 	}
 }

@@ -78,3 +78,35 @@ func FuzzReadLabels(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadCIFARBatch checks that ReadCIFARBatch never panics and that whatever it accepts is a
+// whole number of records with labels 0..9, each image the record's planes in HWC order.
+func FuzzReadCIFARBatch(f *testing.F) {
+	for _, seed := range [][]byte{cifarBatch(0, 2), cifarBatch(3, 1)[:100], {10}, {0x1f, 0x8b, 8}, nil} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, input []byte) {
+		images, labels, err := ReadCIFARBatch(bytes.NewReader(input), "fuzz")
+		if err != nil {
+			if images != nil || labels != nil {
+				t.Errorf("error %v with %d images", err, len(labels))
+			}
+			return
+		}
+		if len(labels) == 0 || len(input) != len(labels)*cifarRecord || len(images) != len(labels)*cifarPixels {
+			t.Fatalf("accepted %d labels and %d pixels from %d bytes", len(labels), len(images), len(input))
+		}
+		for i, l := range labels {
+			rec := input[i*cifarRecord : (i+1)*cifarRecord]
+			if l != int32(rec[0]) || l > 9 {
+				t.Fatalf("label %d = %d for byte %d", i, l, rec[0])
+			}
+			for p, b := range rec[1:] {
+				ch, yx := p/cifarPlane, p%cifarPlane
+				if got := images[i*cifarPixels+yx*3+ch]; got != float32(b)/255 {
+					t.Fatalf("record %d byte %d: pixel %v, want %v", i, p, got, float32(b)/255)
+				}
+			}
+		}
+	})
+}

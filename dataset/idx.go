@@ -58,10 +58,20 @@ func (s imageShape) String() string {
 // (byte / 255), example-major, HWC within an example, as stored. r must hold exactly the declared
 // data: a short file or bytes after the data are errors. The memory used grows with the bytes
 // actually present, whatever the header claims, and the float32 pixels are allocated only once
-// all the data has arrived. name is used in error messages, which start with it.
+// all the data has arrived; a header claiming more than the machine's memory is refused at once.
+// name is used in error messages, which start with it.
 func ReadImages(r io.Reader, name string) (n, h, w, c int, pixels []float32, err error) {
+	return readImages(r, name, unknownSize)
+}
+
+// readImages is ReadImages for a file whose stored size lim knows, so that a header claiming
+// more than the file can hold is refused before its data is read.
+func readImages(r io.Reader, name string, lim limits) (n, h, w, c int, pixels []float32, err error) {
 	shape, err := readImagesHeader(r, name)
 	if err != nil {
+		return 0, 0, 0, 0, nil, err
+	}
+	if err := lim.checkClaim(name, shape.String(), int64(shape.pixels), decodedBytes(int64(shape.pixels)), shape.headerBytes); err != nil {
 		return 0, 0, 0, 0, nil, err
 	}
 	data, err := readData(r, shape.pixels)
@@ -86,7 +96,12 @@ func ReadImages(r io.Reader, name string) (n, h, w, c int, pixels []float32, err
 // N labels, each in [0, 255]. r must hold exactly the declared data: a short file or bytes after
 // the data are errors. name is used in error messages, which start with it.
 func ReadLabels(r io.Reader, name string) ([]int32, error) {
-	n, err := readLabelsHeader(r, name)
+	return readLabels(r, name, unknownSize)
+}
+
+// readLabels is ReadLabels for a file whose stored size lim knows.
+func readLabels(r io.Reader, name string, lim limits) ([]int32, error) {
+	n, err := readLabelsHeader(r, name, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -95,8 +110,7 @@ func ReadLabels(r io.Reader, name string) ([]int32, error) {
 		return nil, fmt.Errorf("%s: reading labels: %w", name, err)
 	}
 	if len(data) < n {
-		return nil, fmt.Errorf("%s: truncated: header says %d labels (%s bytes), file has %s after the 8-byte header",
-			name, n, groupDigits(n), groupDigits(len(data)))
+		return nil, labelsTruncated(name, n, len(data))
 	}
 	if err := expectEOF(r, name, fmt.Sprintf("%d labels", n)); err != nil {
 		return nil, err
@@ -106,6 +120,36 @@ func ReadLabels(r io.Reader, name string) ([]int32, error) {
 		labels[i] = int32(b)
 	}
 	return labels, nil
+}
+
+// scanLabels reads a labels file as readLabels does but keeps only its statistics, so that its
+// memory does not grow with the file.
+func scanLabels(r io.Reader, name string, lim limits) (labelStats, error) {
+	n, err := readLabelsHeader(r, name, lim)
+	if err != nil {
+		return labelStats{}, err
+	}
+	st := newLabelStats()
+	buf := make([]byte, min(n, chunkSize))
+	for st.n < n {
+		k, err := io.ReadFull(r, buf[:min(len(buf), n-st.n)])
+		st.add(buf[:k])
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return labelStats{}, labelsTruncated(name, n, st.n)
+		}
+		if err != nil {
+			return labelStats{}, fmt.Errorf("%s: reading labels: %w", name, err)
+		}
+	}
+	if err := expectEOF(r, name, fmt.Sprintf("%d labels", n)); err != nil {
+		return labelStats{}, err
+	}
+	return st, nil
+}
+
+func labelsTruncated(name string, n, got int) error {
+	return fmt.Errorf("%s: truncated: header says %d labels (%s bytes), file has %s after the 8-byte header",
+		name, n, groupDigits(n), groupDigits(got))
 }
 
 // readImagesHeader reads and checks the header of an images file, leaving r at the first pixel.
@@ -135,7 +179,7 @@ func readImagesHeader(r io.Reader, name string) (imageShape, error) {
 
 // readLabelsHeader reads and checks the header of a labels file, leaving r at the first label,
 // and returns the number of labels.
-func readLabelsHeader(r io.Reader, name string) (int, error) {
+func readLabelsHeader(r io.Reader, name string, lim limits) (int, error) {
 	dims, err := readHeader(r, name, "labels", 1)
 	if err != nil {
 		return 0, err
@@ -147,6 +191,9 @@ func readLabelsHeader(r io.Reader, name string) (int, error) {
 	if n == 0 {
 		return 0, fmt.Errorf("%s: header says 0 labels; a labels file needs at least one", name)
 	}
+	if err := lim.checkClaim(name, fmt.Sprintf("%d labels", n), int64(n), decodedBytes(int64(n)), 8); err != nil {
+		return 0, err
+	}
 	return n, nil
 }
 
@@ -155,7 +202,10 @@ func readLabelsHeader(r io.Reader, name string) (int, error) {
 func readHeader(r io.Reader, name, kind string, wantDims ...int) ([]uint32, error) {
 	var magic [4]byte
 	if k, err := io.ReadFull(r, magic[:]); err != nil {
+		var corrupt *corruptGzipError
 		switch {
+		case errors.As(err, &corrupt):
+			return nil, fmt.Errorf("%s: %w", name, err)
 		case k == 0 && errors.Is(err, io.EOF):
 			return nil, fmt.Errorf("%s: empty file; expected an IDX %s file", name, kind)
 		case errors.Is(err, io.ErrUnexpectedEOF):
@@ -200,6 +250,10 @@ func readHeader(r io.Reader, name, kind string, wantDims ...int) ([]uint32, erro
 	}
 	raw := make([]byte, 4*nd)
 	if k, err := io.ReadFull(r, raw); err != nil {
+		var corrupt *corruptGzipError
+		if errors.As(err, &corrupt) {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, fmt.Errorf("%s: truncated: header of %d dimensions needs %d bytes, file has %d", name, nd, 4+len(raw), 4+k)
 		}
@@ -253,10 +307,6 @@ func readData(r io.Reader, total int) ([]byte, error) {
 // data the header declared, for the message.
 func expectEOF(r io.Reader, name, what string) error {
 	extra, err := io.Copy(io.Discard, r)
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		// A plain file cannot end unexpectedly once its data is read; a compressed stream can.
-		return fmt.Errorf("%s: truncated: the %s the header declares are all there, but the compressed stream ends early", name, what)
-	}
 	if err != nil {
 		return fmt.Errorf("%s: %w (after reading the %s the header declares)", name, err, what)
 	}

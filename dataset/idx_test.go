@@ -208,9 +208,9 @@ func TestReadErrors(t *testing.T) {
 			want:   "f.idx: truncated: header says 60000 labels (60,000 bytes), file has 59,999 after the 8-byte header",
 		},
 		{
-			name:  "4 billion images in 16 bytes",
-			input: idxBytes(0x08, []uint32{4_000_000_000, 28, 28}, nil),
-			want:  "f.idx: truncated: header says 4000000000 images of 28×28 (3,136,000,000,000 bytes), file has 0 after the 16-byte header",
+			name:  "100000 images in 16 bytes",
+			input: idxBytes(0x08, []uint32{100_000, 28, 28}, nil),
+			want:  "f.idx: truncated: header says 100000 images of 28×28 (78,400,000 bytes), file has 0 after the 16-byte header",
 		},
 		{
 			name:  "absurd dimensions",

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -91,7 +92,7 @@ func TestLoad(t *testing.T) {
 				}
 			}
 			files := stored.write(t, t.TempDir())
-			d, err := Load(files)
+			d, err := Load(t.Context(), files)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,10 +103,10 @@ func TestLoad(t *testing.T) {
 				t.Errorf("Checksum = %s, want %s", d.Checksum, want)
 			}
 			want := Info{H: tt.h, W: tt.w, C: tt.wantC, Classes: tt.wantClasses, TrainN: 6, TestN: 3}
-			if got := d.Info(); got != want {
+			if got := d.Info(); !reflect.DeepEqual(got, want) {
 				t.Errorf("Info() = %+v, want %+v", got, want)
 			}
-			if got, err := Describe(files); err != nil || got != want {
+			if got, err := Describe(t.Context(), files); err != nil || !reflect.DeepEqual(got, want) {
 				t.Errorf("Describe = %+v, %v; want %+v", got, err, want)
 			}
 			if d.Test.Classes != tt.wantClasses {
@@ -134,7 +135,7 @@ func TestLoad(t *testing.T) {
 func TestLoadChecksumDependsOnEveryFile(t *testing.T) {
 	t.Parallel()
 	base := smallFiles(2, 2, 0, 2)
-	d, err := Load(base.write(t, t.TempDir()))
+	d, err := Load(t.Context(), base.write(t, t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestLoadChecksumDependsOnEveryFile(t *testing.T) {
 		changed := base
 		changed[i] = slices.Clone(base[i])
 		changed[i][len(changed[i])-1] ^= 1 // a pixel or label 0 ↔ 1
-		d, err := Load(changed.write(t, t.TempDir()))
+		d, err := Load(t.Context(), changed.write(t, t.TempDir()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -234,7 +235,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "truncated gzip images",
 			edit: func(t *testing.T, fs *fileSet) { fs[0] = gzipped(t, fs[0])[:16] },
-			want: "dir/train-images: truncated: ",
+			want: "dir/train-images: corrupt gzip: the compressed data ends early, after 5 bytes decompressed; the file is truncated",
 		},
 		{
 			name: "gzip trailer cut",
@@ -242,7 +243,27 @@ func TestLoadErrors(t *testing.T) {
 				z := gzipped(t, fs[0])
 				fs[0] = z[:len(z)-4]
 			},
-			want: "dir/train-images: truncated: the 6 images of 2×2 the header declares are all there, but the compressed stream ends early",
+			want: "dir/train-images: corrupt gzip: the compressed data ends early, after 40 bytes decompressed; the file is truncated (after reading the 6 images of 2×2 the header declares)",
+		},
+		{
+			name: "gzip data cut before any byte",
+			edit: func(t *testing.T, fs *fileSet) { fs[2] = gzipped(t, fs[2])[:11] },
+			want: "dir/test-images: corrupt gzip: the compressed data ends early, after 0 bytes decompressed; the file is truncated",
+		},
+		{
+			name: "corrupt deflate data",
+			edit: func(t *testing.T, fs *fileSet) {
+				z := gzipped(t, fs[3])
+				z[10] = 0xff // the first deflate block header: a reserved block type
+				fs[3] = z
+			},
+			want: "dir/test-labels: corrupt gzip after 0 bytes decompressed: flate: corrupt input before offset 1",
+		},
+		{
+			name:        "a label far above the others",
+			edit:        func(t *testing.T, fs *fileSet) { fs[1] = idxBytes(0x08, []uint32{6}, []byte{0, 1, 2, 3, 200, 0}) },
+			want:        "dir/train-labels: no label is 4..199, yet 1 label is above (label 200 at index 4); labels must number the classes 0..K-1, each with examples: correct the labels above 3 or renumber the classes",
+			describeToo: true,
 		},
 		{
 			name: "gzip header cut",
@@ -256,7 +277,7 @@ func TestLoadErrors(t *testing.T) {
 				z[len(z)-8] ^= 0xff // the CRC-32 of the trailer
 				fs[3] = z
 			},
-			want: "dir/test-labels: gzip: invalid checksum (after reading the 3 labels the header declares)",
+			want: "dir/test-labels: corrupt gzip: checksum mismatch after 11 bytes decompressed; the file is damaged (after reading the 3 labels the header declares)",
 		},
 		{
 			name:        "gzipped labels as images",
@@ -275,22 +296,25 @@ func TestLoadErrors(t *testing.T) {
 			if tt.files != nil {
 				files = tt.files(files)
 			}
-			check := func(what string, err error) {
-				t.Helper()
-				if err == nil {
-					t.Fatalf("%s: no error, want %q", what, tt.want)
-				}
-				got := strings.ReplaceAll(err.Error(), dir, "dir")
-				if got != tt.want && !(strings.HasSuffix(tt.want, " ") && strings.HasPrefix(got, tt.want)) {
-					t.Errorf("%s error\n got %s\nwant %s", what, got, tt.want)
-				}
-			}
-			_, err := Load(files)
-			check("Load", err)
+			_, err := Load(t.Context(), files)
+			checkError(t, "Load", err, dir, tt.want)
 			if tt.describeToo {
-				_, err := Describe(files)
-				check("Describe", err)
+				_, err := Describe(t.Context(), files)
+				checkError(t, "Describe", err, dir, tt.want)
 			}
 		})
+	}
+}
+
+// checkError checks that err, with dir written as "dir", reads want; a want ending in a space
+// needs only to begin the message.
+func checkError(t *testing.T, what string, err error, dir, want string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s: no error, want %q", what, want)
+	}
+	got := strings.ReplaceAll(err.Error(), dir, "dir")
+	if got != want && !(strings.HasSuffix(want, " ") && strings.HasPrefix(got, want)) {
+		t.Errorf("%s error\n got %s\nwant %s", what, got, want)
 	}
 }

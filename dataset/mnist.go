@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"context"
 	_ "embed" // for the MNIST files
 	"io"
 	"sync"
@@ -25,16 +26,22 @@ var (
 // Set.Split or copy the slices to get data of one's own. Name is "mnist".
 func MNIST() (*Data, error) { return mnistOnce() }
 
-var mnistOnce = sync.OnceValues(decodeMNIST)
+var mnistOnce = sync.OnceValues(func() (*Data, error) {
+	d, err := decodeMNIST()
+	if d != nil {
+		d.shared = true
+	}
+	return d, err
+})
 
 // decodeMNIST decodes the embedded files, on every call.
 func decodeMNIST() (*Data, error) {
 	embedded := func(name string, b []byte) source {
-		return source{name: "mnist/" + name + " (embedded)", open: func() (io.ReadCloser, error) {
-			return io.NopCloser(bytes.NewReader(b)), nil
+		return source{name: "mnist/" + name + " (embedded)", open: func() (io.ReadCloser, int64, error) {
+			return io.NopCloser(bytes.NewReader(b)), int64(len(b)), nil
 		}}
 	}
-	return decode("mnist", [4]source{
+	return decode(context.Background(), "mnist", [4]source{
 		trainImages: embedded("train-images-idx3-ubyte.gz", mnistTrainImages),
 		trainLabels: embedded("train-labels-idx1-ubyte.gz", mnistTrainLabels),
 		testImages:  embedded("t10k-images-idx3-ubyte.gz", mnistTestImages),

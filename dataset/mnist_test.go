@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"io"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ func TestMNIST(t *testing.T) {
 	if d.Name != "mnist" {
 		t.Errorf("Name = %q, want mnist", d.Name)
 	}
-	if got, want := d.Info(), MNISTInfo(); got != want {
+	if got, want := d.Info(), MNISTInfo(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Info() = %+v, want MNISTInfo() = %+v", got, want)
 	}
 	if again, _ := MNIST(); again != d {
@@ -125,11 +126,11 @@ func TestMNIST(t *testing.T) {
 
 func TestDescribeMNISTFiles(t *testing.T) {
 	t.Parallel()
-	got, err := Describe(mnistFiles)
+	got, err := Describe(t.Context(), mnistFiles)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := MNISTInfo(); got != want {
+	if want := MNISTInfo(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Describe = %+v, want %+v", got, want)
 	}
 }
@@ -141,7 +142,7 @@ func TestLoadMNISTFiles(t *testing.T) {
 		t.Skip("decodes MNIST a second time")
 	}
 	t.Parallel()
-	got, err := Load(mnistFiles)
+	got, err := Load(t.Context(), mnistFiles)
 	if err != nil {
 		t.Fatal(err)
 	}

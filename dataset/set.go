@@ -11,16 +11,16 @@ import (
 //
 // Images holds pixel intensities in [0,1] (stored byte / 255) as float32, example-major, each
 // image in HWC order (row, column, channel): example i occupies Images[i*H*W*C : (i+1)*H*W*C] and
-// pixel (y, x, ch) of it is at offset (y*W+x)*C+ch. Labels[i] is the class of example i, in
-// [0, Classes).
+// pixel (y, x, ch) of it is at offset (y*W+x)*C+ch; after Normalize, each intensity x of channel
+// ch is (x − Mean[ch]) / Std[ch] instead. Labels[i] is the class of example i, in [0, Classes).
 type Set struct {
 	Images []float32
 	Labels []int32
 	// N is the number of examples; H, W and C are the height and width in pixels and the number
 	// of channels of every image.
 	N, H, W, C int
-	// Classes is the number of classes: 10 for MNIST; for IDX files the largest training label
-	// plus one, and always at least 2.
+	// Classes is the number of classes: 10 for MNIST, Fashion-MNIST and CIFAR-10; for IDX files
+	// the largest training label plus one, and always at least 2.
 	Classes int
 }
 

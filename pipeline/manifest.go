@@ -36,6 +36,21 @@ type Manifest struct {
 	// Shards is the number of shards the run was split into; 0 when it was not.
 	Shards int             `json:"shards,omitempty"`
 	Models []ManifestModel `json:"models"`
+	// Dataset describes the data the run trained on, for the report; absent in older manifests.
+	Dataset *ManifestDataset `json:"dataset,omitempty"`
+}
+
+// ManifestDataset describes a run's data set: its name (dataset.Data's Name), its numbers of
+// training and test examples, its image shape [H, W, C], its classes, their names in label order
+// when the data names them, and the normalisation in the spec's words.
+type ManifestDataset struct {
+	Name       string   `json:"name"`
+	Train      int      `json:"train"`
+	Test       int      `json:"test"`
+	Shape      [3]int   `json:"shape"`
+	Classes    int      `json:"classes"`
+	ClassNames []string `json:"class_names,omitempty"`
+	Normalize  string   `json:"normalize,omitempty"`
 }
 
 // ManifestModel is one model of a manifest.
@@ -86,7 +101,7 @@ func (r *runState) manifest(jobs []job, sp shardPlan) Manifest {
 	s := r.e.Spec
 	mf := Manifest{Spec: s.Name, Description: strings.TrimSpace(s.Description), Target: s.Target.Min,
 		SpecFile: s.File, SpecHash: s.Hash(), SpecText: string(s.Source), Note: r.overrideNote(), Shards: sp.Count,
-		Rule: s.Target.Rule}
+		Rule: s.Target.Rule, Dataset: manifestDataset(r.data, s.Dataset.Normalize)}
 	var cur *ManifestModel
 	var mp *ManifestPoint
 	for i, j := range jobs {

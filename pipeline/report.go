@@ -132,6 +132,7 @@ func loadFolder(dir string, warnings io.Writer) (report.Experiment, string, erro
 		Env: report.Environment{
 			Version: Version, GoVersion: runtime.Version(), CPU: cpuModel(), Cores: runtime.NumCPU(),
 			Date: time.Now().UTC(), SpecFile: mf.SpecFile, SpecHash: mf.SpecHash, SpecText: mf.SpecText,
+			Data: reportData(mf.Dataset),
 		},
 	}
 	e.Rule, e.Predict = mf.Rule, true

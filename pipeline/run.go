@@ -95,7 +95,7 @@ type job struct {
 // results table goes to stdout at the end. When ctx is cancelled, training stops after the current
 // batch and Run returns an error for which ExitCode gives ExitInterrupted.
 func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Writer) error {
-	e, err := Load(path)
+	e, err := LoadContext(ctx, path)
 	if err != nil {
 		return err
 	}
@@ -113,9 +113,9 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "warning: %s line %d is not a readable result and is ignored: %v\n", c.File, c.Line, c.Err)
 	}
 	started := time.Now()
-	data, err := loadData(e.Spec)
+	data, err := loadData(ctx, e.Spec)
 	if err != nil {
-		return fmt.Errorf("%s: dataset: %w", e.Spec.File, err)
+		return err
 	}
 	ops, _ := runner.EngineOps(opts.Engine) // checked by applyOverrides
 	r := &runState{e: e, opts: opts, store: store, data: data, stderr: stderr, ops: ops}

@@ -1,14 +1,13 @@
 package pipeline
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 
-	"github.com/nnsweep/nnsweep/dataset"
-	"github.com/nnsweep/nnsweep/spec"
 	"github.com/olekukonko/tablewriter/tw"
 )
 
@@ -83,9 +82,9 @@ func Plan(path string, opts PlanOptions, w io.Writer) error {
 	if err := e.applyOverrides(RunOptions{Only: opts.Only, Points: opts.Points, Epochs: opts.Epochs, LimitTrain: opts.LimitTrain}); err != nil {
 		return err
 	}
-	info, err := describeCounts(e.Spec)
+	info, err := describeCounts(context.Background(), e.Spec)
 	if err != nil {
-		return fmt.Errorf("%s: dataset: %w", e.Spec.File, err)
+		return &InvalidError{dataErrors(e.Spec, err)}
 	}
 	costs, err := planCosts(e, info, opts.LimitTrain)
 	if err != nil {
@@ -100,15 +99,6 @@ func Plan(path string, opts PlanOptions, w io.Writer) error {
 		return enc.Encode(plan)
 	}
 	return writePlan(w, plan, opts.Format == "markdown")
-}
-
-// describeCounts reads the number of training and test examples of the spec's dataset (MNIST's
-// are known; the user's IDX files are read, headers and labels only).
-func describeCounts(s *spec.Spec) (dataset.Info, error) {
-	if s.Dataset.Builtin == "mnist" {
-		return dataset.MNISTInfo(), nil
-	}
-	return dataset.Describe(dataFiles(s))
 }
 
 // makePlan splits the points of costs (in plan order) among n shards.

@@ -135,6 +135,9 @@ func writeEnvironment(b *strings.Builder, env Environment) {
 	if !env.Date.IsZero() {
 		fmt.Fprintf(b, "- Date: %s\n", env.Date.UTC().Format(time.DateTime+" MST"))
 	}
+	if d := env.Data; d != nil {
+		writeData(b, *d)
+	}
 	if env.SpecFile != "" || env.SpecHash != "" {
 		b.WriteString("- Spec:")
 		if env.SpecFile != "" {
@@ -491,6 +494,26 @@ func joinLabels(labels []string) string {
 	}
 	return strings.Join(quoted[:len(quoted)-1], ", ") + " and " + quoted[len(quoted)-1]
 }
+
+// writeData writes the data line: the set, its sizes and shape, its classes by name.
+func writeData(b *strings.Builder, d Data) {
+	fmt.Fprintf(b, "- Data: %s, %s training and %s test images of %d×%d×%d", code(d.Name), groupDigits(int64(d.Train)), groupDigits(int64(d.Test)), d.H, d.W, d.C)
+	if d.Normalize != "" {
+		fmt.Fprintf(b, " normalised %s", code(d.Normalize))
+	}
+	fmt.Fprintf(b, "; %d classes", d.Classes)
+	if len(d.ClassNames) > 0 {
+		names := make([]string, len(d.ClassNames))
+		for i, n := range d.ClassNames {
+			names[i] = fmt.Sprintf("%d %s", i, markdownText.Replace(oneLine(n)))
+		}
+		fmt.Fprintf(b, ": %s", strings.Join(names, ", "))
+	}
+	b.WriteString("\n")
+}
+
+// markdownText escapes the characters that Markdown or HTML would read in plain text.
+var markdownText = strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "<", "&lt;", ">", "&gt;", "|", `\|`, "#", `\#`)
 
 // code wraps s in a Markdown code span that survives backticks inside s.
 func code(s string) string {

@@ -51,6 +51,24 @@ type Environment struct {
 	SpecHash string
 	// SpecText is the spec file's content (YAML), shown collapsed in the report.
 	SpecText string
+	// Data describes the data set trained and tested on; nil says nothing about it.
+	Data *Data
+}
+
+// Data describes the data set of an experiment.
+type Data struct {
+	// Name identifies the data set: "mnist", "fashion-mnist", "cifar10:PATH", "idx:PATH".
+	Name string
+	// Train and Test are the numbers of training and test examples.
+	Train, Test int
+	// H, W and C are the images' height and width in pixels and their number of channels.
+	H, W, C int
+	// Classes is the number of classes, and ClassNames their names in label order (nil when the
+	// data names none).
+	Classes    int
+	ClassNames []string
+	// Normalize is the normalisation in the spec's words ("per-channel"); empty for byte / 255.
+	Normalize string
 }
 
 // Model is one architecture of the sweep and the points trained for it.

@@ -126,22 +126,61 @@ func (Layer) JSONSchemaExtend(s *jsonschema.Schema) {
 	s.AdditionalProperties = nil
 }
 
-// JSONSchemaExtend makes a dataset the name of a built-in set or the user's files.
+// JSONSchemaExtend makes a dataset the name of a built-in set, a mapping naming one, the user's
+// IDX files or a folder in one of Formats; each mapping may normalise.
 func (Dataset) JSONSchemaExtend(s *jsonschema.Schema) {
-	files := &jsonschema.Schema{
-		Type:                 "object",
-		Description:          "The user's IDX files, gzipped or not, with paths relative to the spec file",
-		Properties:           s.Properties,
-		Required:             []string{"train", "test"},
-		AdditionalProperties: jsonschema.FalseSchema,
+	get := func(key string) *jsonschema.Schema { v, _ := s.Properties.Get(key); return v }
+	enum := func(values []string) []any {
+		out := make([]any, len(values))
+		for i, v := range values {
+			out[i] = v
+		}
+		return out
 	}
-	builtins := make([]any, len(Builtins))
-	for i, b := range Builtins {
-		builtins[i] = b
+	normalize := get("normalize")
+	form := func(description string, required []string, kv ...any) *jsonschema.Schema {
+		return &jsonschema.Schema{
+			Type:                 "object",
+			Description:          description,
+			Properties:           props(append(kv, "normalize", normalize)...),
+			Required:             required,
+			AdditionalProperties: jsonschema.FalseSchema,
+		}
 	}
 	*s = jsonschema.Schema{
-		Description: "The data: a built-in set (mnist) or the user's IDX files",
-		OneOf:       []*jsonschema.Schema{{Type: "string", Enum: builtins, Description: "A built-in dataset"}, files},
+		Description: "The data: a built-in set (mnist, fashion-mnist), the user's IDX files, or a CIFAR-10 folder",
+		OneOf: []*jsonschema.Schema{
+			{Type: "string", Enum: enum(Builtins), Description: "A built-in dataset: mnist (embedded) or fashion-mnist (Debian's package dataset-fashion-mnist)"},
+			form("A built-in dataset, normalised", []string{"name"},
+				"name", &jsonschema.Schema{Type: "string", Enum: enum(Builtins), Description: "The built-in dataset"}),
+			form("The user's IDX files, gzipped or not, with paths relative to the spec file", []string{"train", "test"},
+				"train", get("train"), "test", get("test")),
+			form("A folder of CIFAR-10's binary version (cifar-10-batches-bin), relative to the spec file", []string{"format", "dir"},
+				"format", &jsonschema.Schema{Type: "string", Enum: enum(Formats), Description: "The folder's format"},
+				"dir", &jsonschema.Schema{Type: "string", MinLength: uintPtr(1), Description: "The folder holding data_batch_1.bin … data_batch_5.bin, test_batch.bin and batches.meta.txt"}),
+		},
+	}
+}
+
+// JSONSchema describes a normalisation: per-channel, or the means and deviations per channel.
+func (Normalize) JSONSchema() *jsonschema.Schema {
+	numbers := func(description string, s *jsonschema.Schema) *jsonschema.Schema {
+		return &jsonschema.Schema{Type: "array", Items: s, MinItems: uintPtr(1), Description: description}
+	}
+	return &jsonschema.Schema{
+		Description: "Normalise each channel's intensity x in [0,1] to (x − mean) / std; the default leaves byte / 255",
+		OneOf: []*jsonschema.Schema{
+			{Type: "string", Enum: []any{"per-channel"}, Description: "The mean and standard deviation of each channel of the training set"},
+			{
+				Type: "object",
+				Properties: props(
+					"mean", numbers("One mean per channel, on the [0,1] scale", &jsonschema.Schema{Type: "number"}),
+					"std", numbers("One standard deviation per channel, on the [0,1] scale", &jsonschema.Schema{Type: "number", ExclusiveMinimum: "0"}),
+				),
+				Required:             []string{"mean", "std"},
+				AdditionalProperties: jsonschema.FalseSchema,
+			},
+		},
 	}
 }
 

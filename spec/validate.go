@@ -22,7 +22,7 @@ func Validate(s *Spec, data *DataInfo) ErrorList {
 	errs := rules().check(s)
 	errs = append(errs, s.checkName()...)
 	errs = append(errs, s.checkTarget()...)
-	errs = append(errs, s.checkDataset()...)
+	errs = append(errs, s.checkDataset(data)...)
 	ms := s.modelEntries()
 	switch {
 	case s.Model == nil && s.Models == nil && !s.rejected("model") && !s.rejected("models"):
@@ -126,38 +126,6 @@ func (s *Spec) modelEntries() []modelEntry {
 		}
 	}
 	return out
-}
-
-func (s *Spec) checkDataset() ErrorList {
-	d := s.Dataset
-	if s.rejected("dataset") {
-		return nil
-	}
-	switch {
-	case d.IsZero():
-		if _, written := s.pos["dataset"]; !written {
-			return ErrorList{s.errorAt("dataset", "add dataset: mnist, or dataset: {train: {images: PATH, labels: PATH}, test: {...}}", "the spec has no dataset")}
-		}
-		return ErrorList{s.errorAt("dataset", "write dataset: mnist, or dataset: {train: {images: PATH, labels: PATH}, test: {...}}", "the dataset is empty")}
-	case d.Builtin != "":
-		if !slices.Contains(Builtins, d.Builtin) {
-			fix := "built-in datasets: " + strings.Join(Builtins, ", ") + "; or give your own IDX files as {train: {images: PATH, labels: PATH}, test: {...}}"
-			if best := suggest(d.Builtin, Builtins); best != "" {
-				fix = fmt.Sprintf("did you mean %q?", best)
-			}
-			return ErrorList{s.errorAt("dataset", fix, "unknown dataset %q", d.Builtin)}
-		}
-	default:
-		var errs ErrorList
-		if d.Train == nil && !s.rejected("dataset.train") {
-			errs = append(errs, s.errorAt("dataset", "add train: {images: PATH, labels: PATH}", "the dataset has no train: files"))
-		}
-		if d.Test == nil && !s.rejected("dataset.test") {
-			errs = append(errs, s.errorAt("dataset", "add test: {images: PATH, labels: PATH}", "the dataset has no test: files"))
-		}
-		return errs
-	}
-	return nil
 }
 
 // checkOptimizer reports parameters that the optimizer does not take. inherited is the name

@@ -50,7 +50,8 @@ func parseRun(t *testing.T, where string, args []string) (spec, out string, chan
 	return cmd.Flags().Arg(0), value("out"), cmd.Flags().Changed, value
 }
 
-// dockerfile is what the tests read from deploy/kubernetes/Dockerfile.
+// dockerfile is what the tests read from deploy/kubernetes/Dockerfile or another Containerfile:
+// its instructions without comments and blank lines, and its ENTRYPOINT.
 type dockerfile struct {
 	lines      []string
 	entrypoint []string
@@ -58,7 +59,12 @@ type dockerfile struct {
 
 func readDockerfile(t *testing.T) dockerfile {
 	t.Helper()
-	b, err := os.ReadFile("deploy/kubernetes/Dockerfile")
+	return readContainerfile(t, "deploy/kubernetes/Dockerfile")
+}
+
+func readContainerfile(t *testing.T, path string) dockerfile {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +75,7 @@ func readDockerfile(t *testing.T) dockerfile {
 		}
 		if e, ok := strings.CutPrefix(l, "ENTRYPOINT "); ok {
 			if err := json.Unmarshal([]byte(e), &d.entrypoint); err != nil {
-				t.Fatalf("Dockerfile ENTRYPOINT %s: %v", e, err)
+				t.Fatalf("%s: ENTRYPOINT %s: %v", path, e, err)
 			}
 		}
 	}
@@ -106,6 +112,48 @@ func TestDockerfile(t *testing.T) {
 	}
 	if !slices.Equal(d.entrypoint, []string{"/usr/local/bin/nnsweep"}) {
 		t.Errorf("ENTRYPOINT %q, want the binary the build stage copies", d.entrypoint)
+	}
+}
+
+// Containerfile.scratch, the image deploy/kubernetes/test-image builds where no registry can be
+// reached, is the Dockerfile's final stage on an empty base: the binary and the specs in the same
+// places, the same entrypoint and command, and distroless's nonroot user by number (65532), the
+// user the Job runs as.
+func TestContainerfileScratch(t *testing.T) {
+	t.Parallel()
+	d := readDockerfile(t)
+	final := d.lines
+	for i, l := range d.lines {
+		if strings.HasPrefix(l, "FROM ") {
+			final = d.lines[i:]
+		}
+	}
+	var want []string
+	for _, l := range final {
+		switch l {
+		case "FROM gcr.io/distroless/static-debian12:nonroot":
+			l = "FROM scratch"
+		case "COPY --from=build /src/nnsweep /usr/local/bin/nnsweep":
+			l = "COPY nnsweep /usr/local/bin/nnsweep"
+		case "USER nonroot:nonroot":
+			l = "USER 65532:65532"
+		}
+		want = append(want, l)
+	}
+	s := readContainerfile(t, "deploy/kubernetes/Containerfile.scratch")
+	if !slices.Equal(s.lines, want) {
+		t.Errorf("Containerfile.scratch:\n%s\nwant the Dockerfile's final stage on scratch:\n%s", strings.Join(s.lines, "\n"), strings.Join(want, "\n"))
+	}
+	var job batchv1.Job
+	readStrict(t, "deploy/kubernetes/job.yaml", &job)
+	if sc := job.Spec.Template.Spec.SecurityContext; sc == nil || sc.RunAsUser == nil || *sc.RunAsUser != 65532 {
+		t.Errorf("job.yaml's pods do not run as 65532, the image's user")
+	}
+	if _, err := exec.LookPath("bash"); err != nil {
+		return
+	}
+	if out, err := exec.Command("bash", "-n", "deploy/kubernetes/test-image").CombinedOutput(); err != nil {
+		t.Errorf("bash -n deploy/kubernetes/test-image: %v\n%s", err, out)
 	}
 }
 

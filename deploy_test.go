@@ -32,8 +32,9 @@ func readStrict(t *testing.T, path string, v any) {
 }
 
 // parseRun parses a command line of nnsweep (without the program name) as the CLI would and
-// returns the run command, checking that it is `nnsweep run SPEC [flags]`.
-func parseRun(t *testing.T, where string, args []string) (spec, out string, changed func(string) bool) {
+// returns the run command, checking that it is `nnsweep run SPEC [flags]`: its spec, its --out,
+// whether a flag was given, and a string flag's value.
+func parseRun(t *testing.T, where string, args []string) (spec, out string, changed func(string) bool, value func(string) string) {
 	t.Helper()
 	cmd, rest, err := newRootCommand().Find(args)
 	if err != nil || cmd.Name() != "run" {
@@ -45,11 +46,12 @@ func parseRun(t *testing.T, where string, args []string) (spec, out string, chan
 	if n := cmd.Flags().NArg(); n != 1 {
 		t.Fatalf("%s: %q gives run %d files, want 1 spec", where, args, n)
 	}
-	out, _ = cmd.Flags().GetString("out")
-	return cmd.Flags().Arg(0), out, cmd.Flags().Changed
+	value = func(name string) string { v, _ := cmd.Flags().GetString(name); return v }
+	return cmd.Flags().Arg(0), value("out"), cmd.Flags().Changed, value
 }
 
-// dockerfile is what the tests read from deploy/kubernetes/Dockerfile.
+// dockerfile is what the tests read from deploy/kubernetes/Dockerfile or another Containerfile:
+// its instructions without comments and blank lines, and its ENTRYPOINT.
 type dockerfile struct {
 	lines      []string
 	entrypoint []string
@@ -57,7 +59,12 @@ type dockerfile struct {
 
 func readDockerfile(t *testing.T) dockerfile {
 	t.Helper()
-	b, err := os.ReadFile("deploy/kubernetes/Dockerfile")
+	return readContainerfile(t, "deploy/kubernetes/Dockerfile")
+}
+
+func readContainerfile(t *testing.T, path string) dockerfile {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +75,7 @@ func readDockerfile(t *testing.T) dockerfile {
 		}
 		if e, ok := strings.CutPrefix(l, "ENTRYPOINT "); ok {
 			if err := json.Unmarshal([]byte(e), &d.entrypoint); err != nil {
-				t.Fatalf("Dockerfile ENTRYPOINT %s: %v", e, err)
+				t.Fatalf("%s: ENTRYPOINT %s: %v", path, e, err)
 			}
 		}
 	}
@@ -105,6 +112,48 @@ func TestDockerfile(t *testing.T) {
 	}
 	if !slices.Equal(d.entrypoint, []string{"/usr/local/bin/nnsweep"}) {
 		t.Errorf("ENTRYPOINT %q, want the binary the build stage copies", d.entrypoint)
+	}
+}
+
+// Containerfile.scratch, the image deploy/kubernetes/test-image builds where no registry can be
+// reached, is the Dockerfile's final stage on an empty base: the binary and the specs in the same
+// places, the same entrypoint and command, and distroless's nonroot user by number (65532), the
+// user the Job runs as.
+func TestContainerfileScratch(t *testing.T) {
+	t.Parallel()
+	d := readDockerfile(t)
+	final := d.lines
+	for i, l := range d.lines {
+		if strings.HasPrefix(l, "FROM ") {
+			final = d.lines[i:]
+		}
+	}
+	var want []string
+	for _, l := range final {
+		switch l {
+		case "FROM gcr.io/distroless/static-debian12:nonroot":
+			l = "FROM scratch"
+		case "COPY --from=build /src/nnsweep /usr/local/bin/nnsweep":
+			l = "COPY nnsweep /usr/local/bin/nnsweep"
+		case "USER nonroot:nonroot":
+			l = "USER 65532:65532"
+		}
+		want = append(want, l)
+	}
+	s := readContainerfile(t, "deploy/kubernetes/Containerfile.scratch")
+	if !slices.Equal(s.lines, want) {
+		t.Errorf("Containerfile.scratch:\n%s\nwant the Dockerfile's final stage on scratch:\n%s", strings.Join(s.lines, "\n"), strings.Join(want, "\n"))
+	}
+	var job batchv1.Job
+	readStrict(t, "deploy/kubernetes/job.yaml", &job)
+	if sc := job.Spec.Template.Spec.SecurityContext; sc == nil || sc.RunAsUser == nil || *sc.RunAsUser != 65532 {
+		t.Errorf("job.yaml's pods do not run as 65532, the image's user")
+	}
+	if _, err := exec.LookPath("bash"); err != nil {
+		return
+	}
+	if out, err := exec.Command("bash", "-n", "deploy/kubernetes/test-image").CombinedOutput(); err != nil {
+		t.Errorf("bash -n deploy/kubernetes/test-image: %v\n%s", err, out)
 	}
 }
 
@@ -148,7 +197,7 @@ func TestKubernetesJob(t *testing.T) {
 	if d := readDockerfile(t); !slices.Equal(c.Command, d.entrypoint) {
 		t.Errorf("command %q, want the image's binary %q", c.Command, d.entrypoint)
 	}
-	spec, out, changed := parseRun(t, "job.yaml", c.Args)
+	spec, out, changed, _ := parseRun(t, "job.yaml", c.Args)
 	if changed("shard") {
 		t.Error("the Job passes --shard; every pod must take its shard from the environment")
 	}
@@ -199,7 +248,8 @@ func TestKubernetesJob(t *testing.T) {
 }
 
 // The sbatch script is valid bash, declares an array, and runs `nnsweep run` with Slurm's array
-// variables passed through, from which nnsweep takes its shard.
+// variables passed through, from which nnsweep takes its shard. A one-task array, as when one
+// index is resubmitted, must name its shard: without --shard nnsweep would train the whole sweep.
 func TestSlurmScript(t *testing.T) {
 	t.Parallel()
 	const script = "deploy/slurm/nnsweep.sbatch"
@@ -217,6 +267,11 @@ func TestSlurmScript(t *testing.T) {
 	dir := t.TempDir()
 	fake := filepath.Join(dir, "nnsweep")
 	os.WriteFile(fake, []byte("#!/bin/bash\nprintf '%s\\n' \"$@\" > \"$0.args\"\nenv > \"$0.env\"\n"), 0o755)
+	// A folder that three shards wrote into, with the manifest as nnsweep encodes it.
+	split := t.TempDir()
+	mf, _ := json.MarshalIndent(pipeline.Manifest{Spec: "shards", Shards: 3, Models: []pipeline.ManifestModel{}}, "", "  ")
+	os.WriteFile(filepath.Join(split, pipeline.ManifestFile), mf, 0o644)
+	oneTask := []string{"SLURM_ARRAY_TASK_ID=1", "SLURM_ARRAY_TASK_MIN=1", "SLURM_ARRAY_TASK_MAX=1", "SLURM_ARRAY_TASK_COUNT=1"}
 	tests := []struct {
 		name     string
 		args     []string
@@ -225,26 +280,53 @@ func TestSlurmScript(t *testing.T) {
 		extra    string // a flag after the script's own
 		shard    pipeline.Shard
 		slurmEnv []string
+		refused  string // what the script says when it refuses to run nnsweep (exit 2)
 	}{
 		{"defaults", nil, "examples/mnist-cnn2.yaml", "runs/mnist-cnn2", "", pipeline.Shard{Index: 3, Count: 8, Source: pipeline.EnvSlurmTaskID},
-			[]string{"SLURM_ARRAY_TASK_ID=3", "SLURM_ARRAY_TASK_MIN=0", "SLURM_ARRAY_TASK_MAX=7", "SLURM_ARRAY_TASK_COUNT=8"}},
+			[]string{"SLURM_ARRAY_TASK_ID=3", "SLURM_ARRAY_TASK_MIN=0", "SLURM_ARRAY_TASK_MAX=7", "SLURM_ARRAY_TASK_COUNT=8"}, ""},
 		{"spec, folder and flags", []string{"examples/mnist-compare.yaml", "/scratch/compare", "--epochs", "2"}, "examples/mnist-compare.yaml", "/scratch/compare", "epochs",
 			pipeline.Shard{Index: 0, Count: 4, Source: pipeline.EnvSlurmTaskID},
-			[]string{"SLURM_ARRAY_TASK_ID=1", "SLURM_ARRAY_TASK_MIN=1", "SLURM_ARRAY_TASK_MAX=4", "SLURM_ARRAY_TASK_COUNT=4"}},
+			[]string{"SLURM_ARRAY_TASK_ID=1", "SLURM_ARRAY_TASK_MIN=1", "SLURM_ARRAY_TASK_MAX=4", "SLURM_ARRAY_TASK_COUNT=4"}, ""},
+		{"one index resubmitted with its shard", []string{"testdata/shards.yaml", split, "--epochs", "2", "--shard", "1/3"}, "testdata/shards.yaml", split, "epochs",
+			pipeline.Shard{Index: 1, Count: 3, Source: "--shard"}, oneTask, ""},
+		{"one index resubmitted with --shard=", []string{"testdata/shards.yaml", split, "--shard=1/3"}, "testdata/shards.yaml", split, "",
+			pipeline.Shard{Index: 1, Count: 3, Source: "--shard"}, oneTask, ""},
+		{"one index resubmitted without its shard", []string{"testdata/shards.yaml", split, "--epochs", "2"}, "", "", "", pipeline.Shard{}, oneTask,
+			"nnsweep.sbatch: this array has one task (SLURM_ARRAY_TASK_ID=1), so nnsweep would train the whole sweep, which " + split + "/manifest.json splits into 3 shards.\n" +
+				"  To run task I of an array of N again, name its shard: sbatch --array=I deploy/slurm/nnsweep.sbatch testdata/shards.yaml " + split + " [the same flags] --shard I/N\n" +
+				"  (or scontrol requeue JOBID_I); to train the whole sweep in one task, pass --shard 0/1.\n"},
+		{"one-task array without a folder yet", []string{"testdata/shards.yaml", filepath.Join(dir, "new")}, "", "", "", pipeline.Shard{},
+			[]string{"SLURM_ARRAY_TASK_ID=0", "SLURM_ARRAY_TASK_MIN=0", "SLURM_ARRAY_TASK_MAX=0", "SLURM_ARRAY_TASK_COUNT=1"},
+			"nnsweep.sbatch: this array has one task (SLURM_ARRAY_TASK_ID=0), so nnsweep would train the whole sweep.\n"},
+		{"whole sweep in a one-task array", []string{"testdata/shards.yaml", filepath.Join(dir, "new"), "--shard", "0/1"}, "testdata/shards.yaml", filepath.Join(dir, "new"), "",
+			pipeline.Shard{Index: 0, Count: 1, Source: "--shard"}, []string{"SLURM_ARRAY_TASK_ID=0", "SLURM_ARRAY_TASK_MIN=0", "SLURM_ARRAY_TASK_MAX=0", "SLURM_ARRAY_TASK_COUNT=1"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// Not parallel: the stand-in writes fixed files.
+			os.Remove(fake + ".args")
+			os.Remove(fake + ".env")
 			cmd := exec.Command("bash", append([]string{script}, tt.args...)...)
 			cmd.Env = append(os.Environ(), append(tt.slurmEnv, "NNSWEEP="+fake, "SLURM_CPUS_PER_TASK=4")...)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("%s: %v\n%s", script, err, out)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			if tt.refused != "" {
+				_, ran := os.Stat(fake + ".args")
+				if cmd.ProcessState.ExitCode() != pipeline.ExitUsage || ran == nil || !strings.HasPrefix(stderr.String(), tt.refused) {
+					t.Fatalf("%s: %v, ran nnsweep: %v, stderr:\n%s\nwant exit %d without running nnsweep, and stderr beginning\n%s",
+						script, err, ran == nil, stderr.String(), pipeline.ExitUsage, tt.refused)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", script, err, stderr.String())
 			}
 			argv, _ := os.ReadFile(fake + ".args")
 			args := strings.Split(strings.TrimSuffix(string(argv), "\n"), "\n")
-			spec, out, changed := parseRun(t, script, args)
-			if spec != tt.spec || out != tt.out || changed("shard") || (tt.extra != "" && !changed(tt.extra)) {
-				t.Errorf("args %q: spec %s, out %s; want %s, %s, no --shard, and --%s", args, spec, out, tt.spec, tt.out, tt.extra)
+			spec, out, changed, value := parseRun(t, script, args)
+			if spec != tt.spec || out != tt.out || (tt.extra != "" && !changed(tt.extra)) {
+				t.Errorf("args %q: spec %s, out %s; want %s, %s and --%s", args, spec, out, tt.spec, tt.out, tt.extra)
 			}
 			if _, err := os.Stat(spec); err != nil {
 				t.Error(err)
@@ -256,10 +338,45 @@ func TestSlurmScript(t *testing.T) {
 					env[k] = v
 				}
 			}
-			sh, err := pipeline.ResolveShard("", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+			sh, err := pipeline.ResolveShard(value("shard"), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 			if err != nil || sh != tt.shard || env["GOMAXPROCS"] != "4" {
 				t.Errorf("the binary's environment gives shard %+v, %v and GOMAXPROCS %q; want %+v and 4", sh, err, env["GOMAXPROCS"], tt.shard)
 			}
 		})
+	}
+}
+
+// deploy/slurm/test-local, which runs the sbatch script on a real one-node Slurm cluster (root and
+// Debian's Slurm packages needed, so it is not part of go test), is valid bash, and its spec splits
+// as it expects with the flags of both its arrays: 6 points on 3 shards, shard 1, the task it
+// cancels in its second point, holding 2.
+func TestSlurmLocalScript(t *testing.T) {
+	t.Parallel()
+	const script, spec = "deploy/slurm/test-local", "deploy/slurm/test-local.yaml"
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	if out, err := exec.Command("bash", "-n", script).CombinedOutput(); err != nil {
+		t.Fatalf("bash -n %s: %v\n%s", script, err, out)
+	}
+	src, _ := os.ReadFile(script)
+	for _, flags := range [][]string{{"--limit-train", "5000"}, {"--limit-train", "30000", "--epochs", "30"}} {
+		if !strings.Contains(string(src), "=("+strings.Join(flags, " ")+")") {
+			t.Errorf("%s no longer runs an array with %q: update this test", script, flags)
+		}
+		stdout, stderr, code := cli(t, append([]string{"plan", spec, "--shards", "3", "--format", "json"}, flags...)...)
+		var plan struct {
+			Points []struct{ Shard int }
+		}
+		if err := json.Unmarshal([]byte(stdout), &plan); code != 0 || err != nil {
+			t.Fatalf("plan %s %q: exit %d, %v\n%s", spec, flags, code, err, stderr)
+		}
+		held := make([]int, 3)
+		for _, p := range plan.Points {
+			held[p.Shard]++
+		}
+		if len(plan.Points) != 6 || held[1] != 2 {
+			t.Errorf("plan %s %q: %d points, held by the shards %v; the script wants 6 points, 2 of them in shard 1", spec, flags, len(plan.Points), held)
+		}
 	}
 }

@@ -29,6 +29,9 @@ Usage:
                                                 after each step as a fixture for Go tests
   --eval                                        evaluate the final weights on MNIST's test set in PyTorch
                                                 and compare the accuracy with nnsweep's
+  --replay                                      train the whole run again in PyTorch from the same initial
+                                                weights in nnsweep's order of examples (order.npz), and
+                                                compare the test accuracies
   --float64                                     run PyTorch in float64 (which side is closer to exact)
 """
 
@@ -256,8 +259,9 @@ def compare(d, args):
     return meta, len(files), worst, parted
 
 
-def evaluate(d, dtype):
-    """The test metrics of the training's final weights in PyTorch, beside nnsweep's (result.json)."""
+def evaluate(d, dtype, model=None):
+    """The test metrics, in PyTorch, of model (default: the training's final weights), beside
+    nnsweep's (result.json)."""
     meta = json.load(open(os.path.join(d, "meta.json")))
     if not (os.path.exists(os.path.join(d, "final.npz")) and os.path.exists(os.path.join(d, "result.json"))):
         return None
@@ -265,8 +269,9 @@ def evaluate(d, dtype):
         return None
     import peer  # bench/peer.py: the IDX readers
     x, y = peer.load(peer.DEFAULT_DATA, "t10k")
-    final = load_npz(os.path.join(d, "final.npz"))
-    model = Model(meta, [final[f"weight_{i}"] for i in range(len(meta["tensors"]))], dtype)
+    if model is None:
+        final = load_npz(os.path.join(d, "final.npz"))
+        model = Model(meta, [final[f"weight_{i}"] for i in range(len(meta["tensors"]))], dtype)
     correct, loss = 0, 0.0
     with torch.no_grad():
         for lo in range(0, x.shape[0], 1000):
@@ -277,6 +282,38 @@ def evaluate(d, dtype):
     res = json.load(open(os.path.join(d, "result.json")))
     return {"torch_accuracy": correct / x.shape[0], "torch_loss": loss / x.shape[0],
             "nnsweep_accuracy": res["test_accuracy"], "nnsweep_loss": res["test_loss"]}
+
+
+def replay(d, dtype):
+    """Trains the whole run again in PyTorch from nnsweep's initial weights, in nnsweep's order of
+    examples (order.npz), and evaluates it on the test set: the accuracy each side reaches from the
+    same start through the same batches. Float32 rounding makes the two runs drift apart over
+    thousands of steps, so the two figures agree to about the spread of one seed's reruns, not
+    exactly. Only for MNIST without a validation split or dropout (nnsweep records its masks for
+    the first steps only)."""
+    meta = json.load(open(os.path.join(d, "meta.json")))
+    orders_path = os.path.join(d, "order.npz")
+    if (meta.get("dataset") != "mnist" or meta.get("validation_split", 0) > 0 or not os.path.exists(orders_path)
+            or any(l["kind"] == "dropout" for l in meta["layers"])):
+        return None
+    import peer  # bench/peer.py: the IDX readers
+    x, y = peer.load(peer.DEFAULT_DATA, "train", meta.get("limit_train", 0))
+    init = load_npz(os.path.join(d, "init.npz"))
+    model = Model(meta, [init[f"weight_{i}"] for i in range(len(meta["tensors"]))], dtype)
+    opt = Optimizer(meta["optimizer"], model.w)
+    orders = load_npz(orders_path)
+    batch = meta["batch_size"]
+    for e in range(1, len(orders) + 1):
+        order = torch.from_numpy(orders[f"epoch_{e}"].astype(np.int64))
+        for lo in range(0, order.shape[0], batch):
+            idx = order[lo:lo + batch]
+            yb = y.index_select(0, idx)
+            logp = model.forward(x.index_select(0, idx).to(dtype), [])
+            loss = -logp[torch.arange(yb.shape[0]), yb].mean()
+            opt.step(torch.autograd.grad(loss, model.w))
+    ev = evaluate(d, dtype, model)
+    ev["epochs"] = len(orders)
+    return ev
 
 
 def main():
@@ -290,6 +327,8 @@ def main():
     ap.add_argument("--weight-tol", type=float, default=1e-3)
     ap.add_argument("--fixture", help="write PyTorch's results as a fixture (one dump folder only)")
     ap.add_argument("--json", help="write the rows as JSON to this file")
+    ap.add_argument("--replay", action="store_true",
+                    help="also train the whole run in PyTorch from nnsweep's initial weights in nnsweep's order of examples")
     ap.add_argument("--eval", action="store_true",
                     help="also evaluate the final weights on the MNIST test set in PyTorch and compare")
     args = ap.parse_args()
@@ -322,10 +361,16 @@ def main():
                   f"{ev['torch_accuracy']:.4%}; loss {ev['nnsweep_loss']:.6f} / {ev['torch_loss']:.6f}")
             if ev["nnsweep_accuracy"] != ev["torch_accuracy"]:
                 bad += 1
+        rp = replay(d, torch.float64 if args.float64 else torch.float32) if args.replay else None
+        if rp:
+            print(f"{'':44} the whole run ({rp['epochs']} epochs) from the same weights in the same order: test accuracy "
+                  f"nnsweep {rp['nnsweep_accuracy']:.2%}, PyTorch {rp['torch_accuracy']:.2%}")
+        elif args.replay:
+            print(f"{'':44} no replay: it needs MNIST, order.npz, no validation split and no dropout")
         rows.append({"training": name, "optimizer": opt, "steps": k, "loss_rel": worst["loss"][0],
                      "grad_rel": worst["grad"][0], "grad_tensor": worst["grad"][2], "grad_step": worst["grad"][1],
                      "weight_rel": worst["weight"][0], "weight_tensor": worst["weight"][2],
-                     "weight_step": worst["weight"][1], "parted": parted, "eval": ev})
+                     "weight_step": worst["weight"][1], "parted": parted, "eval": ev, "replay": rp})
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)

@@ -31,6 +31,10 @@ type dumpMeta struct {
 	Dataset   string                 `json:"dataset"`
 	Tensors   []dumpTensor           `json:"tensors"`
 	Steps     int                    `json:"steps"` // steps asked for; the files step-NNNN.npz hold them
+	// The training set the indices refer to: the dataset's training examples, less a validation
+	// split, then the first LimitTrain (0: all).
+	ValidationSplit float64 `json:"validation_split"`
+	LimitTrain      int     `json:"limit_train"`
 }
 
 type dumpTensor struct {
@@ -45,9 +49,13 @@ type dumpTensor struct {
 // training has been evaluated, result.json with its test metrics. Every array is
 // one-dimensional; meta.json has the shapes.
 type stepDumper struct {
-	dir  string
-	meta dumpMeta
+	dir    string
+	meta   dumpMeta
+	orders [][]int // each epoch's order of the training examples
 }
+
+// order keeps an epoch's order of the training examples, for order.npz.
+func (d *stepDumper) order(epoch int, order []int) { d.orders = append(d.orders, order) }
 
 func (r *runState) newStepDumper(j job) (*stepDumper, error) {
 	m := j.model
@@ -56,7 +64,7 @@ func (r *runState) newStepDumper(j job) (*stepDumper, error) {
 		Version: Version, Engine: r.opts.Engine, Spec: r.e.Spec.File, Model: m.Name, Point: j.point.String(), Seed: j.seed,
 		Input: [3]int{m.Input.C, m.Input.H, m.Input.W}, Classes: m.Classes, Layers: keyLayers(m.ResolvedModel, j.point),
 		Optimizer: m.Train.Optimizer, BatchSize: m.Train.BatchSize, Steps: r.opts.DumpCount,
-		Dataset: r.data.Name,
+		Dataset: r.data.Name, ValidationSplit: m.Train.ValidationSplit, LimitTrain: r.opts.LimitTrain,
 	}}
 	if err := os.MkdirAll(d.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("--dump-steps: %w", err)
@@ -111,8 +119,20 @@ func (d *stepDumper) step(s runner.Step) error {
 	return nil
 }
 
-// result writes the training's outcome beside its steps.
+// result writes the training's outcome beside its steps, and order.npz: epoch_1, epoch_2, … the
+// order in which each epoch visited the training examples, so that the whole run can be replayed.
 func (d *stepDumper) result(res *runner.Result) error {
+	orders := map[string]any{}
+	for i, o := range d.orders {
+		v := make([]int64, len(o))
+		for j, x := range o {
+			v[j] = int64(x)
+		}
+		orders[fmt.Sprintf("epoch_%d.npy", i+1)] = v
+	}
+	if err := npz.Write(filepath.Join(d.dir, "order.npz"), orders); err != nil {
+		return err
+	}
 	b, err := json.MarshalIndent(struct {
 		Status       string  `json:"status"`
 		Epochs       int     `json:"epochs"`

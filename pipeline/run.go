@@ -434,7 +434,7 @@ func (r *runState) train(ctx context.Context, j job) (Record, error) {
 		if dump, err = r.newStepDumper(j); err != nil {
 			return Record{}, err
 		}
-		opts.OnStep, opts.RecordSteps = dump.step, r.opts.DumpCount
+		opts.OnStep, opts.RecordSteps, opts.OnOrder = dump.step, r.opts.DumpCount, dump.order
 	}
 	res, err := runner.Train(ctx, rm, j.point, r.data, opts)
 	progress.finish(res, err)

@@ -40,13 +40,14 @@ type stepRecorder struct {
 	limit int // steps to record after the initial weights
 	done  int
 	call  func(Step) error
+	order func(epoch int, order []int) // Options.OnOrder, or nil
 }
 
 func newStepRecorder(opts Options) *stepRecorder {
 	if opts.OnStep == nil || opts.RecordSteps <= 0 {
 		return nil
 	}
-	return &stepRecorder{limit: opts.RecordSteps, call: opts.OnStep}
+	return &stepRecorder{limit: opts.RecordSteps, call: opts.OnStep, order: opts.OnOrder}
 }
 
 // active reports whether the next step is one to record.

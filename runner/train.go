@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/nnsweep/nnsweep/builder"
@@ -40,6 +41,10 @@ type Options struct {
 	// each of the first RecordSteps training steps (see Step); an error it returns ends training.
 	OnStep      func(Step) error
 	RecordSteps int
+	// OnOrder, when set with OnStep, is called at the start of every epoch with the order in which
+	// the epoch visits the training examples (a copy): all of training's batches, not only the
+	// recorded ones, so that another implementation can replay the whole run.
+	OnOrder func(epoch int, order []int)
 }
 
 // Progress reports where a training run is.
@@ -254,6 +259,9 @@ func (t *trainer) close() {
 func (t *trainer) epoch(ctx context.Context, set *dataset.Set, epoch, epochs int, start time.Time, progress func(Progress)) (Epoch, error) {
 	began := time.Now()
 	t.shuffle.Shuffle(len(t.order), func(i, j int) { t.order[i], t.order[j] = t.order[j], t.order[i] })
+	if t.steps != nil && t.steps.order != nil {
+		t.steps.order(epoch, slices.Clone(t.order))
+	}
 	g := t.train
 	batches := (set.N + g.Batch - 1) / g.Batch
 	var lossSum float64

@@ -121,9 +121,7 @@ func loadFolder(dir string, warnings io.Writer) (report.Experiment, string, erro
 	if err != nil {
 		return report.Experiment{}, "", err
 	}
-	for _, c := range corrupt {
-		fmt.Fprintf(warnings, "warning: %s line %d is not a readable result and is ignored: %v\n", c.File, c.Line, c.Err)
-	}
+	warnCorrupt(warnings, corrupt)
 	e := report.Experiment{
 		Title:       mf.Spec,
 		Description: mf.Description,

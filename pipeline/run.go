@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +51,10 @@ type RunOptions struct {
 	// Shard, when Sharded, trains only that shard's points (see AssignShards) and stores them in
 	// the shard's own results file; every shard of a sweep must be given the same other options.
 	Shard Shard
+	// AllowOtherSpec lets the run write into a folder that holds another spec's results (by name):
+	// its results are added to the folder's, and its manifest replaces the other's. Without it,
+	// such a folder is an error.
+	AllowOtherSpec bool
 }
 
 // ParsePoints parses --points values such as "n=2,4" into variable → values.
@@ -100,12 +105,17 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 	if opts.Out == "" {
 		opts.Out = filepath.Join("runs", e.Spec.Name)
 	}
+	if err := checkFolderSpec(opts.Out, e.Spec, opts.AllowOtherSpec); err != nil {
+		return err
+	}
 	store, corrupt, err := OpenShardStore(opts.Out, opts.Shard)
 	if err != nil {
 		return err
 	}
-	for _, c := range corrupt {
-		fmt.Fprintf(stderr, "warning: %s line %d is not a readable result and is ignored: %v\n", c.File, c.Line, c.Err)
+	defer store.Close()
+	warnCorrupt(stderr, corrupt)
+	for _, name := range removeStaleTemps(opts.Out, time.Now()) {
+		fmt.Fprintf(stderr, "removed %s, a temporary file left by a process killed while writing it\n", filepath.Join(opts.Out, name))
 	}
 	started := time.Now()
 	data, err := loadData(e.Spec)
@@ -156,10 +166,13 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 			break
 		}
 	}
+	rep, err := writeReport(opts.Out)
 	if runErr != nil && !errors.Is(runErr, runner.ErrInterrupted) {
+		if err != nil {
+			fmt.Fprintf(stderr, "warning: report not refreshed: %v\n", err)
+		}
 		return runErr
 	}
-	rep, err := writeReport(opts.Out)
 	if err != nil {
 		return err
 	}
@@ -266,6 +279,10 @@ type runState struct {
 	forced   map[string]bool // keys retrained in this run under --force
 	// searches holds each bisect model's search state, for the manifest.
 	searches map[string]searchState
+	// lastReport is when the report was last refreshed (guarded by mu); clock, when set, replaces
+	// time.Now for reportDue in tests.
+	lastReport time.Time
+	clock      func() time.Time
 }
 
 // searchState is where a model's bisect search stands.
@@ -356,10 +373,30 @@ func (r *runState) ensure(ctx context.Context, j job) (Record, error) {
 		r.forced = map[string]bool{}
 	}
 	r.forced[j.key] = true
-	if _, err := writeReport(r.opts.Out); err != nil {
-		fmt.Fprintf(r.stderr, "warning: report not refreshed: %v\n", err)
+	if r.reportDue() {
+		if _, err := writeReport(r.opts.Out); err != nil {
+			fmt.Fprintf(r.stderr, "warning: report not refreshed: %v\n", err)
+		}
 	}
 	return rec, nil
+}
+
+// reportEvery is the least time between two refreshes of the report while a run trains: a
+// sweep of many small points would otherwise spend more time rendering reports than training.
+// The report is always written when the run ends.
+const reportEvery = 5 * time.Second
+
+// reportDue says whether the report is to be refreshed now, at most every reportEvery.
+func (r *runState) reportDue() bool {
+	now := time.Now()
+	if r.clock != nil {
+		now = r.clock()
+	}
+	if !r.lastReport.IsZero() && now.Sub(r.lastReport) < reportEvery {
+		return false
+	}
+	r.lastReport = now
+	return true
 }
 
 // specEpochs returns the epochs the spec itself asks of the model (before --epochs).
@@ -434,10 +471,34 @@ func (r *runState) train(ctx context.Context, j job) (Record, error) {
 		Optimizer: m.Train.Optimizer, LimitTrain: r.opts.LimitTrain,
 		Status: res.Status, TestAccuracy: res.Test.Accuracy, TestLoss: res.Test.Loss,
 		TrainSeconds: res.TrainSeconds, TrainExamples: res.TrainExamples, History: res.History,
-		Dataset: r.data.Name, DatasetChecksum: r.data.Checksum, Version: Version, FinishedAt: time.Now().UTC(),
+		Dataset: r.data.Name, DatasetChecksum: r.data.Checksum, Version: Version, Machine: thisMachine(),
+		FinishedAt: time.Now().UTC(),
 	}
 	for _, l := range pc.Layers {
 		rec.Layers = append(rec.Layers, LayerParams{Name: l.Name, Kind: l.Kind, Params: l.Params})
 	}
 	return rec, r.store.Append(rec)
+}
+
+// warnCorrupt prints a warning for each line of a results file that is skipped.
+func warnCorrupt(w io.Writer, corrupt []CorruptLine) {
+	for _, c := range corrupt {
+		fmt.Fprintf(w, "warning: %s line %d is not a readable result and is ignored: %v\n", c.File, c.Line, c.Err)
+	}
+}
+
+// thisMachine is the Machine this process trains on.
+var thisMachine = sync.OnceValue(func() Machine {
+	return Machine{CPU: cpuModel(), Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, GoVersion: runtime.Version()}
+})
+
+// checkFolderSpec refuses, unless allow is set, an output folder whose manifest was written for a
+// spec of another name: running it there would make the folder's report that spec's.
+func checkFolderSpec(dir string, s *spec.Spec, allow bool) error {
+	mf, err := readManifest(dir)
+	if err != nil || mf.Spec == s.Name || allow {
+		return nil // no manifest (or an unreadable one, which this run replaces)
+	}
+	return &UsageError{fmt.Sprintf("%s holds the results of the spec %q (%s), not of %s's %q: give this run its own --out, or pass --allow-other-spec to store its results there too (the folder's report then shows %q only)",
+		dir, mf.Spec, mf.SpecFile, s.File, s.Name, s.Name)}
 }

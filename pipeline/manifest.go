@@ -53,11 +53,13 @@ type ManifestModel struct {
 
 // ManifestPoint is one point to train and the key its result is stored under.
 type ManifestPoint struct {
-	Label  string        `json:"label"`
-	Key    string        `json:"key"` // the first seed's key
-	Params int64         `json:"params"`
-	MACs   int64         `json:"macs"` // forward multiply-adds per example
-	Layers []LayerParams `json:"layers"`
+	Label  string `json:"label"`
+	Key    string `json:"key"` // the first seed's key
+	Params int64  `json:"params"`
+	MACs   int64  `json:"macs"` // forward multiply-adds per example
+	// Layers are the per-layer parameter counts, in manifests of earlier builds only; the records
+	// carry them now, so that a manifest's size does not grow with the layers of every point.
+	Layers []LayerParams `json:"layers,omitempty"`
 	// Shard is the 0-based shard that trains the point and Cost its estimated cost in
 	// multiply-adds (see CostFormula), both set only when the run was split into shards.
 	Shard *int  `json:"shard,omitempty"`
@@ -111,9 +113,6 @@ func (r *runState) manifest(jobs []job, sp shardPlan) Manifest {
 			mp = &cur.Points[len(cur.Points)-1]
 			if sp.Count > 0 {
 				mp.Shard, mp.Cost = shard, sp.Cost[i]
-			}
-			for _, l := range pc.Layers {
-				mp.Layers = append(mp.Layers, LayerParams{Name: l.Name, Kind: l.Kind, Params: l.Params})
 			}
 		}
 		if j.model.Repeats > 1 {

@@ -155,6 +155,11 @@ func loadFolder(dir string, warnings io.Writer) (report.Experiment, string, erro
 					continue
 				}
 				trained++
+				if p.Layers == nil {
+					for _, l := range rec.Layers {
+						p.Layers = append(p.Layers, report.Layer{Name: l.Name, Params: l.Params})
+					}
+				}
 				runs = append(runs, report.Run{Seed: rec.Seed, Accuracy: rec.TestAccuracy, Loss: rec.TestLoss,
 					Epochs: rec.Epochs, TrainSeconds: rec.TrainSeconds, Status: report.Status(rec.Status)})
 				p.MaxEpochs = rec.MaxEpochs

@@ -309,3 +309,18 @@ func TestReportRefreshThrottled(t *testing.T) {
 		t.Fatalf("refreshes %v, want %v", due, want)
 	}
 }
+
+// The manifest does not repeat every point's layers (a sweep of 100,000 points made a 68 MB
+// manifest); the report takes them from the records.
+func TestManifestLeavesLayersToRecords(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	runTiny(t, "testdata/tiny-mlp.yaml", dir, RunOptions{Points: map[string][]int64{"n": {8}}})
+	mf := readFile(t, filepath.Join(dir, ManifestFile))
+	if strings.Contains(mf, `"layers"`) || strings.Contains(mf, "dense_1") {
+		t.Fatalf("the manifest lists layers:\n%s", mf)
+	}
+	if md := readFile(t, filepath.Join(dir, "report.md")); !strings.Contains(md, "### Where the parameters are") || !strings.Contains(md, "| dense_1 | 6,280 |") {
+		t.Fatalf("the report lacks the turning point's layers:\n%s", md)
+	}
+}

@@ -234,7 +234,7 @@ func newReportCommand() *cobra.Command {
 			return pipeline.Report(args, opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	cmd.Flags().StringVar(&opts.Out, "out", "", "Markdown file to write (charts go beside it), or the json/csv file")
+	cmd.Flags().StringVar(&opts.Out, "out", "", "Markdown file to write (charts go beside it), or the json/csv file; a folder gets report.md (report.json, report.csv)")
 	cmd.Flags().StringVar(&opts.Format, "format", "markdown", "markdown, json or csv")
 	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(pipeline.ReportFormats, cobra.ShellCompDirectiveNoFileComp))
 	return cmd

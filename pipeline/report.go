@@ -70,10 +70,14 @@ func Report(dirs []string, opts ReportOptions, stdout, stderr io.Writer) error {
 			merged.Models = append(merged.Models, m)
 		}
 	}
+	out, err := reportPath(opts.Out, opts.Format, dirs)
+	if err != nil {
+		return err
+	}
 	if opts.Format != "markdown" {
 		w := stdout
-		if opts.Out != "" && opts.Out != "-" {
-			f, err := os.Create(opts.Out)
+		if out != "" {
+			f, err := os.Create(out)
 			if err != nil {
 				return err
 			}
@@ -82,18 +86,73 @@ func Report(dirs []string, opts ReportOptions, stdout, stderr io.Writer) error {
 		}
 		return report.WriteTable(w, merged, opts.Format)
 	}
-	out := opts.Out
-	if out == "" {
-		out = "report.md"
-		if len(dirs) == 1 {
-			out = filepath.Join(dirs[0], "report.md")
-		}
-	}
 	if err := writeReportTo(out, merged); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", out)
 	return nil
+}
+
+// reportPath resolves report --out for format: "" for standard output (json and csv without
+// --out, or "-"); the folder's report.md by default for markdown; report.md (report.json,
+// report.csv) inside out when out is a folder or ends with a slash. It refuses a path where the
+// report or its charts would replace a manifest, results file or lock file of one of the dirs.
+func reportPath(out, format string, dirs []string) (string, error) {
+	ext := map[string]string{"markdown": ".md", "json": ".json", "csv": ".csv"}[format]
+	switch {
+	case format != "markdown" && (out == "" || out == "-"):
+		return "", nil
+	case out == "":
+		out = "report.md"
+		if len(dirs) == 1 {
+			out = filepath.Join(dirs[0], "report.md")
+		}
+	case strings.HasSuffix(out, "/") || isDir(out):
+		out = filepath.Join(out, "report"+ext)
+	}
+	written := []string{out}
+	if format == "markdown" {
+		base := strings.TrimSuffix(out, filepath.Ext(out))
+		if filepath.Base(out) == "report.md" {
+			base = filepath.Join(filepath.Dir(out), "chart")
+		}
+		written = append(written, base+".png", base+".svg")
+	}
+	for _, dir := range dirs {
+		kept := []string{ManifestFile}
+		files, _ := ResultsFiles(dir)
+		for _, f := range files {
+			kept = append(kept, f, lockName(f))
+		}
+		for _, name := range kept {
+			for _, w := range written {
+				if samePath(w, filepath.Join(dir, name)) {
+					return "", &UsageError{fmt.Sprintf("--out %s: the report would overwrite %s, which the report is made from; write it elsewhere, e.g. --out %s",
+						out, filepath.Join(dir, name), filepath.Join(dir, "report"+ext))}
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// isDir reports whether path is an existing folder.
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
+// samePath reports whether a and b name the same file: the same cleaned absolute path, or, for
+// files that exist, the same file through links.
+func samePath(a, b string) bool {
+	aa, errA := filepath.Abs(a)
+	ab, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && aa == ab {
+		return true
+	}
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }
 
 func dirNames(dirs []string) []string {

@@ -105,6 +105,11 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 	if opts.Out == "" {
 		opts.Out = filepath.Join("runs", e.Spec.Name)
 	}
+	if memory, what := machineMemory(); memory > 0 {
+		if err := checkMemory(e, memory, what); err != nil {
+			return err
+		}
+	}
 	if err := checkFolderSpec(opts.Out, e.Spec, opts.AllowOtherSpec); err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/nnsweep/nnsweep/pipeline"
@@ -17,10 +18,31 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go handleSignals(sigs, cancel, os.Exit, os.Stderr)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	signal.Stop(sigs)
 	os.Exit(exitCode(err, os.Stderr))
+}
+
+// stopsGracefully is set by commands that stop on their own once their context is cancelled
+// (run, which finishes the current batch and stores what it finished).
+var stopsGracefully atomic.Bool
+
+// handleSignals acts on SIGINT and SIGTERM: in a command that stops gracefully, the first signal
+// cancels the context (the command stops after the current batch) and the second exits at once;
+// any other command exits at the first. Either way the status is 130.
+func handleSignals(sigs <-chan os.Signal, cancel func(), exit func(int), stderr io.Writer) {
+	<-sigs
+	if stopsGracefully.Load() {
+		fmt.Fprintln(stderr, "\nstopping after the current batch (press Ctrl-C again to quit at once)")
+		cancel()
+		<-sigs
+		fmt.Fprintln(stderr, "interrupted again: quitting at once; the points stored so far are kept")
+	}
+	exit(pipeline.ExitInterrupted)
 }
 
 // exitCode is the one place that maps errors to exit codes; it prints the error first.
@@ -153,7 +175,8 @@ func newRunCommand() *cobra.Command {
 		Long: `run trains the points of a spec in order on its dataset. Every finished point is stored at once
 in DIR/results.jsonl and the report DIR/report.md is refreshed; running the same spec again skips
 the stored points (their key covers the model, the training settings, the data and the seed), so an
-interrupted sweep resumes where it stopped. Ctrl-C stops after the current batch.
+interrupted sweep resumes where it stopped. Ctrl-C stops after the current batch; a second Ctrl-C
+quits at once.
 
 With --shard I/N (or in a Kubernetes Indexed Job or a Slurm job array, from the environment) run
 trains only shard I of N and stores it in its own results file of the shared folder DIR;
@@ -172,6 +195,7 @@ trains only shard I of N and stores it in its own results file of the shared fol
 			if opts.Shard, err = pipeline.ResolveShard(shard, os.LookupEnv); err != nil {
 				return err
 			}
+			stopsGracefully.Store(true)
 			if cpuprofile != "" {
 				stop, err := startCPUProfile(cpuprofile)
 				if err != nil {

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/nnsweep/nnsweep/builder"
@@ -26,7 +27,13 @@ type Model struct {
 // dataset's shape) and expands its sweeps. Problems in the file or its dataset come back as an
 // *InvalidError listing all of them.
 func Load(path string) (*Experiment, error) {
-	src, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading spec: %w", err)
+	}
+	defer f.Close()
+	// Read one byte more than a spec may have: spec.Parse reports the file as too large.
+	src, err := io.ReadAll(io.LimitReader(f, spec.MaxFileBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading spec: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"path/filepath"
 	"runtime"
@@ -18,11 +19,15 @@ import (
 	"github.com/nnsweep/nnsweep/dataset"
 	"github.com/nnsweep/nnsweep/report"
 	"github.com/nnsweep/nnsweep/runner"
+	"github.com/nnsweep/nnsweep/runner/kernels"
 	"github.com/nnsweep/nnsweep/spec"
 )
 
 // Engines are the values of RunOptions.Engine.
 var Engines = runner.Engines
+
+// ProgressModes are the values of RunOptions.Progress ("" is "auto").
+var ProgressModes = []string{"auto", "bar", "lines", "none"}
 
 // RunOptions adjust `nnsweep run`.
 type RunOptions struct {
@@ -201,6 +206,15 @@ func limitOr(limit, n int) int {
 func (e *Experiment) applyOverrides(opts RunOptions) error {
 	if opts.Jobs < 0 {
 		return &UsageError{"--jobs must be at least 1"}
+	}
+	if !slices.Contains(append([]string{""}, ProgressModes...), opts.Progress) {
+		return &UsageError{fmt.Sprintf("--progress %q: use one of %s", opts.Progress, strings.Join(ProgressModes, ", "))}
+	}
+	if v, ok := os.LookupEnv(kernels.EnvImpl); ok {
+		if _, err := kernels.UseImpl(v); err != nil {
+			return &UsageError{fmt.Sprintf("%s=%s: use %s, %s, %s or auto, or unset it to use the best the CPU has", kernels.EnvImpl, v,
+				kernels.ImplAVX512, kernels.ImplAVX2, kernels.ImplGeneric)}
+		}
 	}
 	if _, err := runner.EngineOps(opts.Engine); err != nil {
 		return &UsageError{"--engine: " + err.Error()}

@@ -40,6 +40,7 @@ func WriteMarkdown(w io.Writer, e Experiment, chartBase string) error {
 }
 
 func writeMarkdown(b *strings.Builder, e Experiment, chartBase string) {
+	e = markdownSafe(e)
 	// From here on, points with Runs carry their rule's figure as Accuracy.
 	e.Models = resolveModels(e.Models, e.Rule)
 	title := e.Title
@@ -115,22 +116,41 @@ func writeRule(b *strings.Builder, e Experiment) {
 
 func writeEnvironment(b *strings.Builder, env Environment) {
 	b.WriteString("## Environment\n\n")
-	version := env.Version
-	if version == "" {
-		version = "(unknown version)"
-	}
-	if env.GoVersion != "" {
-		fmt.Fprintf(b, "- nnsweep %s, built with %s\n", oneLine(version), oneLine(env.GoVersion))
+	if len(env.Machines) > 0 {
+		fmt.Fprintf(b, "- Trained by %d builds or machines:\n", len(env.Machines))
+		for _, m := range env.Machines {
+			fmt.Fprintf(b, "  - %s: %s\n", machineText(m.Version, m.GoVersion, m.CPU, m.OS, m.Cores), plural(m.Trainings, "training", "trainings"))
+		}
 	} else {
-		fmt.Fprintf(b, "- nnsweep %s\n", oneLine(version))
+		version := env.Version
+		if version == "" {
+			version = "(unknown version)"
+		}
+		if env.GoVersion != "" {
+			fmt.Fprintf(b, "- nnsweep %s, built with %s\n", oneLine(version), oneLine(env.GoVersion))
+		} else {
+			fmt.Fprintf(b, "- nnsweep %s\n", oneLine(version))
+		}
+		os := ""
+		if env.OS != "" {
+			os = " (" + oneLine(env.OS) + ")"
+		}
+		switch {
+		case env.CPU != "" && env.Cores > 0:
+			fmt.Fprintf(b, "- CPU: %s, %d cores%s\n", oneLine(env.CPU), env.Cores, os)
+		case env.CPU != "":
+			fmt.Fprintf(b, "- CPU: %s%s\n", oneLine(env.CPU), os)
+		case env.Cores > 0:
+			fmt.Fprintf(b, "- CPU: %d cores%s\n", env.Cores, os)
+		}
 	}
-	switch {
-	case env.CPU != "" && env.Cores > 0:
-		fmt.Fprintf(b, "- CPU: %s, %d cores\n", oneLine(env.CPU), env.Cores)
-	case env.CPU != "":
-		fmt.Fprintf(b, "- CPU: %s\n", oneLine(env.CPU))
-	case env.Cores > 0:
-		fmt.Fprintf(b, "- CPU: %d cores\n", env.Cores)
+	if !env.TrainedFirst.IsZero() {
+		first, last := env.TrainedFirst.UTC().Format(time.DateTime+" MST"), env.TrainedLast.UTC().Format(time.DateTime+" MST")
+		if first == last {
+			fmt.Fprintf(b, "- Trained: %s\n", first)
+		} else {
+			fmt.Fprintf(b, "- Trained: %s to %s\n", first, last)
+		}
 	}
 	if !env.Date.IsZero() {
 		fmt.Fprintf(b, "- Date: %s\n", env.Date.UTC().Format(time.DateTime+" MST"))
@@ -436,6 +456,33 @@ func writePareto(b *strings.Builder, e Experiment) {
 	}
 }
 
+// machineText describes a build and machine in one line, e.g. "nnsweep 0.1.0
+// (go1.26.8) on AMD EPYC 9B14, 2 cores, linux/amd64"; what is unknown is
+// left out.
+func machineText(version, goVersion, cpu, os string, cores int) string {
+	s := "nnsweep " + oneLine(version)
+	if version == "" {
+		s = "nnsweep (unknown version)"
+	}
+	if goVersion != "" {
+		s += " (" + oneLine(goVersion) + ")"
+	}
+	var on []string
+	if cpu != "" {
+		on = append(on, oneLine(cpu))
+	}
+	if cores > 0 {
+		on = append(on, plural(cores, "core", "cores"))
+	}
+	if os != "" {
+		on = append(on, oneLine(os))
+	}
+	if len(on) == 0 {
+		return s + " on an unrecorded machine"
+	}
+	return s + " on " + strings.Join(on, ", ")
+}
+
 // modelName is the model's name, or "model N" (1-based) when it has none.
 func modelName(models []Model, i int) string {
 	if models[i].Name != "" {
@@ -502,9 +549,9 @@ func code(s string) string {
 	return fence + s + fence
 }
 
-// oneLine replaces line breaks with spaces.
+// oneLine replaces line breaks with spaces and removes control characters.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\r", " ")), " ")
+	return strings.Join(strings.Fields(stripControl(strings.ReplaceAll(s, "\r", " "))), " ")
 }
 
 // longestRun returns the length of the longest run of c in s.

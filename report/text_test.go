@@ -1,0 +1,45 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// Text from the user's files reaches report.md and the terminal as text: control characters are
+// removed and HTML is escaped, wherever the text appears.
+func TestHostileText(t *testing.T) {
+	t.Parallel()
+	e := demoExperiment()
+	e.Description = "Line one\nline \x1b[31mtwo\x1b[0m <script>alert(1)</script> *kept emphasis*"
+	e.Note = "<img src=x onerror=alert(2)>"
+	e.Models[0].Name = "mlp<b>\x1b]0;title\x07"
+	e.Models[0].Points[0].Label = "n=<i>1</i>"
+	e.Models[0].Points[0].Layers = []Layer{{Name: "<svg onload=alert(3)>", Params: 10}}
+	e.Env.CPU = "\x1b[2JEPYC"
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, e, "chart"); err != nil {
+		t.Fatal(err)
+	}
+	out := md.String()
+	for _, bad := range []string{"<script", "<img", "<b>", "<i>", "<svg", "\x1b", "\x07"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("report.md contains %q", bad)
+		}
+	}
+	for _, want := range []string{"Line one\nline [31mtwo[0m &lt;script&gt;alert(1)&lt;/script&gt; *kept emphasis*", "&lt;img src=x onerror=alert(2)&gt;",
+		"## mlp&lt;b&gt;]0;title", "CPU: [2JEPYC"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	for _, format := range []string{"text", "markdown"} {
+		var table bytes.Buffer
+		if err := WriteTable(&table, e, format); err != nil {
+			t.Fatal(err)
+		}
+		if strings.ContainsAny(table.String(), "\x1b\x07") || format == "markdown" && strings.Contains(table.String(), "<b>") {
+			t.Errorf("%s table:\n%q", format, table.String())
+		}
+	}
+}

@@ -187,10 +187,11 @@ func loadFolder(dir string, warnings io.Writer) (report.Experiment, string, erro
 		Target:      mf.Target,
 		Note:        mf.Note,
 		Env: report.Environment{
-			Version: Version, GoVersion: runtime.Version(), CPU: cpuModel(), Cores: runtime.NumCPU(),
+			Version: Version, GoVersion: runtime.Version(),
 			Date: time.Now().UTC(), SpecFile: mf.SpecFile, SpecHash: mf.SpecHash, SpecText: mf.SpecText,
 		},
 	}
+	var used []Record // the records the report shows, for the machines that trained them
 	e.Rule, e.Predict = mf.Rule, true
 	var missing []missingPoint
 	total := 0
@@ -214,6 +215,7 @@ func loadFolder(dir string, warnings io.Writer) (report.Experiment, string, erro
 					continue
 				}
 				trained++
+				used = append(used, rec)
 				if p.Layers == nil {
 					for _, l := range rec.Layers {
 						p.Layers = append(p.Layers, report.Layer{Name: l.Name, Params: l.Params})
@@ -242,11 +244,43 @@ func loadFolder(dir string, warnings io.Writer) (report.Experiment, string, erro
 		}
 		e.Models = append(e.Models, rm)
 	}
+	setMachines(&e.Env, used)
 	summary := missingSummary(missing, total, mf.Shards)
 	if summary != "" {
 		e.Note = strings.TrimSpace(e.Note + " " + summary)
 	}
 	return e, summary, nil
+}
+
+// setMachines puts into env the builds and machines that trained the records, as the records
+// say (not the machine making the report), and when they finished: one machine fills env's own
+// fields; several are listed, each with its number of trainings.
+func setMachines(env *report.Environment, recs []Record) {
+	if len(recs) == 0 {
+		return // nothing trained yet: the report names only the nnsweep that made it
+	}
+	var machines []report.Machine
+	for _, r := range recs {
+		m := report.Machine{Version: r.Version, GoVersion: r.GoVersion, CPU: r.CPU, OS: r.OS, Cores: r.Cores}
+		i := slices.IndexFunc(machines, func(o report.Machine) bool { o.Trainings = 0; return o == m })
+		if i < 0 {
+			i = len(machines)
+			machines = append(machines, m)
+		}
+		machines[i].Trainings++
+		if env.TrainedFirst.IsZero() || r.FinishedAt.Before(env.TrainedFirst) {
+			env.TrainedFirst = r.FinishedAt
+		}
+		if r.FinishedAt.After(env.TrainedLast) {
+			env.TrainedLast = r.FinishedAt
+		}
+	}
+	if len(machines) > 1 {
+		env.Machines = machines
+		return
+	}
+	m := machines[0]
+	env.Version, env.GoVersion, env.CPU, env.OS, env.Cores = m.Version, m.GoVersion, m.CPU, m.OS, m.Cores
 }
 
 // missingPoint is a point of a manifest without a stored result.

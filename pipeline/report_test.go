@@ -3,10 +3,12 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // manifestOnly makes an output folder of testdata/tiny-mlp.yaml with its manifest and no result.
@@ -61,5 +63,44 @@ func TestReportOut(t *testing.T) {
 	}
 	if err := Report([]string{dir}, ReportOptions{Out: out, Format: "csv"}, &stdout, &bytes.Buffer{}); err != nil || !strings.HasPrefix(readFile(t, filepath.Join(out, "report.csv")), "model,point") {
 		t.Fatalf("csv into a folder: %v", err)
+	}
+}
+
+// The report names the machines and builds that trained the points, from the records, not the
+// machine that renders it.
+func TestReportShowsStoredMachines(t *testing.T) {
+	t.Parallel()
+	dir := manifestOnly(t)
+	mf, err := readManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	rec := func(i int, m Machine, version string) string {
+		b, _ := json.Marshal(Record{Key: mf.Models[0].Points[i].Key, Model: "tiny-mlp", Point: mf.Models[0].Points[i].Label, Status: "ok",
+			TestAccuracy: 0.9, Version: version, Machine: m, FinishedAt: at.Add(time.Duration(i) * time.Hour)})
+		return string(b)
+	}
+	arm := Machine{CPU: "Other CPU", Cores: 8, OS: "linux/arm64", GoVersion: "go1.99"}
+	writeLines(t, filepath.Join(dir, ResultsFile), rec(0, arm, "9.9.9"))
+	if err := Report([]string{dir}, ReportOptions{}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	md := readFile(t, filepath.Join(dir, "report.md"))
+	for _, want := range []string{"- nnsweep 9.9.9, built with go1.99\n- CPU: Other CPU, 8 cores (linux/arm64)\n- Trained: 2026-03-04 05:06:07 UTC\n"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("one machine: report lacks %q:\n%s", want, md)
+		}
+	}
+	if cpu := cpuModel(); strings.Contains(md, cpu) {
+		t.Errorf("the report names this machine's CPU %q", cpu)
+	}
+	writeLines(t, filepath.Join(dir, ResultsFile), rec(0, arm, "9.9.9"), rec(1, Machine{}, "0.0.1"))
+	Report([]string{dir}, ReportOptions{}, &bytes.Buffer{}, &bytes.Buffer{})
+	md = readFile(t, filepath.Join(dir, "report.md"))
+	want := "- Trained by 2 builds or machines:\n  - nnsweep 9.9.9 (go1.99) on Other CPU, 8 cores, linux/arm64: 1 training\n" +
+		"  - nnsweep 0.0.1 on an unrecorded machine: 1 training\n- Trained: 2026-03-04 05:06:07 UTC to 2026-03-04 06:06:07 UTC\n"
+	if !strings.Contains(md, want) {
+		t.Errorf("two machines: report lacks %q:\n%s", want, md)
 	}
 }

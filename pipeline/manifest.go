@@ -33,6 +33,9 @@ type Manifest struct {
 	Note        string  `json:"note,omitempty"` // command-line overrides, e.g. --epochs
 	// Rule is the spec's target.rule: which figure of a point's seeds must meet the target.
 	Rule string `json:"rule,omitempty"`
+	// Dataset and DatasetChecksum name the data the points are trained on (as in Record).
+	Dataset         string `json:"dataset,omitempty"`
+	DatasetChecksum string `json:"dataset_checksum,omitempty"`
 	// Shards is the number of shards the run was split into; 0 when it was not.
 	Shards int             `json:"shards,omitempty"`
 	Models []ManifestModel `json:"models"`
@@ -88,7 +91,7 @@ func (r *runState) manifest(jobs []job, sp shardPlan) Manifest {
 	s := r.e.Spec
 	mf := Manifest{Spec: s.Name, Description: strings.TrimSpace(s.Description), Target: s.Target.Min,
 		SpecFile: s.File, SpecHash: s.Hash(), SpecText: string(s.Source), Note: r.overrideNote(), Shards: sp.Count,
-		Rule: s.Target.Rule}
+		Rule: s.Target.Rule, Dataset: r.data.Name, DatasetChecksum: r.data.Checksum}
 	var cur *ManifestModel
 	var mp *ManifestPoint
 	for i, j := range jobs {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,11 +42,25 @@ func Report(dirs []string, opts ReportOptions, stdout, stderr io.Writer) error {
 		return &UsageError{fmt.Sprintf("--format %q: use one of %s", opts.Format, strings.Join(ReportFormats, ", "))}
 	}
 	var merged report.Experiment
+	var trained []Record
+	var firstData string
 	seen := map[string]bool{}
 	for i, dir := range dirs {
-		e, missing, err := loadFolder(dir, stderr)
+		f, err := loadFolder(dir, stderr)
 		if err != nil {
 			return err
+		}
+		e, missing := f.report, f.missing
+		trained = append(trained, f.records...)
+		if i == 0 {
+			firstData = f.dataset
+		} else if f.dataset != "" && firstData != "" && f.dataset != firstData {
+			fmt.Fprintf(stderr, "warning: %s was trained on %s but %s on %s: the comparison ranks models trained on different data\n", dir, f.dataset, dirs[0], firstData)
+			merged.Note = strings.TrimSpace(merged.Note + fmt.Sprintf(" %s was trained on %s, %s on %s.", dir, f.dataset, dirs[0], firstData))
+		}
+		if i > 0 && e.Target != merged.Target {
+			fmt.Fprintf(stderr, "warning: %s targets %s but %s targets %s: the comparison judges every model against %s\n",
+				dir, percentOf(e.Target), dirs[0], percentOf(merged.Target), percentOf(merged.Target))
 		}
 		if missing != "" {
 			fmt.Fprintf(stderr, "%s: %s The same `nnsweep run` command (with the same --shard) trains only what is missing.\n", dir, missing)
@@ -69,6 +84,10 @@ func Report(dirs []string, opts ReportOptions, stdout, stderr io.Writer) error {
 			seen[m.Name] = true
 			merged.Models = append(merged.Models, m)
 		}
+	}
+	if len(dirs) > 1 {
+		merged.Env.Version, merged.Env.GoVersion = Version, runtime.Version()
+		setMachines(&merged.Env, trained)
 	}
 	out, err := reportPath(opts.Out, opts.Format, dirs)
 	if err != nil {
@@ -165,20 +184,31 @@ func dirNames(dirs []string) []string {
 
 // loadReport builds the report of one output folder from its manifest and results.
 func loadReport(dir string, warnings io.Writer) (report.Experiment, error) {
-	e, _, err := loadFolder(dir, warnings)
-	return e, err
+	f, err := loadFolder(dir, warnings)
+	return f.report, err
 }
 
-// loadFolder builds the report of one output folder from its manifest and all its results files,
-// and says which points have no result yet ("" when none), as the report's note does.
-func loadFolder(dir string, warnings io.Writer) (report.Experiment, string, error) {
+// folderReport is what loadFolder reads of an output folder.
+type folderReport struct {
+	report report.Experiment
+	// missing says which points have no result yet ("" when none), as the report's note does.
+	missing string
+	// dataset names the data the folder's points were trained on, e.g. "mnist (sha256 1a2b3c4d…)";
+	// "" when unknown.
+	dataset string
+	// records are the results the report shows.
+	records []Record
+}
+
+// loadFolder builds the report of one output folder from its manifest and all its results files.
+func loadFolder(dir string, warnings io.Writer) (folderReport, error) {
 	mf, err := readManifest(dir)
 	if err != nil {
-		return report.Experiment{}, "", err
+		return folderReport{}, err
 	}
 	store, corrupt, err := OpenStore(dir)
 	if err != nil {
-		return report.Experiment{}, "", err
+		return folderReport{}, err
 	}
 	warnCorrupt(warnings, corrupt)
 	e := report.Experiment{
@@ -249,7 +279,19 @@ func loadFolder(dir string, warnings io.Writer) (report.Experiment, string, erro
 	if summary != "" {
 		e.Note = strings.TrimSpace(e.Note + " " + summary)
 	}
-	return e, summary, nil
+	data, sum := mf.Dataset, mf.DatasetChecksum
+	if data == "" && len(used) > 0 {
+		data, sum = used[0].Dataset, used[0].DatasetChecksum
+	}
+	if data != "" {
+		data = fmt.Sprintf("%s (sha256 %.8s…)", data, sum)
+	}
+	return folderReport{report: e, missing: summary, dataset: data, records: used}, nil
+}
+
+// percentOf writes a target fraction as a percentage: 0.97 is "97%".
+func percentOf(f float64) string {
+	return strconv.FormatFloat(100*f, 'g', 4, 64) + "%"
 }
 
 // setMachines puts into env the builds and machines that trained the records, as the records

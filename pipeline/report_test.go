@@ -104,3 +104,29 @@ func TestReportShowsStoredMachines(t *testing.T) {
 		t.Errorf("two machines: report lacks %q:\n%s", want, md)
 	}
 }
+
+// Merging folders of different data or targets says so on stderr and in the report's note.
+func TestReportWarnsOfDifferentDataAndTargets(t *testing.T) {
+	t.Parallel()
+	a, b := manifestOnly(t), manifestOnly(t)
+	mf, _ := readManifest(b)
+	mf.Target, mf.Dataset, mf.DatasetChecksum = 0.9, "idx:other/train-images.idx", "abcdef0123456789"
+	raw, _ := encodeManifest(mf)
+	os.WriteFile(filepath.Join(b, ManifestFile), raw, 0o644)
+	var stderr bytes.Buffer
+	out := filepath.Join(t.TempDir(), "compare.md")
+	if err := Report([]string{a, b}, ReportOptions{Out: out}, &bytes.Buffer{}, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"warning: " + b + " was trained on idx:other/train-images.idx (sha256 abcdef01…) but " + a + " on mnist (sha256 ",
+		"warning: " + b + " targets 90% but " + a + " targets 80%: the comparison judges every model against 80%",
+	} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	if md := readFile(t, out); !strings.Contains(md, b+" was trained on idx:other/train-images.idx") {
+		t.Errorf("the note does not say the data differ:\n%s", md)
+	}
+}

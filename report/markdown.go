@@ -241,7 +241,12 @@ func writeModel(b *strings.Builder, e Experiment, mi int, tp TurningResult, pare
 	}
 	writeDivergedSeeds(b, e.Rule, m)
 
-	fmt.Fprintf(b, "**Turning point:** %s\n\n", turningSentence(m, tp, target, e.Rule))
+	if n := pendingBelow(m, tp); n > 0 {
+		fmt.Fprintf(b, "**Turning point so far:** %s %s not trained yet: one of them may meet the target too.\n\n",
+			turningSentence(m, tp, target, e.Rule), plural(n, "smaller point is", "smaller points are"))
+	} else {
+		fmt.Fprintf(b, "**Turning point:** %s\n\n", turningSentence(m, tp, target, e.Rule))
+	}
 	if len(tp.NonMonotone) > 0 {
 		fmt.Fprintf(b, "> **Warning:** accuracy is not monotone in size: %s %s larger than the turning point but below %s.\n\n",
 			joinLabels(tp.NonMonotone), pluralVerb(len(tp.NonMonotone)), targetPercent(target))
@@ -261,6 +266,22 @@ func writeModel(b *strings.Builder, e Experiment, mi int, tp TurningResult, pare
 		}
 		writeLayers(b, ref, role)
 	}
+}
+
+// pendingBelow counts the points of m smaller than its turning point that
+// have no result yet (pending, or a status the report does not know), so
+// the turning point may still move down; 0 without a turning point.
+func pendingBelow(m Model, tp TurningResult) int {
+	if !tp.Found {
+		return 0
+	}
+	n := 0
+	for _, p := range m.Points {
+		if p.Params < tp.Params && p.Status != StatusOK && p.Status != StatusDiverged && p.Status != StatusSkipped {
+			n++
+		}
+	}
+	return n
 }
 
 // turningSentence is the turning point of a model as one sentence, e.g.

@@ -43,3 +43,25 @@ func TestHostileText(t *testing.T) {
 		}
 	}
 }
+
+// A turning point with smaller points still pending is the turning point so far.
+func TestTurningPointSoFar(t *testing.T) {
+	t.Parallel()
+	e := demoExperiment()
+	var md bytes.Buffer
+	WriteMarkdown(&md, e, "")
+	if strings.Contains(md.String(), "so far") {
+		t.Fatalf("every point is trained, yet the report says so far:\n%s", md.String())
+	}
+	m := &e.Models[1] // cnn2: its turning point n=2 is above n=1
+	for i := range m.Points {
+		if m.Points[i].Label == "n=1" {
+			m.Points[i].Status = StatusPending
+		}
+	}
+	md.Reset()
+	WriteMarkdown(&md, e, "")
+	if want := "**Turning point so far:** n = 2: 932 parameters at 97.10% test accuracy, 1/81 of the largest point (75,242 parameters). 1 smaller point is not trained yet: one of them may meet the target too."; !strings.Contains(md.String(), want) {
+		t.Fatalf("report lacks %q:\n%s", want, md.String())
+	}
+}

@@ -260,7 +260,7 @@ func TestRunThenReport(t *testing.T) {
 		t.Fatalf("merge: exit %d\n%s", code, stderr)
 	}
 	md, _ := os.ReadFile(out)
-	for _, want := range []string{"# Comparison", "## three-points\n", "## three-points (" + filepath.Base(b) + ")", "compare.png", "Trained for 1 epochs with --epochs"} {
+	for _, want := range []string{"# Comparison", "## three-points\n", "## three-points (" + filepath.Base(b) + ")", "compare.png", "Trained for 1 epoch with --epochs"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("merged report lacks %q", want)
 		}

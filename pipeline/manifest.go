@@ -133,7 +133,7 @@ func (r *runState) overrideNote() string {
 		for i := range r.e.Models {
 			asked = append(asked, fmt.Sprintf("%s %d", r.e.Models[i].Name, r.specEpochs(&r.e.Models[i])))
 		}
-		parts = append(parts, fmt.Sprintf("trained for %d epochs with --epochs (the spec asks for %s)", r.opts.Epochs, strings.Join(asked, ", ")))
+		parts = append(parts, fmt.Sprintf("trained for %s with --epochs (the spec asks for %s)", plural(r.opts.Epochs, "epoch"), strings.Join(asked, ", ")))
 	}
 	if r.opts.LimitTrain > 0 {
 		parts = append(parts, fmt.Sprintf("trained on the first %d training examples only (--limit-train)", r.opts.LimitTrain))

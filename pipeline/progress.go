@@ -46,7 +46,7 @@ type lineProgress struct {
 
 func (l *lineProgress) start(label string, epochs int) {
 	l.label, l.began = label, time.Now()
-	fmt.Fprintf(l.w, "%s: training %d epochs\n", label, epochs)
+	fmt.Fprintf(l.w, "%s: training %s\n", label, plural(epochs, "epoch"))
 }
 
 func (l *lineProgress) update(p runner.Progress) {
@@ -71,10 +71,10 @@ func finishLine(label string, began time.Time, res *runner.Result, err error) st
 	case err != nil:
 		return fmt.Sprintf("%s: stopped: %v", label, err)
 	case res.Status != runner.StatusOK:
-		return fmt.Sprintf("%s: %s after %d epochs (loss became NaN or infinite); the sweep goes on", label, res.Status, res.Epochs)
+		return fmt.Sprintf("%s: %s after %s (loss became NaN or infinite); stored as %s, the sweep goes on", label, res.Status, plural(res.Epochs, "epoch"), res.Status)
 	}
-	return fmt.Sprintf("%s: test accuracy %.2f%%, test loss %.4f, %d epochs in %s",
-		label, 100*res.Test.Accuracy, res.Test.Loss, res.Epochs, time.Since(began).Round(time.Second))
+	return fmt.Sprintf("%s: test accuracy %.2f%%, test loss %.4f, %s in %s",
+		label, 100*res.Test.Accuracy, res.Test.Loss, plural(res.Epochs, "epoch"), time.Since(began).Round(time.Second))
 }
 
 // barProgress draws a progress bar per point: epoch, batch, ETA, running loss and accuracy.

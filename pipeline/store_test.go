@@ -25,7 +25,7 @@ func TestRunStoresDivergedPoint(t *testing.T) {
 	os.WriteFile(path, bytes.Replace(src, []byte("optimizer: {name: rmsprop}"), []byte("optimizer: {name: sgd, learning_rate: 1e30}"), 1), 0o644)
 	dir := t.TempDir()
 	log := runTiny(t, path, dir, RunOptions{})
-	if strings.Count(log, "diverged after") != 2 {
+	if strings.Count(log, "diverged after 1 epoch (loss became NaN or infinite); stored as diverged") != 2 || !strings.Contains(log, ": training 1 epoch\n") {
 		t.Fatalf("want both points diverged:\n%s", log)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, ResultsFile))

@@ -69,6 +69,8 @@ func TestCommands(t *testing.T) {
 		{"unknown flag", []string{"params", "--bogus"}, pipeline.ExitUsage, "", "unknown flag: --bogus"},
 		{"unknown command", []string{"train"}, pipeline.ExitUsage, "", "unknown command \"train\""},
 		{"report no folder", []string{"report", "testdata"}, pipeline.ExitFailure, "", "testdata has no manifest.json"},
+		{"report of a spec", []string{"report", "examples/mnist-mlp.yaml"}, pipeline.ExitUsage, "",
+			"report examples/mnist-mlp.yaml: it is a file, not an output folder; for this spec, give the folder `nnsweep run examples/mnist-mlp.yaml` wrote: runs/mnist-mlp"},
 		{"completion", []string{"completion", "bash"}, 0, "", ""},
 		{"run bad search", []string{"run", "examples/mnist-cnn2.yaml", "--search", "random", "--out", "testdata/none"}, pipeline.ExitUsage, "", `--search "random": use grid or bisect`},
 		{"run bad engine", []string{"run", "examples/mnist-cnn2.yaml", "--engine", "gpu", "--out", "testdata/none"}, pipeline.ExitUsage, "", `--engine: unknown engine "gpu"; use fast or stock`},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nnsweep/nnsweep/report"
+	"github.com/nnsweep/nnsweep/spec"
 )
 
 // ReportFormats are the output formats of Report.
@@ -46,6 +47,9 @@ func Report(dirs []string, opts ReportOptions, stdout, stderr io.Writer) error {
 	var firstData string
 	seen := map[string]bool{}
 	for i, dir := range dirs {
+		if err := checkFolderArg(dir); err != nil {
+			return err
+		}
 		f, err := loadFolder(dir, stderr)
 		if err != nil {
 			return err
@@ -186,6 +190,22 @@ func dirNames(dirs []string) []string {
 func loadReport(dir string, warnings io.Writer) (report.Experiment, error) {
 	f, err := loadFolder(dir, warnings)
 	return f.report, err
+}
+
+// checkFolderArg refuses a report argument that is a file, such as the spec itself, naming the
+// folder that `nnsweep run` writes for a spec.
+func checkFolderArg(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil || fi.IsDir() {
+		return nil // a missing folder is reported as such when its manifest is read
+	}
+	fix := "give the folder `nnsweep run` wrote (runs/<spec name> unless --out said otherwise)"
+	if src, err := os.ReadFile(dir); err == nil && len(src) <= spec.MaxFileBytes {
+		if s, _ := spec.Parse(dir, src); s != nil && s.Name != "" {
+			fix = fmt.Sprintf("for this spec, give the folder `nnsweep run %s` wrote: %s (unless --out said otherwise)", dir, filepath.Join("runs", s.Name))
+		}
+	}
+	return &UsageError{fmt.Sprintf("report %s: it is a file, not an output folder; %s", dir, fix)}
 }
 
 // folderReport is what loadFolder reads of an output folder.

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -92,6 +94,35 @@ func toDataInfo(i dataset.Info) *spec.DataInfo {
 func dataFiles(s *spec.Spec) dataset.Files {
 	f := s.DataFiles()
 	return dataset.Files{TrainImages: f[0], TrainLabels: f[1], TestImages: f[2], TestLabels: f[3]}
+}
+
+// mnistChecksum is the Checksum of dataset.MNIST(), known without decoding it (a test checks it).
+const mnistChecksum = "649ad68afef80c093fbe9b73e2b92380fe7db35a7b6fec6f2f6738a4ee6f6dc5"
+
+// dataIdentity returns the Name and Checksum that loadData's dataset will have, without decoding
+// it: MNIST's are known, and the user's files are hashed as dataset.Data.Checksum says (the
+// SHA-256 of the SHA-256 digests of the four files as stored), which is much cheaper than
+// decoding them. The result keys need the checksum; the data itself only what is trained.
+func dataIdentity(s *spec.Spec) (name, checksum string, err error) {
+	if s.Dataset.Builtin == "mnist" {
+		return "mnist", mnistChecksum, nil
+	}
+	f := dataFiles(s)
+	all := sha256.New()
+	for _, path := range []string{f.TrainImages, f.TrainLabels, f.TestImages, f.TestLabels} {
+		h := sha256.New()
+		file, err := os.Open(path)
+		if err != nil {
+			return "", "", err
+		}
+		_, err = io.Copy(h, file)
+		file.Close()
+		if err != nil {
+			return "", "", fmt.Errorf("%s: %w", path, err)
+		}
+		all.Write(h.Sum(nil))
+	}
+	return "idx:" + f.TrainImages, hex.EncodeToString(all.Sum(nil)), nil
 }
 
 // loadData decodes the spec's dataset.

@@ -91,7 +91,7 @@ func (r *runState) manifest(jobs []job, sp shardPlan) Manifest {
 	s := r.e.Spec
 	mf := Manifest{Spec: s.Name, Description: strings.TrimSpace(s.Description), Target: s.Target.Min,
 		SpecFile: s.File, SpecHash: s.Hash(), SpecText: string(s.Source), Note: r.overrideNote(), Shards: sp.Count,
-		Rule: s.Target.Rule, Dataset: r.data.Name, DatasetChecksum: r.data.Checksum}
+		Rule: s.Target.Rule, Dataset: r.dataName, DatasetChecksum: r.dataChecksum}
 	var cur *ManifestModel
 	var mp *ManifestPoint
 	for i, j := range jobs {

@@ -127,13 +127,11 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 	for _, name := range removeStaleTemps(opts.Out, time.Now()) {
 		fmt.Fprintf(stderr, "removed %s, a temporary file left by a process killed while writing it\n", filepath.Join(opts.Out, name))
 	}
-	started := time.Now()
-	data, err := loadData(e.Spec)
-	if err != nil {
+	ops, _ := runner.EngineOps(opts.Engine) // checked by applyOverrides
+	r := &runState{e: e, opts: opts, store: store, stderr: stderr, ops: ops}
+	if r.dataName, r.dataChecksum, err = dataIdentity(e.Spec); err != nil {
 		return fmt.Errorf("%s: dataset: %w", e.Spec.File, err)
 	}
-	ops, _ := runner.EngineOps(opts.Engine) // checked by applyOverrides
-	r := &runState{e: e, opts: opts, store: store, data: data, stderr: stderr, ops: ops}
 	all := r.plan()
 	shards, err := r.assignShards(all)
 	if err != nil {
@@ -158,9 +156,20 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 			searched = " (bisect trains only those it needs)"
 		}
 	}
-	fmt.Fprintf(stderr, "%s: %s%s to train%s, %d already stored, data %s (%d training examples) loaded in %s; writing to %s\n",
-		path, shardNote, plural(todo, unit), searched, len(jobs)-todo, data.Name, min(data.Train.N, limitOr(opts.LimitTrain, data.Train.N)),
-		time.Since(started).Round(time.Millisecond), opts.Out)
+	loaded := "not loaded: nothing to train"
+	if todo > 0 {
+		started := time.Now()
+		if r.data, err = loadData(e.Spec); err != nil {
+			return fmt.Errorf("%s: dataset: %w", e.Spec.File, err)
+		}
+		if r.data.Checksum != r.dataChecksum {
+			return fmt.Errorf("%s: dataset: its files changed while nnsweep read them; run again", e.Spec.File)
+		}
+		loaded = fmt.Sprintf("(%d training examples) loaded in %s", min(r.data.Train.N, limitOr(opts.LimitTrain, r.data.Train.N)),
+			time.Since(started).Round(time.Millisecond))
+	}
+	fmt.Fprintf(stderr, "%s: %s%s to train%s, %d already stored, data %s %s; writing to %s\n",
+		path, shardNote, plural(todo, unit), searched, len(jobs)-todo, r.dataName, loaded, opts.Out)
 	if opts.Jobs > 1 {
 		r.stderr = &lockedWriter{w: stderr}
 	}
@@ -287,15 +296,18 @@ func (e *Experiment) applyOverrides(opts RunOptions) error {
 
 // runState is one Run in progress.
 type runState struct {
-	e        *Experiment
-	opts     RunOptions
-	store    *Store
-	data     *dataset.Data
-	stderr   io.Writer
-	progress progressDisplay
-	ops      builder.Ops
-	mu       sync.Mutex      // guards forced and the report's refresh when trainings run at once
-	forced   map[string]bool // keys retrained in this run under --force
+	e     *Experiment
+	opts  RunOptions
+	store *Store
+	// dataName and dataChecksum identify the dataset (as dataset.Data's Name and Checksum) before
+	// it is loaded; data is loaded only when some point is to be trained.
+	dataName, dataChecksum string
+	data                   *dataset.Data
+	stderr                 io.Writer
+	progress               progressDisplay
+	ops                    builder.Ops
+	mu                     sync.Mutex      // guards forced and the report's refresh when trainings run at once
+	forced                 map[string]bool // keys retrained in this run under --force
 	// searches holds each bisect model's search state, for the manifest.
 	searches map[string]searchState
 	// lastReport is when the report was last refreshed (guarded by mu); clock, when set, replaces
@@ -446,7 +458,7 @@ func (r *runState) plan() []job {
 				rm := m.ResolvedModel
 				rm.Train.Seed += int64(rep)
 				jobs = append(jobs, job{model: m, point: p, pointIndex: pi, repeat: rep, seed: rm.Train.Seed,
-					key: pointKey(rm, p, r.opts.LimitTrain, r.data.Checksum, r.opts.Engine)})
+					key: pointKey(rm, p, r.opts.LimitTrain, r.dataChecksum, r.opts.Engine)})
 			}
 			pi++
 		}
@@ -490,7 +502,7 @@ func (r *runState) train(ctx context.Context, j job) (Record, error) {
 		Optimizer: m.Train.Optimizer, LimitTrain: r.opts.LimitTrain,
 		Status: res.Status, TestAccuracy: res.Test.Accuracy, TestLoss: res.Test.Loss,
 		TrainSeconds: res.TrainSeconds, TrainExamples: res.TrainExamples, History: res.History,
-		Dataset: r.data.Name, DatasetChecksum: r.data.Checksum, Version: Version, Machine: thisMachine(),
+		Dataset: r.dataName, DatasetChecksum: r.dataChecksum, Version: Version, Machine: thisMachine(),
 		FinishedAt: time.Now().UTC(),
 	}
 	for _, l := range pc.Layers {

@@ -17,7 +17,11 @@ func (r *runState) assignShards(jobs []job) (shardPlan, error) {
 	if !r.opts.Shard.Sharded() {
 		return shardPlan{}, nil
 	}
-	costs, err := planCosts(r.e, r.data.Info(), r.opts.LimitTrain)
+	info, err := describeCounts(r.e.Spec)
+	if err != nil {
+		return shardPlan{}, fmt.Errorf("%s: dataset: %w", r.e.Spec.File, err)
+	}
+	costs, err := planCosts(r.e, info, r.opts.LimitTrain)
 	if err != nil {
 		return shardPlan{}, err
 	}

@@ -123,6 +123,9 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 		return err
 	}
 	defer store.Close()
+	if store.Unlocked != "" {
+		fmt.Fprintf(stderr, "warning: %s\n", store.Unlocked)
+	}
 	warnCorrupt(stderr, corrupt)
 	for _, name := range removeStaleTemps(opts.Out, time.Now()) {
 		fmt.Fprintf(stderr, "removed %s, a temporary file left by a process killed while writing it\n", filepath.Join(opts.Out, name))

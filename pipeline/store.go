@@ -46,6 +46,9 @@ type Store struct {
 	out     *os.File // File opened for appending; nil for a store opened with OpenStore
 	size    int64    // out's size in bytes, where the next record starts
 	lock    *os.File // the lock file, locked while out is open
+	// Unlocked, when not empty, warns that the file system could not lock File: the store is open
+	// for appending without the lock.
+	Unlocked string
 }
 
 // CorruptLine is a line of a results file that could not be read; it is ignored.
@@ -109,8 +112,11 @@ func (s *Store) Close() error {
 // lockName is the name of the lock file of the results file name.
 func lockName(name string) string { return "." + name + ".lock" }
 
-// errLocked says that another open file holds a lock.
-var errLocked = errors.New("locked")
+// errLocked says that another open file holds a lock; errNoLocks that the file system has no locks.
+var (
+	errLocked  = errors.New("locked")
+	errNoLocks = errors.New("the file system does not support locks")
+)
 
 // takeLock locks the lock file of s.File and writes this process's PID and host into it.
 func (s *Store) takeLock() error {
@@ -126,6 +132,10 @@ func (s *Store) takeLock() error {
 		return fmt.Errorf("locking %s: %w", path, err)
 	}
 	switch err := lockFile(f); {
+	case errors.Is(err, errNoLocks):
+		s.Unlocked = fmt.Sprintf("%s cannot be locked (%v): make sure that no other run writes it at the same time", path, err)
+		s.lock = f
+		return nil
 	case errors.Is(err, errLocked):
 		holder := lockHolder(f.Name())
 		f.Close()

@@ -23,6 +23,9 @@ trains and evaluates. Give it the same --only, --points, --epochs and --limit-tr
 			if !cmd.Flags().Changed("shards") {
 				return &pipeline.UsageError{Msg: "plan needs the number of shards: add --shards N, e.g. --shards 4"}
 			}
+			if err := atLeastOne(cmd, "epochs", "limit-train"); err != nil {
+				return err
+			}
 			var err error
 			if opts.Points, err = pipeline.ParsePoints(points); err != nil {
 				return err

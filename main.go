@@ -10,6 +10,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/nnsweep/nnsweep/pipeline"
@@ -17,10 +21,31 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go handleSignals(sigs, cancel, os.Exit, os.Stderr)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	signal.Stop(sigs)
 	os.Exit(exitCode(err, os.Stderr))
+}
+
+// stopsGracefully is set by commands that stop on their own once their context is cancelled
+// (run, which finishes the current batch and stores what it finished).
+var stopsGracefully atomic.Bool
+
+// handleSignals acts on SIGINT and SIGTERM: in a command that stops gracefully, the first signal
+// cancels the context (the command stops after the current batch) and the second exits at once;
+// any other command exits at the first. Either way the status is 130.
+func handleSignals(sigs <-chan os.Signal, cancel func(), exit func(int), stderr io.Writer) {
+	<-sigs
+	if stopsGracefully.Load() {
+		fmt.Fprintln(stderr, "\nstopping after the current batch (press Ctrl-C again to quit at once)")
+		cancel()
+		<-sigs
+		fmt.Fprintln(stderr, "interrupted again: quitting at once; the points stored so far are kept")
+	}
+	exit(pipeline.ExitInterrupted)
 }
 
 // exitCode is the one place that maps errors to exit codes; it prints the error first.
@@ -40,10 +65,14 @@ func exitCode(err error, stderr io.Writer) int {
 	return code
 }
 
-// usageError marks errors from cobra's argument and flag parsing.
-type usageError struct{ err error }
+// usageError marks errors from cobra's argument and flag parsing; cmd is the command whose help
+// the message points to, e.g. "nnsweep run".
+type usageError struct {
+	err error
+	cmd string
+}
 
-func (e *usageError) Error() string { return e.err.Error() + " (see nnsweep --help)" }
+func (e *usageError) Error() string { return e.err.Error() + " (see " + e.cmd + " --help)" }
 func (e *usageError) Unwrap() error { return e.err }
 
 // run executes the command line args, writing to stdout and stderr.
@@ -52,7 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err, c.CommandPath()} })
 	_, err := root.ExecuteContextC(ctx)
 	return err
 }
@@ -74,18 +103,74 @@ turning point: the smallest model at or above the accuracy target.`,
 			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 				msg += fmt.Sprintf("; did you mean %q?", s[0])
 			}
-			return &usageError{errors.New(msg)}
+			return &usageError{errors.New(msg), cmd.CommandPath()}
 		},
-		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		RunE:    func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		Version: pipeline.Version,
 	}
-	root.AddCommand(newValidateCommand(), newParamsCommand(), newRunCommand(), newPlanCommand(), newReportCommand(), newSchemaCommand())
+	root.SetVersionTemplate("nnsweep {{.Version}}\n")
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(newValidateCommand(), newParamsCommand(), newRunCommand(), newPlanCommand(), newReportCommand(), newSchemaCommand(),
+		newCompletionCommand())
 	return root
+}
+
+// completionShells are the shells `nnsweep completion` writes a script for.
+var completionShells = []string{"bash", "zsh", "fish", "powershell"}
+
+// newCompletionCommand replaces cobra's, which prints its help and exits 0 for a shell it lacks.
+func newCompletionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "completion bash|zsh|fish|powershell",
+		Short: "Print the shell completion script, e.g. source <(nnsweep completion bash)",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 || !slices.Contains(completionShells, args[0]) {
+				return &usageError{fmt.Errorf("completion takes one shell of %s", strings.Join(completionShells, ", ")), cmd.CommandPath()}
+			}
+			return nil
+		},
+		ValidArgs: completionShells,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			root, out := cmd.Root(), cmd.OutOrStdout()
+			switch args[0] {
+			case "bash":
+				return root.GenBashCompletionV2(out, true)
+			case "zsh":
+				return root.GenZshCompletion(out)
+			case "fish":
+				return root.GenFishCompletion(out, true)
+			}
+			return root.GenPowerShellCompletionWithDesc(out)
+		},
+	}
+}
+
+// leftOut says, for each integer flag whose 0 is "not given", what leaving the flag out does.
+var leftOut = map[string]string{
+	"epochs":      "to train the epochs the spec asks for",
+	"limit-train": "to train on every training example",
+	"jobs":        "to train one point at a time",
+}
+
+// atLeastOne refuses the integer flags among names that were given a value below 1: their 0
+// means "not given", which a user writing 0 does not mean.
+func atLeastOne(cmd *cobra.Command, names ...string) error {
+	for _, name := range names {
+		f := cmd.Flags().Lookup(name)
+		if f == nil || !f.Changed {
+			continue
+		}
+		if v, err := strconv.Atoi(f.Value.String()); err == nil && v < 1 {
+			return &pipeline.UsageError{Msg: fmt.Sprintf("--%s %d: give at least 1, or leave --%s out %s", name, v, name, leftOut[name])}
+		}
+	}
+	return nil
 }
 
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
-			return &usageError{err}
+			return &usageError{err, cmd.CommandPath()}
 		}
 		return nil
 	}
@@ -94,7 +179,7 @@ func exactArgs(n int) cobra.PositionalArgs {
 func minArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := cobra.MinimumNArgs(n)(cmd, args); err != nil {
-			return &usageError{err}
+			return &usageError{err, cmd.CommandPath()}
 		}
 		return nil
 	}
@@ -153,7 +238,8 @@ func newRunCommand() *cobra.Command {
 		Long: `run trains the points of a spec in order on its dataset. Every finished point is stored at once
 in DIR/results.jsonl and the report DIR/report.md is refreshed; running the same spec again skips
 the stored points (their key covers the model, the training settings, the data and the seed), so an
-interrupted sweep resumes where it stopped. Ctrl-C stops after the current batch.
+interrupted sweep resumes where it stopped. Ctrl-C stops after the current batch; a second Ctrl-C
+quits at once.
 
 With --shard I/N (or in a Kubernetes Indexed Job or a Slurm job array, from the environment) run
 trains only shard I of N and stores it in its own results file of the shared folder DIR;
@@ -165,6 +251,9 @@ trains only shard I of N and stores it in its own results file of the shared fol
 		Args:              exactArgs(1),
 		ValidArgsFunction: yamlFiles,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := atLeastOne(cmd, "epochs", "limit-train", "jobs"); err != nil {
+				return err
+			}
 			var err error
 			if opts.Points, err = pipeline.ParsePoints(points); err != nil {
 				return err
@@ -173,8 +262,9 @@ trains only shard I of N and stores it in its own results file of the shared fol
 				return err
 			}
 			if cmd.Flags().Changed("dump-count") && opts.DumpSteps == "" {
-				return &pipeline.UsageError{Msg: "--dump-count needs --dump-steps DIR"}
+				return &pipeline.UsageError{Msg: "--dump-count needs --dump-steps DIR; see nnsweep run --help"}
 			}
+			stopsGracefully.Store(true)
 			if cpuprofile != "" {
 				stop, err := startCPUProfile(cpuprofile)
 				if err != nil {
@@ -189,17 +279,18 @@ trains only shard I of N and stores it in its own results file of the shared fol
 	f.StringVar(&opts.Out, "out", "", "output folder (default runs/<spec name>)")
 	f.StringSliceVar(&opts.Only, "only", nil, "train only these models (comma-separated names)")
 	f.StringArrayVar(&points, "points", nil, "train only these points, e.g. n=2,4 (repeat for more variables)")
-	f.IntVar(&opts.Epochs, "epochs", 0, "train this many epochs instead of the spec's")
-	f.IntVar(&opts.LimitTrain, "limit-train", 0, "train on the first N training examples only")
+	f.IntVar(&opts.Epochs, "epochs", 0, "train this many epochs instead of the spec's (default: the spec's)")
+	f.IntVar(&opts.LimitTrain, "limit-train", 0, "train on the first N training examples only (default: all)")
 	f.BoolVar(&opts.Force, "force", false, "train again points whose results are stored")
 	f.StringVar(&opts.Progress, "progress", "auto", "progress display: auto, bar, lines or none")
-	f.IntVar(&opts.Jobs, "jobs", 1, "train this many points of a grid at once (2 can pay for small models)")
+	f.IntVar(&opts.Jobs, "jobs", 1, "train this many points of a grid at once (2 can pay for small models; default 1)")
 	f.StringVar(&opts.Search, "search", "", "grid or bisect, instead of the spec's search")
 	cmd.RegisterFlagCompletionFunc("search", cobra.FixedCompletions([]string{"grid", "bisect"}, cobra.ShellCompDirectiveNoFileComp))
 	f.StringVar(&opts.Engine, "engine", "fast", "how layers are built: fast (fused ops on our kernels) or stock (gorgonia's own operations)")
 	cmd.RegisterFlagCompletionFunc("engine", cobra.FixedCompletions(pipeline.Engines, cobra.ShellCompDirectiveNoFileComp))
 	f.StringVar(&shard, "shard", "", "train only shard I of N, e.g. 0/4 (default: from JOB_COMPLETION_INDEX and NNSWEEP_SHARDS, or SLURM_ARRAY_TASK_*; 0/1: the whole sweep)")
-	cmd.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions([]string{"auto", "bar", "lines", "none"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions(pipeline.ProgressModes, cobra.ShellCompDirectiveNoFileComp))
+	f.BoolVar(&opts.AllowOtherSpec, "allow-other-spec", false, "store the results in --out even when it holds another spec's results (the folder's report then shows this spec)")
 	f.StringVar(&opts.DumpSteps, "dump-steps", "", "write each training's initial weights and first steps (batches, losses, gradients, weights) under this folder, for bench/fidelity")
 	f.IntVar(&opts.DumpCount, "dump-count", pipeline.DefaultDumpCount, "how many steps --dump-steps records")
 	f.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file (read it with go tool pprof)")
@@ -238,7 +329,7 @@ func newReportCommand() *cobra.Command {
 			return pipeline.Report(args, opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	cmd.Flags().StringVar(&opts.Out, "out", "", "Markdown file to write (charts go beside it), or the json/csv file")
+	cmd.Flags().StringVar(&opts.Out, "out", "", "Markdown file to write (charts go beside it), or the json/csv file; a folder gets report.md (report.json, report.csv)")
 	cmd.Flags().StringVar(&opts.Format, "format", "markdown", "markdown, json or csv")
 	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(pipeline.ReportFormats, cobra.ShellCompDirectiveNoFileComp))
 	return cmd

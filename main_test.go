@@ -70,11 +70,25 @@ func TestCommands(t *testing.T) {
 		{"unknown flag", []string{"params", "--bogus"}, pipeline.ExitUsage, "", "unknown flag: --bogus"},
 		{"unknown command", []string{"train"}, pipeline.ExitUsage, "", "unknown command \"train\""},
 		{"report no folder", []string{"report", "testdata"}, pipeline.ExitFailure, "", "testdata has no manifest.json"},
+		{"report of a spec", []string{"report", "examples/mnist-mlp.yaml"}, pipeline.ExitUsage, "",
+			"report examples/mnist-mlp.yaml: it is a file, not an output folder; for this spec, give the folder `nnsweep run examples/mnist-mlp.yaml` wrote: runs/mnist-mlp"},
 		{"completion", []string{"completion", "bash"}, 0, "", ""},
 		{"run bad search", []string{"run", "examples/mnist-cnn2.yaml", "--search", "random", "--out", "testdata/none"}, pipeline.ExitUsage, "", `--search "random": use grid or bisect`},
 		{"run bad engine", []string{"run", "examples/mnist-cnn2.yaml", "--engine", "gpu", "--out", "testdata/none"}, pipeline.ExitUsage, "", `--engine: unknown engine "gpu"; use fast or stock`},
-		{"run bad jobs", []string{"run", "examples/mnist-cnn2.yaml", "--jobs", "-1", "--out", "testdata/none"}, pipeline.ExitUsage, "", "--jobs must be at least 1"},
+		{"run bad jobs", []string{"run", "examples/mnist-cnn2.yaml", "--jobs", "-1", "--out", "testdata/none"}, pipeline.ExitUsage, "", "--jobs -1: give at least 1"},
 		{"run bad points", []string{"run", "examples/mnist-cnn2.yaml", "--points", "n=x", "--out", "testdata/none"}, pipeline.ExitUsage, "", `--points "n=x": "x" is not an integer`},
+		{"run zero epochs", []string{"run", "examples/mnist-cnn2.yaml", "--epochs", "0", "--out", "testdata/none"}, pipeline.ExitUsage, "",
+			"--epochs 0: give at least 1, or leave --epochs out to train the epochs the spec asks for"},
+		{"run zero limit", []string{"run", "examples/mnist-cnn2.yaml", "--limit-train", "0", "--out", "testdata/none"}, pipeline.ExitUsage, "",
+			"--limit-train 0: give at least 1, or leave --limit-train out to train on every training example"},
+		{"run zero jobs", []string{"run", "examples/mnist-cnn2.yaml", "--jobs", "0", "--out", "testdata/none"}, pipeline.ExitUsage, "",
+			"--jobs 0: give at least 1, or leave --jobs out to train one point at a time"},
+		{"plan zero epochs", []string{"plan", "examples/mnist-cnn2.yaml", "--shards", "2", "--epochs", "0"}, pipeline.ExitUsage, "", "--epochs 0: give at least 1"},
+		{"run bad progress", []string{"run", "examples/mnist-cnn2.yaml", "--progress", "fancy", "--out", "testdata/none"}, pipeline.ExitUsage, "",
+			`--progress "fancy": use one of auto, bar, lines, none`},
+		{"usage points to the command's help", []string{"run"}, pipeline.ExitUsage, "", "accepts 1 arg(s), received 0 (see nnsweep run --help)"},
+		{"completion of an unknown shell", []string{"completion", "tcsh"}, pipeline.ExitUsage, "", "completion takes one shell of bash, zsh, fish, powershell"},
+		{"version", []string{"--version"}, 0, "version", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,6 +104,15 @@ func TestCommands(t *testing.T) {
 				t.Errorf("stderr lacks %q:\n%s", tt.stderr, stderr)
 			}
 		})
+	}
+}
+
+// NNSWEEP_KERNELS with a name no implementation has is refused before anything runs.
+func TestKernelsVariable(t *testing.T) {
+	t.Setenv("NNSWEEP_KERNELS", "bogus")
+	_, stderr, code := cli(t, "run", "examples/mnist-cnn2.yaml", "--out", "testdata/none")
+	if code != pipeline.ExitUsage || !strings.Contains(stderr, "NNSWEEP_KERNELS=bogus: use avx512, avx2, generic or auto, or unset it") {
+		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 }
 
@@ -240,7 +263,7 @@ func TestRunThenReport(t *testing.T) {
 		t.Fatalf("merge: exit %d\n%s", code, stderr)
 	}
 	md, _ := os.ReadFile(out)
-	for _, want := range []string{"# Comparison", "## three-points\n", "## three-points (" + filepath.Base(b) + ")", "compare.png", "Trained for 1 epochs with --epochs"} {
+	for _, want := range []string{"# Comparison", "## three-points\n", "## three-points (" + filepath.Base(b) + ")", "compare.png", "Trained for 1 epoch with --epochs"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("merged report lacks %q", want)
 		}

@@ -254,7 +254,7 @@ func countKey(t *testing.T, dir, key string) map[string]int {
 }
 
 // normalizeReport reads a Markdown report and blanks what differs between two runs of the same
-// points: the date line and the column of training times.
+// points: the date lines and the column of training times.
 func normalizeReport(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -267,6 +267,8 @@ func normalizeReport(t *testing.T, path string) string {
 		switch {
 		case strings.HasPrefix(l, "- Date: "):
 			lines[i] = "- Date: (normalised)"
+		case strings.HasPrefix(l, "- Trained: "):
+			lines[i] = "- Trained: (normalised)"
 		case strings.HasPrefix(l, "|"):
 			cells := strings.Split(l, "|")
 			for j, c := range cells {

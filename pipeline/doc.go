@@ -5,8 +5,9 @@
 //
 // Results live in a folder per spec (runs/<spec name>/ by default): manifest.json lists every
 // point the run set out to train with its result key; results.jsonl (results-shard-I-of-N.jsonl
-// for a shard of a split sweep) holds one JSON object per finished training, rewritten atomically
-// after each one; report.md with its charts is refreshed after each one. An interrupted sweep
+// for a shard of a split sweep) holds one JSON object per finished training, appended and synced
+// after each one by the one process that holds the file's lock; report.md with its charts is
+// refreshed after trainings, at most every few seconds, and when the run ends. An interrupted sweep
 // keeps everything it finished, and a rerun trains only what is missing. Run trains a model's
 // points as a grid (all of them) or searches them by bisection (search.go), each point once per
 // seed when the spec repeats points.

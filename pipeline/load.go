@@ -2,8 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 
@@ -15,8 +18,10 @@ import (
 
 // Experiment is a loaded, valid spec: its models resolved and counted.
 type Experiment struct {
-	Spec   *spec.Spec
-	Data   spec.DataInfo
+	Spec *spec.Spec
+	Data spec.DataInfo
+	// Counts is the dataset's shape, numbers of examples and class names, read without decoding it.
+	Counts dataset.Info
 	Models []Model
 }
 
@@ -33,7 +38,13 @@ func Load(path string) (*Experiment, error) { return LoadContext(context.Backgro
 
 // LoadContext is Load that stops reading the dataset once ctx is done, with ctx's error.
 func LoadContext(ctx context.Context, path string) (*Experiment, error) {
-	src, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading spec: %w", err)
+	}
+	defer f.Close()
+	// Read one byte more than a spec may have: spec.Parse reports the file as too large.
+	src, err := io.ReadAll(io.LimitReader(f, spec.MaxFileBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading spec: %w", err)
 	}
@@ -51,7 +62,7 @@ func loadSource(ctx context.Context, path string, src []byte) (*Experiment, erro
 	if s == nil {
 		return nil, &InvalidError{errs}
 	}
-	info, dataErrs := describeData(ctx, s)
+	counts, info, dataErrs := describeData(ctx, s)
 	if len(dataErrs) > 0 && ctx.Err() != nil {
 		return nil, ctx.Err() // the dataset's files were not read to the end
 	}
@@ -65,7 +76,7 @@ func loadSource(ctx context.Context, path string, src []byte) (*Experiment, erro
 	if len(errs) > 0 {
 		return nil, &InvalidError{errs}
 	}
-	e := &Experiment{Spec: s, Data: *info}
+	e := &Experiment{Spec: s, Data: *info, Counts: counts}
 	for _, m := range models {
 		e.Models = append(e.Models, Model{ResolvedModel: m, Count: builder.Count(m)})
 	}
@@ -75,15 +86,15 @@ func loadSource(ctx context.Context, path string, src []byte) (*Experiment, erro
 // describeData reads the shape of the spec's dataset: MNIST's is known; the user's IDX files are
 // read (headers and labels only). It returns nil info when the dataset is unknown or unreadable,
 // with an error for each problem, positioned at the key that names the file at fault.
-func describeData(ctx context.Context, s *spec.Spec) (*spec.DataInfo, spec.ErrorList) {
+func describeData(ctx context.Context, s *spec.Spec) (dataset.Info, *spec.DataInfo, spec.ErrorList) {
 	info, err := describeCounts(ctx, s)
 	if err != nil {
-		return nil, dataErrors(s, err)
+		return info, nil, dataErrors(s, err)
 	}
 	if info.Classes == 0 {
-		return nil, nil
+		return info, nil, nil
 	}
-	return toDataInfo(info), nil
+	return info, toDataInfo(info), nil
 }
 
 // describeCounts reads the shape and the numbers of training and test examples of the spec's
@@ -147,6 +158,43 @@ func dataFiles(s *spec.Spec) dataset.Files {
 	return dataset.Files{TrainImages: f[0], TrainLabels: f[1], TestImages: f[2], TestLabels: f[3]}
 }
 
+// mnistChecksum is the Checksum of dataset.MNIST(), known without decoding it (a test checks it).
+const mnistChecksum = "649ad68afef80c093fbe9b73e2b92380fe7db35a7b6fec6f2f6738a4ee6f6dc5"
+
+// dataIdentity returns the Name and Checksum that loadData's dataset will have, decoding it only
+// where it must: MNIST's are known, and the user's IDX files are hashed as dataset.Data.Checksum
+// says (the SHA-256 of the SHA-256 digests of the four files as stored), which is much cheaper
+// than decoding them. The result keys need the checksum; the data itself only what is trained.
+// Other data sets, and normalised ones, are loaded: then data is the loaded set, else nil.
+func dataIdentity(ctx context.Context, s *spec.Spec) (name, checksum string, data *dataset.Data, err error) {
+	switch {
+	case s.Dataset.Normalize != nil:
+	case s.Dataset.Builtin == "mnist":
+		return "mnist", mnistChecksum, nil, nil
+	case s.Dataset.IsFiles():
+		f := dataFiles(s)
+		all := sha256.New()
+		for _, path := range []string{f.TrainImages, f.TrainLabels, f.TestImages, f.TestLabels} {
+			h := sha256.New()
+			file, err := os.Open(path)
+			if err != nil {
+				return "", "", nil, err
+			}
+			_, err = io.Copy(h, file)
+			file.Close()
+			if err != nil {
+				return "", "", nil, fmt.Errorf("%s: %w", path, err)
+			}
+			all.Write(h.Sum(nil))
+		}
+		return "idx:" + f.TrainImages, hex.EncodeToString(all.Sum(nil)), nil, nil
+	}
+	if data, err = loadData(ctx, s); err != nil {
+		return "", "", nil, err
+	}
+	return data.Name, data.Checksum, data, nil
+}
+
 // loadData decodes the spec's dataset and normalises it as the spec says. Problems with its files
 // come back as an *InvalidError positioned like describeData's; a cancelled read as ctx's error.
 func loadData(ctx context.Context, s *spec.Spec) (*dataset.Data, error) {
@@ -183,14 +231,11 @@ func loadData(ctx context.Context, s *spec.Spec) (*dataset.Data, error) {
 	return d, nil
 }
 
-// manifestDataset describes d, normalised by n (nil for none), for the manifest.
-func manifestDataset(d *dataset.Data, n *spec.Normalize) *ManifestDataset {
-	if d == nil {
-		return nil
-	}
-	info := d.Info()
-	md := &ManifestDataset{Name: d.Name, Train: info.TrainN, Test: info.TestN, Shape: [3]int{info.H, info.W, info.C},
-		Classes: info.Classes, ClassNames: info.ClassNames}
+// manifestDataset describes the data set of that name and checksum, with those counts,
+// normalised by n (nil for none), for the manifest.
+func manifestDataset(name, checksum string, info dataset.Info, n *spec.Normalize) *ManifestDataset {
+	md := &ManifestDataset{Name: name, Checksum: checksum, Train: info.TrainN, Test: info.TestN,
+		Shape: [3]int{info.H, info.W, info.C}, Classes: info.Classes, ClassNames: info.ClassNames}
 	if n != nil {
 		md.Normalize = n.String()
 	}

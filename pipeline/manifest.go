@@ -40,11 +40,13 @@ type Manifest struct {
 	Dataset *ManifestDataset `json:"dataset,omitempty"`
 }
 
-// ManifestDataset describes a run's data set: its name (dataset.Data's Name), its numbers of
-// training and test examples, its image shape [H, W, C], its classes, their names in label order
-// when the data names them, and the normalisation in the spec's words.
+// ManifestDataset describes a run's data set: its name and checksum (dataset.Data's Name and
+// Checksum, as in Record), its numbers of training and test examples, its image shape [H, W, C],
+// its classes, their names in label order when the data names them, and the normalisation in the
+// spec's words.
 type ManifestDataset struct {
 	Name       string   `json:"name"`
+	Checksum   string   `json:"checksum,omitempty"`
 	Train      int      `json:"train"`
 	Test       int      `json:"test"`
 	Shape      [3]int   `json:"shape"`
@@ -68,11 +70,13 @@ type ManifestModel struct {
 
 // ManifestPoint is one point to train and the key its result is stored under.
 type ManifestPoint struct {
-	Label  string        `json:"label"`
-	Key    string        `json:"key"` // the first seed's key
-	Params int64         `json:"params"`
-	MACs   int64         `json:"macs"` // forward multiply-adds per example
-	Layers []LayerParams `json:"layers"`
+	Label  string `json:"label"`
+	Key    string `json:"key"` // the first seed's key
+	Params int64  `json:"params"`
+	MACs   int64  `json:"macs"` // forward multiply-adds per example
+	// Layers are the per-layer parameter counts, in manifests of earlier builds only; the records
+	// carry them now, so that a manifest's size does not grow with the layers of every point.
+	Layers []LayerParams `json:"layers,omitempty"`
 	// Shard is the 0-based shard that trains the point and Cost its estimated cost in
 	// multiply-adds (see CostFormula), both set only when the run was split into shards.
 	Shard *int  `json:"shard,omitempty"`
@@ -101,7 +105,7 @@ func (r *runState) manifest(jobs []job, sp shardPlan) Manifest {
 	s := r.e.Spec
 	mf := Manifest{Spec: s.Name, Description: strings.TrimSpace(s.Description), Target: s.Target.Min,
 		SpecFile: s.File, SpecHash: s.Hash(), SpecText: string(s.Source), Note: r.overrideNote(), Shards: sp.Count,
-		Rule: s.Target.Rule, Dataset: manifestDataset(r.data, s.Dataset.Normalize)}
+		Rule: s.Target.Rule, Dataset: manifestDataset(r.dataName, r.dataChecksum, r.e.Counts, s.Dataset.Normalize)}
 	var cur *ManifestModel
 	var mp *ManifestPoint
 	for i, j := range jobs {
@@ -127,9 +131,6 @@ func (r *runState) manifest(jobs []job, sp shardPlan) Manifest {
 			if sp.Count > 0 {
 				mp.Shard, mp.Cost = shard, sp.Cost[i]
 			}
-			for _, l := range pc.Layers {
-				mp.Layers = append(mp.Layers, LayerParams{Name: l.Name, Kind: l.Kind, Params: l.Params})
-			}
 		}
 		if j.model.Repeats > 1 {
 			mp.Seeds = append(mp.Seeds, ManifestSeed{Seed: j.seed, Key: j.key, Shard: shard})
@@ -146,7 +147,7 @@ func (r *runState) overrideNote() string {
 		for i := range r.e.Models {
 			asked = append(asked, fmt.Sprintf("%s %d", r.e.Models[i].Name, r.specEpochs(&r.e.Models[i])))
 		}
-		parts = append(parts, fmt.Sprintf("trained for %d epochs with --epochs (the spec asks for %s)", r.opts.Epochs, strings.Join(asked, ", ")))
+		parts = append(parts, fmt.Sprintf("trained for %s with --epochs (the spec asks for %s)", plural(r.opts.Epochs, "epoch"), strings.Join(asked, ", ")))
 	}
 	if r.opts.LimitTrain > 0 {
 		parts = append(parts, fmt.Sprintf("trained on the first %d training examples only (--limit-train)", r.opts.LimitTrain))

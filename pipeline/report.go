@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nnsweep/nnsweep/report"
+	"github.com/nnsweep/nnsweep/spec"
 )
 
 // ReportFormats are the output formats of Report.
@@ -41,11 +43,28 @@ func Report(dirs []string, opts ReportOptions, stdout, stderr io.Writer) error {
 		return &UsageError{fmt.Sprintf("--format %q: use one of %s", opts.Format, strings.Join(ReportFormats, ", "))}
 	}
 	var merged report.Experiment
+	var trained []Record
+	var firstData string
 	seen := map[string]bool{}
 	for i, dir := range dirs {
-		e, missing, err := loadFolder(dir, stderr)
+		if err := checkFolderArg(dir); err != nil {
+			return err
+		}
+		f, err := loadFolder(dir, stderr)
 		if err != nil {
 			return err
+		}
+		e, missing := f.report, f.missing
+		trained = append(trained, f.records...)
+		if i == 0 {
+			firstData = f.dataset
+		} else if f.dataset != "" && firstData != "" && f.dataset != firstData {
+			fmt.Fprintf(stderr, "warning: %s was trained on %s but %s on %s: the comparison ranks models trained on different data\n", dir, f.dataset, dirs[0], firstData)
+			merged.Note = strings.TrimSpace(merged.Note + fmt.Sprintf(" %s was trained on %s, %s on %s.", dir, f.dataset, dirs[0], firstData))
+		}
+		if i > 0 && e.Target != merged.Target {
+			fmt.Fprintf(stderr, "warning: %s targets %s but %s targets %s: the comparison judges every model against %s\n",
+				dir, percentOf(e.Target), dirs[0], percentOf(merged.Target), percentOf(merged.Target))
 		}
 		if missing != "" {
 			fmt.Fprintf(stderr, "%s: %s The same `nnsweep run` command (with the same --shard) trains only what is missing.\n", dir, missing)
@@ -70,10 +89,18 @@ func Report(dirs []string, opts ReportOptions, stdout, stderr io.Writer) error {
 			merged.Models = append(merged.Models, m)
 		}
 	}
+	if len(dirs) > 1 {
+		merged.Env.Version, merged.Env.GoVersion = Version, runtime.Version()
+		setMachines(&merged.Env, trained)
+	}
+	out, err := reportPath(opts.Out, opts.Format, dirs)
+	if err != nil {
+		return err
+	}
 	if opts.Format != "markdown" {
 		w := stdout
-		if opts.Out != "" && opts.Out != "-" {
-			f, err := os.Create(opts.Out)
+		if out != "" {
+			f, err := os.Create(out)
 			if err != nil {
 				return err
 			}
@@ -82,18 +109,73 @@ func Report(dirs []string, opts ReportOptions, stdout, stderr io.Writer) error {
 		}
 		return report.WriteTable(w, merged, opts.Format)
 	}
-	out := opts.Out
-	if out == "" {
-		out = "report.md"
-		if len(dirs) == 1 {
-			out = filepath.Join(dirs[0], "report.md")
-		}
-	}
 	if err := writeReportTo(out, merged); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", out)
 	return nil
+}
+
+// reportPath resolves report --out for format: "" for standard output (json and csv without
+// --out, or "-"); the folder's report.md by default for markdown; report.md (report.json,
+// report.csv) inside out when out is a folder or ends with a slash. It refuses a path where the
+// report or its charts would replace a manifest, results file or lock file of one of the dirs.
+func reportPath(out, format string, dirs []string) (string, error) {
+	ext := map[string]string{"markdown": ".md", "json": ".json", "csv": ".csv"}[format]
+	switch {
+	case format != "markdown" && (out == "" || out == "-"):
+		return "", nil
+	case out == "":
+		out = "report.md"
+		if len(dirs) == 1 {
+			out = filepath.Join(dirs[0], "report.md")
+		}
+	case strings.HasSuffix(out, "/") || isDir(out):
+		out = filepath.Join(out, "report"+ext)
+	}
+	written := []string{out}
+	if format == "markdown" {
+		base := strings.TrimSuffix(out, filepath.Ext(out))
+		if filepath.Base(out) == "report.md" {
+			base = filepath.Join(filepath.Dir(out), "chart")
+		}
+		written = append(written, base+".png", base+".svg")
+	}
+	for _, dir := range dirs {
+		kept := []string{ManifestFile}
+		files, _ := ResultsFiles(dir)
+		for _, f := range files {
+			kept = append(kept, f, lockName(f))
+		}
+		for _, name := range kept {
+			for _, w := range written {
+				if samePath(w, filepath.Join(dir, name)) {
+					return "", &UsageError{fmt.Sprintf("--out %s: the report would overwrite %s, which the report is made from; write it elsewhere, e.g. --out %s",
+						out, filepath.Join(dir, name), filepath.Join(dir, "report"+ext))}
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// isDir reports whether path is an existing folder.
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
+// samePath reports whether a and b name the same file: the same cleaned absolute path, or, for
+// files that exist, the same file through links.
+func samePath(a, b string) bool {
+	aa, errA := filepath.Abs(a)
+	ab, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && aa == ab {
+		return true
+	}
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }
 
 func dirNames(dirs []string) []string {
@@ -106,35 +188,61 @@ func dirNames(dirs []string) []string {
 
 // loadReport builds the report of one output folder from its manifest and results.
 func loadReport(dir string, warnings io.Writer) (report.Experiment, error) {
-	e, _, err := loadFolder(dir, warnings)
-	return e, err
+	f, err := loadFolder(dir, warnings)
+	return f.report, err
 }
 
-// loadFolder builds the report of one output folder from its manifest and all its results files,
-// and says which points have no result yet ("" when none), as the report's note does.
-func loadFolder(dir string, warnings io.Writer) (report.Experiment, string, error) {
+// checkFolderArg refuses a report argument that is a file, such as the spec itself, naming the
+// folder that `nnsweep run` writes for a spec.
+func checkFolderArg(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil || fi.IsDir() {
+		return nil // a missing folder is reported as such when its manifest is read
+	}
+	fix := "give the folder `nnsweep run` wrote (runs/<spec name> unless --out said otherwise)"
+	if src, err := os.ReadFile(dir); err == nil && len(src) <= spec.MaxFileBytes {
+		if s, _ := spec.Parse(dir, src); s != nil && s.Name != "" {
+			fix = fmt.Sprintf("for this spec, give the folder `nnsweep run %s` wrote: %s (unless --out said otherwise)", dir, filepath.Join("runs", s.Name))
+		}
+	}
+	return &UsageError{fmt.Sprintf("report %s: it is a file, not an output folder; %s", dir, fix)}
+}
+
+// folderReport is what loadFolder reads of an output folder.
+type folderReport struct {
+	report report.Experiment
+	// missing says which points have no result yet ("" when none), as the report's note does.
+	missing string
+	// dataset names the data the folder's points were trained on, e.g. "mnist (sha256 1a2b3c4d…)";
+	// "" when unknown.
+	dataset string
+	// records are the results the report shows.
+	records []Record
+}
+
+// loadFolder builds the report of one output folder from its manifest and all its results files.
+func loadFolder(dir string, warnings io.Writer) (folderReport, error) {
 	mf, err := readManifest(dir)
 	if err != nil {
-		return report.Experiment{}, "", err
+		return folderReport{}, err
 	}
 	store, corrupt, err := OpenStore(dir)
 	if err != nil {
-		return report.Experiment{}, "", err
+		return folderReport{}, err
 	}
-	for _, c := range corrupt {
-		fmt.Fprintf(warnings, "warning: %s line %d is not a readable result and is ignored: %v\n", c.File, c.Line, c.Err)
-	}
+	warnCorrupt(warnings, corrupt)
 	e := report.Experiment{
 		Title:       mf.Spec,
 		Description: mf.Description,
 		Target:      mf.Target,
 		Note:        mf.Note,
 		Env: report.Environment{
-			Version: Version, GoVersion: runtime.Version(), CPU: cpuModel(), Cores: runtime.NumCPU(),
+			Version: Version, GoVersion: runtime.Version(),
 			Date: time.Now().UTC(), SpecFile: mf.SpecFile, SpecHash: mf.SpecHash, SpecText: mf.SpecText,
 			Data: reportData(mf.Dataset),
 		},
 	}
+	var used []Record // the records the report shows, for the machines that trained them
 	e.Rule, e.Predict = mf.Rule, true
 	var missing []missingPoint
 	total := 0
@@ -158,6 +266,12 @@ func loadFolder(dir string, warnings io.Writer) (report.Experiment, string, erro
 					continue
 				}
 				trained++
+				used = append(used, rec)
+				if p.Layers == nil {
+					for _, l := range rec.Layers {
+						p.Layers = append(p.Layers, report.Layer{Name: l.Name, Params: l.Params})
+					}
+				}
 				runs = append(runs, report.Run{Seed: rec.Seed, Accuracy: rec.TestAccuracy, Loss: rec.TestLoss,
 					Epochs: rec.Epochs, TrainSeconds: rec.TrainSeconds, Status: report.Status(rec.Status)})
 				p.MaxEpochs = rec.MaxEpochs
@@ -181,11 +295,58 @@ func loadFolder(dir string, warnings io.Writer) (report.Experiment, string, erro
 		}
 		e.Models = append(e.Models, rm)
 	}
+	setMachines(&e.Env, used)
 	summary := missingSummary(missing, total, mf.Shards)
 	if summary != "" {
 		e.Note = strings.TrimSpace(e.Note + " " + summary)
 	}
-	return e, summary, nil
+	var data, sum string
+	if mf.Dataset != nil {
+		data, sum = mf.Dataset.Name, mf.Dataset.Checksum
+	}
+	if (data == "" || sum == "") && len(used) > 0 {
+		data, sum = used[0].Dataset, used[0].DatasetChecksum
+	}
+	if data != "" {
+		data = fmt.Sprintf("%s (sha256 %.8s…)", data, sum)
+	}
+	return folderReport{report: e, missing: summary, dataset: data, records: used}, nil
+}
+
+// percentOf writes a target fraction as a percentage: 0.97 is "97%".
+func percentOf(f float64) string {
+	return strconv.FormatFloat(100*f, 'g', 4, 64) + "%"
+}
+
+// setMachines puts into env the builds and machines that trained the records, as the records
+// say (not the machine making the report), and when they finished: one machine fills env's own
+// fields; several are listed, each with its number of trainings.
+func setMachines(env *report.Environment, recs []Record) {
+	if len(recs) == 0 {
+		return // nothing trained yet: the report names only the nnsweep that made it
+	}
+	var machines []report.Machine
+	for _, r := range recs {
+		m := report.Machine{Version: r.Version, GoVersion: r.GoVersion, CPU: r.CPU, OS: r.OS, Cores: r.Cores}
+		i := slices.IndexFunc(machines, func(o report.Machine) bool { o.Trainings = 0; return o == m })
+		if i < 0 {
+			i = len(machines)
+			machines = append(machines, m)
+		}
+		machines[i].Trainings++
+		if env.TrainedFirst.IsZero() || r.FinishedAt.Before(env.TrainedFirst) {
+			env.TrainedFirst = r.FinishedAt
+		}
+		if r.FinishedAt.After(env.TrainedLast) {
+			env.TrainedLast = r.FinishedAt
+		}
+	}
+	if len(machines) > 1 {
+		env.Machines = machines
+		return
+	}
+	m := machines[0]
+	env.Version, env.GoVersion, env.CPU, env.OS, env.Cores = m.Version, m.GoVersion, m.CPU, m.OS, m.Cores
 }
 
 // missingPoint is a point of a manifest without a stored result.

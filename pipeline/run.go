@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,11 +19,15 @@ import (
 	"github.com/nnsweep/nnsweep/dataset"
 	"github.com/nnsweep/nnsweep/report"
 	"github.com/nnsweep/nnsweep/runner"
+	"github.com/nnsweep/nnsweep/runner/kernels"
 	"github.com/nnsweep/nnsweep/spec"
 )
 
 // Engines are the values of RunOptions.Engine.
 var Engines = runner.Engines
+
+// ProgressModes are the values of RunOptions.Progress ("" is "auto").
+var ProgressModes = []string{"auto", "bar", "lines", "none"}
 
 // RunOptions adjust `nnsweep run`.
 type RunOptions struct {
@@ -50,6 +56,10 @@ type RunOptions struct {
 	// Shard, when Sharded, trains only that shard's points (see AssignShards) and stores them in
 	// the shard's own results file; every shard of a sweep must be given the same other options.
 	Shard Shard
+	// AllowOtherSpec lets the run write into a folder that holds another spec's results (by name):
+	// its results are added to the folder's, and its manifest replaces the other's. Without it,
+	// such a folder is an error.
+	AllowOtherSpec bool
 	// DumpSteps, when set, is a folder into which every training of the run writes its initial
 	// weights and its first DumpCount steps (batches, losses, gradients, weights after each
 	// update), one subfolder per training, for bench/fidelity to replay in PyTorch.
@@ -105,20 +115,35 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 	if opts.Out == "" {
 		opts.Out = filepath.Join("runs", e.Spec.Name)
 	}
+	if memory, what := machineMemory(); memory > 0 {
+		if err := checkMemory(e, memory, what); err != nil {
+			return err
+		}
+	}
+	if err := checkFolderSpec(opts.Out, e.Spec, opts.AllowOtherSpec); err != nil {
+		return err
+	}
 	store, corrupt, err := OpenShardStore(opts.Out, opts.Shard)
 	if err != nil {
 		return err
 	}
-	for _, c := range corrupt {
-		fmt.Fprintf(stderr, "warning: %s line %d is not a readable result and is ignored: %v\n", c.File, c.Line, c.Err)
+	defer store.Close()
+	if store.Unlocked != "" {
+		fmt.Fprintf(stderr, "warning: %s\n", store.Unlocked)
 	}
-	started := time.Now()
-	data, err := loadData(ctx, e.Spec)
-	if err != nil {
-		return err
+	warnCorrupt(stderr, corrupt)
+	for _, name := range removeStaleTemps(opts.Out, time.Now()) {
+		fmt.Fprintf(stderr, "removed %s, a temporary file left by a process killed while writing it\n", filepath.Join(opts.Out, name))
 	}
 	ops, _ := runner.EngineOps(opts.Engine) // checked by applyOverrides
-	r := &runState{e: e, opts: opts, store: store, data: data, stderr: stderr, ops: ops}
+	r := &runState{e: e, opts: opts, store: store, stderr: stderr, ops: ops}
+	if r.dataName, r.dataChecksum, r.data, err = dataIdentity(ctx, e.Spec); err != nil {
+		var invalid *InvalidError
+		if errors.As(err, &invalid) || errors.Is(err, ctx.Err()) {
+			return err
+		}
+		return fmt.Errorf("%s: dataset: %w", e.Spec.File, err)
+	}
 	all := r.plan()
 	shards, err := r.assignShards(all)
 	if err != nil {
@@ -146,9 +171,22 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 			searched = " (bisect trains only those it needs)"
 		}
 	}
-	fmt.Fprintf(stderr, "%s: %s%s to train%s, %d already stored, data %s (%d training examples) loaded in %s; writing to %s\n",
-		path, shardNote, plural(todo, unit), searched, len(jobs)-todo, data.Name, min(data.Train.N, limitOr(opts.LimitTrain, data.Train.N)),
-		time.Since(started).Round(time.Millisecond), opts.Out)
+	loaded := "not loaded: nothing to train"
+	if r.data != nil {
+		loaded = fmt.Sprintf("(%d training examples) loaded", min(r.data.Train.N, limitOr(opts.LimitTrain, r.data.Train.N)))
+	} else if todo > 0 {
+		started := time.Now()
+		if r.data, err = loadData(ctx, e.Spec); err != nil {
+			return err
+		}
+		if r.data.Checksum != r.dataChecksum {
+			return fmt.Errorf("%s: dataset: its files changed while nnsweep read them; run again", e.Spec.File)
+		}
+		loaded = fmt.Sprintf("(%d training examples) loaded in %s", min(r.data.Train.N, limitOr(opts.LimitTrain, r.data.Train.N)),
+			time.Since(started).Round(time.Millisecond))
+	}
+	fmt.Fprintf(stderr, "%s: %s%s to train%s, %d already stored, data %s %s; writing to %s\n",
+		path, shardNote, plural(todo, unit), searched, len(jobs)-todo, r.dataName, loaded, opts.Out)
 	if opts.Jobs > 1 {
 		r.stderr = &lockedWriter{w: stderr}
 	}
@@ -164,10 +202,13 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 			break
 		}
 	}
+	rep, err := writeReport(opts.Out)
 	if runErr != nil && !errors.Is(runErr, runner.ErrInterrupted) {
+		if err != nil {
+			fmt.Fprintf(stderr, "warning: report not refreshed: %v\n", err)
+		}
 		return runErr
 	}
-	rep, err := writeReport(opts.Out)
 	if err != nil {
 		return err
 	}
@@ -191,6 +232,15 @@ func limitOr(limit, n int) int {
 func (e *Experiment) applyOverrides(opts RunOptions) error {
 	if opts.Jobs < 0 {
 		return &UsageError{"--jobs must be at least 1"}
+	}
+	if !slices.Contains(append([]string{""}, ProgressModes...), opts.Progress) {
+		return &UsageError{fmt.Sprintf("--progress %q: use one of %s", opts.Progress, strings.Join(ProgressModes, ", "))}
+	}
+	if v, ok := os.LookupEnv(kernels.EnvImpl); ok {
+		if _, err := kernels.UseImpl(v); err != nil {
+			return &UsageError{fmt.Sprintf("%s=%s: use %s, %s, %s or auto, or unset it to use the best the CPU has", kernels.EnvImpl, v,
+				kernels.ImplAVX512, kernels.ImplAVX2, kernels.ImplGeneric)}
+		}
 	}
 	if _, err := runner.EngineOps(opts.Engine); err != nil {
 		return &UsageError{"--engine: " + err.Error()}
@@ -266,17 +316,24 @@ func (e *Experiment) applyOverrides(opts RunOptions) error {
 
 // runState is one Run in progress.
 type runState struct {
-	e        *Experiment
-	opts     RunOptions
-	store    *Store
-	data     *dataset.Data
-	stderr   io.Writer
-	progress progressDisplay
-	ops      builder.Ops
-	mu       sync.Mutex      // guards forced and the report's refresh when trainings run at once
-	forced   map[string]bool // keys retrained in this run under --force
+	e     *Experiment
+	opts  RunOptions
+	store *Store
+	// dataName and dataChecksum identify the dataset (as dataset.Data's Name and Checksum) before
+	// it is loaded; data is loaded only when some point is to be trained.
+	dataName, dataChecksum string
+	data                   *dataset.Data
+	stderr                 io.Writer
+	progress               progressDisplay
+	ops                    builder.Ops
+	mu                     sync.Mutex      // guards forced and the report's refresh when trainings run at once
+	forced                 map[string]bool // keys retrained in this run under --force
 	// searches holds each bisect model's search state, for the manifest.
 	searches map[string]searchState
+	// lastReport is when the report was last refreshed (guarded by mu); clock, when set, replaces
+	// time.Now for reportDue in tests.
+	lastReport time.Time
+	clock      func() time.Time
 }
 
 // searchState is where a model's bisect search stands.
@@ -367,10 +424,30 @@ func (r *runState) ensure(ctx context.Context, j job) (Record, error) {
 		r.forced = map[string]bool{}
 	}
 	r.forced[j.key] = true
-	if _, err := writeReport(r.opts.Out); err != nil {
-		fmt.Fprintf(r.stderr, "warning: report not refreshed: %v\n", err)
+	if r.reportDue() {
+		if _, err := writeReport(r.opts.Out); err != nil {
+			fmt.Fprintf(r.stderr, "warning: report not refreshed: %v\n", err)
+		}
 	}
 	return rec, nil
+}
+
+// reportEvery is the least time between two refreshes of the report while a run trains: a
+// sweep of many small points would otherwise spend more time rendering reports than training.
+// The report is always written when the run ends.
+const reportEvery = 5 * time.Second
+
+// reportDue says whether the report is to be refreshed now, at most every reportEvery.
+func (r *runState) reportDue() bool {
+	now := time.Now()
+	if r.clock != nil {
+		now = r.clock()
+	}
+	if !r.lastReport.IsZero() && now.Sub(r.lastReport) < reportEvery {
+		return false
+	}
+	r.lastReport = now
+	return true
 }
 
 // specEpochs returns the epochs the spec itself asks of the model (before --epochs).
@@ -401,7 +478,7 @@ func (r *runState) plan() []job {
 				rm := m.ResolvedModel
 				rm.Train.Seed += int64(rep)
 				jobs = append(jobs, job{model: m, point: p, pointIndex: pi, repeat: rep, seed: rm.Train.Seed,
-					key: pointKey(rm, p, r.opts.LimitTrain, r.data.Checksum, r.opts.Engine)})
+					key: pointKey(rm, p, r.opts.LimitTrain, r.dataChecksum, r.opts.Engine)})
 			}
 			pi++
 		}
@@ -454,10 +531,34 @@ func (r *runState) train(ctx context.Context, j job) (Record, error) {
 		Optimizer: m.Train.Optimizer, LimitTrain: r.opts.LimitTrain,
 		Status: res.Status, TestAccuracy: res.Test.Accuracy, TestLoss: res.Test.Loss,
 		TrainSeconds: res.TrainSeconds, TrainExamples: res.TrainExamples, History: res.History,
-		Dataset: r.data.Name, DatasetChecksum: r.data.Checksum, Version: Version, FinishedAt: time.Now().UTC(),
+		Dataset: r.dataName, DatasetChecksum: r.dataChecksum, Version: Version, Machine: thisMachine(),
+		FinishedAt: time.Now().UTC(),
 	}
 	for _, l := range pc.Layers {
 		rec.Layers = append(rec.Layers, LayerParams{Name: l.Name, Kind: l.Kind, Params: l.Params})
 	}
 	return rec, r.store.Append(rec)
+}
+
+// warnCorrupt prints a warning for each line of a results file that is skipped.
+func warnCorrupt(w io.Writer, corrupt []CorruptLine) {
+	for _, c := range corrupt {
+		fmt.Fprintf(w, "warning: %s line %d is not a readable result and is ignored: %v\n", c.File, c.Line, c.Err)
+	}
+}
+
+// thisMachine is the Machine this process trains on.
+var thisMachine = sync.OnceValue(func() Machine {
+	return Machine{CPU: cpuModel(), Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, GoVersion: runtime.Version()}
+})
+
+// checkFolderSpec refuses, unless allow is set, an output folder whose manifest was written for a
+// spec of another name: running it there would make the folder's report that spec's.
+func checkFolderSpec(dir string, s *spec.Spec, allow bool) error {
+	mf, err := readManifest(dir)
+	if err != nil || mf.Spec == s.Name || allow {
+		return nil // no manifest (or an unreadable one, which this run replaces)
+	}
+	return &UsageError{fmt.Sprintf("%s holds the results of the spec %q (%s), not of %s's %q: give this run its own --out, or pass --allow-other-spec to store its results there too (the folder's report then shows %q only)",
+		dir, mf.Spec, mf.SpecFile, s.File, s.Name, s.Name)}
 }

@@ -106,7 +106,7 @@ func TestRunResumes(t *testing.T) {
 		t.Fatalf("%d records after the first run, want 2", n)
 	}
 	log := runTiny(t, spec, dir, RunOptions{})
-	if !strings.Contains(log, "0 points to train, 2 already stored") || strings.Contains(log, "training 1 epochs") {
+	if !strings.Contains(log, "0 points to train, 2 already stored") || strings.Contains(log, ": training 1 epoch\n") {
 		t.Fatalf("second run trained again:\n%s", log)
 	}
 	// Only n=8 changes: the first hidden layer becomes n+1 wide for n=8 and stays 32 for n=32.

@@ -1,6 +1,9 @@
 package pipeline
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+)
 
 // shardPlan is the split of a run's points among its shards; the zero shardPlan is no split.
 type shardPlan struct {
@@ -17,7 +20,11 @@ func (r *runState) assignShards(jobs []job) (shardPlan, error) {
 	if !r.opts.Shard.Sharded() {
 		return shardPlan{}, nil
 	}
-	costs, err := planCosts(r.e, r.data.Info(), r.opts.LimitTrain)
+	info, err := describeCounts(context.Background(), r.e.Spec)
+	if err != nil {
+		return shardPlan{}, fmt.Errorf("%s: dataset: %w", r.e.Spec.File, err)
+	}
+	costs, err := planCosts(r.e, info, r.opts.LimitTrain)
 	if err != nil {
 		return shardPlan{}, err
 	}

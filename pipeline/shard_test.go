@@ -299,7 +299,7 @@ func writeLines(t *testing.T, path string, lines ...string) {
 
 func recordLine(t *testing.T, key, point string, acc float64, finished time.Time) string {
 	t.Helper()
-	b, err := json.Marshal(Record{Key: key, Model: "m", Point: point, TestAccuracy: acc, FinishedAt: finished})
+	b, err := json.Marshal(Record{Key: key, Model: "m", Point: point, Status: "ok", TestAccuracy: acc, FinishedAt: finished})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +341,7 @@ func TestStoreMergesShardFiles(t *testing.T) {
 	for _, f := range []string{"results.jsonl", "results-shard-000-of-002.jsonl"} {
 		before[f], _ = os.ReadFile(filepath.Join(dir, f))
 	}
-	if err := s.Append(Record{Key: "f", Model: "m", Point: "n=6", FinishedAt: t2}); err != nil {
+	if err := s.Append(Record{Key: "f", Model: "m", Point: "n=6", Status: "ok", FinishedAt: t2}); err != nil {
 		t.Fatal(err)
 	}
 	for f, b := range before {

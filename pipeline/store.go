@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,67 +15,23 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/nnsweep/nnsweep/runner"
-	"github.com/nnsweep/nnsweep/spec"
 )
 
 // ResultsFile is the name of the results file inside an output folder of a run that is not split
 // into shards; each shard writes its own file beside it (see ShardResultsFile).
 const ResultsFile = "results.jsonl"
 
-// Record is one finished point, one line of results.jsonl.
-type Record struct {
-	// Key hashes everything that determines the result (see pointKey); a spec run again skips
-	// the points whose key is already stored.
-	Key  string `json:"key"`
-	Spec string `json:"spec"` // the spec's name
-	// Model and Vars identify the point; Point is Vars as the user reads it ("n=2").
-	Model      string           `json:"model"`
-	Vars       map[string]int64 `json:"vars"`
-	Point      string           `json:"point"`
-	Polynomial string           `json:"polynomial"`
-	Params     int64            `json:"params"`
-	MACs       int64            `json:"macs"`
-	Layers     []LayerParams    `json:"layers"`
-	// Training settings.
-	Seed       int64 `json:"seed"`
-	Epochs     int   `json:"epochs"`      // epochs trained
-	MaxEpochs  int   `json:"max_epochs"`  // epochs asked for (after --epochs)
-	SpecEpochs int   `json:"spec_epochs"` // epochs the spec asks for
-	// StoppedEarly says early stopping ended training before MaxEpochs; BestEpoch is the epoch
-	// whose validation metric was best (0 without early stopping).
-	StoppedEarly bool                   `json:"stopped_early,omitempty"`
-	BestEpoch    int                    `json:"best_epoch,omitempty"`
-	BatchSize    int                    `json:"batch_size"`
-	Optimizer    spec.OptimizerSettings `json:"optimizer"`
-	LimitTrain   int                    `json:"limit_train,omitempty"`
-	// Outcome.
-	Status        string         `json:"status"` // "ok" or "diverged"
-	TestAccuracy  float64        `json:"test_accuracy"`
-	TestLoss      float64        `json:"test_loss"`
-	TrainSeconds  float64        `json:"train_seconds"`
-	TrainExamples int            `json:"train_examples"`
-	History       []runner.Epoch `json:"history"`
-	// Provenance.
-	Dataset         string    `json:"dataset"`
-	DatasetChecksum string    `json:"dataset_checksum"`
-	Version         string    `json:"nnsweep_version"`
-	FinishedAt      time.Time `json:"finished_at"`
-}
-
-// LayerParams is one layer's parameter count at the point.
-type LayerParams struct {
-	Name   string `json:"name"`
-	Kind   string `json:"kind"`
-	Params int64  `json:"params"`
-}
-
 // Store is the results of an output folder: every results file in it, merged and held in memory,
-// and the one file this process appends to (ResultsFile, or a shard's ShardResultsFile). The file is
-// rewritten atomically (a temporary file, fsync, rename) after every appended point: a process
-// killed at any moment leaves either the old file or the new one, never a torn line. Shards of one
-// sweep each append to their own file, so they share a folder without locking.
+// and, when opened with OpenShardStore, the one file this process appends to (ResultsFile, or a
+// shard's ShardResultsFile). Each record is appended as one line with one write and synced to disk
+// before Append returns, so a process killed at any moment loses at most the line it was writing;
+// such a torn last line is removed (with a warning) when the file is opened for appending again,
+// and skipped with a warning when it is only read.
+//
+// While a Store is open for appending, it holds an exclusive lock (flock) on a lock file beside its
+// results file, ".NAME.lock", holding the writer's PID and host: a second process that would
+// append to the same file is refused with an error naming them. The shards of one sweep each
+// append to their own file, so they share a folder and run at once.
 //
 // When several records have the same key (a point trained again with --force, or by two shards of
 // differently split runs), the one with the later FinishedAt is kept; on equal times, the one read
@@ -86,10 +43,15 @@ type Store struct {
 	mu      sync.Mutex // Lookup and Append may be called from several trainings at once (--jobs)
 	records []Record
 	byKey   map[string]int
-	raw     []byte // File's bytes as read and written, corrupt lines included
+	out     *os.File // File opened for appending; nil for a store opened with OpenStore
+	size    int64    // out's size in bytes, where the next record starts
+	lock    *os.File // the lock file, locked while out is open
+	// Unlocked, when not empty, warns that the file system could not lock File: the store is open
+	// for appending without the lock.
+	Unlocked string
 }
 
-// CorruptLine is a line of a results file that could not be read; it is kept in the file but ignored.
+// CorruptLine is a line of a results file that could not be read; it is ignored.
 type CorruptLine struct {
 	// File is the results file's path (the folder joined with its name).
 	File string
@@ -98,39 +60,270 @@ type CorruptLine struct {
 	Err  error
 }
 
-// OpenStore reads every results file of dir (see ResultsFiles); Append writes dir/results.jsonl.
-// Lines that are not valid records are returned as warnings, not errors: they are kept in their
-// file and skipped.
-func OpenStore(dir string) (*Store, []CorruptLine, error) {
-	return OpenShardStore(dir, Shard{})
-}
+// maxRecordLine is the length in bytes beyond which a line of a results file is skipped unread (a
+// record is a few kilobytes; the longest history of 100,000 epochs is about 10 MB).
+const maxRecordLine = 64 << 20
 
-// OpenShardStore is OpenStore for shard s: it reads every results file of dir, and Append writes
-// s's own file, ShardResultsFile(s).
-func OpenShardStore(dir string, s Shard) (*Store, []CorruptLine, error) {
-	st := &Store{Dir: dir, File: ShardResultsFile(s), byKey: map[string]int{}}
-	files, err := ResultsFiles(dir)
+// OpenStore reads every results file of dir (see ResultsFiles), for reading only. Lines that are
+// not valid records are returned as warnings, not errors: they are skipped.
+func OpenStore(dir string) (*Store, []CorruptLine, error) {
+	st := &Store{Dir: dir, File: ResultsFile, byKey: map[string]int{}}
+	bad, _, err := st.readAll(time.Now())
 	if err != nil {
 		return nil, nil, err
 	}
-	var bad []CorruptLine
-	for _, name := range files {
-		path := filepath.Join(dir, name)
-		b, err := os.ReadFile(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // replaced by a writer between the listing and now: a rename, never a deletion
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		if name == st.File {
-			st.raw = b
-		}
-		if bad, err = st.read(path, b, bad); err != nil {
-			return nil, nil, err
-		}
+	return st, bad, nil
+}
+
+// OpenShardStore opens the store of dir for shard s: it takes the lock of s's own results file,
+// ShardResultsFile(s), creating dir when needed, reads every results file of dir, and opens s's file
+// for Append. It fails at once, before anything is trained, when the file is a folder or another
+// process holds its lock. Close releases the file and its lock.
+func OpenShardStore(dir string, s Shard) (*Store, []CorruptLine, error) {
+	st := &Store{Dir: dir, File: ShardResultsFile(s), byKey: map[string]int{}}
+	if err := st.takeLock(); err != nil {
+		return nil, nil, err
+	}
+	bad, tail, err := st.readAll(time.Now())
+	if err == nil {
+		bad, err = st.openForAppend(tail, bad)
+	}
+	if err != nil {
+		st.Close()
+		return nil, nil, err
 	}
 	return st, bad, nil
+}
+
+// Close closes the results file and releases its lock; a store opened with OpenStore has neither.
+func (s *Store) Close() error {
+	var err error
+	if s.out != nil {
+		err = s.out.Close()
+		s.out = nil
+	}
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
+	return err
+}
+
+// lockName is the name of the lock file of the results file name.
+func lockName(name string) string { return "." + name + ".lock" }
+
+// errLocked says that another open file holds a lock; errNoLocks that the file system has no locks.
+var (
+	errLocked  = errors.New("locked")
+	errNoLocks = errors.New("the file system does not support locks")
+)
+
+// takeLock locks the lock file of s.File and writes this process's PID and host into it.
+func (s *Store) takeLock() error {
+	path := filepath.Join(s.Dir, s.File)
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a file (%s): nnsweep appends its results there; move it away, or give the run another --out", path, fileKind(fi))
+	}
+	f, err := os.OpenFile(filepath.Join(s.Dir, lockName(s.File)), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("locking %s: %w", path, err)
+	}
+	switch err := lockFile(f); {
+	case errors.Is(err, errNoLocks):
+		s.Unlocked = fmt.Sprintf("%s cannot be locked (%v): make sure that no other run writes it at the same time", path, err)
+		s.lock = f
+		return nil
+	case errors.Is(err, errLocked):
+		holder := lockHolder(f.Name())
+		f.Close()
+		return fmt.Errorf("%s is already in use by %s: another `nnsweep run` is writing the same results file; wait for it to end, or give this run another --out (the shards of one sweep each write their own file: --shard I/N)", path, holder)
+	case err != nil:
+		f.Close()
+		return fmt.Errorf("locking %s: %w", path, err)
+	}
+	host, _ := os.Hostname()
+	f.Truncate(0)
+	f.WriteAt([]byte(strings.TrimSpace(fmt.Sprintf("%d %s", os.Getpid(), host))+"\n"), 0)
+	s.lock = f
+	return nil
+}
+
+// lockHolder reads who holds the lock file at path: "PID 123 on host", or "another process" when
+// the file does not say. The holder writes it just after taking the lock, so an empty file is read
+// again a few times.
+func lockHolder(path string) string {
+	for range 20 {
+		if b, _ := os.ReadFile(path); len(bytes.Fields(b)) > 0 {
+			return "PID " + strings.Join(strings.Fields(string(b)), " on ")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return "another process"
+}
+
+// fileKind names what a file that is not a regular file is.
+func fileKind(fi fs.FileInfo) string {
+	switch m := fi.Mode(); {
+	case m.IsDir():
+		return "a folder"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "not a regular file"
+}
+
+// tornTail describes the end of the store's own file as read: End is the offset just past its last
+// complete line, and Torn says that bytes follow End which are not a whole record.
+type tornTail struct {
+	End  int64
+	Size int64
+	Torn bool
+	Line int
+}
+
+// openForAppend opens s.File for appending after readAll read it. A torn last line is cut off
+// (and reported in bad); a last record without its line feed gets one.
+func (s *Store) openForAppend(tail tornTail, bad []CorruptLine) ([]CorruptLine, error) {
+	path := filepath.Join(s.Dir, s.File)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return bad, err
+	}
+	s.out, s.size = f, tail.Size
+	switch {
+	case tail.Torn:
+		if err := f.Truncate(tail.End); err != nil {
+			return bad, fmt.Errorf("removing the torn last line of %s: %w", path, err)
+		}
+		s.size = tail.End
+		for i := range bad {
+			if bad[i].File == path && bad[i].Line == tail.Line {
+				bad[i].Err = fmt.Errorf("%w; removed from the file", bad[i].Err)
+			}
+		}
+	case tail.End < tail.Size: // a whole record without its line feed (written by hand)
+		if _, err := f.Write([]byte("\n")); err != nil {
+			return bad, err
+		}
+		s.size++
+	}
+	return bad, f.Sync()
+}
+
+// readAll reads every results file of s.Dir, skipping and returning the lines that are not valid
+// records, and says how the store's own file ends.
+func (s *Store) readAll(now time.Time) ([]CorruptLine, tornTail, error) {
+	files, err := ResultsFiles(s.Dir)
+	if err != nil {
+		return nil, tornTail{}, err
+	}
+	var bad []CorruptLine
+	var own tornTail
+	for _, name := range files {
+		path := filepath.Join(s.Dir, name)
+		f, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed between the listing and now
+		}
+		if err != nil {
+			return nil, tornTail{}, err
+		}
+		tail, err := s.read(f, path, now, &bad)
+		f.Close()
+		if err != nil {
+			return nil, tornTail{}, err
+		}
+		if name == s.File {
+			own = tail
+		}
+	}
+	return bad, own, nil
+}
+
+// read adds the valid records of the file f, at path, and appends its other lines to bad.
+func (s *Store) read(f *os.File, path string, now time.Time, bad *[]CorruptLine) (tornTail, error) {
+	var tail tornTail
+	lr := lineReader{r: bufio.NewReaderSize(f, 64<<10), max: maxRecordLine}
+	for line := 1; ; line++ {
+		text, n, terminated, err := lr.next()
+		if err == io.EOF {
+			return tail, nil
+		}
+		if err != nil {
+			return tail, fmt.Errorf("reading %s: %w", path, err)
+		}
+		tail.Size += n
+		if terminated {
+			tail.End = tail.Size
+		}
+		if text == nil {
+			*bad = append(*bad, CorruptLine{path, line, fmt.Errorf("the line is longer than %d MiB", maxRecordLine>>20)})
+			tail.Torn, tail.Line = !terminated, line
+			continue
+		}
+		text = bytes.TrimSpace(text)
+		if len(text) == 0 {
+			continue
+		}
+		var r Record
+		err = json.Unmarshal(text, &r)
+		if err == nil {
+			err = r.check(now)
+		}
+		if err != nil {
+			if !terminated {
+				err = fmt.Errorf("a torn last line, cut off when a process was killed while writing it (%v)", err)
+			}
+			*bad = append(*bad, CorruptLine{path, line, err})
+			tail.Torn, tail.Line = !terminated, line
+			continue
+		}
+		s.add(r)
+	}
+}
+
+// lineReader reads lines of at most max bytes; longer ones are skipped without being held.
+type lineReader struct {
+	r   *bufio.Reader
+	max int
+	buf []byte
+}
+
+// next returns the next line without its line feed (nil when it is longer than max), the number
+// of bytes it takes in the file, and whether it ends with a line feed; io.EOF after the last.
+func (lr *lineReader) next() (line []byte, n int64, terminated bool, err error) {
+	lr.buf = lr.buf[:0]
+	tooLong := false
+	for {
+		chunk, err := lr.r.ReadSlice('\n')
+		n += int64(len(chunk))
+		if !tooLong && len(lr.buf)+len(chunk) > lr.max+1 {
+			tooLong, lr.buf = true, lr.buf[:0]
+		}
+		if !tooLong {
+			lr.buf = append(lr.buf, chunk...)
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF && n == 0:
+			return nil, 0, false, io.EOF
+		case err != nil && err != io.EOF:
+			return nil, n, false, err
+		}
+		terminated = err == nil
+		if tooLong {
+			return nil, n, terminated, nil
+		}
+		return bytes.TrimSuffix(lr.buf, []byte("\n")), n, terminated, nil
+	}
 }
 
 // ResultsFiles lists the results files of dir by name, sorted: ResultsFile first, then the shards'
@@ -163,32 +356,6 @@ func ResultsFiles(dir string) ([]string, error) {
 
 var shardFileName = regexp.MustCompile(`^results-shard-[0-9]+-of-[0-9]+\.jsonl$`)
 
-// read adds the records of the file at path, whose bytes are b, and appends its unreadable lines to bad.
-func (s *Store) read(path string, b []byte, bad []CorruptLine) ([]CorruptLine, error) {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	for line := 1; sc.Scan(); line++ {
-		text := bytes.TrimSpace(sc.Bytes())
-		if len(text) == 0 {
-			continue
-		}
-		var r Record
-		if err := json.Unmarshal(text, &r); err != nil {
-			bad = append(bad, CorruptLine{path, line, err})
-			continue
-		}
-		if r.Key == "" || r.Model == "" {
-			bad = append(bad, CorruptLine{path, line, errors.New("not a result record (no key or model)")})
-			continue
-		}
-		s.add(r)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	return bad, nil
-}
-
 // add indexes r; it replaces a record with the same key unless that one finished later.
 func (s *Store) add(r Record) {
 	if i, ok := s.byKey[r.Key]; ok {
@@ -215,23 +382,27 @@ func (s *Store) Lookup(key string) (Record, bool) {
 // Records returns one record per key, in the order the keys first appear in the files.
 func (s *Store) Records() []Record { return s.records }
 
-// Append adds r to the store's own file (File) at once and atomically.
+// Append adds r to the store's own file (File) as one line, synced to disk before it returns. A
+// failed write is cut off again, so the file never keeps half a record.
 func (s *Store) Append(r Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.out == nil {
+		panic("pipeline: Append on a Store that OpenStore opened for reading")
+	}
 	line, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("encoding result: %w", err)
 	}
-	raw := s.raw
-	if len(raw) > 0 && raw[len(raw)-1] != '\n' {
-		raw = append(raw, '\n')
+	path := filepath.Join(s.Dir, s.File)
+	if _, err := s.out.Write(append(line, '\n')); err != nil {
+		s.out.Truncate(s.size)
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	raw = append(append(raw, line...), '\n')
-	if err := writeAtomic(filepath.Join(s.Dir, s.File), raw); err != nil {
-		return err
+	if err := s.out.Sync(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	s.raw = raw
+	s.size += int64(len(line)) + 1
 	s.add(r)
 	return nil
 }
@@ -269,4 +440,27 @@ func writeAtomic(path string, data []byte) error {
 		d.Close()
 	}
 	return nil
+}
+
+// staleTempAge is the age after which a temporary file of an output folder is left over from a
+// killed process: a live one is renamed within moments of its creation.
+const staleTempAge = 15 * time.Minute
+
+// staleTemp matches the temporary files that writeAtomic and the report package create.
+var staleTemp = regexp.MustCompile(`^\.(manifest\.json|report\.md|chart\.png|chart\.svg|results[a-z0-9-]*\.jsonl)\.[0-9]+\.tmp$`)
+
+// removeStaleTemps removes the temporary files of dir that processes killed while writing left
+// behind: those older than staleTempAge at now. It returns the names removed.
+func removeStaleTemps(dir string, now time.Time) []string {
+	entries, _ := os.ReadDir(dir)
+	var removed []string
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !staleTemp.MatchString(e.Name()) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) > staleTempAge && os.Remove(filepath.Join(dir, e.Name())) == nil {
+			removed = append(removed, e.Name())
+		}
+	}
+	return removed
 }

@@ -238,9 +238,9 @@ func chartData(e Experiment) []plotted {
 // A point trained with several seeds is plotted at its rule's figure
 // (e.Rule, named in the y axis title) with a thin bar over mean ± sd when
 // two or more seeds are ok. With e.Predict, each model's power-law fit is a
-// thin dashed curve in its colour, and its predicted turning point a dotted
-// line rising from the target line to a hollow diamond at the top of the
-// plot (left off when it lies more than half a decade beyond the data).
+// thin dashed curve in its colour, and its predicted turning point a hollow
+// diamond on the target line labelled "predicted" (left off when it lies
+// more than half a decade beyond the data).
 func WriteChart(dir, base string, e Experiment) error {
 	if err := checkExperiment(e); err != nil {
 		return err
@@ -471,38 +471,46 @@ func errorBars(data []plotted, g geometry) chart.Renderable {
 }
 
 // predictedMarkers marks each model's predicted turning point that lies
-// on the chart: a dotted line in the model's colour rises from the target
-// line to the top of the plot, where a hollow diamond sits. (A marker on
-// the target line itself would hide under the measured turning point,
-// which is usually close by; above the target there is usually less data
-// than below it, and the legend tends to sit low.)
+// on the chart where the prediction is: a hollow diamond in the model's
+// colour on the target line, labelled "predicted" above it on the left
+// (the measured turning point's label hangs below on the right), so that
+// it is not read as a measured point. It is drawn before the measured
+// turning points, which stay on top where the two are close.
 func predictedMarkers(data []plotted, g geometry) chart.Renderable {
-	return func(r chart.Renderer, cb chart.Box, _ chart.Style) {
+	return func(r chart.Renderer, cb chart.Box, defaults chart.Style) {
 		for _, d := range data {
-			if !d.hasPred || d.predX < g.x.Min || d.predX > g.x.Max {
+			x, y, ok := g.predictionAt(d, cb)
+			if !ok {
 				continue
 			}
-			x, bottom := g.px(cb, d.predX, g.target)
-			top := cb.Top + predDiamond + 1
-			r.SetStrokeColor(d.color)
-			r.SetStrokeWidth(1)
-			r.SetStrokeDashArray(predDash)
-			r.MoveTo(x, bottom)
-			r.LineTo(x, top+predDiamond)
-			r.Stroke()
-			diamond(r, x, top, predDiamond, d.color)
+			diamond(r, x, y, predDiamond, d.color)
+			r.SetFont(defaults.GetFont())
+			r.SetFontSize(9)
+			r.SetFontColor(d.color)
+			tb := r.MeasureText(predLabel)
+			r.Text(predLabel, x-tb.Width()-predDiamond-3, y-predDiamond-3)
 		}
 		r.ResetStyle()
 	}
 }
 
+// predLabel labels a predicted turning point on the chart.
+const predLabel = "predicted"
+
+// predictionAt is where d's predicted turning point is drawn in the plot
+// area cb: on the target line, at the predicted parameter count; ok is
+// false when d has no prediction on the chart.
+func (g geometry) predictionAt(d plotted, cb chart.Box) (x, y int, ok bool) {
+	if !d.hasPred || d.predX < g.x.Min || d.predX > g.x.Max {
+		return 0, 0, false
+	}
+	x, y = g.px(cb, d.predX, g.target)
+	return x, y, true
+}
+
 // predDiamond is the size of the predicted-turning-point diamond, in
 // pixels from centre to corner.
 const predDiamond = 5
-
-// predDash is the dash pattern of the line that drops from a predicted
-// turning point.
-var predDash = []float64{2, 3}
 
 // diamond draws a hollow diamond centred on (x, y), r pixels from centre
 // to corner, outlined in c.
@@ -627,7 +635,7 @@ func legend(e Experiment, data []plotted, g geometry) chart.Renderable {
 		entries = append(entries, legendEntry{text: "power-law fit", color: legendGrey, dash: fitDash, line: true, width: 1.25})
 	}
 	if preds {
-		entries = append(entries, legendEntry{text: "predicted turning point", color: legendGrey, diamond: true})
+		entries = append(entries, legendEntry{text: "predicted turning point (power-law fit, on the target)", color: legendGrey, diamond: true})
 	}
 
 	return func(r chart.Renderer, cb chart.Box, defaults chart.Style) {
@@ -759,13 +767,13 @@ func legend(e Experiment, data []plotted, g geometry) chart.Renderable {
 			}
 			if en.diamond {
 				cx := (x0 + x1) / 2
-				r.SetStrokeColor(en.color)
-				r.SetStrokeWidth(1)
-				r.SetStrokeDashArray(predDash)
-				r.MoveTo(cx, mid+8)
-				r.LineTo(cx, mid-1+predDiamond)
+				r.SetStrokeColor(targetColor)
+				r.SetStrokeWidth(1.5)
+				r.SetStrokeDashArray(targetDash)
+				r.MoveTo(x0, mid)
+				r.LineTo(x1, mid)
 				r.Stroke()
-				diamond(r, cx, mid-2, predDiamond, en.color)
+				diamond(r, cx, mid, predDiamond, en.color)
 			}
 			r.SetStrokeDashArray(nil)
 			r.SetFont(defaults.GetFont())

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	chart "github.com/wcharczuk/go-chart/v2"
 )
 
 func TestNewLogAxis(t *testing.T) {
@@ -280,5 +282,38 @@ func TestChartPrediction(t *testing.T) {
 	// cnn2: 5 trained points under min (n=2 fails, a diverged seed), mlp-pool: 6.
 	if bars != 11 {
 		t.Errorf("sweep chart has %d error bars, want 11", bars)
+	}
+}
+
+// A predicted turning point is drawn on the target line, at the parameter count the fit predicts,
+// and labelled as a prediction; it is not a marker at the top edge that reads as a measured point.
+func TestChartPredictionOnTargetLine(t *testing.T) {
+	t.Parallel()
+	e := demoExperiment()
+	e.Predict = true
+	g := geometry{x: newLogAxis(100, 1e6), ymin: 90, ymax: 100, target: 97}
+	cb := chart.Box{Top: 10, Left: 50, Right: 950, Bottom: 560}
+	_, lineY := g.px(cb, 3, 97)
+	drawn := 0
+	for _, d := range chartData(e) {
+		x, y, ok := g.predictionAt(d, cb)
+		if !ok {
+			continue
+		}
+		drawn++
+		if wantX, _ := g.px(cb, d.predX, 97); y != lineY || x != wantX {
+			t.Errorf("%s: prediction drawn at (%d, %d), want (%d, %d) on the target line", d.name, x, y, wantX, lineY)
+		}
+	}
+	if drawn == 0 {
+		t.Fatal("no prediction on the chart")
+	}
+	dir := t.TempDir()
+	if err := WriteChart(dir, "chart", e); err != nil {
+		t.Fatal(err)
+	}
+	svg, _ := os.ReadFile(filepath.Join(dir, "chart.svg"))
+	if n := strings.Count(string(svg), ">predicted</text>"); n != drawn {
+		t.Errorf("%d predictions labelled, want %d", n, drawn)
 	}
 }

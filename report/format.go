@@ -128,10 +128,11 @@ func compactCount(v float64) string {
 	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
 }
 
-// cell makes text safe inside a Markdown table cell: pipes are escaped and
-// line breaks become spaces.
+// cell makes text safe inside a Markdown table cell: pipes are escaped,
+// line breaks become spaces and control characters are removed. (HTML is
+// escaped before: see markdownSafe.)
 func cell(s string) string {
-	s = strings.ReplaceAll(s, "|", `\|`)
+	s = strings.ReplaceAll(stripControl(s), "|", `\|`)
 	s = strings.ReplaceAll(s, "\r\n", " ")
 	return strings.ReplaceAll(s, "\n", " ")
 }

@@ -40,6 +40,7 @@ func WriteMarkdown(w io.Writer, e Experiment, chartBase string) error {
 }
 
 func writeMarkdown(b *strings.Builder, e Experiment, chartBase string) {
+	e = markdownSafe(e)
 	// From here on, points with Runs carry their rule's figure as Accuracy.
 	e.Models = resolveModels(e.Models, e.Rule)
 	title := e.Title
@@ -115,22 +116,41 @@ func writeRule(b *strings.Builder, e Experiment) {
 
 func writeEnvironment(b *strings.Builder, env Environment) {
 	b.WriteString("## Environment\n\n")
-	version := env.Version
-	if version == "" {
-		version = "(unknown version)"
-	}
-	if env.GoVersion != "" {
-		fmt.Fprintf(b, "- nnsweep %s, built with %s\n", oneLine(version), oneLine(env.GoVersion))
+	if len(env.Machines) > 0 {
+		fmt.Fprintf(b, "- Trained by %d builds or machines:\n", len(env.Machines))
+		for _, m := range env.Machines {
+			fmt.Fprintf(b, "  - %s: %s\n", machineText(m.Version, m.GoVersion, m.CPU, m.OS, m.Cores), plural(m.Trainings, "training", "trainings"))
+		}
 	} else {
-		fmt.Fprintf(b, "- nnsweep %s\n", oneLine(version))
+		version := env.Version
+		if version == "" {
+			version = "(unknown version)"
+		}
+		if env.GoVersion != "" {
+			fmt.Fprintf(b, "- nnsweep %s, built with %s\n", oneLine(version), oneLine(env.GoVersion))
+		} else {
+			fmt.Fprintf(b, "- nnsweep %s\n", oneLine(version))
+		}
+		os := ""
+		if env.OS != "" {
+			os = " (" + oneLine(env.OS) + ")"
+		}
+		switch {
+		case env.CPU != "" && env.Cores > 0:
+			fmt.Fprintf(b, "- CPU: %s, %d cores%s\n", oneLine(env.CPU), env.Cores, os)
+		case env.CPU != "":
+			fmt.Fprintf(b, "- CPU: %s%s\n", oneLine(env.CPU), os)
+		case env.Cores > 0:
+			fmt.Fprintf(b, "- CPU: %d cores%s\n", env.Cores, os)
+		}
 	}
-	switch {
-	case env.CPU != "" && env.Cores > 0:
-		fmt.Fprintf(b, "- CPU: %s, %d cores\n", oneLine(env.CPU), env.Cores)
-	case env.CPU != "":
-		fmt.Fprintf(b, "- CPU: %s\n", oneLine(env.CPU))
-	case env.Cores > 0:
-		fmt.Fprintf(b, "- CPU: %d cores\n", env.Cores)
+	if !env.TrainedFirst.IsZero() {
+		first, last := env.TrainedFirst.UTC().Format(time.DateTime+" MST"), env.TrainedLast.UTC().Format(time.DateTime+" MST")
+		if first == last {
+			fmt.Fprintf(b, "- Trained: %s\n", first)
+		} else {
+			fmt.Fprintf(b, "- Trained: %s to %s\n", first, last)
+		}
 	}
 	if !env.Date.IsZero() {
 		fmt.Fprintf(b, "- Date: %s\n", env.Date.UTC().Format(time.DateTime+" MST"))
@@ -224,7 +244,12 @@ func writeModel(b *strings.Builder, e Experiment, mi int, tp TurningResult, pare
 	}
 	writeDivergedSeeds(b, e.Rule, m)
 
-	fmt.Fprintf(b, "**Turning point:** %s\n\n", turningSentence(m, tp, target, e.Rule))
+	if n := pendingBelow(m, tp); n > 0 {
+		fmt.Fprintf(b, "**Turning point so far:** %s %s not trained yet: one of them may meet the target too.\n\n",
+			turningSentence(m, tp, target, e.Rule), plural(n, "smaller point is", "smaller points are"))
+	} else {
+		fmt.Fprintf(b, "**Turning point:** %s\n\n", turningSentence(m, tp, target, e.Rule))
+	}
 	if len(tp.NonMonotone) > 0 {
 		fmt.Fprintf(b, "> **Warning:** accuracy is not monotone in size: %s %s larger than the turning point but below %s.\n\n",
 			joinLabels(tp.NonMonotone), pluralVerb(len(tp.NonMonotone)), targetPercent(target))
@@ -244,6 +269,22 @@ func writeModel(b *strings.Builder, e Experiment, mi int, tp TurningResult, pare
 		}
 		writeLayers(b, ref, role)
 	}
+}
+
+// pendingBelow counts the points of m smaller than its turning point that
+// have no result yet (pending, or a status the report does not know), so
+// the turning point may still move down; 0 without a turning point.
+func pendingBelow(m Model, tp TurningResult) int {
+	if !tp.Found {
+		return 0
+	}
+	n := 0
+	for _, p := range m.Points {
+		if p.Params < tp.Params && p.Status != StatusOK && p.Status != StatusDiverged && p.Status != StatusSkipped {
+			n++
+		}
+	}
+	return n
 }
 
 // turningSentence is the turning point of a model as one sentence, e.g.
@@ -439,6 +480,33 @@ func writePareto(b *strings.Builder, e Experiment) {
 	}
 }
 
+// machineText describes a build and machine in one line, e.g. "nnsweep 0.1.0
+// (go1.26.8) on AMD EPYC 9B14, 2 cores, linux/amd64"; what is unknown is
+// left out.
+func machineText(version, goVersion, cpu, os string, cores int) string {
+	s := "nnsweep " + oneLine(version)
+	if version == "" {
+		s = "nnsweep (unknown version)"
+	}
+	if goVersion != "" {
+		s += " (" + oneLine(goVersion) + ")"
+	}
+	var on []string
+	if cpu != "" {
+		on = append(on, oneLine(cpu))
+	}
+	if cores > 0 {
+		on = append(on, plural(cores, "core", "cores"))
+	}
+	if os != "" {
+		on = append(on, oneLine(os))
+	}
+	if len(on) == 0 {
+		return s + " on an unrecorded machine"
+	}
+	return s + " on " + strings.Join(on, ", ")
+}
+
 // modelName is the model's name, or "model N" (1-based) when it has none.
 func modelName(models []Model, i int) string {
 	if models[i].Name != "" {
@@ -505,15 +573,12 @@ func writeData(b *strings.Builder, d Data) {
 	if len(d.ClassNames) > 0 {
 		names := make([]string, len(d.ClassNames))
 		for i, n := range d.ClassNames {
-			names[i] = fmt.Sprintf("%d %s", i, markdownText.Replace(oneLine(n)))
+			names[i] = fmt.Sprintf("%d %s", i, markdownLiteral.Replace(stripControl(oneLine(n))))
 		}
 		fmt.Fprintf(b, ": %s", strings.Join(names, ", "))
 	}
 	b.WriteString("\n")
 }
-
-// markdownText escapes the characters that Markdown or HTML would read in plain text.
-var markdownText = strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "<", "&lt;", ">", "&gt;", "|", `\|`, "#", `\#`)
 
 // code wraps s in a Markdown code span that survives backticks inside s.
 func code(s string) string {
@@ -525,9 +590,9 @@ func code(s string) string {
 	return fence + s + fence
 }
 
-// oneLine replaces line breaks with spaces.
+// oneLine replaces line breaks with spaces and removes control characters.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\r", " ")), " ")
+	return strings.Join(strings.Fields(stripControl(strings.ReplaceAll(s, "\r", " "))), " ")
 }
 
 // longestRun returns the length of the longest run of c in s.

@@ -178,6 +178,11 @@ var tableAligns = []tw.Align{
 
 func writeTextTable(w io.Writer, e Experiment) error {
 	header, rows := humanTable(e)
+	for _, r := range rows {
+		for i := range r {
+			r[i] = oneLine(r[i]) // no control characters to the terminal
+		}
+	}
 	t := tablewriter.NewTable(w,
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: tableAligns}),
@@ -215,7 +220,7 @@ func writeMarkdownTable(w io.Writer, e Experiment) error {
 	for _, r := range rows {
 		b.WriteString("|")
 		for _, c := range r {
-			fmt.Fprintf(&b, " %s |", cell(c))
+			fmt.Fprintf(&b, " %s |", cell(escapeHTML(c)))
 		}
 		b.WriteString("\n")
 	}

@@ -9,7 +9,8 @@ import (
 type Experiment struct {
 	// Title is the report's heading; when empty, "nnsweep report" is used.
 	Title string
-	// Description is free text printed under the title (Markdown allowed).
+	// Description is free text printed under the title (Markdown allowed;
+	// HTML and control characters are not: see markdownSafe).
 	Description string
 	// Target is the minimum test accuracy the turning point must reach, as a
 	// fraction in (0,1], e.g. 0.97 for 97%.
@@ -42,9 +43,20 @@ type Environment struct {
 	CPU string
 	// Cores is the number of CPU cores used; 0 means unknown.
 	Cores int
-	// Date is when the report was made. It is printed in UTC and is the only
-	// part of the Markdown report that may differ between two runs.
+	// OS is the operating system and architecture, e.g. "linux/amd64";
+	// empty means unknown.
+	OS string
+	// Machines lists, when the points were trained by more than one build
+	// or machine, each of them with its number of trainings; Version,
+	// GoVersion, CPU, Cores and OS are then not shown.
+	Machines []Machine
+	// Date is when the report was made. It is printed in UTC and, with
+	// TrainedFirst and TrainedLast, is the only part of the Markdown report
+	// that may differ between two runs.
 	Date time.Time
+	// TrainedFirst and TrainedLast are when the first and the last of the
+	// points finished training; zero when no point has.
+	TrainedFirst, TrainedLast time.Time
 	// SpecFile is the spec's file name as the user gave it.
 	SpecFile string
 	// SpecHash is the hex-encoded SHA-256 of the spec file's bytes.
@@ -69,6 +81,17 @@ type Data struct {
 	ClassNames []string
 	// Normalize is the normalisation in the spec's words ("per-channel"); empty for byte / 255.
 	Normalize string
+}
+
+// Machine is one build and machine that trained points of the report.
+type Machine struct {
+	// Version is the nnsweep version; GoVersion the Go toolchain it was
+	// built with; CPU the processor's model name; Cores the cores it could
+	// use; OS the operating system and architecture. Empty or 0: unknown.
+	Version, GoVersion, CPU, OS string
+	Cores                       int
+	// Trainings is the number of trainings it made.
+	Trainings int
 }
 
 // Model is one architecture of the sweep and the points trained for it.

@@ -145,7 +145,10 @@ func Train(ctx context.Context, m spec.ResolvedModel, p spec.Point, data *datase
 			break
 		}
 		if val != nil {
-			mv := t.evaluate(val)
+			mv, err := t.evaluate(val)
+			if err != nil {
+				return nil, err
+			}
 			ep.Val = &mv
 		}
 		if opts.Progress != nil {
@@ -169,7 +172,9 @@ func Train(ctx context.Context, m spec.ResolvedModel, p spec.Point, data *datase
 		return nil, err
 	}
 	if res.Status == StatusOK {
-		res.Test = t.evaluate(data.Test)
+		if res.Test, err = t.evaluate(data.Test); err != nil {
+			return nil, err
+		}
 		if math.IsNaN(res.Test.Loss) || math.IsInf(res.Test.Loss, 0) {
 			res.Status, res.Test = StatusDiverged, Metrics{}
 		}
@@ -328,8 +333,9 @@ func (t *trainer) fillDropout() {
 	}
 }
 
-// evaluate computes the mean cross-entropy and the accuracy of the model over a whole set.
-func (t *trainer) evaluate(set *dataset.Set) Metrics {
+// evaluate computes the mean cross-entropy and the accuracy of the model over a whole set. A
+// failed evaluation step is an error: it says nothing about whether the model diverged.
+func (t *trainer) evaluate(set *dataset.Set) (Metrics, error) {
 	g := t.eval
 	idx := make([]int, 0, g.Batch)
 	var lossSum float64
@@ -341,7 +347,7 @@ func (t *trainer) evaluate(set *dataset.Set) Metrics {
 		}
 		fillImages(g.Input.Value().Data().([]float32), set, idx)
 		if err := t.evalVM.RunAll(); err != nil {
-			return Metrics{Loss: math.NaN()}
+			return Metrics{}, fmt.Errorf("runner: evaluation step: %w", err)
 		}
 		logp := g.LogProbs.Value().Data().([]float32)
 		for r, i := range idx {
@@ -350,7 +356,7 @@ func (t *trainer) evaluate(set *dataset.Set) Metrics {
 		correct += countCorrect(logp, set, idx, t.classes)
 		t.evalVM.Reset()
 	}
-	return Metrics{Loss: lossSum / float64(set.N), Accuracy: float64(correct) / float64(set.N)}
+	return Metrics{Loss: lossSum / float64(set.N), Accuracy: float64(correct) / float64(set.N)}, nil
 }
 
 // fillImages copies the examples idx of set into an NCHW batch; rows past len(idx) are zeroed.

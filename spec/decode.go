@@ -297,17 +297,23 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, p Path) {
 		seen[key] = k
 		idx, ok := fields[key]
 		if !ok {
-			d.unknownKey(k, p, key, names)
+			d.unknownKey(n, k, p, key, names)
 			continue
 		}
 		d.decode(val, v.Field(idx), p.Child(key))
 	}
 }
 
-func (d *decoder) unknownKey(k *yaml.Node, p Path, key string, known []string) {
+// unknownKey reports the key k of the mapping n at p, which is none of known. When it is a typo of
+// a known key that n lacks (unit: for units:), that key counts as rejected rather than missing,
+// so the typo is the one error reported, not also a missing units: and an unused sweep variable.
+func (d *decoder) unknownKey(n, k *yaml.Node, p Path, key string, known []string) {
 	fix := "known keys: " + strings.Join(known, ", ")
 	if s := suggest(key, known); s != "" {
 		fix = fmt.Sprintf("did you mean %q?", s)
+		if !hasKey(n, s) {
+			d.bad[p.Child(s)] = true
+		}
 	}
 	where := string(p)
 	if where == "" {
@@ -318,6 +324,16 @@ func (d *decoder) unknownKey(k *yaml.Node, p Path, key string, known []string) {
 	}
 	d.errs = append(d.errs, &Error{Pos: d.at(k), Path: p.Child(key),
 		Problem: fmt.Sprintf("unknown key %q in %s", key, where), Fix: fix})
+}
+
+// hasKey reports whether the mapping n has the key.
+func hasKey(n *yaml.Node, key string) bool {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := resolve(n.Content[i]); k != nil && k.Kind == yaml.ScalarNode && k.Value == key {
+			return true
+		}
+	}
+	return false
 }
 
 // suggest returns the candidate closest to s by edit distance when it is close enough (less than 3

@@ -283,6 +283,8 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 		rl := ResolvedLayer{Kind: l.Kind, Path: lp, Name: l.UserName(), Activation: "linear", UseBias: true}
 		if rl.Name == "" {
 			rl.Name = fmt.Sprintf("%s_%d", l.Kind, counts[l.Kind])
+		} else if !modelName.MatchString(rl.Name) {
+			add(s.errorAt(lp.Child("name"), layerNameFix, "%q is not a valid layer name", rl.Name))
 		}
 		if p, dup := names[rl.Name]; dup {
 			add(s.errorAt(lp.Child("name"), "give each layer its own name", "layer name %q is already used by %s", rl.Name, p))

@@ -44,7 +44,7 @@ type Layer struct {
 // Dense is a fully connected layer: Units outputs, each the activation of a weighted sum of every
 // input plus a bias.
 type Dense struct {
-	Name       string `yaml:"name" jsonschema:"description=Layer name; default <kind>_<k> as in Keras (dense_1)"`
+	Name       string `yaml:"name" jsonschema:"pattern=^[A-Za-z0-9][A-Za-z0-9_.-]*$,description=Layer name; default <kind>_<k> as in Keras (dense_1)"`
 	Units      Expr   `yaml:"units" jsonschema:"required,description=Number of outputs: an integer or an expression in the sweep variables"`
 	Activation string `yaml:"activation" validate:"omitempty,oneof=relu sigmoid tanh softmax linear" jsonschema:"enum=relu,enum=sigmoid,enum=tanh,enum=softmax,enum=linear,default=linear,description=Activation function; softmax only on the last layer"`
 	UseBias    *bool  `yaml:"use_bias" jsonschema:"default=true,description=Whether the layer adds a bias"`
@@ -52,7 +52,7 @@ type Dense struct {
 
 // Conv2D is a 2-D convolution over HWC images with Filters output channels.
 type Conv2D struct {
-	Name       string `yaml:"name" jsonschema:"description=Layer name; default <kind>_<k> as in Keras (conv2d_1)"`
+	Name       string `yaml:"name" jsonschema:"pattern=^[A-Za-z0-9][A-Za-z0-9_.-]*$,description=Layer name; default <kind>_<k> as in Keras (conv2d_1)"`
 	Filters    Expr   `yaml:"filters" jsonschema:"required,description=Number of output channels: an integer or an expression in the sweep variables"`
 	Kernel     Pair   `yaml:"kernel" jsonschema:"required,description=Kernel size: 3 or [height\\, width]"`
 	Stride     *Pair  `yaml:"stride" jsonschema:"description=Default 1"`
@@ -63,7 +63,7 @@ type Conv2D struct {
 
 // Pool is a max or average pooling layer over Pool-sized windows; Stride defaults to Pool.
 type Pool struct {
-	Name    string `yaml:"name" jsonschema:"description=Layer name; default <kind>_<k> as in Keras (maxpool2d_1)"`
+	Name    string `yaml:"name" jsonschema:"pattern=^[A-Za-z0-9][A-Za-z0-9_.-]*$,description=Layer name; default <kind>_<k> as in Keras (maxpool2d_1)"`
 	Pool    Pair   `yaml:"pool" jsonschema:"required,description=Window size: 2 or [height\\, width]"`
 	Stride  *Pair  `yaml:"stride" jsonschema:"description=Default: the pool size"`
 	Padding string `yaml:"padding" validate:"omitempty,oneof=valid same" jsonschema:"enum=valid,enum=same,default=valid,description=valid: no padding; same: pad so that the output size is the input size divided by the stride\\, rounded up"`
@@ -71,13 +71,13 @@ type Pool struct {
 
 // Flatten turns an H×W×C input into a vector of H·W·C values (HWC order).
 type Flatten struct {
-	Name string `yaml:"name" jsonschema:"description=Layer name; default <kind>_<k> as in Keras (flatten_1)"`
+	Name string `yaml:"name" jsonschema:"pattern=^[A-Za-z0-9][A-Za-z0-9_.-]*$,description=Layer name; default <kind>_<k> as in Keras (flatten_1)"`
 }
 
 // Dropout zeroes each input with probability Rate while training and passes inputs through
 // unchanged when evaluating (inverted dropout, as Keras).
 type Dropout struct {
-	Name string  `yaml:"name" jsonschema:"description=Layer name; default <kind>_<k> as in Keras (dropout_1)"`
+	Name string  `yaml:"name" jsonschema:"pattern=^[A-Za-z0-9][A-Za-z0-9_.-]*$,description=Layer name; default <kind>_<k> as in Keras (dropout_1)"`
 	Rate float64 `yaml:"rate" validate:"gt=0,lt=1" jsonschema:"required,exclusiveMinimum=0,exclusiveMaximum=1,description=Fraction of inputs zeroed while training"`
 }
 

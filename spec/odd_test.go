@@ -50,6 +50,8 @@ func TestOddInputs(t *testing.T) {
 		{"input with a zero", "dataset: mnist\nmodel: {input: [0, 28, 28], layers: [{conv2d: {filters: 1, kernel: 3}}]}\n", "input[0] must be at least 1"},
 		{"input too large", "model: {input: [1000000, 1000000, 1000000], layers: [{flatten: {}}, {dense: {units: 10}}]}\n", "input size 1000000 is too large"},
 		{"count overflow", "dataset: mnist\nmodel: {input: [65536, 65536, 1], layers: [{conv2d: {filters: 1000000, kernel: 4096, padding: same}}, {flatten: {}}, {dense: {units: 10}}]}\n", "too large to count"},
+		{"file over 1 MiB", "sweep: {n: [" + strings.Repeat("1, ", 1<<19) + "1]}\n", "the file is larger than 1048576 bytes (1 MiB), the most a spec may have"},
+		{"list of more values than points", "sweep: {n: [" + strings.Repeat("1,", 100000) + "1]}\n", "the list has 100001 values, more than the 100000 points"},
 		{"huge points", "sweep: {a: {from: 1, to: 100, step: 1}, b: {from: 1, to: 100, step: 1}, c: {from: 1, to: 100, step: 1}}\nmodel: {layers: [{flatten: {}}, {dense: {units: a+b+c}}]}\n", "more than 100000 points"},
 	}
 	for _, tt := range tests {

@@ -125,12 +125,22 @@ func (s *Spec) errorAt(p Path, fix, format string, args ...any) *Error {
 	return &Error{Pos: s.PosOf(p), Path: p, Problem: fmt.Sprintf(format, args...), Fix: fix}
 }
 
+// MaxFileBytes is the largest spec file Parse reads: the YAML library holds a whole document in
+// memory, hundreds of bytes per value, before any limit of the spec could be checked. A spec of the
+// largest sweep written out as lists (100,000 points) is well below it.
+const MaxFileBytes = 1 << 20
+
 // Parse decodes a spec strictly. file is used in error positions. Every decoding problem is
 // returned (unknown keys with a did-you-mean, wrong types, malformed widths and sweeps); field and
 // semantic rules are Validate's. The spec is nil only when the file is not YAML or is empty;
 // otherwise it holds what could be decoded, and Validate may be run on it to report the rest.
 // Parse never panics on any input.
 func Parse(file string, src []byte) (*Spec, ErrorList) {
+	if len(src) > MaxFileBytes {
+		return nil, ErrorList{{Pos: Pos{File: file, Line: 1, Col: 1},
+			Problem: fmt.Sprintf("the file is larger than %d bytes (1 MiB), the most a spec may have", MaxFileBytes),
+			Fix:     "write long sweeps as ranges, e.g. n: {from: 1, to: 64, step: 1}"}}
+	}
 	s := &Spec{File: file, Source: src}
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node

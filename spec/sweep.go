@@ -191,6 +191,10 @@ func (v *Values) decode(d *decoder, n *yaml.Node, p Path) bool {
 			d.errorf(n, p, fmt.Sprintf("give at least one value, e.g. %s: [8, 16, 32]", name), "the sweep of %s has no values", name)
 			return false
 		}
+		if len(n.Content) > maxPoints {
+			d.errorf(n, p, "sweep fewer values, or write them as a range", "the list has %d values, more than the %d points a sweep may have", len(n.Content), maxPoints)
+			return false
+		}
 		for i, c := range n.Content {
 			c = d.follow(c, p.Index(i))
 			if c == nil {

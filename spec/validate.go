@@ -62,6 +62,9 @@ func hasUnknownVars(m *Model, sweep Sweep) bool {
 // nameFix says how to write a name that becomes a folder name.
 const nameFix = "use letters, digits, '.', '_' and '-', starting with a letter or digit, e.g. mnist-cnn"
 
+// layerNameFix says how to write a layer's name, which tables, reports and terminals show.
+const layerNameFix = "use letters, digits, '.', '_' and '-', starting with a letter or digit, e.g. conv_a"
+
 // checkName checks the spec's name, which names the folder of its results.
 func (s *Spec) checkName() ErrorList {
 	if s.Name == "" || modelName.MatchString(s.Name) {

@@ -185,12 +185,16 @@ func (r *runState) writeManifest(jobs []job, sp shardPlan) error {
 		return err
 	}
 	path := filepath.Join(r.opts.Out, ManifestFile)
-	if r.opts.Shard.Sharded() {
-		if old, err := os.ReadFile(path); err == nil && !bytes.Equal(old, b) {
-			var om Manifest
-			json.Unmarshal(old, &om)
+	if old, err := os.ReadFile(path); err == nil && !bytes.Equal(old, b) {
+		var om Manifest
+		json.Unmarshal(old, &om)
+		switch {
+		case r.opts.Shard.Sharded():
 			fmt.Fprintf(r.stderr, "warning: %s was written for another plan (%s); every shard of a sweep must run the same spec with the same options and number of shards\n",
 				path, manifestDifference(om, mf))
+		case om.Shards > 0:
+			fmt.Fprintf(r.stderr, "warning: %s was written for a sweep split into %d shards; this run is not a shard and rewrites it, so `nnsweep report` no longer names the shard of a missing point (give --shard I/%d to run one shard)\n",
+				path, om.Shards, om.Shards)
 		}
 	}
 	return writeAtomic(path, b)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -179,14 +180,43 @@ func writeDivergedSeeds(b *strings.Builder, rule string, m Model) {
 	fmt.Fprintf(b, "Diverged seeds: %s, left out of mean and sd; the point is judged on its other seeds.\n\n", list)
 }
 
-// figureOf names the figure a resolved point's accuracy is, e.g. " (min of
-// 3 seeds)"; empty for a point without Runs.
+// figureOf names the figure a resolved point's accuracy is and the seeds it is over, e.g.
+// " (min of 3 seeds: 1–3)"; empty for a point without Runs.
 func figureOf(p Point, rule string) string {
 	if len(p.Runs) == 0 {
 		return ""
 	}
 	s := Aggregate(p.Runs, rule)
-	return fmt.Sprintf(" (%s of %s)", ruleFigure(rule), plural(s.OK, "seed", "seeds"))
+	var seeds []int64
+	for _, r := range p.Runs {
+		if r.Status == StatusOK && !math.IsNaN(r.Accuracy) {
+			seeds = append(seeds, r.Seed)
+		}
+	}
+	return fmt.Sprintf(" (%s of %s: %s)", ruleFigure(rule), plural(s.OK, "seed", "seeds"), seedList(seeds))
+}
+
+// seedList writes seeds in increasing order, a run of consecutive ones as a range: "1–3", "1, 4, 7".
+func seedList(seeds []int64) string {
+	seeds = slices.Clone(seeds)
+	slices.Sort(seeds)
+	var parts []string
+	for i := 0; i < len(seeds); {
+		j := i
+		for j+1 < len(seeds) && seeds[j+1] == seeds[j]+1 {
+			j++
+		}
+		switch {
+		case j-i >= 2:
+			parts = append(parts, fmt.Sprintf("%d–%d", seeds[i], seeds[j]))
+		case j > i:
+			parts = append(parts, fmt.Sprintf("%d, %d", seeds[i], seeds[j]))
+		default:
+			parts = append(parts, fmt.Sprint(seeds[i]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
 }
 
 // accuracyHeader is the header of accuracy columns that hold a turning

@@ -116,3 +116,21 @@ func TestSkippedRows(t *testing.T) {
 		t.Errorf("markdown table shows %d skipped rows, want 5", got)
 	}
 }
+
+func TestSeedList(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		seeds []int64
+		want  string
+	}{
+		{[]int64{3, 1, 2}, "1–3"},
+		{[]int64{1, 2}, "1, 2"},
+		{[]int64{7}, "7"},
+		{[]int64{1, 4, 5, 6, 9, 10}, "1, 4–6, 9, 10"},
+		{nil, ""},
+	} {
+		if got := seedList(tt.seeds); got != tt.want {
+			t.Errorf("seedList(%v) = %q, want %q", tt.seeds, got, tt.want)
+		}
+	}
+}

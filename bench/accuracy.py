@@ -2,7 +2,7 @@
 """nnsweep's test accuracy beside PyTorch's over the same seeds, for the reference models.
 
 For each configuration it trains the example spec's point in nnsweep with `repeats:` seeds (the
-spec's seed, seed+1, …: a copy of the spec with `repeats: N` added) and the same architecture,
+spec's seed, seed+1, …: a copy of the spec with `repeats: N`) and the same architecture,
 initialisation, optimizer, batch size and epochs in PyTorch (bench/peer.py) with the same seed
 numbers, on the full embedded MNIST, and prints the two means and standard deviations, their
 difference and the standard error of that difference. PyTorch's seeds draw other weights and
@@ -21,6 +21,7 @@ import json
 import math
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -65,8 +66,12 @@ def nnsweep_accuracies(binary, spec, n, seeds, first_seed, tmp):
     src = open(os.path.join(ROOT, spec)).read()
     src = src.replace(f"seed: {spec_seed(os.path.join(ROOT, spec))}\n", f"seed: {first_seed}\n", 1)
     path = os.path.join(tmp, os.path.basename(spec))
+    if re.search(r"^repeats:.*$", src, re.M):
+        src = re.sub(r"^repeats:.*$", f"repeats: {seeds}", src, count=1, flags=re.M)
+    else:
+        src += f"repeats: {seeds}\n"
     with open(path, "w") as f:
-        f.write(src + f"repeats: {seeds}\n")
+        f.write(src)
     out = os.path.join(tmp, "out-" + os.path.basename(spec) + f"-n{n}")
     subprocess.run([binary, "run", path, "--points", f"n={n}", "--out", out, "--progress", "none"],
                    check=True, stdout=subprocess.DEVNULL)

@@ -49,6 +49,9 @@ type Record struct {
 	TrainSeconds  float64        `json:"train_seconds"`
 	TrainExamples int            `json:"train_examples"`
 	History       []runner.Epoch `json:"history"`
+	// Weights is the file, relative to the output folder, that holds the weights the test set was
+	// evaluated with (see WeightsDir); empty in records of builds that kept no weights.
+	Weights string `json:"weights,omitempty"`
 	// Provenance: the data, and the machine and build that trained the point.
 	Dataset         string `json:"dataset"`
 	DatasetChecksum string `json:"dataset_checksum"`

@@ -537,6 +537,12 @@ func (r *runState) train(ctx context.Context, j job) (Record, error) {
 	for _, l := range pc.Layers {
 		rec.Layers = append(rec.Layers, LayerParams{Name: l.Name, Kind: l.Kind, Params: l.Params})
 	}
+	// The weights are on disk before the record that names them: a run killed in between leaves
+	// weights without a record (trained again, and replaced, by the next run), never the reverse.
+	rec.Weights = weightsFile(j.key)
+	if err := writeWeights(r.opts.Out, rec, res.Weights); err != nil {
+		return Record{}, err
+	}
 	return rec, r.store.Append(rec)
 }
 

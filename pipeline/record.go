@@ -42,6 +42,9 @@ type Record struct {
 	BatchSize    int                    `json:"batch_size"`
 	Optimizer    spec.OptimizerSettings `json:"optimizer"`
 	LimitTrain   int                    `json:"limit_train,omitempty"`
+	// Engine is the --engine that built the layers ("fast" or "stock"); empty in records of
+	// builds that did not store it, which trained with "fast" unless told otherwise.
+	Engine string `json:"engine,omitempty"`
 	// Outcome. A diverged point has no test result: its accuracy and loss are 0.
 	Status        string         `json:"status"` // "ok" or "diverged"
 	TestAccuracy  float64        `json:"test_accuracy"`

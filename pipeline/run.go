@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -528,7 +529,7 @@ func (r *runState) train(ctx context.Context, j job) (Record, error) {
 		Polynomial: m.Count.Params.String(), Params: pc.Params, MACs: pc.MACs,
 		Seed: j.seed, Epochs: res.Epochs, MaxEpochs: m.Train.Epochs, SpecEpochs: r.specEpochs(m),
 		StoppedEarly: res.StoppedEarly, BestEpoch: res.BestEpoch, BatchSize: m.Train.BatchSize,
-		Optimizer: m.Train.Optimizer, LimitTrain: r.opts.LimitTrain,
+		Optimizer: m.Train.Optimizer, LimitTrain: r.opts.LimitTrain, Engine: cmp.Or(r.opts.Engine, "fast"),
 		Status: res.Status, TestAccuracy: res.Test.Accuracy, TestLoss: res.Test.Loss,
 		TrainSeconds: res.TrainSeconds, TrainExamples: res.TrainExamples, History: res.History,
 		Dataset: r.dataName, DatasetChecksum: r.dataChecksum, Version: Version, Machine: thisMachine(),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/nnsweep/nnsweep/builder"
@@ -139,7 +140,7 @@ func OpenStoredModel(dir string, req StoredRequest) (*StoredModel, error) {
 			}
 		}
 		if len(trained) > 1 {
-			sm.Chosen = strings.TrimPrefix(fmt.Sprintf("%s, its best seed %d (%s of %d seeds)", sm.Chosen, rec.Seed, percentOf(rec.TestAccuracy), len(trained)), ", ")
+			sm.Chosen = strings.TrimPrefix(fmt.Sprintf("%s, the best of its %d seeds (%s)", sm.Chosen, len(trained), strconv.FormatFloat(100*rec.TestAccuracy, 'f', 2, 64)+"%"), ", ")
 		}
 	}
 	if rec.Status != runner.StatusOK {

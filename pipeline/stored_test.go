@@ -94,7 +94,7 @@ func TestOpenStoredModelDefaultsToTurningPoint(t *testing.T) {
 			best = r.TestAccuracy
 		}
 	}
-	if sm.Record.Point != "n=2" || sm.Record.TestAccuracy != best || !strings.HasPrefix(sm.Chosen, "the turning point n=2 (mean rule), its best seed") {
+	if sm.Record.Point != "n=2" || sm.Record.TestAccuracy != best || !strings.HasPrefix(sm.Chosen, "the turning point n=2 (mean rule), the best of its 2 seeds (") {
 		t.Errorf("chose %s seed %d (%v): %q", sm.Record.Point, sm.Record.Seed, sm.Record.TestAccuracy, sm.Chosen)
 	}
 }

@@ -421,6 +421,18 @@ func Evaluate(m spec.ResolvedModel, p spec.Point, w *builder.Weights, set *datas
 	return e.metrics(set, probabilities)
 }
 
+// ImagesNCHW returns every example of set as the graphs see them: [set.N, C, H, W] float32,
+// row-major (the set holds them HWC).
+func ImagesNCHW(set *dataset.Set) []float32 {
+	idx := make([]int, set.N)
+	for i := range idx {
+		idx[i] = i
+	}
+	dst := make([]float32, set.N*set.H*set.W*set.C)
+	fillImages(dst, set, idx)
+	return dst
+}
+
 // fillImages copies the examples idx of set into an NCHW batch; rows past len(idx) are zeroed.
 func fillImages(dst []float32, set *dataset.Set, idx []int) {
 	h, w, c := set.H, set.W, set.C

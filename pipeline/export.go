@@ -85,6 +85,22 @@ func Export(dir string, opts ExportOptions, stdout io.Writer) error {
 	return nil
 }
 
+// exportCommand is the command line that exports the point label ("n=2, m=4") of model in the
+// output folder dir, each argument quoted for a POSIX shell where it needs to be.
+func exportCommand(dir, model, label string) string {
+	args := []string{"nnsweep", "export", dir, "--model", model, "--point", strings.ReplaceAll(label, ", ", ",")}
+	for i, a := range args {
+		if a == "" || strings.ContainsFunc(a, func(r rune) bool { return !safeShellRune(r) }) {
+			args[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(args, " ")
+}
+
+func safeShellRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=,:+@%", r)
+}
+
 // fileLabel writes a point for a file name: "n=2, m=4" is "n2-m4".
 func fileLabel(p spec.Point) string {
 	var parts []string

@@ -75,3 +75,19 @@ func TestONNXModelNodes(t *testing.T) {
 		t.Errorf("initializers %v", m.Graph.Initializers[1])
 	}
 }
+
+// The report names, under each turning point, the command that exports it, quoted for a shell.
+func TestReportNamesExportCommand(t *testing.T) {
+	t.Parallel()
+	dir := trainedAllKinds(t)
+	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "`nnsweep export " + dir + " --model all-kinds --point n=2`"; !strings.Contains(string(md), want) {
+		t.Errorf("report.md lacks %s", want)
+	}
+	if got := exportCommand("my runs/it's", "m", "n=2, m=4"); got != `nnsweep export 'my runs/it'\''s' --model m --point n=2,m=4` {
+		t.Errorf("exportCommand: %s", got)
+	}
+}

@@ -152,3 +152,31 @@ func TestOpenStoredModelErrors(t *testing.T) {
 		})
 	}
 }
+
+// Under early stopping the stored weights are the restored best epoch's, which the test set was
+// evaluated with, not the last epoch's.
+func TestStoredWeightsAreTheRestoredBestEpoch(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := Run(context.Background(), "testdata/tiny-earlystop.yaml", RunOptions{Out: dir, LimitTrain: 400, Progress: "none"}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	sm, err := OpenStoredModel(dir, StoredRequest{Point: "n=4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := sm.Record; r.BestEpoch == 0 || r.BestEpoch == r.Epochs {
+		t.Fatalf("best epoch %d of %d: the test wants a best epoch before the last", r.BestEpoch, r.Epochs)
+	}
+	test, err := sm.TestData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := sm.Evaluate(test, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Accuracy != sm.Record.TestAccuracy || m.Loss != sm.Record.TestLoss {
+		t.Errorf("reloaded weights give accuracy %v, loss %v; stored %v, %v", m.Accuracy, m.Loss, sm.Record.TestAccuracy, sm.Record.TestLoss)
+	}
+}

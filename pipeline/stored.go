@@ -157,6 +157,9 @@ func OpenStoredModel(dir string, req StoredRequest) (*StoredModel, error) {
 		return nil, err
 	}
 	if sm.Weights, err = readWeights(dir, rec, want); err != nil {
+		if rec.Weights == "" {
+			err = fmt.Errorf("%w: `nnsweep run %s --out %s --only %s --points %s --force`", err, mf.SpecFile, dir, mm.Name, strings.ReplaceAll(label, ", ", " --points "))
+		}
 		return nil, err
 	}
 	return sm, nil

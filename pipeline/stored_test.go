@@ -138,7 +138,7 @@ func TestOpenStoredModelErrors(t *testing.T) {
 		{"no such variable", dir, StoredRequest{Point: "m=2"}, ExitUsage, "has no such point"},
 		{"bad point", dir, StoredRequest{Point: "n"}, ExitUsage, "--point"},
 		{"no such seed", dir, StoredRequest{Point: "n=4", Seed: &seed}, ExitUsage, "--seed 99: all-kinds n=4 in " + dir + " was trained with the seeds 3, 4 only"},
-		{"no weights", old, StoredRequest{Point: "n=4"}, ExitFailure, "before weights were kept"},
+		{"no weights", old, StoredRequest{Point: "n=4"}, ExitFailure, "before weights were kept; train it again with --force: `nnsweep run testdata/all-kinds.yaml --out " + old + " --only all-kinds --points n=4 --force`"},
 		{"never trained", old, StoredRequest{Point: "n=2"}, ExitFailure, "all-kinds n=2 was never trained in " + old + ": train it with `nnsweep run testdata/all-kinds.yaml --out " + old + " --only all-kinds --points n=2`"},
 		{"not a folder of results", t.TempDir(), StoredRequest{}, ExitFailure, "is not an nnsweep output folder"},
 	}

@@ -48,8 +48,7 @@ func writeWeights(dir string, rec Record, w *builder.Weights) error {
 // builder.Weights in want's order.
 func readWeights(dir string, rec Record, want *builder.Weights) (*builder.Weights, error) {
 	if rec.Weights == "" {
-		return nil, fmt.Errorf("%s %s seed %d in %s has no stored weights: it was trained by nnsweep %s, before weights were kept; train it again with `nnsweep run SPEC --out %s --force --points %s`",
-			rec.Model, rec.Point, rec.Seed, dir, rec.Version, dir, rec.Point)
+		return nil, fmt.Errorf("%s %s seed %d in %s has no stored weights: it was trained by nnsweep %s, before weights were kept; train it again with --force", rec.Model, rec.Point, rec.Seed, dir, rec.Version)
 	}
 	path := filepath.Join(dir, filepath.FromSlash(rec.Weights))
 	b, err := os.ReadFile(path)

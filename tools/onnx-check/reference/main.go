@@ -1,13 +1,15 @@
 // Command reference writes what tools/onnx-check compares a runtime against: every training
 // stored in nnsweep output folders exported as ONNX, its probabilities on the test set from
-// nnsweep's own forward pass, and the test set itself (the folders' specs must share it).
+// nnsweep's own forward pass, and the test set itself as each folder's spec gives it to the model
+// (normalised when the spec says so).
 //
 //	go run ./tools/onnx-check/reference OUT DIR...
 //
-// OUT gets images.f32 (the test images, NCHW float32 [N, C, H, W], little-endian), labels.u8 (one
-// byte per image), and for each training K.onnx, K.probs.f32 (softmax probabilities [N, classes])
-// and an entry of cases.json: {"name", "onnx", "probs", "weights" (the stored safetensors file),
-// "classes", "test_accuracy", "go_accuracy"}.
+// OUT gets, for the I-th folder, images-I.f32 (its test images, NCHW float32 [N, C, H, W],
+// little-endian) and labels-I.u8 (one byte per image), and for each training K.onnx, K.probs.f32
+// (softmax probabilities [N, classes]) and an entry of cases.json: {"name", "onnx", "probs",
+// "weights" (the stored safetensors file), "images", "labels", "n", "shape_chw", "classes",
+// "test_accuracy", "go_accuracy"}.
 package main
 
 import (
@@ -27,17 +29,17 @@ type testCase struct {
 	ONNX         string  `json:"onnx"`
 	Probs        string  `json:"probs"`
 	Weights      string  `json:"weights"`
+	Images       string  `json:"images"`
+	Labels       string  `json:"labels"`
+	N            int     `json:"n"`
+	Shape        [3]int  `json:"shape_chw"`
 	Classes      int     `json:"classes"`
 	TestAccuracy float64 `json:"test_accuracy"`
 	GoAccuracy   float64 `json:"go_accuracy"`
 }
 
 type manifest struct {
-	Images string     `json:"images"`
-	Labels string     `json:"labels"`
-	N      int        `json:"n"`
-	Shape  [3]int     `json:"shape_chw"`
-	Cases  []testCase `json:"cases"`
+	Cases []testCase `json:"cases"`
 }
 
 func main() {
@@ -46,9 +48,9 @@ func main() {
 		os.Exit(2)
 	}
 	out := os.Args[1]
-	mf := manifest{Images: "images.f32", Labels: "labels.u8"}
-	for _, dir := range os.Args[2:] {
-		if err := write(dir, out, &mf); err != nil {
+	var mf manifest
+	for i, dir := range os.Args[2:] {
+		if err := write(dir, out, i, &mf); err != nil {
 			fmt.Fprintln(os.Stderr, "reference:", err)
 			os.Exit(1)
 		}
@@ -64,7 +66,7 @@ func main() {
 }
 
 // write adds every training of the output folder dir to out and to mf.
-func write(dir, out string, mf *manifest) error {
+func write(dir, out string, index int, mf *manifest) error {
 	store, _, err := pipeline.OpenStore(dir)
 	if err != nil {
 		return err
@@ -75,7 +77,8 @@ func write(dir, out string, mf *manifest) error {
 	if len(store.Records()) == 0 {
 		return fmt.Errorf("%s stores no training", dir)
 	}
-	for _, rec := range store.Records() {
+	images, labels := fmt.Sprintf("images-%d.f32", index), fmt.Sprintf("labels-%d.u8", index)
+	for i, rec := range store.Records() {
 		seed := rec.Seed
 		sm, err := pipeline.OpenStoredModel(dir, pipeline.StoredRequest{Model: rec.Model, Point: rec.Point, Seed: &seed})
 		if err != nil {
@@ -85,16 +88,15 @@ func write(dir, out string, mf *manifest) error {
 		if err != nil {
 			return err
 		}
-		if len(mf.Cases) == 0 {
-			mf.N, mf.Shape = test.N, [3]int{test.C, test.H, test.W}
-			if err := os.WriteFile(filepath.Join(out, mf.Images), floats(runner.ImagesNCHW(test)), 0o644); err != nil {
+		if i == 0 {
+			if err := os.WriteFile(filepath.Join(out, images), floats(runner.ImagesNCHW(test)), 0o644); err != nil {
 				return err
 			}
-			labels := make([]byte, test.N)
+			b := make([]byte, test.N)
 			for j, l := range test.Labels {
-				labels[j] = byte(l)
+				b[j] = byte(l)
 			}
-			if err := os.WriteFile(filepath.Join(out, mf.Labels), labels, 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(out, labels), b, 0o644); err != nil {
 				return err
 			}
 		}
@@ -104,7 +106,8 @@ func write(dir, out string, mf *manifest) error {
 			return err
 		}
 		c := testCase{Name: fmt.Sprintf("%s %s seed %d", rec.Model, rec.Point, rec.Seed), ONNX: rec.Key + ".onnx", Probs: rec.Key + ".probs.f32",
-			Weights: filepath.Join(dir, rec.Weights), Classes: sm.Model.Classes, TestAccuracy: rec.TestAccuracy, GoAccuracy: m.Accuracy}
+			Weights: filepath.Join(dir, rec.Weights), Images: images, Labels: labels, N: test.N, Shape: [3]int{test.C, test.H, test.W},
+			Classes: sm.Model.Classes, TestAccuracy: rec.TestAccuracy, GoAccuracy: m.Accuracy}
 		model, err := pipeline.ONNXModel(sm)
 		if err != nil {
 			return err

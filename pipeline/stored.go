@@ -68,6 +68,9 @@ func OpenStoredModel(dir string, req StoredRequest) (*StoredModel, error) {
 	if req.Model == "" && len(names) == 1 {
 		mi, ri = 0, slices.IndexFunc(models, func(m spec.ResolvedModel) bool { return m.Name == names[0] })
 	}
+	if req.Model == "" && len(names) > 1 {
+		return nil, &UsageError{fmt.Sprintf("%s has %d models (%s): name one with --model", dir, len(names), strings.Join(names, ", "))}
+	}
 	if mi < 0 || ri < 0 {
 		return nil, &UsageError{fmt.Sprintf("--model %q: %s has no model of that name; it has %s", req.Model, dir, strings.Join(names, ", "))}
 	}

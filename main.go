@@ -110,7 +110,7 @@ turning point: the smallest model at or above the accuracy target.`,
 	}
 	root.SetVersionTemplate("nnsweep {{.Version}}\n")
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newValidateCommand(), newParamsCommand(), newRunCommand(), newPlanCommand(), newReportCommand(), newSchemaCommand(),
+	root.AddCommand(newValidateCommand(), newParamsCommand(), newRunCommand(), newPlanCommand(), newReportCommand(), newExportCommand(), newSchemaCommand(),
 		newCompletionCommand())
 	return root
 }
@@ -332,6 +332,41 @@ func newReportCommand() *cobra.Command {
 	cmd.Flags().StringVar(&opts.Out, "out", "", "Markdown file to write (charts go beside it), or the json/csv file; a folder gets report.md (report.json, report.csv)")
 	cmd.Flags().StringVar(&opts.Format, "format", "markdown", "markdown, json or csv")
 	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(pipeline.ReportFormats, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func newExportCommand() *cobra.Command {
+	var opts pipeline.ExportOptions
+	var seed int64
+	cmd := &cobra.Command{
+		Use:   "export DIR",
+		Short: "Write a trained model of an output folder as ONNX or as its safetensors weights (default: the turning point)",
+		Long: `export writes one training stored in the output folder DIR: the point given with --point (default:
+the model's turning point by the spec's rule) and the seed given with --seed (default: that point's
+seed of the highest test accuracy). --format onnx writes an ONNX model (opset 13) whose input is a
+batch of NCHW float32 images [N, C, H, W], scaled as nnsweep trains on them, and whose output is
+the softmax probabilities [N, classes]; --format safetensors writes the stored weights file.`,
+		Example: `  nnsweep export runs/mnist-cnn2
+  nnsweep export runs/mnist-cnn2 --model mnist-cnn2 --point n=2 --seed 2 --out cnn2-n2.onnx
+  nnsweep export runs/mnist-compare --model cnn2 --format safetensors`,
+		Args: exactArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			return nil, cobra.ShellCompDirectiveFilterDirs
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("seed") {
+				opts.Seed = &seed
+			}
+			return pipeline.Export(args[0], opts, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Model, "model", "", "the model to export (default: the folder's only model)")
+	f.StringVar(&opts.Point, "point", "", "the point to export, e.g. n=2 (default: the turning point)")
+	f.Int64Var(&seed, "seed", 0, "the seed to export (default: the point's seed of the highest test accuracy)")
+	f.StringVar(&opts.Format, "format", "onnx", "onnx or safetensors")
+	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(pipeline.ExportFormats, cobra.ShellCompDirectiveNoFileComp))
+	f.StringVar(&opts.Out, "out", "", "the file to write (default: MODEL-POINT-seedS.FORMAT in the working folder)")
 	return cmd
 }
 

@@ -72,6 +72,8 @@ func TestCommands(t *testing.T) {
 		{"report no folder", []string{"report", "testdata"}, pipeline.ExitFailure, "", "testdata has no manifest.json"},
 		{"report of a spec", []string{"report", "examples/mnist-mlp.yaml"}, pipeline.ExitUsage, "",
 			"report examples/mnist-mlp.yaml: it is a file, not an output folder; for this spec, give the folder `nnsweep run examples/mnist-mlp.yaml` wrote: runs/mnist-mlp"},
+		{"export no folder", []string{"export", "testdata"}, pipeline.ExitFailure, "", "testdata has no manifest.json"},
+		{"export bad format", []string{"export", "testdata", "--format", "tflite"}, pipeline.ExitUsage, "", `--format "tflite": use one of onnx, safetensors`},
 		{"completion", []string{"completion", "bash"}, 0, "", ""},
 		{"run bad search", []string{"run", "examples/mnist-cnn2.yaml", "--search", "random", "--out", "testdata/none"}, pipeline.ExitUsage, "", `--search "random": use grid or bisect`},
 		{"run bad engine", []string{"run", "examples/mnist-cnn2.yaml", "--engine", "gpu", "--out", "testdata/none"}, pipeline.ExitUsage, "", `--engine: unknown engine "gpu"; use fast or stock`},
@@ -272,6 +274,16 @@ func TestRunThenReport(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(filepath.Dir(out), f)); err != nil {
 			t.Error(err)
 		}
+	}
+	onnxFile := filepath.Join(t.TempDir(), "n4.onnx")
+	if stdout, stderr, code = cli(t, "export", a, "--point", "n=4", "--out", onnxFile); code != 0 || !strings.Contains(stdout, "wrote "+onnxFile) {
+		t.Fatalf("export: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if _, stderr, code = cli(t, "export", a, "--model", "cnn"); code != pipeline.ExitUsage || !strings.Contains(stderr, `--model "cnn"`) {
+		t.Errorf("export of an unknown model: exit %d\n%s", code, stderr)
+	}
+	if _, stderr, code = cli(t, "export", a, "--point", "n=16"); code != pipeline.ExitUsage || !strings.Contains(stderr, "has no such point; its points are n=8; n=4") {
+		t.Errorf("export of a point not in the folder: exit %d\n%s", code, stderr)
 	}
 }
 

@@ -218,19 +218,30 @@ func relu(x *G.Node) (*G.Node, error) {
 	return G.HadamardProd(x, mask)
 }
 
-// samePadding returns Keras's padding for "same": the total max((out-1)·stride + k - in, 0), split
+// SamePadding returns Keras's padding for "same" along one axis of size in, for a window of size k
+// moved by stride: the total max((out-1)·stride + k - in, 0) with out = ⌈in/stride⌉, split
 // with the smaller half before.
-func samePadding(in, k, stride int) (before, after int) {
+func SamePadding(in, k, stride int) (before, after int) {
 	out := (in + stride - 1) / stride
 	total := max((out-1)*stride+k-in, 0)
 	return total / 2, total - total/2
 }
 
+// Padding returns the cells of zero padding (convolutions) or of padding that is no value
+// (pooling) that layer l adds above, below, left and right of its input: none for "valid", and
+// Keras's split of "same" (the smaller half before). Exporters write it as explicit pads.
+func Padding(l spec.ResolvedLayer) (top, bottom, left, right int) {
+	if l.Padding != "same" {
+		return 0, 0, 0, 0
+	}
+	top, bottom = SamePadding(l.InH, l.Window.H, l.Stride.H)
+	left, right = SamePadding(l.InW, l.Window.W, l.Stride.W)
+	return top, bottom, left, right
+}
+
 func conv(x, kernel *G.Node, l spec.ResolvedLayer) (*G.Node, error) {
 	pad := []int{0, 0}
-	if l.Padding == "same" {
-		top, bottom := samePadding(l.InH, l.Window.H, l.Stride.H)
-		left, right := samePadding(l.InW, l.Window.W, l.Stride.W)
+	if top, bottom, left, right := Padding(l); top+bottom+left+right > 0 {
 		if top != bottom || left != right {
 			var err error
 			if x, err = zeroPad(x, top, bottom, left, right); err != nil {

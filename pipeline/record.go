@@ -42,6 +42,9 @@ type Record struct {
 	BatchSize    int                    `json:"batch_size"`
 	Optimizer    spec.OptimizerSettings `json:"optimizer"`
 	LimitTrain   int                    `json:"limit_train,omitempty"`
+	// Engine is the --engine that built the layers ("fast" or "stock"); empty in records of
+	// builds that did not store it, which trained with "fast" unless told otherwise.
+	Engine string `json:"engine,omitempty"`
 	// Outcome. A diverged point has no test result: its accuracy and loss are 0.
 	Status        string         `json:"status"` // "ok" or "diverged"
 	TestAccuracy  float64        `json:"test_accuracy"`
@@ -49,6 +52,9 @@ type Record struct {
 	TrainSeconds  float64        `json:"train_seconds"`
 	TrainExamples int            `json:"train_examples"`
 	History       []runner.Epoch `json:"history"`
+	// Weights is the file, relative to the output folder, that holds the weights the test set was
+	// evaluated with (see WeightsDir); empty in records of builds that kept no weights.
+	Weights string `json:"weights,omitempty"`
 	// Provenance: the data, and the machine and build that trained the point.
 	Dataset         string `json:"dataset"`
 	DatasetChecksum string `json:"dataset_checksum"`

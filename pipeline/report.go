@@ -267,6 +267,9 @@ func loadFolder(dir string, warnings io.Writer) (folderReport, error) {
 				}
 				trained++
 				used = append(used, rec)
+				if rec.Weights != "" { // records of older builds kept no weights to export
+					p.Export = exportCommand(dir, mm.Name, mp.Label)
+				}
 				if p.Layers == nil {
 					for _, l := range rec.Layers {
 						p.Layers = append(p.Layers, report.Layer{Name: l.Name, Params: l.Params})

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -528,7 +529,7 @@ func (r *runState) train(ctx context.Context, j job) (Record, error) {
 		Polynomial: m.Count.Params.String(), Params: pc.Params, MACs: pc.MACs,
 		Seed: j.seed, Epochs: res.Epochs, MaxEpochs: m.Train.Epochs, SpecEpochs: r.specEpochs(m),
 		StoppedEarly: res.StoppedEarly, BestEpoch: res.BestEpoch, BatchSize: m.Train.BatchSize,
-		Optimizer: m.Train.Optimizer, LimitTrain: r.opts.LimitTrain,
+		Optimizer: m.Train.Optimizer, LimitTrain: r.opts.LimitTrain, Engine: cmp.Or(r.opts.Engine, "fast"),
 		Status: res.Status, TestAccuracy: res.Test.Accuracy, TestLoss: res.Test.Loss,
 		TrainSeconds: res.TrainSeconds, TrainExamples: res.TrainExamples, History: res.History,
 		Dataset: r.dataName, DatasetChecksum: r.dataChecksum, Version: Version, Machine: thisMachine(),
@@ -536,6 +537,12 @@ func (r *runState) train(ctx context.Context, j job) (Record, error) {
 	}
 	for _, l := range pc.Layers {
 		rec.Layers = append(rec.Layers, LayerParams{Name: l.Name, Kind: l.Kind, Params: l.Params})
+	}
+	// The weights are on disk before the record that names them: a run killed in between leaves
+	// weights without a record (trained again, and replaced, by the next run), never the reverse.
+	rec.Weights = weightsFile(j.key)
+	if err := writeWeights(r.opts.Out, rec, res.Weights); err != nil {
+		return Record{}, err
 	}
 	return rec, r.store.Append(rec)
 }

@@ -446,20 +446,31 @@ func writeAtomic(path string, data []byte) error {
 // killed process: a live one is renamed within moments of its creation.
 const staleTempAge = 15 * time.Minute
 
-// staleTemp matches the temporary files that writeAtomic and the report package create.
-var staleTemp = regexp.MustCompile(`^\.(manifest\.json|report\.md|chart\.png|chart\.svg|results[a-z0-9-]*\.jsonl)\.[0-9]+\.tmp$`)
+// staleTemp matches the temporary files that writeAtomic and the report package create in an
+// output folder; staleWeightsTemp those of its weights folder.
+var (
+	staleTemp        = regexp.MustCompile(`^\.(manifest\.json|report\.md|chart\.png|chart\.svg|results[a-z0-9-]*\.jsonl)\.[0-9]+\.tmp$`)
+	staleWeightsTemp = regexp.MustCompile(`^\.[0-9a-f]+\.safetensors\.[0-9]+\.tmp$`)
+)
 
-// removeStaleTemps removes the temporary files of dir that processes killed while writing left
-// behind: those older than staleTempAge at now. It returns the names removed.
+// removeStaleTemps removes the temporary files of the output folder dir and of its weights folder
+// that processes killed while writing left behind: those older than staleTempAge at now. It
+// returns the names removed, relative to dir.
 func removeStaleTemps(dir string, now time.Time) []string {
-	entries, _ := os.ReadDir(dir)
+	removed := removeStale(dir, "", staleTemp, now)
+	return append(removed, removeStale(dir, WeightsDir, staleWeightsTemp, now)...)
+}
+
+func removeStale(dir, sub string, names *regexp.Regexp, now time.Time) []string {
+	entries, _ := os.ReadDir(filepath.Join(dir, sub))
 	var removed []string
 	for _, e := range entries {
-		if !e.Type().IsRegular() || !staleTemp.MatchString(e.Name()) {
+		if !e.Type().IsRegular() || !names.MatchString(e.Name()) {
 			continue
 		}
-		if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) > staleTempAge && os.Remove(filepath.Join(dir, e.Name())) == nil {
-			removed = append(removed, e.Name())
+		name := filepath.Join(sub, e.Name())
+		if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) > staleTempAge && os.Remove(filepath.Join(dir, name)) == nil {
+			removed = append(removed, name)
 		}
 	}
 	return removed

@@ -259,13 +259,17 @@ func TestRemoveStaleTemps(t *testing.T) {
 			os.Chtimes(filepath.Join(dir, name), now.Add(-time.Hour), now.Add(-time.Hour))
 		}
 	}
+	os.Mkdir(filepath.Join(dir, WeightsDir), 0o755)
+	stale := filepath.Join(dir, WeightsDir, ".0a1b.safetensors.42.tmp")
+	os.WriteFile(stale, nil, 0o644)
+	os.Chtimes(stale, now.Add(-time.Hour), now.Add(-time.Hour))
 	removed := removeStaleTemps(dir, now)
-	if strings.Join(removed, " ") != ".chart.svg.9.tmp .manifest.json.123.tmp .report.md.77.tmp" {
+	if strings.Join(removed, " ") != ".chart.svg.9.tmp .manifest.json.123.tmp .report.md.77.tmp weights/.0a1b.safetensors.42.tmp" {
 		t.Fatalf("removed %v", removed)
 	}
 	left, _ := os.ReadDir(dir)
-	if len(left) != 2 {
-		t.Fatalf("%d files left, want notes.tmp and the fresh temporary file", len(left))
+	if len(left) != 3 {
+		t.Fatalf("%d entries left, want notes.tmp, the fresh temporary file and the weights folder", len(left))
 	}
 }
 

@@ -250,6 +250,9 @@ func writeModel(b *strings.Builder, e Experiment, mi int, tp TurningResult, pare
 	} else {
 		fmt.Fprintf(b, "**Turning point:** %s\n\n", turningSentence(m, tp, target, e.Rule))
 	}
+	if tp.Found && tp.Export != "" {
+		fmt.Fprintf(b, "Export it as ONNX (add `--format safetensors` for its weights): %s\n\n", code(tp.Export))
+	}
 	if len(tp.NonMonotone) > 0 {
 		fmt.Fprintf(b, "> **Warning:** accuracy is not monotone in size: %s %s larger than the turning point but below %s.\n\n",
 			joinLabels(tp.NonMonotone), pluralVerb(len(tp.NonMonotone)), targetPercent(target))

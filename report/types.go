@@ -173,6 +173,10 @@ type Point struct {
 	// Layers are the per-layer parameter counts of this point, in network
 	// order. It may be empty.
 	Layers []Layer
+	// Export is the command line that exports this point's trained model
+	// (e.g. "nnsweep export runs/cnn2 --model cnn2 --point n=4"), shown
+	// under the turning point; empty shows none.
+	Export string
 	// Runs are the trainings of this point with different seeds, one per
 	// seed, when the spec asks for repeats. When Runs is not empty, the
 	// report ignores Accuracy, Loss, Epochs, TrainSeconds and Status and

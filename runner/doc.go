@@ -5,5 +5,6 @@
 // A point trains on a training graph and is evaluated on a second graph bound to the same weight
 // tensors, so dropout is active only while training. Everything random (weights, shuffling,
 // dropout masks, the validation split) is drawn from the spec's seed: the same spec and seed give
-// the same result on the same machine.
+// the same result on the same machine. Evaluate runs stored weights through the same evaluation
+// graph, so they give back the test metrics of their training exactly.
 package runner

@@ -90,6 +90,9 @@ type Result struct {
 	// epoch whose validation metric was best (0 without early stopping).
 	StoppedEarly bool
 	BestEpoch    int
+	// Weights are the weights the test set was evaluated with: those of the last epoch, or of the
+	// best one when early stopping restored it. The caller may keep them; training is over.
+	Weights *builder.Weights
 }
 
 // Train trains model m at point p on data with the model's training settings and evaluates it on
@@ -127,7 +130,7 @@ func Train(ctx context.Context, m spec.ResolvedModel, p spec.Point, data *datase
 	if err := t.steps.weights(t, false); err != nil {
 		return nil, err
 	}
-	res := &Result{Status: StatusOK, TrainExamples: train.N}
+	res := &Result{Status: StatusOK, TrainExamples: train.N, Weights: t.weights}
 	var stop *earlyStopper
 	if cfg.EarlyStop != nil && val != nil {
 		stop = newEarlyStopper(*cfg.EarlyStop)
@@ -184,18 +187,18 @@ func Train(ctx context.Context, m spec.ResolvedModel, p spec.Point, data *datase
 
 // trainer holds one point's weights, graphs, machines and optimizer for the length of its training.
 type trainer struct {
-	model       spec.ResolvedModel
-	weights     *builder.Weights
-	train, eval *builder.Graph
-	trainVM     G.VM
-	evalVM      G.VM
-	solver      G.Solver
-	grads       []G.ValueGrad
-	order       []int
-	shuffle     *rand.Rand
-	dropout     *rand.Rand
-	classes     int
-	steps       *stepRecorder // nil unless Options.OnStep records steps
+	model   spec.ResolvedModel
+	weights *builder.Weights
+	train   *builder.Graph
+	eval    *evaluator
+	trainVM G.VM
+	solver  G.Solver
+	grads   []G.ValueGrad
+	order   []int
+	shuffle *rand.Rand
+	dropout *rand.Rand
+	classes int
+	steps   *stepRecorder // nil unless Options.OnStep records steps
 }
 
 func newTrainer(m spec.ResolvedModel, p spec.Point, cfg spec.Training, n, evalBatch int, ops builder.Ops) (*trainer, error) {
@@ -208,7 +211,7 @@ func newTrainer(m spec.ResolvedModel, p spec.Point, cfg spec.Training, n, evalBa
 	if err != nil {
 		return nil, err
 	}
-	eg, err := builder.Build(m, p, w, evalBatch, false, ops)
+	eval, err := newEvaluator(m, p, w, evalBatch, ops)
 	if err != nil {
 		return nil, err
 	}
@@ -217,9 +220,8 @@ func newTrainer(m spec.ResolvedModel, p spec.Point, cfg spec.Training, n, evalBa
 		return nil, fmt.Errorf("runner: %w", err)
 	}
 	t := &trainer{
-		model: m, weights: w, train: tg, eval: eg, solver: solver,
+		model: m, weights: w, train: tg, eval: eval, solver: solver,
 		trainVM: G.NewTapeMachine(tg.G),
-		evalVM:  G.NewTapeMachine(eg.G),
 		grads:   paramGrads(tg),
 		order:   make([]int, n),
 		shuffle: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x73687566)), // "shuf"
@@ -257,7 +259,7 @@ func paramGrads(g *builder.Graph) []G.ValueGrad {
 
 func (t *trainer) close() {
 	t.trainVM.Close()
-	t.evalVM.Close()
+	t.eval.close()
 }
 
 // epoch trains one pass over the shuffled training set, the last partial batch included.
@@ -333,30 +335,102 @@ func (t *trainer) fillDropout() {
 	}
 }
 
-// evaluate computes the mean cross-entropy and the accuracy of the model over a whole set. A
-// failed evaluation step is an error: it says nothing about whether the model diverged.
-func (t *trainer) evaluate(set *dataset.Set) (Metrics, error) {
-	g := t.eval
+// evaluate computes the mean cross-entropy and the accuracy of the model over a whole set.
+func (t *trainer) evaluate(set *dataset.Set) (Metrics, error) { return t.eval.metrics(set, nil) }
+
+// evaluator runs a model's evaluation graph over sets of examples.
+type evaluator struct {
+	g       *builder.Graph
+	vm      G.VM
+	classes int
+}
+
+func newEvaluator(m spec.ResolvedModel, p spec.Point, w *builder.Weights, batch int, ops builder.Ops) (*evaluator, error) {
+	g, err := builder.Build(m, p, w, batch, false, ops)
+	if err != nil {
+		return nil, err
+	}
+	return &evaluator{g: g, vm: G.NewTapeMachine(g.G), classes: g.LogProbs.Shape()[1]}, nil
+}
+
+func (e *evaluator) close() { e.vm.Close() }
+
+// pass runs the graph over set in batches of the graph's size, handing each batch's examples and
+// log-probabilities ([len(idx), classes], row-major) to fn. A failed evaluation step is an error:
+// it says nothing about whether the model diverged.
+func (e *evaluator) pass(set *dataset.Set, fn func(idx []int, logp []float32)) error {
+	g := e.g
 	idx := make([]int, 0, g.Batch)
-	var lossSum float64
-	var correct int
 	for lo := 0; lo < set.N; lo += g.Batch {
 		idx = idx[:0]
 		for i := lo; i < min(lo+g.Batch, set.N); i++ {
 			idx = append(idx, i)
 		}
 		fillImages(g.Input.Value().Data().([]float32), set, idx)
-		if err := t.evalVM.RunAll(); err != nil {
-			return Metrics{}, fmt.Errorf("runner: evaluation step: %w", err)
+		if err := e.vm.RunAll(); err != nil {
+			return fmt.Errorf("runner: evaluation step: %w", err)
 		}
-		logp := g.LogProbs.Value().Data().([]float32)
+		fn(idx, g.LogProbs.Value().Data().([]float32)[:len(idx)*e.classes])
+		e.vm.Reset()
+	}
+	return nil
+}
+
+// metrics computes the mean cross-entropy and the accuracy of the model over a whole set, and,
+// when probs is not nil, appends every example's softmax probabilities to it.
+func (e *evaluator) metrics(set *dataset.Set, probs *[]float32) (Metrics, error) {
+	var lossSum float64
+	var correct int
+	err := e.pass(set, func(idx []int, logp []float32) {
 		for r, i := range idx {
-			lossSum -= float64(logp[r*t.classes+int(set.Labels[i])])
+			lossSum -= float64(logp[r*e.classes+int(set.Labels[i])])
 		}
-		correct += countCorrect(logp, set, idx, t.classes)
-		t.evalVM.Reset()
+		correct += countCorrect(logp, set, idx, e.classes)
+		if probs != nil {
+			for _, v := range logp {
+				*probs = append(*probs, float32(math.Exp(float64(v))))
+			}
+		}
+	})
+	if err != nil {
+		return Metrics{}, err
 	}
 	return Metrics{Loss: lossSum / float64(set.N), Accuracy: float64(correct) / float64(set.N)}, nil
+}
+
+// Evaluate computes the loss and accuracy over set of model m at point p with the weights w, as
+// Train evaluates the test set: the same evaluation graph, batch size (opts.EvalBatch, default
+// 256) and ops (opts.Ops, default FastOps), so that the weights a training ended with give back
+// its test metrics exactly. Probabilities, when not nil, receives the softmax probabilities of
+// every example, [set.N, classes] row-major.
+func Evaluate(m spec.ResolvedModel, p spec.Point, w *builder.Weights, set *dataset.Set, opts Options, probabilities *[]float32) (Metrics, error) {
+	if opts.EvalBatch <= 0 {
+		opts.EvalBatch = 256
+	}
+	if opts.Ops == nil {
+		opts.Ops = FastOps{}
+	}
+	e, err := newEvaluator(m, p, w, opts.EvalBatch, opts.Ops)
+	if err != nil {
+		return Metrics{}, err
+	}
+	defer e.close()
+	if probabilities != nil {
+		*probabilities = (*probabilities)[:0]
+	}
+	return e.metrics(set, probabilities)
+}
+
+// ImagesNCHW returns every example of set as the graphs see them: [set.N, C, H, W] float32,
+// row-major (the set holds them HWC).
+func ImagesNCHW(set *dataset.Set) []float32 {
+	idx := make([]int, set.N)
+	for i := range idx {
+		idx[i] = i
+	}
+	dst := make([]float32, set.N*set.H*set.W*set.C)
+	fillImages(dst, set, idx)
+	return dst
 }
 
 // fillImages copies the examples idx of set into an NCHW batch; rows past len(idx) are zeroed.

@@ -65,7 +65,8 @@ class Model:
         self.w = [torch.tensor(np.asarray(a, dtype=np.float64).reshape(s), dtype=dtype).requires_grad_(True)
                   for a, s in zip(weights, self.shapes)]
 
-    def forward(self, x, masks):
+    def forward(self, x, masks, probe=None):
+        """Log-probabilities of batch x; probe, a dict, collects near ties (see near_ties)."""
         c, h, w = self.meta["input_nchw"]
         x = x.reshape(-1, c, h, w)
         t, m = 0, 0
@@ -80,6 +81,8 @@ class Model:
                 if l.get("use_bias"):
                     x = x + self.w[t].reshape(1, -1)
                     t += 1
+                if probe is not None and act == "relu":
+                    probe["relu"] = probe.get("relu", 0) + near_zero(x)
                 x = activate(x, act)
             elif kind == "conv2d":
                 k = self.w[t]
@@ -92,6 +95,8 @@ class Model:
                 if l.get("use_bias"):
                     x = x + self.w[t].reshape(1, -1, 1, 1)
                     t += 1
+                if probe is not None and act == "relu":
+                    probe["relu"] = probe.get("relu", 0) + near_zero(x)
                 x = activate(x, act)
             elif kind in ("maxpool2d", "avgpool2d"):
                 ph, pw = l["window"]
@@ -100,7 +105,10 @@ class Model:
                 if l.get("padding") == "same":
                     pads = same_pads(x.shape[2], x.shape[3], ph, pw, sh, sw)
                 if kind == "maxpool2d":
-                    x = F.max_pool2d(F.pad(x, pads, value=-math.inf), (ph, pw), (sh, sw))
+                    xp = F.pad(x, pads, value=-math.inf)
+                    if probe is not None:
+                        probe["pool"] = probe.get("pool", 0) + near_tied_windows(xp, (ph, pw), (sh, sw))
+                    x = F.max_pool2d(xp, (ph, pw), (sh, sw))
                 else:
                     ones = torch.ones_like(x[:1, :1])
                     s = F.avg_pool2d(F.pad(x, pads), (ph, pw), (sh, sw))
@@ -126,6 +134,37 @@ def same_pads(h, w, kh, kw, sh, sw):
     top, bottom = split(h, kh, sh)
     left, right = split(w, kw, sw)
     return (left, right, top, bottom)
+
+
+NEAR = 1e-6  # relative closeness at which float32 rounding can decide a comparison either way
+
+
+def near_zero(x):
+    """How many of x are within NEAR·max|x| of 0 without being 0: ReLU's decision there depends on
+    rounding (exact zeros, such as a blank background's, are exact in both implementations)."""
+    scale = x.abs().max().item() or 1.0
+    return int(((x.abs() < NEAR * scale) & (x != 0)).sum().item())
+
+
+def near_tied_windows(x, window, stride):
+    """How many max-pooling windows of x have their two largest values within NEAR of each other
+    without being equal: which cell wins, and so gets the gradient, depends on rounding."""
+    n, c = x.shape[:2]
+    cols = F.unfold(x, window, stride=stride).reshape(n, c, window[0] * window[1], -1)
+    top = cols.topk(2, dim=2).values
+    a, b = top[:, :, 0], top[:, :, 1]
+    close = (a - b <= NEAR * a.abs().clamp(min=1e-30)) & (a != b) & torch.isfinite(b)
+    return int(close.sum().item())
+
+
+def near_ties(meta, weights, s):
+    """Near ties of step s's batch from weights (nnsweep's before the step), in float64."""
+    model = Model(meta, weights, torch.float64)
+    masks = [torch.tensor(s[k], dtype=torch.float64) for k in sorted(k for k in s if k.startswith("mask_"))]
+    probe = {}
+    with torch.no_grad():
+        model.forward(torch.tensor(s["images"], dtype=torch.float64), masks, probe)
+    return probe
 
 
 def activate(x, a):
@@ -239,6 +278,12 @@ def compare(d, args):
             for what, v, name, tol in checks:
                 if v > tol:
                     parted = f"step {step}: {what} {name} differs by {v:.2e} relative (tolerance {tol:g})"
+                    before = init if step == 1 else load_npz(files[fi - 1])
+                    ties = near_ties(meta, [before[f"weight_{i}"] for i in range(n)], s)
+                    if ties.get("pool") or ties.get("relu"):
+                        parted += (f"; from nnsweep's weights before it, in float64, {ties.get('pool', 0)} max-pooling window(s) "
+                                   f"hold two values within {NEAR:g} of each other and {ties.get('relu', 0)} ReLU input(s) lie within "
+                                   f"{NEAR:g} of 0: float32 rounding decides those either way")
                     break
         if args.fixture:
             fixture[f"s{step}_images"] = s["images"]

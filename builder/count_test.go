@@ -123,12 +123,12 @@ func independentCount(m spec.ResolvedModel, p spec.Point) (params, macs int64) {
 	for _, l := range m.Layers {
 		switch l.Kind {
 		case spec.KindDense:
-			u, _ := l.Units.Poly().Eval(vars)
+			u, _ := l.Width.Poly().Eval(vars)
 			params += vec*u + map[bool]int64{true: u}[l.UseBias]
 			macs += vec * u
 			vec = u
 		case spec.KindConv2D:
-			f, _ := l.Filters.Poly().Eval(vars)
+			f, _ := l.Width.Poly().Eval(vars)
 			k := int64(l.Window.H * l.Window.W)
 			params += k*c*f + map[bool]int64{true: f}[l.UseBias]
 			oh := int64(spec.OutputSize(int(h), l.Window.H, l.Stride.H, l.Padding))
@@ -236,4 +236,14 @@ model:
 	// MACs: 9288n² + 6404n
 	// n=32: 75242 params
 	// n=2: 932 params
+}
+
+// TestEveryKindHasGraph checks that every layer kind of spec has a graph here.
+func TestEveryKindHasGraph(t *testing.T) {
+	t.Parallel()
+	for _, k := range spec.LayerKinds {
+		if layerGraphs[k] == nil {
+			t.Errorf("layer kind %s has no graph", k)
+		}
+	}
 }

@@ -72,14 +72,7 @@ func Build(m spec.ResolvedModel, p spec.Point, w *Weights, batch int, train bool
 	gr = &Graph{G: g, Batch: batch}
 	gr.Input = G.NewTensor(g, tensor.Float32, 4, G.WithShape(batch, m.Input.C, m.Input.H, m.Input.W), G.WithName("input"),
 		G.WithValue(tensor.New(tensor.WithShape(batch, m.Input.C, m.Input.H, m.Input.W), tensor.Of(tensor.Float32))))
-	next := 0
-	param := func() *G.Node {
-		t := w.Tensors[next]
-		n := G.NodeFromAny(g, t, G.WithName(w.Names[next]))
-		gr.Params = append(gr.Params, n)
-		next++
-		return n
-	}
+	lb := &layerBuild{g: g, gr: gr, w: w, ops: ops, train: train}
 	x := gr.Input
 	for i, l := range m.Layers {
 		// The last layer's activation (softmax or linear) is left to the log-softmax.
@@ -87,37 +80,15 @@ func Build(m spec.ResolvedModel, p spec.Point, w *Weights, batch int, train bool
 		if i == len(m.Layers)-1 {
 			act = "linear"
 		}
-		switch l.Kind {
-		case spec.KindDense:
-			k, b := param(), (*G.Node)(nil)
-			if l.UseBias {
-				b = param()
-			}
-			x, err = ops.Dense(x, k, b, act)
-		case spec.KindConv2D:
-			k, b := param(), (*G.Node)(nil)
-			if l.UseBias {
-				b = param()
-			}
-			x, err = ops.Conv2D(x, k, b, l, act)
-		case spec.KindMaxPool2D, spec.KindAvgPool2D:
-			x, err = ops.Pool(x, l)
-		case spec.KindFlatten:
-			s := x.Shape()
-			x, err = G.Reshape(x, tensor.Shape{s[0], s[1] * s[2] * s[3]})
-		case spec.KindDropout:
-			if train {
-				mask := G.NewTensor(g, tensor.Float32, x.Dims(), G.WithShape(x.Shape().Clone()...), G.WithName(l.Name+"/mask"),
-					G.WithValue(tensor.New(tensor.WithShape(x.Shape().Clone()...), tensor.Of(tensor.Float32))))
-				gr.Dropouts = append(gr.Dropouts, mask)
-				gr.DropoutRates = append(gr.DropoutRates, l.Rate)
-				x, err = G.HadamardProd(x, mask)
-			}
+		graph := layerGraphs[l.Kind]
+		if graph == nil {
+			return nil, fmt.Errorf("builder: %s: no graph for layer kind %q", l.Name, l.Kind)
 		}
-		if err != nil {
+		if x, err = graph(lb, x, l, act); err != nil {
 			return nil, fmt.Errorf("builder: %s: %w", l.Name, err)
 		}
 	}
+	next := lb.next
 	if next != len(w.Tensors) {
 		return nil, fmt.Errorf("builder: %s at %s uses %d weight tensors, the weights have %d", m.Name, p, next, len(w.Tensors))
 	}

@@ -33,10 +33,8 @@ func keyLayers(m spec.ResolvedModel, p spec.Point) []keyLayer {
 	for i, l := range m.Layers {
 		k := keyLayer{Name: l.Name, Kind: string(l.Kind), Window: [2]int{l.Window.H, l.Window.W},
 			Stride: [2]int{l.Stride.H, l.Stride.W}, Padding: l.Padding, Activation: l.Activation, UseBias: l.UseBias, Rate: l.Rate}
-		for _, w := range []spec.Expr{l.Units, l.Filters} {
-			if !w.IsZero() {
-				k.Width = w.Poly().MustEval(vars)
-			}
+		if !l.Width.IsZero() {
+			k.Width = l.Width.Poly().MustEval(vars)
 		}
 		layers[i] = k
 	}

@@ -129,10 +129,7 @@ func pointAt(m Model, at map[string]int64) (spec.Point, error) {
 	}
 	vars := p.Map()
 	for _, l := range m.Layers {
-		for _, w := range []spec.Expr{l.Units, l.Filters} {
-			if w.IsZero() {
-				continue
-			}
+		if w := l.Width; !w.IsZero() {
 			if v, ok := w.Poly().Eval(vars); !ok || v < 1 {
 				return nil, &UsageError{fmt.Sprintf("--at %s: layer %s's width %s is %d there; every width must be at least 1", p, l.Name, w, v)}
 			}

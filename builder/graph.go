@@ -189,19 +189,11 @@ func relu(x *G.Node) (*G.Node, error) {
 	return G.HadamardProd(x, mask)
 }
 
-// samePadding returns Keras's padding for "same": the total max((out-1)·stride + k - in, 0), split
-// with the smaller half before.
-func samePadding(in, k, stride int) (before, after int) {
-	out := (in + stride - 1) / stride
-	total := max((out-1)*stride+k-in, 0)
-	return total / 2, total - total/2
-}
-
 func conv(x, kernel *G.Node, l spec.ResolvedLayer) (*G.Node, error) {
 	pad := []int{0, 0}
 	if l.Padding == "same" {
-		top, bottom := samePadding(l.InH, l.Window.H, l.Stride.H)
-		left, right := samePadding(l.InW, l.Window.W, l.Stride.W)
+		top, bottom := spec.SamePadding(l.InH, l.Window.H, l.Stride.H)
+		left, right := spec.SamePadding(l.InW, l.Window.W, l.Stride.W)
 		if top != bottom || left != right {
 			var err error
 			if x, err = zeroPad(x, top, bottom, left, right); err != nil {

@@ -18,7 +18,7 @@ import (
 //
 // gorgonia's own AveragePool2D computes wrong gradients, and its MaxPool2D reads explicit padding
 // differently from Keras, so the graphs use these ops instead. Both take an NCHW float32 input and
-// explicit padding on each of the four sides, as samePadding returns it for "same" (and zeros for
+// explicit padding on each of the four sides, as spec.SamePadding returns it for "same" (and zeros for
 // "valid"). Padded cells are not values: max pooling ignores them (as if they held -∞) and average
 // pooling divides each window's sum by the number of real input cells in it, as TensorFlow's
 // max_pool and avg_pool do with SAME padding.
@@ -70,8 +70,8 @@ func AvgPool2D(x *G.Node, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight i
 func PoolWith(x *G.Node, l spec.ResolvedLayer, k PoolKernels) (*G.Node, error) {
 	var top, bottom, left, right int
 	if l.Padding == "same" {
-		top, bottom = samePadding(l.InH, l.Window.H, l.Stride.H)
-		left, right = samePadding(l.InW, l.Window.W, l.Stride.W)
+		top, bottom = spec.SamePadding(l.InH, l.Window.H, l.Stride.H)
+		left, right = spec.SamePadding(l.InW, l.Window.W, l.Stride.W)
 	}
 	kind := maxPool
 	if l.Kind == spec.KindAvgPool2D {

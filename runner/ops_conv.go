@@ -86,8 +86,8 @@ func FusedConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.N
 	var top, bottom, left, right int
 	switch l.Padding {
 	case "same":
-		top, bottom = kerasSamePadding(xs[2], ks[2], l.Stride.H)
-		left, right = kerasSamePadding(xs[3], ks[3], l.Stride.W)
+		top, bottom = spec.SamePadding(xs[2], ks[2], l.Stride.H)
+		left, right = spec.SamePadding(xs[3], ks[3], l.Stride.W)
 	case "valid", "":
 	default:
 		return nil, fmt.Errorf("runner: conv2d: unknown padding %q; use valid or same", l.Padding)
@@ -111,15 +111,6 @@ func FusedConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.N
 		return nil, fmt.Errorf("runner: conv2d: b must have shape %v, got %v", geom.bShape, b.Shape())
 	}
 	return G.ApplyOp(op, x, k, b)
-}
-
-// kerasSamePadding returns Keras's padding for "same" along one axis of size in, for a kernel of
-// size k moved by stride: the total max((out-1)·stride + k - in, 0) with out = ⌈in/stride⌉, split
-// with the smaller half before (as builder's StockOps pads).
-func kerasSamePadding(in, k, stride int) (before, after int) {
-	out := (in + stride - 1) / stride
-	total := max((out-1)*stride+k-in, 0)
-	return total / 2, total - total/2
 }
 
 // opTensor4Type is the type of a 4-D float tensor node (type variable a).

@@ -36,8 +36,8 @@ func (tc convCase) layer() spec.ResolvedLayer {
 func (tc convCase) geom() kernels.ConvGeom {
 	g := kernels.ConvGeom{C: tc.c, H: tc.h, W: tc.w, F: tc.f, KH: tc.kh, KW: tc.kw, StrideH: tc.sh, StrideW: tc.sw}
 	if tc.padding == "same" {
-		g.PadTop, g.PadBottom = kerasSamePadding(tc.h, tc.kh, tc.sh)
-		g.PadLeft, g.PadRight = kerasSamePadding(tc.w, tc.kw, tc.sw)
+		g.PadTop, g.PadBottom = spec.SamePadding(tc.h, tc.kh, tc.sh)
+		g.PadLeft, g.PadRight = spec.SamePadding(tc.w, tc.kw, tc.sw)
 	}
 	return g
 }

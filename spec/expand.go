@@ -631,6 +631,15 @@ func OutputSize(in, k, stride int, padding string) int {
 	return (in-k)/stride + 1
 }
 
+// SamePadding returns Keras's padding for "same" along one axis of length in, for a window of
+// size k moved by stride: the total max((out-1)·stride + k - in, 0) with out = ⌈in/stride⌉ (see
+// OutputSize), split with the smaller half before.
+func SamePadding(in, k, stride int) (before, after int) {
+	out := (in + stride - 1) / stride
+	total := max((out-1)*stride+k-in, 0)
+	return total / 2, total - total/2
+}
+
 // cartesian lists every combination of values, the first variable outermost.
 func cartesian(names []string, values [][]int64) []Point {
 	out := []Point{{}}

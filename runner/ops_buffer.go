@@ -137,13 +137,13 @@ func opHash(op interface{ WriteHash(hash.Hash) }) uint32 {
 // the output's gradient dy, example by example (an activation, the log-softmax): grad writes dx
 // for whole examples (rows of the first dimension); name (with the shape) makes the op's String
 // and hash. An output large enough (convSplitMinFloats) is cut into chunks of examples run on
-// both cores when that is measured to pay (see ops_conv_parallel.go).
+// both cores when that is measured to pay (see kernels.Pass).
 type outputGradOp struct {
 	name       string
 	shape      tensor.Shape
 	grad       func(y, dy, dx []float32)
 	splittable bool
-	task       *splitTask
+	task       *kernels.Pass
 	out        opBuffer
 	// The current call's operands, for the chunks.
 	y, dy, dx []float32
@@ -152,7 +152,7 @@ type outputGradOp struct {
 func newOutputGradOp(name string, shape tensor.Shape, grad func(y, dy, dx []float32)) *outputGradOp {
 	op := &outputGradOp{name: name, shape: shape.Clone(), grad: grad,
 		splittable: shape[0] >= 2 && shape.TotalSize() >= convSplitMinFloats}
-	op.task = newSplitTask(op.chunk, shape[0])
+	op.task = kernels.NewPass(op.chunk, shape[0])
 	return op
 }
 
@@ -191,14 +191,14 @@ func (op *outputGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	}
 	out := op.out.tensor(op.shape)
 	op.y, op.dy, op.dx = y, dy, out.Float32s()
-	runPass(op.task, op.splittable)
+	op.task.Run(op.splittable)
 	op.y, op.dy, op.dx = nil, nil, nil
 	return out, nil
 }
 
 // chunk computes chunk c of chunks of the gradient.
 func (op *outputGradOp) chunk(c, chunks, _ int) {
-	lo, hi := chunkRange(op.shape[0], c, chunks)
+	lo, hi := kernels.ChunkRange(op.shape[0], c, chunks)
 	per := len(op.dx) / op.shape[0]
 	lo, hi = lo*per, hi*per
 	op.grad(op.y[lo:hi], op.dy[lo:hi], op.dx[lo:hi])

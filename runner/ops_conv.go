@@ -32,7 +32,7 @@ import (
 // When a pass is large enough (convSplitMinFlops, convSplitMinFloats), its batch is cut into
 // chunks, every chunk with its own partial sums, run on two goroutines (each with its own
 // kernels.Conv2D) when that measures faster; the results do not depend on which goroutine ran
-// which chunk, or whether the call was split (see ops_conv_parallel.go).
+// which chunk, or whether the call was split (see kernels.Pass).
 
 // convSplitMinFlops is the smallest convolution pass, in floating-point operations over the
 // whole batch (kernels.ConvGeom.Flops), that may be split over two goroutines (whether it is, is
@@ -131,7 +131,7 @@ type convGeometry struct {
 	batch                          int
 	xShape, kShape, bShape, yShape tensor.Shape // NCHW; k is [F, C, KH, KW], b [1, F, 1, 1]
 	// splittable says the convolution passes are large enough to be split over two goroutines:
-	// they run in chunks (see ops_conv_parallel.go).
+	// they run in chunks (see kernels.Pass).
 	splittable bool
 	// engine holds one kernels.Conv2D per slot, the goroutines of a split call (the first also
 	// runs unsplit calls; the second exists only when splittable is set). A layer's forward and
@@ -174,14 +174,14 @@ type convOp struct {
 	act     activation
 	hasBias bool
 	out     opBuffer
-	task    *splitTask
+	task    *kernels.Pass
 	// The current call's operands, for the chunks.
 	x, k, b, y []float32
 }
 
 func newConvOp(geom convGeometry, act activation, hasBias bool) *convOp {
 	op := &convOp{geom: geom, act: act, hasBias: hasBias}
-	op.task = newSplitTask(op.chunk, geom.batch)
+	op.task = kernels.NewPass(op.chunk, geom.batch)
 	return op
 }
 
@@ -225,7 +225,7 @@ func (op *convOp) Do(inputs ...G.Value) (G.Value, error) {
 	}
 	out := op.out.tensor(op.geom.yShape)
 	op.x, op.k, op.b, op.y = x, k, b, out.Float32s()
-	runPass(op.task, op.geom.splittable)
+	op.task.Run(op.geom.splittable)
 	op.x, op.k, op.b, op.y = nil, nil, nil, nil
 	return out, nil
 }
@@ -233,7 +233,7 @@ func (op *convOp) Do(inputs ...G.Value) (G.Value, error) {
 // chunk computes chunk c of chunks of the output on slot's kernels.
 func (op *convOp) chunk(c, chunks, slot int) {
 	g := &op.geom
-	lo, hi := chunkRange(g.batch, c, chunks)
+	lo, hi := kernels.ChunkRange(g.batch, c, chunks)
 	in, out := g.InSize(), g.OutSize()
 	y := op.y[lo*out : hi*out]
 	g.conv(slot).Forward(hi-lo, op.x[lo*in:hi*in], op.k, op.b, y)
@@ -302,7 +302,7 @@ func (op *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 		}
 	}
 	dxOp := &convDataGradOp{geom: geom}
-	dxOp.task = newSplitTask(dxOp.chunk, geom.batch)
+	dxOp.task = kernels.NewPass(dxOp.chunk, geom.batch)
 	dx, err := G.ApplyOp(dxOp, dz, k)
 	if err != nil {
 		return nil, err
@@ -313,7 +313,7 @@ func (op *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 		d.node = dx
 	}
 	dkOp := &convFilterGradOp{geom: geom}
-	dkOp.task = newSplitTask(dkOp.chunk, geom.batch)
+	dkOp.task = kernels.NewPass(dkOp.chunk, geom.batch)
 	dk, err := G.ApplyOp(dkOp, x, dz)
 	if err != nil {
 		return nil, err
@@ -322,7 +322,7 @@ func (op *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 		return G.Nodes{dx, dk}, nil
 	}
 	dbOp := &convBiasGradOp{geom: geom}
-	dbOp.task = newSplitTask(dbOp.chunk, geom.batch)
+	dbOp.task = kernels.NewPass(dbOp.chunk, geom.batch)
 	db, err := G.ApplyOp(dbOp, dz)
 	if err != nil {
 		return nil, err
@@ -403,7 +403,7 @@ func newConvActivationGradOp(act activation, shape tensor.Shape) *outputGradOp {
 type convDataGradOp struct {
 	geom *convGeometry
 	out  opBuffer
-	task *splitTask
+	task *kernels.Pass
 	// The current call's operands, for the chunks.
 	dz, k, dx []float32
 
@@ -450,7 +450,7 @@ func (op *convDataGradOp) Do(inputs ...G.Value) (G.Value, error) {
 		return out, nil
 	}
 	op.dz, op.k, op.dx = dz, k, out.Float32s()
-	runPass(op.task, op.geom.splittable)
+	op.task.Run(op.geom.splittable)
 	op.dz, op.k, op.dx = nil, nil, nil
 	return out, nil
 }
@@ -458,7 +458,7 @@ func (op *convDataGradOp) Do(inputs ...G.Value) (G.Value, error) {
 // chunk computes chunk c of chunks of the input gradient on slot's kernels.
 func (op *convDataGradOp) chunk(c, chunks, slot int) {
 	g := op.geom
-	lo, hi := chunkRange(g.batch, c, chunks)
+	lo, hi := kernels.ChunkRange(g.batch, c, chunks)
 	in, out := g.InSize(), g.OutSize()
 	g.conv(slot).BackwardData(hi-lo, op.dz[lo*out:hi*out], op.k, op.dx[lo*in:hi*in])
 }
@@ -528,7 +528,7 @@ type convFilterGradOp struct {
 	geom *convGeometry
 	out  opBuffer
 	sums chunkSums
-	task *splitTask
+	task *kernels.Pass
 	// The current call's operands, for the chunks.
 	x, dz, dk []float32
 }
@@ -569,13 +569,13 @@ func (op *convFilterGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	dk := out.Float32s()
 	chunked := op.geom.splittable
 	if chunked {
-		op.sums.prepare(len(dk), op.task.chunks)
+		op.sums.prepare(len(dk), op.task.Chunks())
 	}
 	op.x, op.dz, op.dk = x, dz, dk
-	runPass(op.task, chunked)
+	op.task.Run(chunked)
 	op.x, op.dz, op.dk = nil, nil, nil
 	if chunked {
-		op.sums.reduce(dk, op.task.chunks)
+		op.sums.reduce(dk, op.task.Chunks())
 	}
 	return out, nil
 }
@@ -583,7 +583,7 @@ func (op *convFilterGradOp) Do(inputs ...G.Value) (G.Value, error) {
 // chunk sums the kernel gradient over the examples of chunk c of chunks on slot's kernels.
 func (op *convFilterGradOp) chunk(c, chunks, slot int) {
 	g := op.geom
-	lo, hi := chunkRange(g.batch, c, chunks)
+	lo, hi := kernels.ChunkRange(g.batch, c, chunks)
 	in, out := g.InSize(), g.OutSize()
 	g.conv(slot).BackwardFilter(hi-lo, op.x[lo*in:hi*in], op.dz[lo*out:hi*out], op.sums.dst(op.dk, c))
 }
@@ -608,7 +608,7 @@ type convBiasGradOp struct {
 	geom *convGeometry
 	out  opBuffer
 	sums chunkSums
-	task *splitTask
+	task *kernels.Pass
 	// The current call's operands, for the chunks.
 	dz, db []float32
 }
@@ -648,13 +648,13 @@ func (op *convBiasGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	db := out.Float32s()
 	chunked := op.splittable()
 	if chunked {
-		op.sums.prepare(len(db), op.task.chunks)
+		op.sums.prepare(len(db), op.task.Chunks())
 	}
 	op.dz, op.db = dz, db
-	runPass(op.task, chunked)
+	op.task.Run(chunked)
 	op.dz, op.db = nil, nil
 	if chunked {
-		op.sums.reduce(db, op.task.chunks)
+		op.sums.reduce(db, op.task.Chunks())
 	}
 	return out, nil
 }
@@ -662,7 +662,7 @@ func (op *convBiasGradOp) Do(inputs ...G.Value) (G.Value, error) {
 // chunk sums the channels over the examples of chunk c of chunks.
 func (op *convBiasGradOp) chunk(c, chunks, _ int) {
 	g := op.geom
-	lo, hi := chunkRange(g.batch, c, chunks)
+	lo, hi := kernels.ChunkRange(g.batch, c, chunks)
 	out := g.OutSize()
 	kernels.BiasGradNCHW(hi-lo, g.F, g.OutH()*g.OutW(), op.dz[lo*out:hi*out], op.sums.dst(op.db, c))
 }

@@ -73,8 +73,8 @@ func BenchmarkConvNetStep(b *testing.B) {
 			defer stock.vm.Close()
 			defer fast.vm.Close()
 			// Warm up: buffers, and enough steps for every fused op to have measured whether
-			// splitting pays (2·splitSamples + 1).
-			for range 2*splitSamples + 1 {
+			// splitting pays (2·PassSamples + 1).
+			for range 2*kernels.PassSamples + 1 {
 				stock.run(b)
 				fast.run(b)
 			}
@@ -115,7 +115,7 @@ func BenchmarkConvFastStep(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			s := newGradStep(b, tc.layers, tc.n, batch, FastOps{})
 			defer s.vm.Close()
-			for range 2*splitSamples + 1 {
+			for range 2*kernels.PassSamples + 1 {
 				s.run(b)
 			}
 			b.ReportAllocs()
@@ -130,11 +130,11 @@ func BenchmarkConvFastStep(b *testing.B) {
 
 // BenchmarkConvSplit times each pass of the fused convolution ops (forward, relu gradient, input
 // gradient, kernel gradient) on layers of the MNIST CNNs and smaller ones, six ways, alternating:
-// one chunk on the calling goroutine (as a pass too small to split runs), convChunks chunks on
-// the calling goroutine (modeWhole), split in 2 and in convChunks chunks (modeSplit), and the
-// measured choice (modeAuto). It reports the one-chunk time and each other way's speedup over it,
+// one chunk on the calling goroutine (as a pass too small to split runs), kernels.PassChunks chunks on
+// the calling goroutine (kernels.PassWhole), split in 2 and in kernels.PassChunks chunks (kernels.PassSplit), and the
+// measured choice (kernels.PassAuto). It reports the one-chunk time and each other way's speedup over it,
 // with the layer's size in MFLOP: the data for convSplitMinFlops, convSplitMinFloats and
-// convChunks.
+// kernels.PassChunks.
 func BenchmarkConvSplit(b *testing.B) {
 	for _, tc := range []struct {
 		batch, c, hw, f int
@@ -162,7 +162,7 @@ func BenchmarkConvSplit(b *testing.B) {
 			}
 			x, k, bias, y := val(base.xShape), val(base.kShape), val(base.bShape), val(base.yShape)
 			// passes returns the four passes of the layer in chunks (1: not splittable) run in mode.
-			passes := func(chunks int, mode splitMode) []func() {
+			passes := func(chunks int, mode kernels.PassMode) []func() {
 				geom := base
 				geom.splittable = chunks > 1
 				geom.engine = [2]kernels.Conv2D{kernels.NewConv2D(g), kernels.NewConv2D(g)}
@@ -170,11 +170,12 @@ func BenchmarkConvSplit(b *testing.B) {
 				act := newConvActivationGradOp(actReLU, geom.yShape)
 				act.splittable = geom.splittable
 				dx := &convDataGradOp{geom: &fwd.geom}
-				dx.task = newSplitTask(dx.chunk, geom.batch)
+				dx.task = kernels.NewPass(dx.chunk, geom.batch)
 				dk := &convFilterGradOp{geom: &fwd.geom}
-				dk.task = newSplitTask(dk.chunk, geom.batch)
-				for _, t := range []*splitTask{fwd.task, act.task, dx.task, dk.task} {
-					t.chunks, t.mode = min(chunks, geom.batch), mode
+				dk.task = kernels.NewPass(dk.chunk, geom.batch)
+				for _, t := range []*kernels.Pass{fwd.task, act.task, dx.task, dk.task} {
+					t.SetChunks(min(chunks, geom.batch))
+					t.Mode = mode
 				}
 				return []func(){
 					func() { fwd.Do(x, k, bias) },
@@ -184,8 +185,8 @@ func BenchmarkConvSplit(b *testing.B) {
 				}
 			}
 			variants := [][]func(){
-				passes(1, modeWhole), passes(convChunks, modeWhole), passes(2, modeSplit),
-				passes(convChunks, modeSplit), passes(convChunks, modeAuto),
+				passes(1, kernels.PassWhole), passes(kernels.PassChunks, kernels.PassWhole), passes(2, kernels.PassSplit),
+				passes(kernels.PassChunks, kernels.PassSplit), passes(kernels.PassChunks, kernels.PassAuto),
 			}
 			suffixes := []string{"", "-chunked", "-x2", "-x8", "-auto"}
 			names := []string{"fwd", "relugrad", "dx", "dk"}
@@ -229,17 +230,17 @@ func BenchmarkConvSplit(b *testing.B) {
 // calls a helper joined.
 func BenchmarkConvSplitHandoff(b *testing.B) {
 	var helped atomic.Int64
-	t := newSplitTask(func(_, _, slot int) {
+	t := kernels.NewPass(func(_, _, slot int) {
 		if slot == 1 {
 			helped.Add(1)
 		}
 	}, 128)
-	t.mode = modeSplit
-	runPass(t, true)
+	t.Mode = kernels.PassSplit
+	t.Run(true)
 	helped.Store(0)
 	b.ResetTimer()
 	for range b.N {
-		runPass(t, true)
+		t.Run(true)
 	}
 	b.ReportMetric(float64(helped.Load())/float64(b.N), "helper-chunks/call")
 }

@@ -190,8 +190,8 @@ func (c *convGraph) zeroGrads(t *testing.T) {
 }
 
 // splitTasks returns the tasks of the fused convolution ops of g.
-func splitTasks(g *G.ExprGraph) []*splitTask {
-	var tasks []*splitTask
+func splitTasks(g *G.ExprGraph) []*kernels.Pass {
+	var tasks []*kernels.Pass
 	for _, n := range g.AllNodes() {
 		switch op := n.Op().(type) {
 		case *convOp:
@@ -210,9 +210,9 @@ func splitTasks(g *G.ExprGraph) []*splitTask {
 }
 
 // setSplitMode sets the mode of every fused convolution op of g.
-func setSplitMode(g *G.ExprGraph, mode splitMode) {
+func setSplitMode(g *G.ExprGraph, mode kernels.PassMode) {
 	for _, t := range splitTasks(g) {
-		t.mode = mode
+		t.Mode = mode
 	}
 }
 
@@ -280,7 +280,7 @@ func TestFusedConv2DMatchesStock(t *testing.T) {
 			stock, fused := buildConvCase(t, tc, builder.StockOps{}), buildConvCase(t, tc, FastOps{})
 			defer stock.vm.Close()
 			defer fused.vm.Close()
-			setSplitMode(fused.g, modeSplit)
+			setSplitMode(fused.g, kernels.PassSplit)
 			rng := rand.New(rand.NewPCG(uint64(i), 11))
 			var vals map[string][]float32
 			const tol = 2e-5
@@ -350,7 +350,7 @@ func TestFusedConv2DDeterministic(t *testing.T) {
 		grads [][][]float32 // per run, per WRT node
 		err   error
 	}
-	modes := []splitMode{modeWhole, modeSplit, modeAuto, modeSplit, modeAuto}
+	modes := []kernels.PassMode{kernels.PassWhole, kernels.PassSplit, kernels.PassAuto, kernels.PassSplit, kernels.PassAuto}
 	graphs := make([]*convGraph, len(modes))
 	for i, mode := range modes {
 		graphs[i] = buildConvCase(t, tc, FastOps{})
@@ -415,11 +415,12 @@ func TestFusedConv2DDeterministic(t *testing.T) {
 	// The ops that measure (those large enough to split) ran both ways.
 	measured := 0
 	for _, task := range splitTasks(graphs[2].g) {
-		if task.runs == [2]int{} {
+		whole, split := task.Runs()
+		if whole == 0 && split == 0 {
 			continue
 		}
-		if task.runs[0] == 0 || task.runs[1] == 0 {
-			t.Fatalf("a measuring op ran %d calls whole and %d split", task.runs[0], task.runs[1])
+		if whole == 0 || split == 0 {
+			t.Fatalf("a measuring op ran %d calls whole and %d split", whole, split)
 		}
 		measured++
 	}
@@ -705,7 +706,7 @@ func TestFusedConv2DAllocations(t *testing.T) {
 		for children := gr.G.From(n.ID()); children.Next(); {
 			inputs = append(inputs, children.Node().(*G.Node).Value())
 		}
-		for _, mode := range []splitMode{modeWhole, modeSplit, modeAuto} {
+		for _, mode := range []kernels.PassMode{kernels.PassWhole, kernels.PassSplit, kernels.PassAuto} {
 			setSplitMode(gr.G, mode)
 			if a := testing.AllocsPerRun(10, func() {
 				if _, err := op.Do(inputs...); err != nil {

@@ -29,7 +29,7 @@ func (FastOps) Conv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) 
 
 // Pool implements builder.Ops with builder's pooling ops given the assembly kernel for 2×2 max
 // pooling (where the CPU has AVX-512) and, for inputs large enough, both cores: a pass is cut into chunks of planes, run
-// split or whole as measured (see ops_conv_parallel.go). Every output is computed the same way
+// split or whole as measured (see kernels.Pass). Every output is computed the same way
 // whichever goroutine computes it, so the results equal StockOps' bit for bit. On CNN1 n=32's
 // pooling layer the forward pass takes 1.7 ms against 8.2 ms (BenchmarkPoolForward).
 func (FastOps) Pool(x *G.Node, l spec.ResolvedLayer) (*G.Node, error) {
@@ -44,28 +44,28 @@ func (FastOps) Pool(x *G.Node, l spec.ResolvedLayer) (*G.Node, error) {
 type planeSplit struct {
 	planes   int
 	eligible bool
-	task     *splitTask
+	task     *kernels.Pass
 	pass     func(p0, p1 int) // the pass in progress
 }
 
 // poolSplitMode is the mode of the pooling passes made from now on (tests force modes).
-var poolSplitMode = modeAuto
+var poolSplitMode = kernels.PassAuto
 
 func newPlaneSplit(planes, floats int) func(pass func(p0, p1 int)) {
 	ps := &planeSplit{planes: planes, eligible: planes >= 2 && floats >= convSplitMinFloats}
-	ps.task = newSplitTask(ps.chunk, planes)
-	ps.task.mode = poolSplitMode
+	ps.task = kernels.NewPass(ps.chunk, planes)
+	ps.task.Mode = poolSplitMode
 	return ps.run
 }
 
 func (ps *planeSplit) run(pass func(p0, p1 int)) {
 	ps.pass = pass
-	runPass(ps.task, ps.eligible)
+	ps.task.Run(ps.eligible)
 	ps.pass = nil
 }
 
 func (ps *planeSplit) chunk(c, chunks, _ int) {
-	lo, hi := chunkRange(ps.planes, c, chunks)
+	lo, hi := kernels.ChunkRange(ps.planes, c, chunks)
 	ps.pass(lo, hi)
 }
 

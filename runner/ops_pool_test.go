@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nnsweep/nnsweep/builder"
+	"github.com/nnsweep/nnsweep/runner/kernels"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -73,7 +74,7 @@ func (p *poolGraph) run(t *testing.T, x, r []float32) (out, dx []float32) {
 // over two runs of the same machine (buffers reused).
 func TestFastPoolMatchesStock(t *testing.T) {
 	// Not parallel: it sets poolSplitMode for the graphs it builds.
-	defer func(m splitMode) { poolSplitMode = m }(poolSplitMode)
+	defer func(m kernels.PassMode) { poolSplitMode = m }(poolSplitMode)
 	type pcase struct {
 		kind           spec.LayerKind
 		n, c, h, w     int
@@ -95,7 +96,7 @@ func TestFastPoolMatchesStock(t *testing.T) {
 		l := spec.ResolvedLayer{Name: "pool", Kind: tc.kind, Window: spec.Pair{H: tc.kh, W: tc.kw},
 			Stride: spec.Pair{H: tc.sh, W: tc.sw}, Padding: tc.padding, InH: tc.h, InW: tc.w}
 		shape := tensor.Shape{tc.n, tc.c, tc.h, tc.w}
-		for _, mode := range []splitMode{modeAuto, modeWhole, modeSplit} {
+		for _, mode := range []kernels.PassMode{kernels.PassAuto, kernels.PassWhole, kernels.PassSplit} {
 			t.Run(fmt.Sprintf("%s-%v-k%dx%d-s%dx%d-%s-mode%d", tc.kind, []int(shape), tc.kh, tc.kw, tc.sh, tc.sw, tc.padding, mode), func(t *testing.T) {
 				poolSplitMode = mode
 				stock, fast := buildPoolGraph(t, l, shape, builder.StockOps{}), buildPoolGraph(t, l, shape, FastOps{})
@@ -196,7 +197,7 @@ func BenchmarkPoolForward(b *testing.B) {
 		vm.Reset()
 		return time.Since(start)
 	}
-	for range 2*splitSamples + 1 {
+	for range 2*kernels.PassSamples + 1 {
 		run(vms[0])
 		run(vms[1])
 	}

@@ -666,7 +666,7 @@ func TestOptimizerSplitMatchesWhole(t *testing.T) {
 						if !s.eligible {
 							t.Fatalf("%d elements are not eligible for splitting", optimizerSplitMinElements)
 						}
-						s.task.mode = []splitMode{modeWhole, modeSplit}[k]
+						s.task.Mode = []kernels.PassMode{kernels.PassWhole, kernels.PassSplit}[k]
 					}
 				}
 				for i := range sizes {

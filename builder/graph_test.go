@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/nnsweep/nnsweep/runner/ops"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 )
@@ -98,7 +99,7 @@ func TestGradients(t *testing.T) {
 					}
 				}
 			}
-			gr, err := Build(m, p, w, 4, true, nil)
+			gr, err := Build(m, p, w, 4, true, ops.Stock{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,7 +157,7 @@ func TestPaddingRowsIgnored(t *testing.T) {
 	m, p := tinyModel(t, "[1, 1, 4]", 3, "    - flatten: {}\n    - dense: {units: n, activation: tanh}\n    - dense: {units: 3}\n")
 	w, _ := NewWeights(m, p, 5)
 	loss := func(batch int, garbage bool) float64 {
-		gr, err := Build(m, p, w, batch, true, nil)
+		gr, err := Build(m, p, w, batch, true, ops.Stock{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +223,7 @@ func TestReLUGradientAtZero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gr, err := Build(m, p, w, 2, true, nil)
+	gr, err := Build(m, p, w, 2, true, ops.Stock{})
 	if err != nil {
 		t.Fatal(err)
 	}

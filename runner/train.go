@@ -11,6 +11,7 @@ import (
 
 	"github.com/nnsweep/nnsweep/builder"
 	"github.com/nnsweep/nnsweep/dataset"
+	"github.com/nnsweep/nnsweep/runner/ops"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 )
@@ -32,7 +33,7 @@ type Options struct {
 	LimitTrain int
 	// EvalBatch is the batch size of the evaluation graph (default 256).
 	EvalBatch int
-	// Ops builds the layers (nil: FastOps).
+	// Ops builds the layers (nil: ops.Fast).
 	Ops builder.Ops
 	// Progress, when set, is called after every training batch, and once more at the end of every
 	// epoch (after validation) with EpochDone set.
@@ -116,7 +117,7 @@ func Train(ctx context.Context, m spec.ResolvedModel, p spec.Point, data *datase
 		}
 	}
 	if opts.Ops == nil {
-		opts.Ops = FastOps{}
+		opts.Ops = ops.Fast{}
 	}
 	t, err := newTrainer(m, p, cfg, train.N, opts.EvalBatch, opts.Ops)
 	if err != nil {

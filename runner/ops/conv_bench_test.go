@@ -1,4 +1,4 @@
-package runner
+package ops
 
 import (
 	"fmt"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nnsweep/nnsweep/builder"
+	"github.com/nnsweep/nnsweep/internal/graphtest"
+	"github.com/nnsweep/nnsweep/internal/spectest"
 	"github.com/nnsweep/nnsweep/runner/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -29,7 +31,7 @@ type gradStep struct {
 
 func newGradStep(b *testing.B, layers string, n, batch int, ops builder.Ops) *gradStep {
 	b.Helper()
-	m, p := opsModel(b, "[28, 28, 1]", 10, n, "{}", layers)
+	m, p := spectest.Model(b, "[28, 28, 1]", 10, n, "{}", layers)
 	w, err := builder.NewWeights(m, p, 1)
 	if err != nil {
 		b.Fatal(err)
@@ -38,7 +40,7 @@ func newGradStep(b *testing.B, layers string, n, batch int, ops builder.Ops) *gr
 	if err != nil {
 		b.Fatal(err)
 	}
-	fillGraph(gr, rand.New(rand.NewPCG(1, 1)), batch)
+	graphtest.Fill(gr, rand.New(rand.NewPCG(1, 1)), batch)
 	return &gradStep{vm: G.NewTapeMachine(gr.G, G.BindDualValues(gr.Params...)), grads: G.NodesToValueGrads(gr.Params)}
 }
 
@@ -54,7 +56,7 @@ func (s *gradStep) run(b *testing.B) {
 }
 
 // BenchmarkConvNetStep times one training step (forward and backward, no optimizer) of the MNIST
-// CNNs (28×28×1, batch 128) built with builder.StockOps and with FastOps, alternating the two in
+// CNNs (28×28×1, batch 128) built with Stock and with Fast, alternating the two in
 // every iteration, and reports each one's ms/step and images/s and the speedup (stock time /
 // fast time).
 func BenchmarkConvNetStep(b *testing.B) {
@@ -69,7 +71,7 @@ func BenchmarkConvNetStep(b *testing.B) {
 		{"CNN1/n=32", benchCNN1, 32},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			stock, fast := newGradStep(b, tc.layers, tc.n, batch, builder.StockOps{}), newGradStep(b, tc.layers, tc.n, batch, FastOps{})
+			stock, fast := newGradStep(b, tc.layers, tc.n, batch, Stock{}), newGradStep(b, tc.layers, tc.n, batch, Fast{})
 			defer stock.vm.Close()
 			defer fast.vm.Close()
 			// Warm up: buffers, and enough steps for every fused op to have measured whether
@@ -99,7 +101,7 @@ func BenchmarkConvNetStep(b *testing.B) {
 	}
 }
 
-// BenchmarkConvFastStep times the FastOps step alone (for profiling: go test -bench
+// BenchmarkConvFastStep times the Fast step alone (for profiling: go test -bench
 // ConvFastStep -cpuprofile).
 func BenchmarkConvFastStep(b *testing.B) {
 	const batch = 128
@@ -113,7 +115,7 @@ func BenchmarkConvFastStep(b *testing.B) {
 		{"CNN1/n=32", benchCNN1, 32},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			s := newGradStep(b, tc.layers, tc.n, batch, FastOps{})
+			s := newGradStep(b, tc.layers, tc.n, batch, Fast{})
 			defer s.vm.Close()
 			for range 2*kernels.PassSamples + 1 {
 				s.run(b)

@@ -1,4 +1,4 @@
-package runner
+package ops
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nnsweep/nnsweep/builder"
+	"github.com/nnsweep/nnsweep/internal/testcmp"
 	"github.com/nnsweep/nnsweep/runner/kernels"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
@@ -68,8 +69,8 @@ func (p *poolGraph) run(t *testing.T, x, r []float32) (out, dx []float32) {
 	return slices.Clone(p.out.Value().Data().([]float32)), dx
 }
 
-// TestFastPoolMatchesStock checks FastOps' pooling (the assembly 2×2 kernel, passes split over
-// goroutines) against StockOps' (builder's Go kernels on one goroutine): outputs and input
+// TestFastPoolMatchesStock checks Fast' pooling (the assembly 2×2 kernel, passes split over
+// goroutines) against Stock's (the Go kernels on one goroutine): outputs and input
 // gradients must be equal bit for bit, for every split mode, on data with ties and signed zeros,
 // over two runs of the same machine (buffers reused).
 func TestFastPoolMatchesStock(t *testing.T) {
@@ -99,7 +100,7 @@ func TestFastPoolMatchesStock(t *testing.T) {
 		for _, mode := range []kernels.PassMode{kernels.PassAuto, kernels.PassWhole, kernels.PassSplit} {
 			t.Run(fmt.Sprintf("%s-%v-k%dx%d-s%dx%d-%s-mode%d", tc.kind, []int(shape), tc.kh, tc.kw, tc.sh, tc.sw, tc.padding, mode), func(t *testing.T) {
 				poolSplitMode = mode
-				stock, fast := buildPoolGraph(t, l, shape, builder.StockOps{}), buildPoolGraph(t, l, shape, FastOps{})
+				stock, fast := buildPoolGraph(t, l, shape, Stock{}), buildPoolGraph(t, l, shape, Fast{})
 				defer stock.vm.Close()
 				defer fast.vm.Close()
 				for run := range 2 {
@@ -120,10 +121,10 @@ func TestFastPoolMatchesStock(t *testing.T) {
 					}
 					wantOut, wantDx := stock.run(t, x, r)
 					gotOut, gotDx := fast.run(t, x, r)
-					if i := firstBitDifference(gotOut, wantOut); i >= 0 {
+					if i := testcmp.FirstBitDifference(gotOut, wantOut); i >= 0 {
 						t.Fatalf("run %d: output %d is %v, want %v", run, i, gotOut[i], wantOut[i])
 					}
-					if i := firstBitDifference(gotDx, wantDx); i >= 0 {
+					if i := testcmp.FirstBitDifference(gotDx, wantDx); i >= 0 {
 						t.Fatalf("run %d: input gradient %d is %v, want %v", run, i, gotDx[i], wantDx[i])
 					}
 				}
@@ -154,28 +155,15 @@ func TestFastPoolMatchesStock(t *testing.T) {
 	}
 }
 
-// firstBitDifference returns the first index where a and b differ in bits, or -1.
-func firstBitDifference(a, b []float32) int {
-	if len(a) != len(b) {
-		return 0
-	}
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			return i
-		}
-	}
-	return -1
-}
-
 // BenchmarkPoolForward times the forward pass of CNN1 n=32's max pooling (128×64×24×24 in) built
-// with FastOps and with StockOps (builder's Go kernels on one goroutine), alternating, and
+// with Fast and with Stock (the Go kernels on one goroutine), alternating, and
 // reports each one's time and the speedup.
 func BenchmarkPoolForward(b *testing.B) {
 	l := spec.ResolvedLayer{Name: "pool", Kind: spec.KindMaxPool2D, Window: spec.Pair{H: 2, W: 2}, Stride: spec.Pair{H: 2, W: 2}, Padding: "valid", InH: 24, InW: 24}
 	shape := tensor.Shape{128, 64, 24, 24}
 	rng := rand.New(rand.NewPCG(1, 2))
 	var vms [2]G.VM
-	for i, ops := range []builder.Ops{builder.StockOps{}, FastOps{}} {
+	for i, ops := range []builder.Ops{Stock{}, Fast{}} {
 		g := G.NewGraph()
 		x := G.NewTensor(g, tensor.Float32, 4, G.WithShape(shape...), G.WithName("x"),
 			G.WithValue(tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))))

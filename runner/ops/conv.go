@@ -1,4 +1,4 @@
-package runner
+package ops
 
 import (
 	"errors"
@@ -25,8 +25,8 @@ import (
 //	dK = BackwardFilter(x, dZ)    (a convFilterGradOp)
 //	db = Σ dZ per channel         (a convBiasGradOp)
 //
-// each an op with its own reused output buffer (see ops_buffer.go). As for the dense layer (see
-// ops_dense.go), gorgonia asks for dX of the first layer, whose input is the image batch, though
+// each an op with its own reused output buffer (see buffer.go). As for the dense layer (see
+// dense.go), gorgonia asks for dX of the first layer, whose input is the image batch, though
 // nothing uses it; it is the most expensive of the backward passes there, and the dX op skips it.
 //
 // When a pass is large enough (convSplitMinFlops, convSplitMinFloats), its batch is cut into
@@ -49,14 +49,14 @@ const convSplitMinFloats = 1 << 19
 // kh, kw] and b [1, filters, 1, 1] (or without bias when b is nil), all float32, with l's stride
 // and padding ("valid", or "same" split as Keras does, the smaller half before), as one op;
 // activation is relu, sigmoid, tanh or linear (softmax and "" mean linear). The kernel size is
-// k's; l.Window, when set, must agree. It has the meaning of builder.StockOps.Conv2D, except that
+// k's; l.Window, when set, must agree. It has the meaning of Stock.Conv2D, except that
 // the gradient of relu at 0 is 0 (TensorFlow's and PyTorch's choice; gorgonia's is 1).
 //
 // The node's value is the op's own buffer, overwritten by every run of the graph.
 func FusedConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.Node, error) {
 	act, err := parseActivation(activation)
 	if err != nil {
-		return nil, fmt.Errorf("runner: conv2d: %w", err)
+		return nil, fmt.Errorf("ops: conv2d: %w", err)
 	}
 	var errs []error
 	if err := opCheckTensor4(x, "x"); err != nil {
@@ -71,17 +71,17 @@ func FusedConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.N
 		}
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("runner: conv2d: %w", errors.Join(errs...))
+		return nil, fmt.Errorf("ops: conv2d: %w", errors.Join(errs...))
 	}
 	xs, ks := x.Shape(), k.Shape()
 	if xs[1] != ks[1] {
-		return nil, fmt.Errorf("runner: conv2d: x %v has %d channels, k %v has %d", xs, xs[1], ks, ks[1])
+		return nil, fmt.Errorf("ops: conv2d: x %v has %d channels, k %v has %d", xs, xs[1], ks, ks[1])
 	}
 	if l.Window != (spec.Pair{}) && (l.Window.H != ks[2] || l.Window.W != ks[3]) {
-		return nil, fmt.Errorf("runner: conv2d: the layer's kernel is %v, k %v is %d×%d", l.Window, ks, ks[2], ks[3])
+		return nil, fmt.Errorf("ops: conv2d: the layer's kernel is %v, k %v is %d×%d", l.Window, ks, ks[2], ks[3])
 	}
 	if l.Stride.H < 1 || l.Stride.W < 1 {
-		return nil, fmt.Errorf("runner: conv2d: strides %v must be at least 1×1", l.Stride)
+		return nil, fmt.Errorf("ops: conv2d: strides %v must be at least 1×1", l.Stride)
 	}
 	var top, bottom, left, right int
 	switch l.Padding {
@@ -90,10 +90,10 @@ func FusedConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.N
 		left, right = spec.SamePadding(xs[3], ks[3], l.Stride.W)
 	case "valid", "":
 	default:
-		return nil, fmt.Errorf("runner: conv2d: unknown padding %q; use valid or same", l.Padding)
+		return nil, fmt.Errorf("ops: conv2d: unknown padding %q; use valid or same", l.Padding)
 	}
 	if xs[0] < 1 {
-		return nil, fmt.Errorf("runner: conv2d: x %v has no examples", xs)
+		return nil, fmt.Errorf("ops: conv2d: x %v has no examples", xs)
 	}
 	geom, err := newConvGeometry(xs[0], kernels.ConvGeom{
 		C: xs[1], H: xs[2], W: xs[3], F: ks[0], KH: ks[2], KW: ks[3],
@@ -101,14 +101,14 @@ func FusedConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.N
 		PadTop: top, PadBottom: bottom, PadLeft: left, PadRight: right,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("runner: conv2d: %w", err)
+		return nil, fmt.Errorf("ops: conv2d: %w", err)
 	}
 	op := newConvOp(geom, act, b != nil)
 	if b == nil {
 		return G.ApplyOp(op, x, k)
 	}
 	if !b.Shape().Eq(geom.bShape) {
-		return nil, fmt.Errorf("runner: conv2d: b must have shape %v, got %v", geom.bShape, b.Shape())
+		return nil, fmt.Errorf("ops: conv2d: b must have shape %v, got %v", geom.bShape, b.Shape())
 	}
 	return G.ApplyOp(op, x, k, b)
 }
@@ -170,6 +170,7 @@ func (g *convGeometry) String() string {
 
 // convOp is the forward op of FusedConv2D: (x, k[, b]) → activation(conv(x, k) + b).
 type convOp struct {
+	opBase
 	geom    convGeometry
 	act     activation
 	hasBias bool
@@ -240,7 +241,7 @@ func (op *convOp) chunk(c, chunks, slot int) {
 	biasActivate(y, nil, len(y), op.act)
 }
 
-// UsePreallocDo is Do (see ops_buffer.go for why prealloc is not written).
+// UsePreallocDo is Do (see buffer.go for why prealloc is not written).
 func (op *convOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }
@@ -263,9 +264,6 @@ func (op *convOp) inputs(inputs []G.Value) (x, k, b []float32, err error) {
 	return x, k, b, nil
 }
 
-func (op *convOp) ReturnsPtr() bool      { return false }
-func (op *convOp) CallsExtern() bool     { return false }
-func (op *convOp) OverwritesInput() int  { return -1 }
 func (op *convOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *convOp) Hashcode() uint32      { return opHash(op) }
 
@@ -351,7 +349,7 @@ func (op *convOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node)
 	}
 	dyv, err := output.Grad()
 	if err != nil {
-		return fmt.Errorf("runner: %v: output gradient: %w", op, err)
+		return fmt.Errorf("ops: %v: output gradient: %w", op, err)
 	}
 	dy, err := opInput(dyv, g.yShape, op, "output gradient")
 	if err != nil {
@@ -364,7 +362,7 @@ func (op *convOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node)
 	for i, n := range inputs {
 		gv, err := n.Grad()
 		if err != nil {
-			return fmt.Errorf("runner: %v: gradient of input %d: %w", op, i, err)
+			return fmt.Errorf("ops: %v: gradient of input %d: %w", op, i, err)
 		}
 		if grads[i], err = opInput(gv, shapes[i], op, "input gradient"); err != nil {
 			return err
@@ -401,6 +399,7 @@ func newConvActivationGradOp(act activation, shape tensor.Shape) *outputGradOp {
 // the dense layer's dX (matMulOp with pruneIfUnused), it checks on its first run whether anything
 // uses its result, and if nothing does it skips the pass on every run and its value stays zero.
 type convDataGradOp struct {
+	opBase
 	geom *convGeometry
 	out  opBuffer
 	task *kernels.Pass
@@ -477,14 +476,11 @@ func (op *convDataGradOp) isUnused() bool {
 	return op.skip
 }
 
-// UsePreallocDo is Do (see ops_buffer.go).
+// UsePreallocDo is Do (see buffer.go).
 func (op *convDataGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }
 
-func (op *convDataGradOp) ReturnsPtr() bool      { return false }
-func (op *convDataGradOp) CallsExtern() bool     { return false }
-func (op *convDataGradOp) OverwritesInput() int  { return -1 }
 func (op *convDataGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *convDataGradOp) Hashcode() uint32      { return opHash(op) }
 func (op *convDataGradOp) String() string {
@@ -525,6 +521,7 @@ func (s *chunkSums) reduce(out []float32, chunks int) {
 // convFilterGradOp is (x, dZ) → dK, the gradient of a convolution with respect to its kernel,
 // summed over the batch. A split call sums each chunk separately (chunkSums).
 type convFilterGradOp struct {
+	opBase
 	geom *convGeometry
 	out  opBuffer
 	sums chunkSums
@@ -588,14 +585,11 @@ func (op *convFilterGradOp) chunk(c, chunks, slot int) {
 	g.conv(slot).BackwardFilter(hi-lo, op.x[lo*in:hi*in], op.dz[lo*out:hi*out], op.sums.dst(op.dk, c))
 }
 
-// UsePreallocDo is Do (see ops_buffer.go).
+// UsePreallocDo is Do (see buffer.go).
 func (op *convFilterGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }
 
-func (op *convFilterGradOp) ReturnsPtr() bool      { return false }
-func (op *convFilterGradOp) CallsExtern() bool     { return false }
-func (op *convFilterGradOp) OverwritesInput() int  { return -1 }
 func (op *convFilterGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *convFilterGradOp) Hashcode() uint32      { return opHash(op) }
 func (op *convFilterGradOp) String() string {
@@ -605,6 +599,7 @@ func (op *convFilterGradOp) String() string {
 // convBiasGradOp is dZ → db [1, F, 1, 1], the sums of each channel of dZ over the batch and the
 // output plane. A split call sums each chunk separately (chunkSums).
 type convBiasGradOp struct {
+	opBase
 	geom *convGeometry
 	out  opBuffer
 	sums chunkSums
@@ -667,14 +662,11 @@ func (op *convBiasGradOp) chunk(c, chunks, _ int) {
 	kernels.BiasGradNCHW(hi-lo, g.F, g.OutH()*g.OutW(), op.dz[lo*out:hi*out], op.sums.dst(op.db, c))
 }
 
-// UsePreallocDo is Do (see ops_buffer.go).
+// UsePreallocDo is Do (see buffer.go).
 func (op *convBiasGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }
 
-func (op *convBiasGradOp) ReturnsPtr() bool      { return false }
-func (op *convBiasGradOp) CallsExtern() bool     { return false }
-func (op *convBiasGradOp) OverwritesInput() int  { return -1 }
 func (op *convBiasGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *convBiasGradOp) Hashcode() uint32      { return opHash(op) }
 func (op *convBiasGradOp) String() string {

@@ -1,18 +1,18 @@
-package runner
+package ops
 
 import (
 	"fmt"
-	"github.com/nnsweep/nnsweep/runner/kernels"
 	"hash"
 	"hash/fnv"
 	"unsafe"
 
 	"github.com/chewxy/hm"
+	"github.com/nnsweep/nnsweep/runner/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
-// Shared pieces of the fused ops (ops_dense.go, ops_loss.go).
+// Shared pieces of the fused ops (dense.go, loss.go).
 //
 // Every op owns its output buffer and reuses it on every call, so a training step allocates no
 // tensors for these ops whether or not the TapeMachine is Reset between steps. The value a node
@@ -65,17 +65,17 @@ func opSameMemory(a, b []float32) bool {
 func opInput(v G.Value, shape tensor.Shape, op fmt.Stringer, what string) ([]float32, error) {
 	d, ok := v.(*tensor.Dense)
 	if !ok {
-		return nil, fmt.Errorf("runner: %v: %s must be a *tensor.Dense, got %T", op, what, v)
+		return nil, fmt.Errorf("ops: %v: %s must be a *tensor.Dense, got %T", op, what, v)
 	}
 	if d.Dtype() != tensor.Float32 || !d.Shape().Eq(shape) {
-		return nil, fmt.Errorf("runner: %v: %s must be float32 of shape %v, got %v of shape %v", op, what, shape, d.Dtype(), d.Shape())
+		return nil, fmt.Errorf("ops: %v: %s must be float32 of shape %v, got %v of shape %v", op, what, shape, d.Dtype(), d.Shape())
 	}
 	if d.RequiresIterator() {
-		return nil, fmt.Errorf("runner: %v: %s must be contiguous", op, what)
+		return nil, fmt.Errorf("ops: %v: %s must be contiguous", op, what)
 	}
 	data := d.Float32s()
 	if len(data) != shape.TotalSize() {
-		return nil, fmt.Errorf("runner: %v: %s holds %d values, its shape %v needs %d", op, what, len(data), shape, shape.TotalSize())
+		return nil, fmt.Errorf("ops: %v: %s holds %d values, its shape %v needs %d", op, what, len(data), shape, shape.TotalSize())
 	}
 	return data, nil
 }
@@ -90,18 +90,18 @@ func opScalar(v G.Value, op fmt.Stringer, what string) (float32, error) {
 			return s.Float32s()[0], nil
 		}
 	}
-	return 0, fmt.Errorf("runner: %v: %s must be a float32 scalar, got %T %v", op, what, v, v)
+	return 0, fmt.Errorf("ops: %v: %s must be a float32 scalar, got %T %v", op, what, v, v)
 }
 
 // opCheckShapes returns an error unless inputs are exactly want, in order (for InferShape).
 func opCheckShapes(op fmt.Stringer, inputs []G.DimSizer, want ...tensor.Shape) error {
 	if len(inputs) != len(want) {
-		return fmt.Errorf("runner: %v takes %d inputs, got %d", op, len(want), len(inputs))
+		return fmt.Errorf("ops: %v takes %d inputs, got %d", op, len(want), len(inputs))
 	}
 	for i, w := range want {
 		s, ok := inputs[i].(tensor.Shape)
 		if !ok || !s.Eq(w) {
-			return fmt.Errorf("runner: %v: input %d must have shape %v, got %v", op, i, w, inputs[i])
+			return fmt.Errorf("ops: %v: input %d must have shape %v, got %v", op, i, w, inputs[i])
 		}
 	}
 	return nil
@@ -110,7 +110,7 @@ func opCheckShapes(op fmt.Stringer, inputs []G.DimSizer, want ...tensor.Shape) e
 // opCheckArity returns an error unless there are n inputs.
 func opCheckArity(op fmt.Stringer, got, n int) error {
 	if got != n {
-		return fmt.Errorf("runner: %v takes %d inputs, got %d", op, n, got)
+		return fmt.Errorf("ops: %v takes %d inputs, got %d", op, n, got)
 	}
 	return nil
 }
@@ -139,6 +139,7 @@ func opHash(op interface{ WriteHash(hash.Hash) }) uint32 {
 // and hash. An output large enough (convSplitMinFloats) is cut into chunks of examples run on
 // both cores when that is measured to pay (see kernels.Pass).
 type outputGradOp struct {
+	opBase
 	name       string
 	shape      tensor.Shape
 	grad       func(y, dy, dx []float32)
@@ -209,9 +210,14 @@ func (op *outputGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, er
 	return op.Do(inputs...)
 }
 
-func (op *outputGradOp) ReturnsPtr() bool      { return false }
-func (op *outputGradOp) CallsExtern() bool     { return false }
-func (op *outputGradOp) OverwritesInput() int  { return -1 }
 func (op *outputGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *outputGradOp) Hashcode() uint32      { return opHash(op) }
 func (op *outputGradOp) String() string        { return "nnsweep." + op.name }
+
+// opBase holds the methods every op of this package has alike: none returns a pointer, calls
+// outside Go or overwrites an input. Each op embeds it.
+type opBase struct{}
+
+func (opBase) ReturnsPtr() bool     { return false }
+func (opBase) CallsExtern() bool    { return false }
+func (opBase) OverwritesInput() int { return -1 }

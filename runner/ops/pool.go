@@ -1,14 +1,13 @@
-package builder
+package ops
 
 import (
 	"errors"
 	"fmt"
 	"hash"
-	"hash/fnv"
 	"math"
-	"unsafe"
 
 	"github.com/chewxy/hm"
+	"github.com/nnsweep/nnsweep/runner/kernels"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -31,25 +30,10 @@ import (
 // The value a pooling node returns is therefore overwritten by the next run of the graph, and a
 // graph with pooling must not be run by two machines at once.
 //
-// With the zero PoolKernels (StockOps) the portable Go kernels run on the calling goroutine. An
-// Ops with faster kernels (runner.FastOps: assembly for 2×2 blocks, both cores for large inputs)
-// passes them with PoolWith; every kernel it supplies must give bit-identical results.
-
-// PoolKernels are what an Ops may supply to the pooling ops instead of the portable Go code run
-// on the calling goroutine. The zero value supplies nothing.
-type PoolKernels struct {
-	// Max2x2, when set, replaces the Go kernel for the whole 2×2 blocks of a plane: for
-	// oh < rows and ow < cols, out[oh·outW+ow] is the maximum of x's rows 2·oh, 2·oh+1 and
-	// columns 2·ow, 2·ow+1 (w columns per row), and argmax[oh·outW+ow] the index row·w+column of
-	// the first cell holding it in row-major order, cells compared as orderKey orders them.
-	Max2x2 func(x []float32, w int, out []float32, argmax []int32, outW, rows, cols int)
-	// Split, when set, is called twice for each pooling op made (for its forward and its
-	// backward passes), with the number of planes (examples × channels) and of input floats of
-	// a pass; it returns the function that runs such a pass: run(pass) calls pass(p0, p1) for
-	// disjoint ranges covering [0, planes), possibly from other goroutines, and returns when
-	// every call has.
-	Split func(planes, floats int) func(pass func(p0, p1 int))
-}
+// Stock runs the portable Go kernels on the calling goroutine; Fast gives the same ops the
+// assembly kernel for whole 2×2 blocks of max pooling (kernels.MaxPool2x2, where the CPU has
+// AVX-512) and, for inputs large enough, both cores (kernels.Pass, in chunks of planes); both give
+// bit-identical results.
 
 // MaxPool2D returns the max pooling of x, an NCHW float32 node, over kh×kw windows moved by sh
 // rows and sw columns, with padTop, padBottom, padLeft and padRight cells of padding that never
@@ -57,17 +41,17 @@ type PoolKernels struct {
 // (divisions rounding down). Each padding must be smaller than the window along its axis, so
 // that every window holds at least one real cell.
 func MaxPool2D(x *G.Node, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) (*G.Node, error) {
-	return applyPool(maxPool, PoolKernels{}, x, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight)
+	return applyPool(maxPool, false, x, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight)
 }
 
 // AvgPool2D returns the average pooling of x, an NCHW float32 node, with the arguments of
 // MaxPool2D. Each output is the mean of the real (unpadded) input cells of its window.
 func AvgPool2D(x *G.Node, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) (*G.Node, error) {
-	return applyPool(avgPool, PoolKernels{}, x, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight)
+	return applyPool(avgPool, false, x, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight)
 }
 
-// PoolWith returns layer l's max or average pooling of x (as StockOps.Pool does) on kernels k.
-func PoolWith(x *G.Node, l spec.ResolvedLayer, k PoolKernels) (*G.Node, error) {
+// poolLayer returns layer l's max or average pooling of x, on the fast kernels when fast is set.
+func poolLayer(x *G.Node, l spec.ResolvedLayer, fast bool) (*G.Node, error) {
 	var top, bottom, left, right int
 	if l.Padding == "same" {
 		top, bottom = spec.SamePadding(l.InH, l.Window.H, l.Stride.H)
@@ -77,18 +61,18 @@ func PoolWith(x *G.Node, l spec.ResolvedLayer, k PoolKernels) (*G.Node, error) {
 	if l.Kind == spec.KindAvgPool2D {
 		kind = avgPool
 	}
-	return applyPool(kind, k, x, l.Window.H, l.Window.W, l.Stride.H, l.Stride.W, top, bottom, left, right)
+	return applyPool(kind, fast, x, l.Window.H, l.Window.W, l.Stride.H, l.Stride.W, top, bottom, left, right)
 }
 
-func applyPool(kind poolKind, k PoolKernels, x *G.Node, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) (*G.Node, error) {
+func applyPool(kind poolKind, fast bool, x *G.Node, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) (*G.Node, error) {
 	if x.Dims() != 4 || x.Dtype() != tensor.Float32 {
-		return nil, fmt.Errorf("builder: %s: input must be a 4-D NCHW float32 tensor, got shape %v of %v", kind, x.Shape(), x.Dtype())
+		return nil, fmt.Errorf("ops: %s: input must be a 4-D NCHW float32 tensor, got shape %v of %v", kind, x.Shape(), x.Dtype())
 	}
 	geom, err := newPoolGeometry(x.Shape(), kh, kw, sh, sw, padTop, padBottom, padLeft, padRight)
 	if err != nil {
-		return nil, fmt.Errorf("builder: %s: %w", kind, err)
+		return nil, fmt.Errorf("ops: %s: %w", kind, err)
 	}
-	return G.ApplyOp(newPoolOp(kind, geom, k), x)
+	return G.ApplyOp(newPoolOp(kind, geom, fast), x)
 }
 
 // poolKind tells max pooling from average pooling.
@@ -258,7 +242,7 @@ func (g *poolGeometry) maxForward(x, out []float32, argmax []int32, p0, p1 int, 
 }
 
 // max2x2 is maxForward for the first rows×cols outputs of a plane whose windows are whole 2×2
-// blocks of the input (w columns; the output has outW columns): PoolKernels.Max2x2 in Go.
+// blocks of the input (w columns; the output has outW columns): kernels.MaxPool2x2 in branch-free Go.
 func max2x2(xp []float32, w int, op []float32, ap []int32, outW, rows, cols int) {
 	for oh := range rows {
 		r := 2 * oh * w
@@ -382,63 +366,20 @@ func (g *poolGeometry) avgBackward(gradOut, gradIn []float32, p0, p1 int, accumu
 	}
 }
 
-// poolBuffer is an output buffer an op reuses on every call.
-type poolBuffer struct {
-	data  []float32
-	dense *tensor.Dense
-}
-
-// tensor returns a *tensor.Dense of the given shape over the buffer's memory. The Dense is made
-// again whenever the one handed out before no longer wraps that memory with that shape (gorgonia
-// returns the Dense structs of unbound nodes to tensor's pool, which empties them).
-func (b *poolBuffer) tensor(shape tensor.Shape) *tensor.Dense {
-	if n := shape.TotalSize(); len(b.data) != n {
-		b.data = make([]float32, n)
-		b.dense = nil
-	}
-	if d := b.dense; d == nil || d.Dtype() != tensor.Float32 || !d.Shape().Eq(shape) || !sameMemory(d.Float32s(), b.data) {
-		b.dense = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(b.data))
-	}
-	return b.dense
-}
-
-func sameMemory(a, b []float32) bool {
-	return len(a) == len(b) && (len(a) == 0 || unsafe.SliceData(a) == unsafe.SliceData(b))
-}
-
-// float32Data returns the backing slice of v, which must be a contiguous float32 *tensor.Dense of
-// the given shape; kind and what ("input", "output gradient", …) name v in errors.
-func float32Data(v G.Value, shape tensor.Shape, kind poolKind, what string) ([]float32, error) {
-	d, ok := v.(*tensor.Dense)
-	if !ok {
-		return nil, fmt.Errorf("builder: %s %s must be a *tensor.Dense, got %T", kind, what, v)
-	}
-	if d.Dtype() != tensor.Float32 || !d.Shape().Eq(shape) {
-		return nil, fmt.Errorf("builder: %s %s must be float32 of shape %v, got %v of shape %v", kind, what, shape, d.Dtype(), d.Shape())
-	}
-	if d.RequiresIterator() {
-		return nil, fmt.Errorf("builder: %s %s must be contiguous", kind, what)
-	}
-	data := d.Float32s()
-	if len(data) != shape.TotalSize() {
-		return nil, fmt.Errorf("builder: %s %s holds %d values, its shape %v needs %d", kind, what, len(data), shape, shape.TotalSize())
-	}
-	return data, nil
-}
-
 // poolOp is the forward op of MaxPool2D and AvgPool2D.
 type poolOp struct {
+	opBase
 	kind poolKind
 	geom poolGeometry
-	out  poolBuffer
+	out  opBuffer
 	// argmax (max pooling) holds, for every output of the last forward pass, the index within its
 	// input plane (row*inW + column) of the cell that won; argmaxFilled says a pass has filled it.
 	argmax       []int32
 	argmaxFilled bool
 
-	// blocks is the kernel for whole 2×2 blocks (PoolKernels.Max2x2 or max2x2).
+	// blocks is the kernel for whole 2×2 blocks (kernels.MaxPool2x2 or max2x2).
 	blocks func(x []float32, w int, out []float32, argmax []int32, outW, rows, cols int)
-	// runForward and runBackward run a pass over the planes (see PoolKernels.Split); forwardPass
+	// runForward and runBackward run a pass over the planes (serially, or see planeSplit); forwardPass
 	// and backwardPass are the passes, made once so that a call allocates nothing.
 	runForward, runBackward   func(pass func(p0, p1 int))
 	forwardPass, backwardPass func(p0, p1 int)
@@ -447,21 +388,51 @@ type poolOp struct {
 	accumulate   bool
 }
 
-func newPoolOp(kind poolKind, geom poolGeometry, k PoolKernels) *poolOp {
-	op := &poolOp{kind: kind, geom: geom, blocks: k.Max2x2}
-	if op.blocks == nil {
-		op.blocks = max2x2
-	}
+// poolSplitMode is the mode of the fast pooling passes made from now on (tests force modes).
+var poolSplitMode = kernels.PassAuto
+
+// newPoolOp returns the forward op of a pooling, on the fast kernels when fast is set.
+func newPoolOp(kind poolKind, geom poolGeometry, fast bool) *poolOp {
+	op := &poolOp{kind: kind, geom: geom, blocks: max2x2}
 	op.forwardPass, op.backwardPass = op.forwardPlanes, op.backwardPlanes
 	planes := geom.planes()
-	if k.Split != nil {
-		floats := geom.inShape.TotalSize()
-		op.runForward, op.runBackward = k.Split(planes, floats), k.Split(planes, floats)
-	} else {
+	if !fast {
 		serial := func(pass func(p0, p1 int)) { pass(0, planes) }
 		op.runForward, op.runBackward = serial, serial
+		return op
 	}
+	if kernels.MaxPool2x2Asm() {
+		op.blocks = kernels.MaxPool2x2
+	}
+	eligible := planes >= 2 && geom.inShape.TotalSize() >= convSplitMinFloats
+	op.runForward, op.runBackward = newPlaneSplit(planes, eligible), newPlaneSplit(planes, eligible)
 	return op
+}
+
+// planeSplit runs a pooling pass over planes in chunks (see kernels.Pass).
+type planeSplit struct {
+	planes   int
+	eligible bool
+	task     *kernels.Pass
+	pass     func(p0, p1 int) // the pass in progress
+}
+
+func newPlaneSplit(planes int, eligible bool) func(pass func(p0, p1 int)) {
+	ps := &planeSplit{planes: planes, eligible: eligible}
+	ps.task = kernels.NewPass(ps.chunk, planes)
+	ps.task.Mode = poolSplitMode
+	return ps.run
+}
+
+func (ps *planeSplit) run(pass func(p0, p1 int)) {
+	ps.pass = pass
+	ps.task.Run(ps.eligible)
+	ps.pass = nil
+}
+
+func (ps *planeSplit) chunk(c, chunks, _ int) {
+	lo, hi := kernels.ChunkRange(ps.planes, c, chunks)
+	ps.pass(lo, hi)
 }
 
 var (
@@ -481,10 +452,10 @@ func (op *poolOp) Type() hm.Type {
 
 func (op *poolOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
 	if len(inputs) != 1 {
-		return nil, fmt.Errorf("builder: %s takes 1 input, got %d", op.kind, len(inputs))
+		return nil, fmt.Errorf("ops: %s takes 1 input, got %d", op.kind, len(inputs))
 	}
 	if s, ok := inputs[0].(tensor.Shape); !ok || !s.Eq(op.geom.inShape) {
-		return nil, fmt.Errorf("builder: %s was built for input shape %v, got %v", op.kind, op.geom.inShape, inputs[0])
+		return nil, fmt.Errorf("ops: %s was built for input shape %v, got %v", op.kind, op.geom.inShape, inputs[0])
 	}
 	return op.geom.outShape.Clone(), nil
 }
@@ -500,28 +471,16 @@ func (op *poolOp) Do(inputs ...G.Value) (G.Value, error) {
 	return out, nil
 }
 
-// UsePreallocDo pools inputs[0] into prealloc, a float32 *tensor.Dense of the output's shape.
-func (op *poolOp) UsePreallocDo(prealloc G.Value, inputs ...G.Value) (G.Value, error) {
-	if prealloc == nil {
-		return op.Do(inputs...)
-	}
-	x, err := op.input(inputs)
-	if err != nil {
-		return nil, err
-	}
-	out, err := float32Data(prealloc, op.geom.outShape, op.kind, "output")
-	if err != nil {
-		return nil, err
-	}
-	op.forward(x, out)
-	return prealloc, nil
+// UsePreallocDo is Do: the op writes its own buffer, never prealloc (see buffer.go).
+func (op *poolOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
+	return op.Do(inputs...)
 }
 
 func (op *poolOp) input(inputs []G.Value) ([]float32, error) {
 	if len(inputs) != 1 {
-		return nil, fmt.Errorf("builder: %s takes 1 input, got %d", op.kind, len(inputs))
+		return nil, fmt.Errorf("ops: %s takes 1 input, got %d", op.kind, len(inputs))
 	}
-	return float32Data(inputs[0], op.geom.inShape, op.kind, "input")
+	return opInput(inputs[0], op.geom.inShape, op, "input")
 }
 
 func (op *poolOp) forward(x, out []float32) {
@@ -565,13 +524,9 @@ func (op *poolOp) backwardPlanes(p0, p1 int) {
 	op.geom.maxBackward(op.dy, op.argmax, op.dx, p0, p1, op.accumulate)
 }
 
-func (op *poolOp) ReturnsPtr() bool     { return false }
-func (op *poolOp) CallsExtern() bool    { return false }
-func (op *poolOp) OverwritesInput() int { return -1 }
-
 func (op *poolOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 
-func (op *poolOp) Hashcode() uint32 { return hashOf(op) }
+func (op *poolOp) Hashcode() uint32 { return opHash(op) }
 
 func (op *poolOp) String() string {
 	return fmt.Sprintf("nnsweep.%s{%v}", op.kind, &op.geom)
@@ -582,7 +537,7 @@ func (op *poolOp) DiffWRT(inputs int) []bool { return []bool{true} }
 // SymDiff returns the gradient node of x: poolGradOp applied to (x, grad).
 func (op *poolOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	if len(inputs) != 1 {
-		return nil, fmt.Errorf("builder: %s takes 1 input, got %d", op.kind, len(inputs))
+		return nil, fmt.Errorf("ops: %s takes 1 input, got %d", op.kind, len(inputs))
 	}
 	dx, err := G.ApplyOp(&poolGradOp{fwd: op}, inputs[0], grad)
 	if err != nil {
@@ -595,25 +550,25 @@ func (op *poolOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 // gorgonia's LispMachine).
 func (op *poolOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node) error {
 	if len(inputs) != 1 {
-		return fmt.Errorf("builder: %s takes 1 input, got %d", op.kind, len(inputs))
+		return fmt.Errorf("ops: %s takes 1 input, got %d", op.kind, len(inputs))
 	}
-	x, err := float32Data(inputs[0].Value(), op.geom.inShape, op.kind, "input")
+	x, err := opInput(inputs[0].Value(), op.geom.inShape, op, "input")
 	if err != nil {
 		return err
 	}
 	dxv, err := inputs[0].Grad()
 	if err != nil {
-		return fmt.Errorf("builder: %s input gradient: %w", op.kind, err)
+		return fmt.Errorf("ops: %s input gradient: %w", op.kind, err)
 	}
 	dyv, err := output.Grad()
 	if err != nil {
-		return fmt.Errorf("builder: %s output gradient: %w", op.kind, err)
+		return fmt.Errorf("ops: %s output gradient: %w", op.kind, err)
 	}
-	dx, err := float32Data(dxv, op.geom.inShape, op.kind, "input gradient")
+	dx, err := opInput(dxv, op.geom.inShape, op, "input gradient")
 	if err != nil {
 		return err
 	}
-	dy, err := float32Data(dyv, op.geom.outShape, op.kind, "output gradient")
+	dy, err := opInput(dyv, op.geom.outShape, op, "output gradient")
 	if err != nil {
 		return err
 	}
@@ -624,8 +579,9 @@ func (op *poolOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node)
 // poolGradOp is the backward op of a poolOp: from (x, gradient with respect to the output) it
 // computes the gradient with respect to x. Max pooling's uses the argmax its forward op recorded.
 type poolGradOp struct {
+	opBase
 	fwd *poolOp
-	out poolBuffer
+	out opBuffer
 }
 
 func (op *poolGradOp) Arity() int { return 2 }
@@ -638,7 +594,7 @@ func (op *poolGradOp) Type() hm.Type {
 
 func (op *poolGradOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
 	if len(inputs) != 2 {
-		return nil, fmt.Errorf("builder: %s gradient takes 2 inputs, got %d", op.fwd.kind, len(inputs))
+		return nil, fmt.Errorf("ops: %s gradient takes 2 inputs, got %d", op.fwd.kind, len(inputs))
 	}
 	return op.fwd.geom.inShape.Clone(), nil
 }
@@ -654,52 +610,28 @@ func (op *poolGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	return dx, nil
 }
 
-// UsePreallocDo computes the input gradient into prealloc, a float32 *tensor.Dense of the input's
-// shape.
-func (op *poolGradOp) UsePreallocDo(prealloc G.Value, inputs ...G.Value) (G.Value, error) {
-	if prealloc == nil {
-		return op.Do(inputs...)
-	}
-	x, dy, err := op.inputs(inputs)
-	if err != nil {
-		return nil, err
-	}
-	dx, err := float32Data(prealloc, op.fwd.geom.inShape, op.fwd.kind, "input gradient")
-	if err != nil {
-		return nil, err
-	}
-	op.fwd.backward(x, dy, dx, false)
-	return prealloc, nil
+// UsePreallocDo is Do: the op writes its own buffer, never prealloc (see buffer.go).
+func (op *poolGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
+	return op.Do(inputs...)
 }
 
 func (op *poolGradOp) inputs(inputs []G.Value) (x, dy []float32, err error) {
 	if len(inputs) != 2 {
-		return nil, nil, fmt.Errorf("builder: %s gradient takes 2 inputs, got %d", op.fwd.kind, len(inputs))
+		return nil, nil, fmt.Errorf("ops: %s gradient takes 2 inputs, got %d", op.fwd.kind, len(inputs))
 	}
-	if x, err = float32Data(inputs[0], op.fwd.geom.inShape, op.fwd.kind, "input"); err != nil {
+	if x, err = opInput(inputs[0], op.fwd.geom.inShape, op, "input"); err != nil {
 		return nil, nil, err
 	}
-	if dy, err = float32Data(inputs[1], op.fwd.geom.outShape, op.fwd.kind, "output gradient"); err != nil {
+	if dy, err = opInput(inputs[1], op.fwd.geom.outShape, op, "output gradient"); err != nil {
 		return nil, nil, err
 	}
 	return x, dy, nil
 }
 
-func (op *poolGradOp) ReturnsPtr() bool     { return false }
-func (op *poolGradOp) CallsExtern() bool    { return false }
-func (op *poolGradOp) OverwritesInput() int { return -1 }
-
 func (op *poolGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 
-func (op *poolGradOp) Hashcode() uint32 { return hashOf(op) }
+func (op *poolGradOp) Hashcode() uint32 { return opHash(op) }
 
 func (op *poolGradOp) String() string {
 	return fmt.Sprintf("nnsweep.%sGrad{%v}", op.fwd.kind, &op.fwd.geom)
-}
-
-// hashOf is the FNV-1a hash of what an op writes with WriteHash.
-func hashOf(op interface{ WriteHash(hash.Hash) }) uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
 }

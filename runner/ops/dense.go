@@ -43,8 +43,8 @@ const (
 	actTanh
 )
 
-// parseActivation reads an activation name as Stock does: linear, softmax (left to
-// the log-softmax, so linear here) and the empty string are the identity.
+// parseActivation reads an activation name, for Stock and the fused ops alike: linear, softmax
+// (left to the log-softmax, so linear here) and the empty string are the identity.
 func parseActivation(name string) (activation, error) {
 	switch name {
 	case "linear", "softmax", "":

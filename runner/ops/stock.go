@@ -1,8 +1,6 @@
 package ops
 
 import (
-	"fmt"
-
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -60,18 +58,22 @@ func (Stock) CrossEntropy(logProbs, labels, count *G.Node) (*G.Node, error) {
 	return G.Neg(mean)
 }
 
-func activate(x *G.Node, a string) (*G.Node, error) {
-	switch a {
-	case "relu":
-		return relu(x)
-	case "sigmoid":
-		return G.Sigmoid(x)
-	case "tanh":
-		return G.Tanh(x)
-	case "linear", "softmax", "":
-		return x, nil
+// activate applies the named activation with gorgonia's operations (the name read as the fused
+// ops read it, by parseActivation).
+func activate(x *G.Node, name string) (*G.Node, error) {
+	a, err := parseActivation(name)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("unknown activation %q", a)
+	switch a {
+	case actReLU:
+		return relu(x)
+	case actSigmoid:
+		return G.Sigmoid(x)
+	case actTanh:
+		return G.Tanh(x)
+	}
+	return x, nil
 }
 
 // relu returns x ⊙ (x > 0), whose gradient is 0 where x is 0, as in Keras and PyTorch.

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/nnsweep/nnsweep/internal/atomicfile"
 )
 
 // ManifestFile is the name of the manifest inside an output folder.
@@ -193,7 +195,7 @@ func (r *runState) writeManifest(jobs []job, sp shardPlan) error {
 				path, manifestDifference(om, mf))
 		}
 	}
-	return writeAtomic(path, b)
+	return atomicfile.Write(path, b)
 }
 
 // manifestDifference names the first thing that differs between two manifests.

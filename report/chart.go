@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nnsweep/nnsweep/internal/numfmt"
 	chart "github.com/wcharczuk/go-chart/v2"
 	"github.com/wcharczuk/go-chart/v2/drawing"
 )
@@ -218,7 +219,7 @@ func chartData(e Experiment) []plotted {
 		if tp := turningPoint(m, e.Target); tp.Found && tp.Params > 0 {
 			p.turning = true
 			p.tx, p.ty = math.Log10(float64(tp.Params)), 100*tp.Accuracy
-			p.tpLabel = tp.Label + " · " + groupDigits(tp.Params) + " params"
+			p.tpLabel = tp.Label + " · " + numfmt.GroupDigits(tp.Params) + " params"
 		}
 		out = append(out, p)
 	}
@@ -256,7 +257,7 @@ func WriteChart(dir, base string, e Experiment) error {
 		if err := renderChart(&buf, e, f.render); err != nil {
 			return fmt.Errorf("report: rendering %s%s: %w", base, f.ext, err)
 		}
-		if err := writeFileAtomic(filepath.Join(dir, base+f.ext), buf.Bytes()); err != nil {
+		if err := writeFile(filepath.Join(dir, base+f.ext), buf.Bytes()); err != nil {
 			return err
 		}
 	}

@@ -409,7 +409,7 @@ func (r *adamRule) update(w, g []float32, state [][]float32) {
 func adamStepSize(lr, beta1, beta2 float32, t int64) float32 {
 	beta1Power := float32(math.Pow(float64(beta1), float64(t)))
 	beta2Power := float32(math.Pow(float64(beta2), float64(t)))
-	return float32(lr*sqrt32(1-beta2Power)) / (1 - beta1Power)
+	return float32(lr*kernels.Sqrt32(1-beta2Power)) / (1 - beta1Power)
 }
 
 // adadeltaRule is Adadelta; its slots are the mean squares of the gradients (a) and of the
@@ -421,8 +421,6 @@ func (r *adadeltaRule) beginStep() {}
 func (r *adadeltaRule) update(w, g []float32, state [][]float32) {
 	kernels.AdadeltaUpdate(w, g, state[0], state[1], r.lr, r.rho, r.oneMinusRho, r.eps)
 }
-
-func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
 
 // checkLengths panics unless every slice has len(w) elements: callers size them together.
 func checkLengths(w []float32, others ...[]float32) {

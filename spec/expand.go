@@ -119,20 +119,12 @@ func Expand(s *Spec, data *DataInfo) ([]ResolvedModel, ErrorList) {
 	if s == nil {
 		return nil, ErrorList{{Problem: "no spec to expand", Fix: "parse the file first"}}
 	}
-	errs := append(append(ErrorList(nil), s.parseErrs...), Validate(s, data)...)
-	if len(errs) > 0 {
+	models, verrs := s.resolve(data)
+	if errs := append(append(ErrorList(nil), s.parseErrs...), verrs...); len(errs) > 0 {
 		errs.Sort()
 		return nil, errs
 	}
-	var out []ResolvedModel
-	for _, e := range s.modelEntries() {
-		m, errs := s.resolveModel(e.m, e.path, data)
-		if len(errs) > 0 {
-			return nil, errs
-		}
-		out = append(out, m)
-	}
-	return out, nil
+	return models, nil
 }
 
 // Limits that keep every count within int64 and every sweep within reason.

@@ -113,6 +113,31 @@ type poolGeometry struct {
 }
 
 func newPoolGeometry(in tensor.Shape, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) (poolGeometry, error) {
+	if err := checkPoolArgs(in, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight); err != nil {
+		return poolGeometry{}, err
+	}
+	g := poolGeometry{
+		inShape: in.Clone(), batch: in[0], channels: in[1], inH: in[2], inW: in[3],
+		kh: kh, kw: kw, sh: sh, sw: sw,
+		padTop: padTop, padBottom: padBottom, padLeft: padLeft, padRight: padRight,
+	}
+	g.outH = (g.inH+padTop+padBottom-kh)/sh + 1
+	g.outW = (g.inW+padLeft+padRight-kw)/sw + 1
+	g.outShape = tensor.Shape{g.batch, g.channels, g.outH, g.outW}
+	g.rowStart, g.rowEnd = windowSpans(g.outH, g.inH, kh, sh, padTop)
+	g.colStart, g.colEnd = windowSpans(g.outW, g.inW, kw, sw, padLeft)
+	g.fast2x2 = kh == 2 && kw == 2 && sh == 2 && sw == 2 && padTop == 0 && padLeft == 0
+	g.scale = make([]float32, g.outH*g.outW)
+	for oh := range g.outH {
+		for ow := range g.outW {
+			g.scale[oh*g.outW+ow] = 1 / float32((g.rowEnd[oh]-g.rowStart[oh])*(g.colEnd[ow]-g.colStart[ow]))
+		}
+	}
+	return g, nil
+}
+
+// checkPoolArgs reports every problem of a pooling's window, strides, padding and input shape.
+func checkPoolArgs(in tensor.Shape, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) error {
 	var errs []error
 	if kh < 1 || kw < 1 {
 		errs = append(errs, fmt.Errorf("window %d×%d must be at least 1×1", kh, kw))
@@ -134,27 +159,7 @@ func newPoolGeometry(in tensor.Shape, kh, kw, sh, sw, padTop, padBottom, padLeft
 			break
 		}
 	}
-	if len(errs) > 0 {
-		return poolGeometry{}, errors.Join(errs...)
-	}
-	g := poolGeometry{
-		inShape: in.Clone(), batch: in[0], channels: in[1], inH: in[2], inW: in[3],
-		kh: kh, kw: kw, sh: sh, sw: sw,
-		padTop: padTop, padBottom: padBottom, padLeft: padLeft, padRight: padRight,
-	}
-	g.outH = (g.inH+padTop+padBottom-kh)/sh + 1
-	g.outW = (g.inW+padLeft+padRight-kw)/sw + 1
-	g.outShape = tensor.Shape{g.batch, g.channels, g.outH, g.outW}
-	g.rowStart, g.rowEnd = windowSpans(g.outH, g.inH, kh, sh, padTop)
-	g.colStart, g.colEnd = windowSpans(g.outW, g.inW, kw, sw, padLeft)
-	g.fast2x2 = kh == 2 && kw == 2 && sh == 2 && sw == 2 && padTop == 0 && padLeft == 0
-	g.scale = make([]float32, g.outH*g.outW)
-	for oh := range g.outH {
-		for ow := range g.outW {
-			g.scale[oh*g.outW+ow] = 1 / float32((g.rowEnd[oh]-g.rowStart[oh])*(g.colEnd[ow]-g.colStart[ow]))
-		}
-	}
-	return g, nil
+	return errors.Join(errs...)
 }
 
 // windowSpans returns, for each of out windows of size k moved by stride over an input of size n

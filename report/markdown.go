@@ -187,7 +187,7 @@ func writeEnvironment(b *strings.Builder, env Environment) {
 
 // writeModel writes the section of model mi of e, whose points are resolved.
 func writeModel(b *strings.Builder, e Experiment, mi int, tp TurningResult, pareto map[[2]int]bool) {
-	m, target := e.Models[mi], e.Target
+	m := e.Models[mi]
 	name := m.Name
 	if name == "" {
 		name = fmt.Sprintf("model %d", mi+1)
@@ -207,33 +207,16 @@ func writeModel(b *strings.Builder, e Experiment, mi int, tp TurningResult, pare
 	if modelHasRuns(m) {
 		writeRepeatsTable(b, e.Rule, mi, m, tp, pareto)
 	} else {
-		b.WriteString("| point | params | test accuracy | test loss | epochs | train time | × smaller | Pareto |\n")
-		b.WriteString("|:--|--:|--:|--:|--:|--:|--:|:-:|\n")
-		for pi, p := range m.Points {
-			if n := skippedRun(m.Points, pi); n != 0 {
-				if n >= minSkippedRow {
-					writeSkippedRow(b, m, pi, n, 0)
-				}
-				continue
-			}
-			label := cell(p.Label)
-			if tp.Found && pi == tp.Index {
-				label = "**" + label + "**"
-			}
-			lossText := "—"
-			if p.ok() {
-				lossText = loss(p.Loss)
-			}
-			mark := ""
-			if pareto[[2]int{mi, pi}] {
-				mark = "✓"
-			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
-				label, numfmt.GroupDigits(p.Params), cell(statusLabel(m, p)), lossText, epochsText(p),
-				duration(p.TrainSeconds), timesSmaller(tp.Largest.Params, p.Params), mark)
-		}
-		b.WriteString("\n")
+		writePointsTable(b, mi, m, tp, pareto)
 	}
+	writeModelNotes(b, e, m, tp)
+}
+
+// writeModelNotes writes what follows a model's table: the points without a result, the
+// turning point, a warning when accuracy is not monotone, the prediction and the layers of the
+// turning (or closest) point.
+func writeModelNotes(b *strings.Builder, e Experiment, m Model, tp TurningResult) {
+	target := e.Target
 	if n := countNotOK(m.Points); n > 0 {
 		fmt.Fprintf(b, "%s without a test result (diverged or pending).\n\n", numfmt.Plural(n, "point", "points"))
 	}
@@ -271,6 +254,36 @@ func writeModel(b *strings.Builder, e Experiment, mi int, tp TurningResult, pare
 		}
 		writeLayers(b, ref, role)
 	}
+}
+
+// writePointsTable writes the table of a model trained with one seed per point.
+func writePointsTable(b *strings.Builder, mi int, m Model, tp TurningResult, pareto map[[2]int]bool) {
+	b.WriteString("| point | params | test accuracy | test loss | epochs | train time | × smaller | Pareto |\n")
+	b.WriteString("|:--|--:|--:|--:|--:|--:|--:|:-:|\n")
+	for pi, p := range m.Points {
+		if n := skippedRun(m.Points, pi); n != 0 {
+			if n >= minSkippedRow {
+				writeSkippedRow(b, m, pi, n, 0)
+			}
+			continue
+		}
+		label := cell(p.Label)
+		if tp.Found && pi == tp.Index {
+			label = "**" + label + "**"
+		}
+		lossText := "—"
+		if p.ok() {
+			lossText = loss(p.Loss)
+		}
+		mark := ""
+		if pareto[[2]int{mi, pi}] {
+			mark = "✓"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			label, numfmt.GroupDigits(p.Params), cell(statusLabel(m, p)), lossText, epochsText(p),
+			duration(p.TrainSeconds), timesSmaller(tp.Largest.Params, p.Params), mark)
+	}
+	b.WriteString("\n")
 }
 
 // pendingBelow counts the points of m smaller than its turning point that

@@ -412,6 +412,17 @@ func writeComparison(b *strings.Builder, e Experiment, results []TurningResult) 
 		best = order[0]
 	}
 
+	writeComparisonTable(b, e, results, order, best)
+	if best < 0 {
+		fmt.Fprintf(b, "No model reaches %s yet.\n\n", targetPercent(e.Target))
+		return
+	}
+	writeComparisonNotes(b, e, results, order, best)
+}
+
+// writeComparisonTable writes each model's turning point, in order, against the best model's
+// (best < 0: none has one).
+func writeComparisonTable(b *strings.Builder, e Experiment, results []TurningResult, order []int, best int) {
 	fmt.Fprintf(b, "Each model's turning point for %s, smallest first.\n\n", targetPercent(e.Target))
 	fmt.Fprintf(b, "| model | turning point | params | %s | × the smallest |\n", accuracyHeader(e))
 	b.WriteString("|:--|:--|--:|--:|--:|\n")
@@ -434,11 +445,11 @@ func writeComparison(b *strings.Builder, e Experiment, results []TurningResult) 
 			name, cell(tp.Label), numfmt.GroupDigits(tp.Params), percent(tp.Accuracy), ratio)
 	}
 	b.WriteString("\n")
+}
 
-	if best < 0 {
-		fmt.Fprintf(b, "No model reaches %s yet.\n\n", targetPercent(e.Target))
-		return
-	}
+// writeComparisonNotes writes how many times smaller the best model is than each other, and why
+// the models without a turning point have none.
+func writeComparisonNotes(b *strings.Builder, e Experiment, results []TurningResult, order []int, best int) {
 	bestName, bp := modelName(e.Models, best), results[best].Params
 	wrote := false
 	for _, i := range order {

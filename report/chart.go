@@ -267,9 +267,28 @@ func WriteChart(dir, base string, e Experiment) error {
 func renderChart(buf *bytes.Buffer, e Experiment, rp chart.RendererProvider) error {
 	data := chartData(e)
 	target := 100 * e.Target
+	lo, hi := parameterExtent(e, data)
+	xa := newLogAxis(math.Pow(10, lo), math.Pow(10, hi))
+	ymin, ymax, yticks := accuracyTicks(target, data)
+	c := baseChart(e, xa, ymin, ymax, yticks)
+	geo := geometry{x: xa, ymin: ymin, ymax: ymax, target: target}
+	addSeries(&c, data, geo)
+	nameStyle := c.XAxis.NameStyle
+	title := "test accuracy (%)"
+	if hasRuns(e.Models) {
+		title += ", " + ruleFigure(e.Rule) + " of seeds"
+	}
+	c.Elements = []chart.Renderable{
+		errorBars(data, geo), predictedMarkers(data, geo), turningMarkers(data, geo),
+		legend(e, data, geo), yTitle(title, nameStyle.FontSize),
+	}
+	return c.Render(rp, buf)
+}
 
-	// Horizontal extent: the ok points, else every point, else 100..1M.
-	lo, hi := math.Inf(1), math.Inf(-1)
+// parameterExtent returns the chart's horizontal extent in decades: the ok points, else every
+// point, else 100..1M, widened to a predicted turning point up to predictionReach beyond them.
+func parameterExtent(e Experiment, data []plotted) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
 	for _, d := range data {
 		for _, x := range d.x {
 			lo, hi = math.Min(lo, x), math.Max(hi, x)
@@ -296,8 +315,12 @@ func renderChart(buf *bytes.Buffer, e Experiment, rp chart.RendererProvider) err
 			lo, hi = math.Min(lo, d.predX), math.Max(hi, d.predX)
 		}
 	}
-	xa := newLogAxis(math.Pow(10, lo), math.Pow(10, hi))
+	return lo, hi
+}
 
+// accuracyTicks returns the accuracy axis, in percent, that shows the target and every point and
+// error bar, and its ticks.
+func accuracyTicks(target float64, data []plotted) (ymin, ymax float64, yticks []chart.Tick) {
 	low := target
 	for _, d := range data {
 		for _, y := range d.y {
@@ -308,12 +331,16 @@ func renderChart(buf *bytes.Buffer, e Experiment, rp chart.RendererProvider) err
 		}
 	}
 	ymin, ymax, ystep := accuracyAxis(low)
-	var yticks []chart.Tick
 	for v := ymin; v <= ymax+1e-9; v += ystep {
 		v = math.Round(v*1e6) / 1e6
 		yticks = append(yticks, chart.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64) + "%"})
 	}
 
+	return ymin, ymax, yticks
+}
+
+// baseChart returns the chart's frame: title, axes, their ticks and grid lines, no series.
+func baseChart(e Experiment, xa logAxis, ymin, ymax float64, yticks []chart.Tick) chart.Chart {
 	var xgrid, ygrid []chart.GridLine
 	for _, t := range xa.Ticks {
 		xgrid = append(xgrid, chart.GridLine{Value: t.Value})
@@ -362,7 +389,13 @@ func renderChart(buf *bytes.Buffer, e Experiment, rp chart.RendererProvider) err
 		c.TitleStyle.Hidden = true
 		c.Background.Padding.Top = 20
 	}
+	return c
+}
 
+// addSeries adds the target line, the fitted curves (under the data), each model's points and
+// the labels of the turning points to c.
+func addSeries(c *chart.Chart, data []plotted, geo geometry) {
+	target, xa := geo.target, geo.x
 	c.Series = append(c.Series, chart.ContinuousSeries{
 		Name:    "target",
 		YAxis:   chart.YAxisSecondary,
@@ -370,7 +403,6 @@ func renderChart(buf *bytes.Buffer, e Experiment, rp chart.RendererProvider) err
 		XValues: []float64{xa.Min, xa.Max},
 		YValues: []float64{target, target},
 	})
-	geo := geometry{x: xa, ymin: ymin, ymax: ymax, target: target}
 	// Fitted curves go under the data.
 	for i, d := range data {
 		if xs, ys := fitCurve(d, geo); len(xs) >= 2 {
@@ -407,16 +439,6 @@ func renderChart(buf *bytes.Buffer, e Experiment, rp chart.RendererProvider) err
 	if len(labels) > 0 {
 		c.Series = append(c.Series, chart.AnnotationSeries{Annotations: labels, YAxis: chart.YAxisSecondary})
 	}
-
-	title := "test accuracy (%)"
-	if hasRuns(e.Models) {
-		title += ", " + ruleFigure(e.Rule) + " of seeds"
-	}
-	c.Elements = []chart.Renderable{
-		errorBars(data, geo), predictedMarkers(data, geo), turningMarkers(data, geo),
-		legend(e, data, geo), yTitle(title, nameStyle.FontSize),
-	}
-	return c.Render(rp, buf)
 }
 
 // predictionReach is how far beyond the data, in decades, a predicted

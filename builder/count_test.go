@@ -237,13 +237,3 @@ model:
 	// n=32: 75242 params
 	// n=2: 932 params
 }
-
-// TestEveryKindHasGraph checks that every layer kind of spec has a graph here.
-func TestEveryKindHasGraph(t *testing.T) {
-	t.Parallel()
-	for _, k := range spec.LayerKinds {
-		if layerGraphs[k] == nil {
-			t.Errorf("layer kind %s has no graph", k)
-		}
-	}
-}

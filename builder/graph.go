@@ -38,18 +38,14 @@ type Graph struct {
 	Grads G.Nodes
 }
 
-// Ops makes the nodes of the layers that carry the work: an engine. Package ops has two, Stock
-// (gorgonia's own operations) and Fast (our fused ops), with the same meaning; its tests check
-// the two against each other. Images are NCHW float32.
+// Ops makes the nodes of a graph's layers: an engine. Package ops has two, Stock (gorgonia's own
+// operations) and Fast (our fused ops), with the same meaning; its tests check the two against
+// each other. Images are NCHW float32.
 type Ops interface {
-	// Dense returns activation(x·w + b) for x [batch, in], w [in, units] and b [1, units], or
-	// without bias when b is nil.
-	Dense(x, w, b *G.Node, activation string) (*G.Node, error)
-	// Conv2D returns activation(conv(x, k) + b) for x [batch, in_ch, h, w], k [filters, in_ch,
-	// kh, kw] and b [1, filters, 1, 1] (or nil), with l's stride and padding.
-	Conv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.Node, error)
-	// Pool returns l's max or average pooling of x.
-	Pool(x *G.Node, l spec.ResolvedLayer) (*G.Node, error)
+	// Layer returns layer l applied to x with activation act (linear for the last layer, whose
+	// softmax the log-softmax applies), taking the layer's weights from lb in the order of
+	// l.Weights().
+	Layer(lb *LayerBuild, x *G.Node, l spec.ResolvedLayer, act string) (*G.Node, error)
 	// LogSoftmax returns the log-softmax of logits [batch, classes] along the classes.
 	LogSoftmax(logits *G.Node) (*G.Node, error)
 	// CrossEntropy returns the scalar -Σ(logProbs ⊙ labels) / count.
@@ -72,7 +68,7 @@ func Build(m spec.ResolvedModel, p spec.Point, w *Weights, batch int, train bool
 	gr = &Graph{G: g, Batch: batch}
 	gr.Input = G.NewTensor(g, tensor.Float32, 4, G.WithShape(batch, m.Input.C, m.Input.H, m.Input.W), G.WithName("input"),
 		G.WithValue(tensor.New(tensor.WithShape(batch, m.Input.C, m.Input.H, m.Input.W), tensor.Of(tensor.Float32))))
-	lb := &layerBuild{g: g, gr: gr, w: w, ops: ops, train: train}
+	lb := &LayerBuild{g: g, gr: gr, w: w, train: train}
 	x := gr.Input
 	for i, l := range m.Layers {
 		// The last layer's activation (softmax or linear) is left to the log-softmax.
@@ -80,11 +76,7 @@ func Build(m spec.ResolvedModel, p spec.Point, w *Weights, batch int, train bool
 		if i == len(m.Layers)-1 {
 			act = "linear"
 		}
-		graph := layerGraphs[l.Kind]
-		if graph == nil {
-			return nil, fmt.Errorf("builder: %s: no graph for layer kind %q", l.Name, l.Kind)
-		}
-		if x, err = graph(lb, x, l, act); err != nil {
+		if x, err = ops.Layer(lb, x, l, act); err != nil {
 			return nil, fmt.Errorf("builder: %s: %w", l.Name, err)
 		}
 	}

@@ -51,7 +51,7 @@ type convGraph struct {
 	g         *G.ExprGraph
 }
 
-func buildConvCase(t *testing.T, tc convCase, ops builder.Ops) *convGraph {
+func buildConvCase(t *testing.T, tc convCase, ops opSet) *convGraph {
 	t.Helper()
 	g := G.NewGraph()
 	c := &convGraph{g: g, inputs: map[string]*G.Node{}}

@@ -56,7 +56,7 @@ func newMLPStep(b *testing.B, n int, ops builder.Ops) *benchStep {
 func BenchmarkDenseMLPStep(b *testing.B) {
 	for _, n := range []int{32, 512} {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			stock, fused := newMLPStep(b, n, Stock{}), newMLPStep(b, n, fusedTestOps{})
+			stock, fused := newMLPStep(b, n, Stock{}), newMLPStep(b, n, Fast{})
 			defer stock.vm.Close()
 			defer fused.vm.Close()
 			stock.run(b) // warm up: buffers, optimizer state
@@ -85,7 +85,7 @@ func BenchmarkDenseMLPStepAllocs(b *testing.B) {
 		for _, kind := range []struct {
 			name string
 			ops  builder.Ops
-		}{{"stock", Stock{}}, {"fused", fusedTestOps{}}} {
+		}{{"stock", Stock{}}, {"fused", Fast{}}} {
 			b.Run(fmt.Sprintf("n=%d/%s", n, kind.name), func(b *testing.B) {
 				s := newMLPStep(b, n, kind.ops)
 				defer s.vm.Close()
@@ -132,7 +132,7 @@ func BenchmarkLogSoftmaxCrossEntropy(b *testing.B) {
 		}
 		return G.NewTapeMachine(g, G.BindDualValues(x))
 	}
-	stock, fused := build(Stock{}), build(fusedTestOps{})
+	stock, fused := build(Stock{}), build(Fast{})
 	defer stock.Close()
 	defer fused.Close()
 	step := func(vm G.VM) {

@@ -14,17 +14,6 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// fusedTestOps is Stock with the fused Dense, LogSoftmax and CrossEntropy.
-type fusedTestOps struct{ Stock }
-
-func (fusedTestOps) Dense(x, w, b *G.Node, activation string) (*G.Node, error) {
-	return FusedDense(x, w, b, activation)
-}
-func (fusedTestOps) LogSoftmax(logits *G.Node) (*G.Node, error) { return FusedLogSoftmax(logits) }
-func (fusedTestOps) CrossEntropy(logProbs, labels, count *G.Node) (*G.Node, error) {
-	return FusedCrossEntropy(logProbs, labels, count)
-}
-
 // opCase is one op under test in a small graph whose cost is a scalar:
 //
 //	dense         Σ(Dense(x, w, b) ⊙ r)   WRT w, b (and x with wrtX)
@@ -49,7 +38,7 @@ type caseGraph struct {
 	vm        G.VM
 }
 
-func buildCase(t *testing.T, tc opCase, ops builder.Ops) *caseGraph {
+func buildCase(t *testing.T, tc opCase, ops opSet) *caseGraph {
 	t.Helper()
 	g := G.NewGraph()
 	c := &caseGraph{g: g, inputs: map[string]*G.Node{}}
@@ -271,7 +260,7 @@ func TestFusedOpsMatchStock(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			stock, fused := buildCase(t, tc, Stock{}), buildCase(t, tc, fusedTestOps{})
+			stock, fused := buildCase(t, tc, Stock{}), buildCase(t, tc, Fast{})
 			defer stock.vm.Close()
 			defer fused.vm.Close()
 			rng := rand.New(rand.NewPCG(uint64(i), 7))
@@ -341,7 +330,7 @@ func TestFusedDenseSkipsUnusedInputGradient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gr, err := builder.Build(m, p, w, 5, true, fusedTestOps{})
+	gr, err := builder.Build(m, p, w, 5, true, Fast{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -524,7 +513,7 @@ func TestFusedOpsAllocations(t *testing.T) {
 		return allocs, gr
 	}
 	stock, _ := stepAllocs(Stock{})
-	fused, gr := stepAllocs(fusedTestOps{})
+	fused, gr := stepAllocs(Fast{})
 	t.Logf("allocations per training step (RunAll + Reset): stock %.0f, fused %.0f", stock, fused)
 	if fused >= stock {
 		t.Errorf("fused step allocates %.0f times, stock %.0f", fused, stock)

@@ -1,5 +1,6 @@
 // Package ops holds nnsweep's gorgonia operations and the two engines built from them, the
-// builder.Ops that package builder strings layers together with.
+// builder.Ops that package builder strings layers together with. layers.go holds each layer
+// kind's graph on both engines (package spec holds the rest of what a kind is).
 //
 // Stock (stock.go) builds each layer from gorgonia's own operations, except pooling, which is
 // ours (pool.go) because gorgonia's average pooling has wrong gradients and its max pooling reads

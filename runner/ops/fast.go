@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"github.com/nnsweep/nnsweep/builder"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 )
@@ -13,17 +14,22 @@ import (
 // gorgonia's is 1 (Stock's relu agrees since its revision 2).
 type Fast struct{}
 
-// Dense implements builder.Ops with one fused op (product, bias and activation).
+// Layer implements builder.Ops with the fused ops.
+func (Fast) Layer(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, act string) (*G.Node, error) {
+	return addLayer(lb, x, l, act, true)
+}
+
+// Dense is Stock.Dense as one fused op (product, bias and activation).
 func (Fast) Dense(x, w, b *G.Node, activation string) (*G.Node, error) {
 	return FusedDense(x, w, b, activation)
 }
 
-// Conv2D implements builder.Ops with one fused op (convolution, bias and activation).
+// Conv2D is Stock.Conv2D as one fused op (convolution, bias and activation).
 func (Fast) Conv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.Node, error) {
 	return FusedConv2D(x, k, b, l, activation)
 }
 
-// Pool implements builder.Ops with the pooling ops on the fast kernels. Every output is computed
+// Pool is Stock.Pool on the fast kernels. Every output is computed
 // the same way whichever goroutine computes it, so the results equal Stock's bit for bit.
 func (Fast) Pool(x *G.Node, l spec.ResolvedLayer) (*G.Node, error) { return poolLayer(x, l, true) }
 

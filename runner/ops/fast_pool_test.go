@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nnsweep/nnsweep/builder"
 	"github.com/nnsweep/nnsweep/internal/testcmp"
 	"github.com/nnsweep/nnsweep/runner/kernels"
 	"github.com/nnsweep/nnsweep/spec"
@@ -23,7 +22,7 @@ type poolGraph struct {
 	vm        G.VM
 }
 
-func buildPoolGraph(t *testing.T, l spec.ResolvedLayer, shape tensor.Shape, ops builder.Ops) *poolGraph {
+func buildPoolGraph(t *testing.T, l spec.ResolvedLayer, shape tensor.Shape, ops opSet) *poolGraph {
 	t.Helper()
 	g := G.NewGraph()
 	t4 := func(name string, s tensor.Shape) *G.Node {
@@ -163,7 +162,7 @@ func BenchmarkPoolForward(b *testing.B) {
 	shape := tensor.Shape{128, 64, 24, 24}
 	rng := rand.New(rand.NewPCG(1, 2))
 	var vms [2]G.VM
-	for i, ops := range []builder.Ops{Stock{}, Fast{}} {
+	for i, ops := range []opSet{Stock{}, Fast{}} {
 		g := G.NewGraph()
 		x := G.NewTensor(g, tensor.Float32, 4, G.WithShape(shape...), G.WithName("x"),
 			G.WithValue(tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))))

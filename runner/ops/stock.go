@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"github.com/nnsweep/nnsweep/builder"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -10,8 +11,18 @@ import (
 // are right where gorgonia's average pooling's are not).
 type Stock struct{}
 
-// Dense implements Ops.
+// Layer implements builder.Ops with gorgonia's operations (and our pooling ops).
+func (Stock) Layer(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, act string) (*G.Node, error) {
+	return addLayer(lb, x, l, act, false)
+}
+
+// Dense returns activation(x·w + b) for x [batch, in], w [in, units] and b [1, units], or without
+// bias when b is nil.
 func (Stock) Dense(x, w, b *G.Node, activation string) (*G.Node, error) {
+	return stockDense(x, w, b, activation)
+}
+
+func stockDense(x, w, b *G.Node, activation string) (*G.Node, error) {
 	y, err := G.Mul(x, w)
 	if err == nil && b != nil {
 		y, err = G.BroadcastAdd(y, b, nil, []byte{0})
@@ -22,8 +33,13 @@ func (Stock) Dense(x, w, b *G.Node, activation string) (*G.Node, error) {
 	return activate(y, activation)
 }
 
-// Conv2D implements Ops.
+// Conv2D returns activation(conv(x, k) + b) for x [batch, in_ch, h, w], k [filters, in_ch, kh,
+// kw] and b [1, filters, 1, 1] (or nil), with l's stride and padding.
 func (Stock) Conv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.Node, error) {
+	return stockConv2D(x, k, b, l, activation)
+}
+
+func stockConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.Node, error) {
 	y, err := conv(x, k, l)
 	if err == nil && b != nil {
 		y, err = G.BroadcastAdd(y, b, nil, []byte{0, 2, 3})
@@ -34,14 +50,14 @@ func (Stock) Conv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*
 	return activate(y, activation)
 }
 
-// Pool implements Ops.
-func (Stock) Pool(x *G.Node, l spec.ResolvedLayer) (*G.Node, error) { return pool(x, l) }
+// Pool returns l's max or average pooling of x.
+func (Stock) Pool(x *G.Node, l spec.ResolvedLayer) (*G.Node, error) { return poolLayer(x, l, false) }
 
-// LogSoftmax implements Ops. gorgonia rewrites Log(SoftMax(x)) in place and merges SoftMax and
+// LogSoftmax implements builder.Ops. gorgonia rewrites Log(SoftMax(x)) in place and merges SoftMax and
 // LogSoftMax nodes of one graph, so LogSoftMax is the only form used.
 func (Stock) LogSoftmax(logits *G.Node) (*G.Node, error) { return G.LogSoftMax(logits) }
 
-// CrossEntropy implements Ops.
+// CrossEntropy implements builder.Ops.
 func (Stock) CrossEntropy(logProbs, labels, count *G.Node) (*G.Node, error) {
 	prod, err := G.HadamardProd(logProbs, labels)
 	if err != nil {
@@ -139,7 +155,3 @@ func zeroPad(x *G.Node, top, bottom, left, right int) (*G.Node, error) {
 	}
 	return x, nil
 }
-
-// pool applies our pooling ops (pool.go), which follow Keras: max pooling never picks a
-// padded cell and average pooling divides by the real cells of each window.
-func pool(x *G.Node, l spec.ResolvedLayer) (*G.Node, error) { return poolLayer(x, l, false) }

@@ -879,7 +879,7 @@ const maxPool2x2Args = "(x *float32, w int, out *float32, argmax *int32, outW in
 // genMaxPool2x2 writes maxPool2x2AVX512: for oh < rows and ow < 16·nvec + tail, the maximum of
 // the 2×2 block at input rows 2·oh, 2·oh+1 and columns 2·ow, 2·ow+1 of the plane x (w floats per
 // row) goes to out[oh·outW + ow] and its index (row·w + column) to argmax[oh·outW + ow]; the first
-// of equal maxima in row-major order wins. Cells compare by their order keys (see orderKey in
+// of equal maxima in row-major order wins. Cells compare by their order keys (see OrderKey in
 // pool.go): -0 equals +0 and NaNs order by their sign bit. Sixteen outputs per step: the two
 // input rows' 32 floats are split into even and odd columns with VPERMI2PS, and three rounds of
 // compare-and-blend pick the winner (left vs right in each row, then top vs bottom).

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"math"
 
 	"github.com/chewxy/hm"
 	"github.com/nnsweep/nnsweep/runner/kernels"
@@ -183,20 +182,8 @@ func (g *poolGeometry) String() string {
 }
 
 // The kernels work on one plane (one example's channel, row-major H×W) at a time. Max pooling
-// compares order keys (orderKey) with arithmetic masks instead of branches: on unsorted data
-// the branches of a compare-and-swap mispredict about every other time, which made the
-// branching kernel more than twice as slow.
-
-// orderKey maps v to an int32 that orders as v does, with -0 equal to +0 (NaNs order above
-// +Inf when their sign bit is clear, below -Inf when it is set).
-func orderKey(v float32) int32 {
-	b := int32(math.Float32bits(v))
-	s := b >> 31
-	return (b ^ (s & 0x7fffffff)) - s
-}
-
-// greater returns -1 (all bits set) if a > b, else 0.
-func greater(a, b int32) int { return int((int64(b) - int64(a)) >> 63) }
+// compares order keys (kernels.OrderKey) with arithmetic masks instead of branches, as
+// kernels.MaxPool2x2Go does.
 
 // interior returns how many output rows and columns of a plane the 2×2 fast path computes: the
 // whole 2×2 blocks of the input, when the window and stride are 2×2 with no padding before.
@@ -230,44 +217,18 @@ func (g *poolGeometry) maxForward(x, out []float32, argmax []int32, p0, p1 int, 
 			for ow := ow0; ow < g.outW; ow++ {
 				c0, c1 := g.colStart[ow], g.colEnd[ow]
 				bi := r0*w + c0
-				best := orderKey(xp[bi])
+				best := kernels.OrderKey(xp[bi])
 				for r := r0; r < r1; r++ {
 					base := r * w
 					for c := c0; c < c1; c++ {
-						k := orderKey(xp[base+c])
-						m := greater(k, best)
+						k := kernels.OrderKey(xp[base+c])
+						m := kernels.GreaterMask(k, best)
 						best ^= (best ^ k) & int32(m)
 						bi ^= (bi ^ (base + c)) & m
 					}
 				}
 				op[oh*g.outW+ow], ap[oh*g.outW+ow] = xp[bi], int32(bi)
 			}
-		}
-	}
-}
-
-// max2x2 is maxForward for the first rows×cols outputs of a plane whose windows are whole 2×2
-// blocks of the input (w columns; the output has outW columns): kernels.MaxPool2x2 in branch-free Go.
-func max2x2(xp []float32, w int, op []float32, ap []int32, outW, rows, cols int) {
-	for oh := range rows {
-		r := 2 * oh * w
-		row0 := xp[r : r+2*cols]
-		row1 := xp[r+w : r+w+2*cols]
-		orow := op[oh*outW : oh*outW+cols]
-		arow := ap[oh*outW : oh*outW+cols]
-		arow = arow[:len(orow)]
-		for ow := range orow {
-			c := 2 * ow
-			pair0, pair1 := row0[c:c+2:c+2], row1[c:c+2:c+2]
-			k0, k1 := orderKey(pair0[0]), orderKey(pair0[1])
-			k2, k3 := orderKey(pair1[0]), orderKey(pair1[1])
-			// The later cell of each pair, and the second row's winner, win only when greater.
-			m01 := greater(k1, k0)
-			top, itop := k0^((k0^k1)&int32(m01)), r+c-m01
-			m23 := greater(k3, k2)
-			bottom, ibottom := k2^((k2^k3)&int32(m23)), r+w+c-m23
-			i := itop ^ ((itop ^ ibottom) & greater(bottom, top))
-			orow[ow], arow[ow] = xp[i], int32(i)
 		}
 	}
 }
@@ -382,7 +343,7 @@ type poolOp struct {
 	argmax       []int32
 	argmaxFilled bool
 
-	// blocks is the kernel for whole 2×2 blocks (kernels.MaxPool2x2 or max2x2).
+	// blocks is the kernel for whole 2×2 blocks (kernels.MaxPool2x2, or MaxPool2x2Go for Stock).
 	blocks func(x []float32, w int, out []float32, argmax []int32, outW, rows, cols int)
 	// runForward and runBackward run a pass over the planes (serially, or see planeSplit); forwardPass
 	// and backwardPass are the passes, made once so that a call allocates nothing.
@@ -398,7 +359,7 @@ var poolSplitMode = kernels.PassAuto
 
 // newPoolOp returns the forward op of a pooling, on the fast kernels when fast is set.
 func newPoolOp(kind poolKind, geom poolGeometry, fast bool) *poolOp {
-	op := &poolOp{kind: kind, geom: geom, blocks: max2x2}
+	op := &poolOp{kind: kind, geom: geom, blocks: kernels.MaxPool2x2Go}
 	op.forwardPass, op.backwardPass = op.forwardPlanes, op.backwardPlanes
 	planes := geom.planes()
 	if !fast {

@@ -66,6 +66,9 @@ type ResolvedLayer struct {
 	// InC and OutC are the channels of the layer's input and output, or the vector's length once
 	// the data is a vector, as polynomials in the sweep variables.
 	InC, OutC Poly
+	// Settings holds what a kind resolves beyond the fields above, for its graph to read (nil for
+	// every kind so far). It enters the result key as JSON, so it must marshal deterministically.
+	Settings any
 }
 
 // Params returns the layer's trainable parameters (weights and biases) in closed form.

@@ -271,19 +271,28 @@ func writePointsTable(b *strings.Builder, mi int, m Model, tp TurningResult, par
 		if tp.Found && pi == tp.Index {
 			label = "**" + label + "**"
 		}
-		lossText := "—"
-		if p.ok() {
-			lossText = loss(p.Loss)
-		}
-		mark := ""
-		if pareto[[2]int{mi, pi}] {
-			mark = "✓"
-		}
+		lossText, mark := lossCell(p), paretoMark(pareto, mi, pi)
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			label, numfmt.GroupDigits(p.Params), cell(statusLabel(m, p)), lossText, epochsText(p),
 			duration(p.TrainSeconds), timesSmaller(tp.Largest.Params, p.Params), mark)
 	}
 	b.WriteString("\n")
+}
+
+// lossCell is a point's test loss for a table, or "—" without a result.
+func lossCell(p Point) string {
+	if p.ok() {
+		return loss(p.Loss)
+	}
+	return "—"
+}
+
+// paretoMark is the Pareto column's cell of point pi of model mi.
+func paretoMark(pareto map[[2]int]bool, mi, pi int) string {
+	if pareto[[2]int{mi, pi}] {
+		return "✓"
+	}
+	return ""
 }
 
 // pendingBelow counts the points of m smaller than its turning point that

@@ -90,14 +90,7 @@ func writeRepeatsTable(b *strings.Builder, rule string, mi int, m Model, tp Turn
 		case p.ok(): // a point trained once, without Runs
 			mean, low, figure, seeds = percent(p.Accuracy), percent(p.Accuracy), percent(p.Accuracy), "1"
 		}
-		lossText := "—"
-		if p.ok() {
-			lossText = loss(p.Loss)
-		}
-		mark := ""
-		if pareto[[2]int{mi, pi}] {
-			mark = "✓"
-		}
+		lossText, mark := lossCell(p), paretoMark(pareto, mi, pi)
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |", label, numfmt.GroupDigits(p.Params), mean, sd, low)
 		if rule == RuleMeanSD {
 			fmt.Fprintf(b, " %s |", figure)

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"errors"
 	"fmt"
 	"hash"
 	"hash/fnv"
@@ -113,6 +114,23 @@ func opCheckArity(op fmt.Stringer, got, n int) error {
 		return fmt.Errorf("ops: %v takes %d inputs, got %d", op, n, got)
 	}
 	return nil
+}
+
+// fusedInputs parses a fused layer's activation and checks its input x, kernel w (named wName)
+// and bias b (nil for none) with check; name (dense, conv2d) prefixes the errors, all of them.
+func fusedInputs(name, activation string, check func(n *G.Node, what string) error, x, w *G.Node, wName string, b *G.Node) (activation, error) {
+	act, err := parseActivation(activation)
+	if err != nil {
+		return 0, fmt.Errorf("ops: %s: %w", name, err)
+	}
+	errs := []error{check(x, "x"), check(w, wName)}
+	if b != nil {
+		errs = append(errs, check(b, "b"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return 0, fmt.Errorf("ops: %s: %w", name, err)
+	}
+	return act, nil
 }
 
 // opMatrixType is the type of a float matrix node (type variable a).

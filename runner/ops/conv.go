@@ -1,7 +1,6 @@
 package ops
 
 import (
-	"errors"
 	"fmt"
 	"hash"
 
@@ -54,24 +53,9 @@ const convSplitMinFloats = 1 << 19
 //
 // The node's value is the op's own buffer, overwritten by every run of the graph.
 func FusedConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.Node, error) {
-	act, err := parseActivation(activation)
+	act, err := fusedInputs("conv2d", activation, opCheckTensor4, x, k, "k", b)
 	if err != nil {
-		return nil, fmt.Errorf("ops: conv2d: %w", err)
-	}
-	var errs []error
-	if err := opCheckTensor4(x, "x"); err != nil {
-		errs = append(errs, err)
-	}
-	if err := opCheckTensor4(k, "k"); err != nil {
-		errs = append(errs, err)
-	}
-	if b != nil {
-		if err := opCheckTensor4(b, "b"); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("ops: conv2d: %w", errors.Join(errs...))
+		return nil, err
 	}
 	xs, ks := x.Shape(), k.Shape()
 	if xs[1] != ks[1] {

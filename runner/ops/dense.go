@@ -1,7 +1,6 @@
 package ops
 
 import (
-	"errors"
 	"fmt"
 	"hash"
 	"math"
@@ -79,24 +78,9 @@ func (a activation) String() string {
 //
 // The node's value is the op's own buffer, overwritten by every run of the graph.
 func FusedDense(x, w, b *G.Node, activation string) (*G.Node, error) {
-	act, err := parseActivation(activation)
+	act, err := fusedInputs("dense", activation, opCheckMatrix, x, w, "w", b)
 	if err != nil {
-		return nil, fmt.Errorf("ops: dense: %w", err)
-	}
-	var errs []error
-	if err := opCheckMatrix(x, "x"); err != nil {
-		errs = append(errs, err)
-	}
-	if err := opCheckMatrix(w, "w"); err != nil {
-		errs = append(errs, err)
-	}
-	if b != nil {
-		if err := opCheckMatrix(b, "b"); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("ops: dense: %w", errors.Join(errs...))
+		return nil, err
 	}
 	xs, ws := x.Shape(), w.Shape()
 	if xs[1] != ws[0] {

@@ -445,20 +445,8 @@ func convDataGradOps(g *G.ExprGraph) []*convDataGradOp {
 func TestFusedConv2DSkipsUnusedInputGradient(t *testing.T) {
 	t.Parallel()
 	m, p := spectest.Model(t, "[6, 6, 1]", 3, 2, "{}", "    - conv2d: {filters: n, kernel: 3, activation: relu}\n    - conv2d: {filters: n, kernel: 3, activation: relu}\n    - flatten: {}\n    - dense: {units: 3}\n")
-	w, err := builder.NewWeights(m, p, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gr, err := builder.Build(m, p, w, 5, true, Fast{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	graphtest.Fill(gr, rand.New(rand.NewPCG(3, 3)), 5)
-	vm := G.NewTapeMachine(gr.G, G.BindDualValues(gr.Params...))
+	gr, vm := graphtest.Train(t, m, p, 1, 5, Fast{}, rand.New(rand.NewPCG(3, 3)))
 	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
 	var skipped, computed []string
 	for _, op := range convDataGradOps(gr.G) {
 		if !op.decided {

@@ -326,20 +326,8 @@ func opsByRole(g *G.ExprGraph, role string) []*matMulOp {
 func TestFusedDenseSkipsUnusedInputGradient(t *testing.T) {
 	t.Parallel()
 	m, p := spectest.Model(t, "[2, 3, 1]", 3, 2, "{}", "    - flatten: {}\n    - dense: {units: 2n, activation: relu}\n    - dense: {units: 3}\n")
-	w, err := builder.NewWeights(m, p, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gr, err := builder.Build(m, p, w, 5, true, Fast{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	graphtest.Fill(gr, rand.New(rand.NewPCG(3, 3)), 5)
-	vm := G.NewTapeMachine(gr.G, G.BindDualValues(gr.Params...))
+	gr, vm := graphtest.Train(t, m, p, 1, 5, Fast{}, rand.New(rand.NewPCG(3, 3)))
 	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
 	var skipped, computed []string
 	for _, op := range opsByRole(gr.G, "DenseInputGrad") {
 		if !op.decided {

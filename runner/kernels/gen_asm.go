@@ -886,6 +886,57 @@ const maxPool2x2Args = "(x *float32, w int, out *float32, argmax *int32, outW in
 func genMaxPool2x2(a *asm) string {
 	name := "maxPool2x2AVX512"
 	a.text(name, 64)
+	maxPoolPrologue(a)
+	a.op("SHLQ $2, R8")        // w in bytes
+	a.op("SHLQ $2, R9")        // outW in bytes
+	a.op("VMOVDQA32 Z30, Z26") // Z26: the left-cell index of the row's first 16 outputs
+	a.op("TESTQ DX, DX")
+	a.op("JZ %s_done", name)
+	a.label(name + "_row")
+	a.op("MOVQ SI, R10")
+	a.op("LEAQ (SI)(R8*1), R11")
+	a.op("MOVQ DI, R13")
+	a.op("MOVQ BX, R14")
+	a.op("VMOVDQA32 Z26, Z23")
+	a.op("MOVQ nvec+48(FP), CX")
+	a.op("TESTQ CX, CX")
+	a.op("JZ %s_tail", name)
+	a.label(name + "_vec")
+	a.op("VMOVUPS (R10), Z0")
+	a.op("VMOVUPS 64(R10), Z1")
+	a.op("VMOVUPS (R11), Z2")
+	a.op("VMOVUPS 64(R11), Z3")
+	maxPoolBlocks(a, "")
+	a.op("ADDQ $128, R10")
+	a.op("ADDQ $128, R11")
+	a.op("ADDQ $64, R13")
+	a.op("ADDQ $64, R14")
+	a.op("VPADDD Z27, Z23, Z23")
+	a.op("DECQ CX")
+	a.op("JNZ %s_vec", name)
+	a.label(name + "_tail")
+	a.op("TESTQ R12, R12")
+	a.op("JZ %s_next", name)
+	a.op("VMOVUPS.Z (R10), K2, Z0")
+	a.op("VMOVUPS.Z 64(R10), K3, Z1")
+	a.op("VMOVUPS.Z (R11), K2, Z2")
+	a.op("VMOVUPS.Z 64(R11), K3, Z3")
+	maxPoolBlocks(a, "K1, ")
+	a.label(name + "_next")
+	a.op("LEAQ (SI)(R8*2), SI")
+	a.op("ADDQ R9, DI")
+	a.op("ADDQ R9, BX")
+	a.op("VPADDD Z24, Z26, Z26")
+	a.op("DECQ DX")
+	a.op("JNZ %s_row", name)
+	a.label(name + "_done")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// maxPoolPrologue loads maxPool2x2AVX512's arguments, its constants and the masks of its tail.
+func maxPoolPrologue(a *asm) {
 	a.op("MOVQ x+0(FP), SI")
 	a.op("MOVQ w+8(FP), R8")
 	a.op("MOVQ out+16(FP), DI")
@@ -915,84 +966,41 @@ func genMaxPool2x2(a *asm) string {
 	a.op("KMOVW R13, K2")
 	a.op("SHRQ $16, R13")
 	a.op("KMOVW R13, K3")
-	a.op("SHLQ $2, R8")        // w in bytes
-	a.op("SHLQ $2, R9")        // outW in bytes
-	a.op("VMOVDQA32 Z30, Z26") // Z26: the left-cell index of the row's first 16 outputs
-	a.op("TESTQ DX, DX")
-	a.op("JZ %s_done", name)
-	a.label(name + "_row")
-	a.op("MOVQ SI, R10")
-	a.op("LEAQ (SI)(R8*1), R11")
-	a.op("MOVQ DI, R13")
-	a.op("MOVQ BX, R14")
-	a.op("VMOVDQA32 Z26, Z23")
-	a.op("MOVQ nvec+48(FP), CX")
-	a.op("TESTQ CX, CX")
-	a.op("JZ %s_tail", name)
-	body := func(store string) {
-		a.op("VMOVDQA32 Z30, Z4")
-		a.op("VPERMI2PS Z1, Z0, Z4") // top row, left cells
-		a.op("VMOVDQA32 Z29, Z5")
-		a.op("VPERMI2PS Z1, Z0, Z5") // top row, right cells
-		a.op("VMOVDQA32 Z30, Z6")
-		a.op("VPERMI2PS Z3, Z2, Z6") // bottom row, left cells
-		a.op("VMOVDQA32 Z29, Z7")
-		a.op("VPERMI2PS Z3, Z2, Z7") // bottom row, right cells
-		for i := 0; i < 4; i++ {
-			v, k := 4+i, 8+i // key = (b ^ (s & 0x7fffffff)) - s with s = b >> 31 (arithmetic)
-			a.op("VPSRAD $31, Z%d, Z12", v)
-			a.op("VPANDD Z31, Z12, Z13")
-			a.op("VPXORD Z13, Z%d, Z%d", v, k)
-			a.op("VPSUBD Z12, Z%d, Z%d", k, k)
-		}
-		a.op("VPCMPGTD Z8, Z9, K4") // right > left, top row
-		a.op("VPBLENDMD Z9, Z8, K4, Z14")
-		a.op("VBLENDMPS Z5, Z4, K4, Z15")
-		a.op("VMOVDQA32 Z23, Z16")
-		a.op("VPADDD Z28, Z16, K4, Z16")
-		a.op("VPCMPGTD Z10, Z11, K5") // right > left, bottom row
-		a.op("VPBLENDMD Z11, Z10, K5, Z17")
-		a.op("VBLENDMPS Z7, Z6, K5, Z18")
-		a.op("VPADDD Z25, Z23, Z19")
-		a.op("VPADDD Z28, Z19, K5, Z19")
-		a.op("VPCMPGTD Z14, Z17, K6") // bottom > top
-		a.op("VBLENDMPS Z18, Z15, K6, Z20")
-		a.op("VPBLENDMD Z19, Z16, K6, Z21")
-		a.op("VMOVUPS Z20, %s(R13)", store)
-		a.op("VMOVDQU32 Z21, %s(R14)", store)
+}
+
+// maxPoolBlocks pools the 16 blocks whose rows are in Z0, Z1 (top) and Z2, Z3 (bottom), storing
+// the maxima and their indexes under store (a mask, or "" for all 16).
+func maxPoolBlocks(a *asm, store string) {
+	a.op("VMOVDQA32 Z30, Z4")
+	a.op("VPERMI2PS Z1, Z0, Z4") // top row, left cells
+	a.op("VMOVDQA32 Z29, Z5")
+	a.op("VPERMI2PS Z1, Z0, Z5") // top row, right cells
+	a.op("VMOVDQA32 Z30, Z6")
+	a.op("VPERMI2PS Z3, Z2, Z6") // bottom row, left cells
+	a.op("VMOVDQA32 Z29, Z7")
+	a.op("VPERMI2PS Z3, Z2, Z7") // bottom row, right cells
+	for i := 0; i < 4; i++ {
+		v, k := 4+i, 8+i // key = (b ^ (s & 0x7fffffff)) - s with s = b >> 31 (arithmetic)
+		a.op("VPSRAD $31, Z%d, Z12", v)
+		a.op("VPANDD Z31, Z12, Z13")
+		a.op("VPXORD Z13, Z%d, Z%d", v, k)
+		a.op("VPSUBD Z12, Z%d, Z%d", k, k)
 	}
-	a.label(name + "_vec")
-	a.op("VMOVUPS (R10), Z0")
-	a.op("VMOVUPS 64(R10), Z1")
-	a.op("VMOVUPS (R11), Z2")
-	a.op("VMOVUPS 64(R11), Z3")
-	body("")
-	a.op("ADDQ $128, R10")
-	a.op("ADDQ $128, R11")
-	a.op("ADDQ $64, R13")
-	a.op("ADDQ $64, R14")
-	a.op("VPADDD Z27, Z23, Z23")
-	a.op("DECQ CX")
-	a.op("JNZ %s_vec", name)
-	a.label(name + "_tail")
-	a.op("TESTQ R12, R12")
-	a.op("JZ %s_next", name)
-	a.op("VMOVUPS.Z (R10), K2, Z0")
-	a.op("VMOVUPS.Z 64(R10), K3, Z1")
-	a.op("VMOVUPS.Z (R11), K2, Z2")
-	a.op("VMOVUPS.Z 64(R11), K3, Z3")
-	body("K1, ")
-	a.label(name + "_next")
-	a.op("LEAQ (SI)(R8*2), SI")
-	a.op("ADDQ R9, DI")
-	a.op("ADDQ R9, BX")
-	a.op("VPADDD Z24, Z26, Z26")
-	a.op("DECQ DX")
-	a.op("JNZ %s_row", name)
-	a.label(name + "_done")
-	a.op("VZEROUPPER")
-	a.op("RET")
-	return name
+	a.op("VPCMPGTD Z8, Z9, K4") // right > left, top row
+	a.op("VPBLENDMD Z9, Z8, K4, Z14")
+	a.op("VBLENDMPS Z5, Z4, K4, Z15")
+	a.op("VMOVDQA32 Z23, Z16")
+	a.op("VPADDD Z28, Z16, K4, Z16")
+	a.op("VPCMPGTD Z10, Z11, K5") // right > left, bottom row
+	a.op("VPBLENDMD Z11, Z10, K5, Z17")
+	a.op("VBLENDMPS Z7, Z6, K5, Z18")
+	a.op("VPADDD Z25, Z23, Z19")
+	a.op("VPADDD Z28, Z19, K5, Z19")
+	a.op("VPCMPGTD Z14, Z17, K6") // bottom > top
+	a.op("VBLENDMPS Z18, Z15, K6, Z20")
+	a.op("VPBLENDMD Z19, Z16, K6, Z21")
+	a.op("VMOVUPS Z20, %s(R13)", store)
+	a.op("VMOVDQU32 Z21, %s(R14)", store)
 }
 
 // Optimizer updates, element-wise over n floats, 16 lanes per step and the tail under a mask.

@@ -345,11 +345,6 @@ func TestFusedConv2DDeterministic(t *testing.T) {
 	t.Parallel()
 	tc := convCase{batch: 128, c: 2, h: 24, w: 23, f: 8, kh: 3, kw: 3, sh: 1, sw: 1, padding: "same", act: "relu", bias: true, wrtX: true}
 	vals := convValues(tc, rand.New(rand.NewPCG(4, 4)))
-	type result struct {
-		out   [][]float32   // per run
-		grads [][][]float32 // per run, per WRT node
-		err   error
-	}
 	modes := []kernels.PassMode{kernels.PassWhole, kernels.PassSplit, kernels.PassAuto, kernels.PassSplit, kernels.PassAuto}
 	graphs := make([]*convGraph, len(modes))
 	for i, mode := range modes {
@@ -361,37 +356,15 @@ func TestFusedConv2DDeterministic(t *testing.T) {
 			t.Fatalf("%d fused convolution ops, want 5", len(splitTasks(graphs[i].g)))
 		}
 	}
-	results := make(chan result, len(graphs))
+	results := make(chan convRuns, len(graphs))
 	for _, c := range graphs {
 		go func() {
-			var r result
-			for range 6 {
-				c.vm.Reset()
-				for _, n := range c.wrt {
-					if gv, err := n.Grad(); err == nil && gv != nil {
-						clear(gv.Data().([]float32))
-					}
-				}
-				if err := c.vm.RunAll(); err != nil {
-					results <- result{err: err}
-					return
-				}
-				r.out = append(r.out, slices.Clone(c.out.Value().Data().([]float32)))
-				var grads [][]float32
-				for _, n := range c.wrt {
-					gv, err := n.Grad()
-					if err != nil {
-						results <- result{err: err}
-						return
-					}
-					grads = append(grads, slices.Clone(gv.Data().([]float32)))
-				}
-				r.grads = append(r.grads, grads)
-			}
+			r, err := runConvRepeatedly(c, 6)
+			r.err = err
 			results <- r
 		}()
 	}
-	var all []result
+	var all []convRuns
 	for range graphs {
 		r := <-results
 		if r.err != nil {
@@ -427,6 +400,41 @@ func TestFusedConv2DDeterministic(t *testing.T) {
 	if measured != 5 {
 		t.Fatalf("%d ops measured, want all 5", measured)
 	}
+}
+
+// convRuns are the outputs and gradients of repeated runs of a convolution case's graph.
+type convRuns struct {
+	out   [][]float32   // per run
+	grads [][][]float32 // per run, per WRT node
+	err   error
+}
+
+// runConvRepeatedly runs c's graph the given number of times from zeroed gradients and keeps
+// every output and gradient.
+func runConvRepeatedly(c *convGraph, times int) (convRuns, error) {
+	var r convRuns
+	for range times {
+		c.vm.Reset()
+		for _, n := range c.wrt {
+			if gv, err := n.Grad(); err == nil && gv != nil {
+				clear(gv.Data().([]float32))
+			}
+		}
+		if err := c.vm.RunAll(); err != nil {
+			return r, err
+		}
+		r.out = append(r.out, slices.Clone(c.out.Value().Data().([]float32)))
+		var grads [][]float32
+		for _, n := range c.wrt {
+			gv, err := n.Grad()
+			if err != nil {
+				return r, err
+			}
+			grads = append(grads, slices.Clone(gv.Data().([]float32)))
+		}
+		r.grads = append(r.grads, grads)
+	}
+	return r, nil
 }
 
 // convDataGradOps returns the graph's fused convolution input-gradient ops.

@@ -127,30 +127,36 @@ func TestFastPoolMatchesStock(t *testing.T) {
 						t.Fatalf("run %d: input gradient %d is %v, want %v", run, i, gotDx[i], wantDx[i])
 					}
 				}
-				// The pooling ops and their gradient ops allocate nothing per call.
-				pools := 0
-				for _, n := range fast.out.Graph().AllNodes() {
-					if n.Op() == nil || !strings.HasPrefix(n.Op().String(), "nnsweep.") || !strings.Contains(n.Op().String(), "Pool2D") {
-						continue
-					}
-					var inputs []G.Value
-					for children := fast.out.Graph().From(n.ID()); children.Next(); {
-						inputs = append(inputs, children.Node().(*G.Node).Value())
-					}
-					if a := testing.AllocsPerRun(5, func() {
-						if _, err := n.Op().Do(inputs...); err != nil {
-							t.Fatal(err)
-						}
-					}); a != 0 {
-						t.Errorf("%v allocates %.0f times per call", n.Op(), a)
-					}
-					pools++
-				}
-				if pools != 2 {
-					t.Errorf("found %d pooling ops in the graph, want 2 (forward and gradient)", pools)
-				}
+				checkPoolOpsDoNotAllocate(t, fast.out.Graph())
 			})
 		}
+	}
+}
+
+// checkPoolOpsDoNotAllocate checks that the pooling ops of g, forward and gradient, allocate
+// nothing per call.
+func checkPoolOpsDoNotAllocate(t *testing.T, g *G.ExprGraph) {
+	t.Helper()
+	pools := 0
+	for _, n := range g.AllNodes() {
+		if n.Op() == nil || !strings.HasPrefix(n.Op().String(), "nnsweep.") || !strings.Contains(n.Op().String(), "Pool2D") {
+			continue
+		}
+		var inputs []G.Value
+		for children := g.From(n.ID()); children.Next(); {
+			inputs = append(inputs, children.Node().(*G.Node).Value())
+		}
+		if a := testing.AllocsPerRun(5, func() {
+			if _, err := n.Op().Do(inputs...); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("%v allocates %.0f times per call", n.Op(), a)
+		}
+		pools++
+	}
+	if pools != 2 {
+		t.Errorf("found %d pooling ops in the graph, want 2 (forward and gradient)", pools)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/nnsweep/nnsweep/builder"
 	"github.com/nnsweep/nnsweep/internal/graphtest"
 	"github.com/nnsweep/nnsweep/internal/spectest"
 	"github.com/nnsweep/nnsweep/runner/kernels"
@@ -567,33 +566,8 @@ func TestFusedConv2DErrors(t *testing.T) {
 // It does not run in parallel: testing.AllocsPerRun counts every allocation of the process.
 func TestFusedConv2DAllocations(t *testing.T) {
 	m, p := spectest.Model(t, "[20, 20, 1]", 4, 8, "{}", "    - conv2d: {filters: 2n, kernel: 3, padding: same, activation: relu}\n    - conv2d: {filters: 2, kernel: [2, 3], stride: 2, activation: tanh, use_bias: false}\n    - flatten: {}\n    - dense: {units: 4, activation: softmax}\n")
-	stepAllocs := func(ops builder.Ops) (float64, *builder.Graph) {
-		w, err := builder.NewWeights(m, p, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		gr, err := builder.Build(m, p, w, 96, true, ops)
-		if err != nil {
-			t.Fatal(err)
-		}
-		graphtest.Fill(gr, rand.New(rand.NewPCG(1, 1)), 96)
-		vm := G.NewTapeMachine(gr.G, G.BindDualValues(gr.Params...))
-		defer vm.Close()
-		grads := G.NodesToValueGrads(gr.Params)
-		allocs := testing.AllocsPerRun(10, func() {
-			if err := vm.RunAll(); err != nil {
-				t.Fatal(err)
-			}
-			for _, vg := range grads {
-				gv, _ := vg.Grad()
-				clear(gv.Data().([]float32))
-			}
-			vm.Reset()
-		})
-		return allocs, gr
-	}
-	stock, _ := stepAllocs(Stock{})
-	fast, gr := stepAllocs(Fast{})
+	stock, _ := stepAllocs(t, m, p, Stock{}, 96, 10)
+	fast, gr := stepAllocs(t, m, p, Fast{}, 96, 10)
 	t.Logf("allocations per training step (RunAll + Reset): stock %.0f, fast %.0f", stock, fast)
 
 	vm := G.NewTapeMachine(gr.G, G.BindDualValues(gr.Params...))

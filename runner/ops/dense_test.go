@@ -10,6 +10,7 @@ import (
 	"github.com/nnsweep/nnsweep/builder"
 	"github.com/nnsweep/nnsweep/internal/graphtest"
 	"github.com/nnsweep/nnsweep/internal/spectest"
+	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -475,33 +476,8 @@ func TestFusedOpsAllocations(t *testing.T) {
 		t.Skip("the race detector makes sync.Pool drop items, so pooled buffers are allocated again")
 	}
 	m, p := spectest.Model(t, "[4, 4, 1]", 4, 2, "{}", "    - flatten: {}\n    - dense: {units: 5n, activation: relu}\n    - dense: {units: 5n, activation: tanh}\n    - dense: {units: 4, activation: softmax}\n")
-	stepAllocs := func(ops builder.Ops) (float64, *builder.Graph) {
-		w, err := builder.NewWeights(m, p, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		gr, err := builder.Build(m, p, w, 16, true, ops)
-		if err != nil {
-			t.Fatal(err)
-		}
-		graphtest.Fill(gr, rand.New(rand.NewPCG(1, 1)), 16)
-		vm := G.NewTapeMachine(gr.G, G.BindDualValues(gr.Params...))
-		defer vm.Close()
-		grads := G.NodesToValueGrads(gr.Params)
-		allocs := testing.AllocsPerRun(20, func() {
-			if err := vm.RunAll(); err != nil {
-				t.Fatal(err)
-			}
-			for _, vg := range grads { // as the optimizer does
-				gv, _ := vg.Grad()
-				clear(gv.Data().([]float32))
-			}
-			vm.Reset()
-		})
-		return allocs, gr
-	}
-	stock, _ := stepAllocs(Stock{})
-	fused, gr := stepAllocs(Fast{})
+	stock, _ := stepAllocs(t, m, p, Stock{}, 16, 20)
+	fused, gr := stepAllocs(t, m, p, Fast{}, 16, 20)
 	t.Logf("allocations per training step (RunAll + Reset): stock %.0f, fused %.0f", stock, fused)
 	if fused >= stock {
 		t.Errorf("fused step allocates %.0f times, stock %.0f", fused, stock)
@@ -535,4 +511,33 @@ func TestFusedOpsAllocations(t *testing.T) {
 	if checked < 14 {
 		t.Fatalf("checked %d fused ops, want at least 14", checked)
 	}
+}
+
+// stepAllocs counts the allocations of one training step (RunAll, the gradients zeroed as the
+// optimizer does, Reset) of m at p with ops at batch, over runs steps; it returns the graph too.
+func stepAllocs(t *testing.T, m spec.ResolvedModel, p spec.Point, ops builder.Ops, batch, runs int) (float64, *builder.Graph) {
+	t.Helper()
+	w, err := builder.NewWeights(m, p, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gr, err := builder.Build(m, p, w, batch, true, ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	graphtest.Fill(gr, rand.New(rand.NewPCG(1, 1)), batch)
+	vm := G.NewTapeMachine(gr.G, G.BindDualValues(gr.Params...))
+	defer vm.Close()
+	grads := G.NodesToValueGrads(gr.Params)
+	allocs := testing.AllocsPerRun(runs, func() {
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		for _, vg := range grads {
+			gv, _ := vg.Grad()
+			clear(gv.Data().([]float32))
+		}
+		vm.Reset()
+	})
+	return allocs, gr
 }

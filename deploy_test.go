@@ -169,45 +169,9 @@ func TestKubernetesJob(t *testing.T) {
 		t.Fatalf("kinds: %s %s, %s %s", job.APIVersion, job.Kind, pvc.APIVersion, pvc.Kind)
 	}
 	s := job.Spec
-	if s.CompletionMode == nil || *s.CompletionMode != batchv1.IndexedCompletion {
-		t.Fatal("the Job is not completionMode: Indexed, so its pods get no JOB_COMPLETION_INDEX")
-	}
-	if s.Completions == nil || s.Parallelism == nil || *s.Parallelism < 1 || *s.Parallelism > *s.Completions {
-		t.Fatalf("completions %v, parallelism %v: want 1 ≤ parallelism ≤ completions", s.Completions, s.Parallelism)
-	}
-	if s.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
-		t.Errorf("restartPolicy %s: backoffLimitPerIndex and podFailurePolicy need Never", s.Template.Spec.RestartPolicy)
-	}
-	if len(s.Template.Spec.Containers) != 1 {
-		t.Fatalf("%d containers, want 1", len(s.Template.Spec.Containers))
-	}
+	checkIndexedJob(t, s)
 	c := s.Template.Spec.Containers[0]
-	var shards []string
-	for _, e := range c.Env {
-		if e.Name == pipeline.EnvShards {
-			shards = append(shards, e.Value)
-		}
-		if e.Name == pipeline.EnvJobIndex {
-			t.Errorf("the Job sets %s itself; Kubernetes sets it in every pod", e.Name)
-		}
-	}
-	if want := strconv.Itoa(int(*s.Completions)); len(shards) != 1 || shards[0] != want {
-		t.Errorf("env %s = %q, want %q (the Job's completions)", pipeline.EnvShards, shards, want)
-	}
-	if d := readDockerfile(t); !slices.Equal(c.Command, d.entrypoint) {
-		t.Errorf("command %q, want the image's binary %q", c.Command, d.entrypoint)
-	}
-	spec, out, changed, _ := parseRun(t, "job.yaml", c.Args)
-	if changed("shard") {
-		t.Error("the Job passes --shard; every pod must take its shard from the environment")
-	}
-	local, ok := strings.CutPrefix(spec, "/specs/")
-	if !ok {
-		t.Fatalf("spec %s is not in /specs, where the Dockerfile copies examples/", spec)
-	}
-	if _, err := pipeline.Load(filepath.Join("examples", local)); err != nil {
-		t.Errorf("the Job's spec examples/%s: %v", local, err)
-	}
+	out := checkJobContainer(t, s, c)
 	var claim string
 	for _, m := range c.VolumeMounts {
 		if m.MountPath != out {
@@ -245,6 +209,57 @@ func TestKubernetesJob(t *testing.T) {
 			}
 		}
 	}
+}
+
+// checkIndexedJob checks that the Job is an Indexed Job of one container whose failed pods are
+// not restarted in place.
+func checkIndexedJob(t *testing.T, s batchv1.JobSpec) {
+	t.Helper()
+	if s.CompletionMode == nil || *s.CompletionMode != batchv1.IndexedCompletion {
+		t.Fatal("the Job is not completionMode: Indexed, so its pods get no JOB_COMPLETION_INDEX")
+	}
+	if s.Completions == nil || s.Parallelism == nil || *s.Parallelism < 1 || *s.Parallelism > *s.Completions {
+		t.Fatalf("completions %v, parallelism %v: want 1 ≤ parallelism ≤ completions", s.Completions, s.Parallelism)
+	}
+	if s.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Errorf("restartPolicy %s: backoffLimitPerIndex and podFailurePolicy need Never", s.Template.Spec.RestartPolicy)
+	}
+	if len(s.Template.Spec.Containers) != 1 {
+		t.Fatalf("%d containers, want 1", len(s.Template.Spec.Containers))
+	}
+}
+
+// checkJobContainer checks the container's environment, command and arguments (a spec of
+// examples/ run without --shard); it returns the folder the arguments write to.
+func checkJobContainer(t *testing.T, s batchv1.JobSpec, c corev1.Container) string {
+	t.Helper()
+	var shards []string
+	for _, e := range c.Env {
+		if e.Name == pipeline.EnvShards {
+			shards = append(shards, e.Value)
+		}
+		if e.Name == pipeline.EnvJobIndex {
+			t.Errorf("the Job sets %s itself; Kubernetes sets it in every pod", e.Name)
+		}
+	}
+	if want := strconv.Itoa(int(*s.Completions)); len(shards) != 1 || shards[0] != want {
+		t.Errorf("env %s = %q, want %q (the Job's completions)", pipeline.EnvShards, shards, want)
+	}
+	if d := readDockerfile(t); !slices.Equal(c.Command, d.entrypoint) {
+		t.Errorf("command %q, want the image's binary %q", c.Command, d.entrypoint)
+	}
+	spec, out, changed, _ := parseRun(t, "job.yaml", c.Args)
+	if changed("shard") {
+		t.Error("the Job passes --shard; every pod must take its shard from the environment")
+	}
+	local, ok := strings.CutPrefix(spec, "/specs/")
+	if !ok {
+		t.Fatalf("spec %s is not in /specs, where the Dockerfile copies examples/", spec)
+	}
+	if _, err := pipeline.Load(filepath.Join("examples", local)); err != nil {
+		t.Errorf("the Job's spec examples/%s: %v", local, err)
+	}
+	return out
 }
 
 // The sbatch script is valid bash, declares an array, and runs `nnsweep run` with Slurm's array

@@ -141,6 +141,39 @@ func TestShardKilledAndRerun(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"run", "testdata/shards.yaml", "--out", dir, "--limit-train", "3000", "--epochs", "2", "--progress", "lines"}
 	pod := []string{"JOB_COMPLETION_INDEX=1", "NNSWEEP_SHARDS=2"}
+	killShardAtSecondPoint(t, bin, args, pod)
+	own := filepath.Join(dir, "results-shard-001-of-002.jsonl")
+	first := records(t, dir)
+	var killedFirst pipeline.Record
+	b, _ := os.ReadFile(own)
+	if n := strings.Count(string(b), "\n"); n != 1 || json.Unmarshal(b, &killedFirst) != nil {
+		t.Fatalf("shard 1 stored %d points before the kill, want 1:\n%s", n, b)
+	}
+	if len(first) != 4 {
+		t.Fatalf("%d results after shard 0 and the killed shard 1, want 3 + 1", len(first))
+	}
+	_, reportErr, code := cli(t, "report", dir)
+	missing := regexp.MustCompile(`Not trained yet: 2 of 6 points: shard 1/2 \(shards n=\d+, n=\d+\)\.`)
+	if code != 0 || !missing.MatchString(reportErr) {
+		t.Fatalf("report after the kill: exit %d, stderr lacks the missing points of shard 1/2:\n%s", code, reportErr)
+	}
+	out, err := withEnv(exec.Command(bin, args...), pod...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("rerun: %v\n%s", err, out)
+	}
+	if want := "shard 1/2 (from JOB_COMPLETION_INDEX) holds 3 of 6 points; 2 points to train, 1 already stored"; !bytes.Contains(out, []byte(want)) {
+		t.Fatalf("rerun output lacks %q:\n%s", want, out)
+	}
+	checkStoredOnce(t, dir, killedFirst)
+	if _, stderr, code := cli(t, "report", dir); code != 0 || stderr != "" {
+		t.Fatalf("report after the rerun: exit %d\n%s", code, stderr)
+	}
+}
+
+// killShardAtSecondPoint runs shard 0/2 to its end and, at once, shard 1/2 as a pod with the
+// environment pod, which it kills with SIGKILL when it starts its second point.
+func killShardAtSecondPoint(t *testing.T, bin string, args, pod []string) {
+	t.Helper()
 	other := exec.Command(bin, append(args, "--shard", "0/2")...)
 	var otherLog bytes.Buffer
 	other.Stdout, other.Stderr = &otherLog, &otherLog
@@ -174,28 +207,12 @@ func TestShardKilledAndRerun(t *testing.T) {
 	if err := other.Wait(); err != nil {
 		t.Fatalf("shard 0: %v\n%s", err, otherLog.String())
 	}
-	own := filepath.Join(dir, "results-shard-001-of-002.jsonl")
-	first := records(t, dir)
-	var killedFirst pipeline.Record
-	b, _ := os.ReadFile(own)
-	if n := strings.Count(string(b), "\n"); n != 1 || json.Unmarshal(b, &killedFirst) != nil {
-		t.Fatalf("shard 1 stored %d points before the kill, want 1:\n%s", n, b)
-	}
-	if len(first) != 4 {
-		t.Fatalf("%d results after shard 0 and the killed shard 1, want 3 + 1", len(first))
-	}
-	_, reportErr, code := cli(t, "report", dir)
-	missing := regexp.MustCompile(`Not trained yet: 2 of 6 points: shard 1/2 \(shards n=\d+, n=\d+\)\.`)
-	if code != 0 || !missing.MatchString(reportErr) {
-		t.Fatalf("report after the kill: exit %d, stderr lacks the missing points of shard 1/2:\n%s", code, reportErr)
-	}
-	out, err := withEnv(exec.Command(bin, args...), pod...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("rerun: %v\n%s", err, out)
-	}
-	if want := "shard 1/2 (from JOB_COMPLETION_INDEX) holds 3 of 6 points; 2 points to train, 1 already stored"; !bytes.Contains(out, []byte(want)) {
-		t.Fatalf("rerun output lacks %q:\n%s", want, out)
-	}
+}
+
+// checkStoredOnce checks that every point of dir is stored once, in its shard's file, and that
+// the result first stored by the killed shard was kept.
+func checkStoredOnce(t *testing.T, dir string, killedFirst pipeline.Record) {
+	t.Helper()
 	mf := readManifestFile(t, dir)
 	for _, p := range mf.Models[0].Points {
 		if n := countKey(t, dir, p.Key); len(n) != 1 || n[filepath.Join(dir, pipeline.ShardResultsFile(pipeline.Shard{Index: *p.Shard, Count: 2}))] != 1 {
@@ -209,9 +226,6 @@ func TestShardKilledAndRerun(t *testing.T) {
 	}
 	if len(all) != 6 || !kept {
 		t.Fatalf("after the rerun: %d results (want 6); the killed shard's first point kept: %v", len(all), kept)
-	}
-	if _, stderr, code := cli(t, "report", dir); code != 0 || stderr != "" {
-		t.Fatalf("report after the rerun: exit %d\n%s", code, stderr)
 	}
 }
 

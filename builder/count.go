@@ -32,43 +32,14 @@ type ModelCount struct {
 	Activations spec.Poly // sum over layers of output values per example
 }
 
-// Count computes the closed forms of a resolved model. Output channels follow the layers: an
-// image input has C channels; conv2d sets them to its filters; flatten turns H×W×C into a vector
-// of H·W·C values; dense outputs a vector of its units.
+// Count computes the closed forms of a resolved model from its layers' (see
+// spec.ResolvedLayer.Params, MACs and Activations): the shapes were walked once, when spec
+// resolved the model.
 func Count(m spec.ResolvedModel) ModelCount {
 	var mc ModelCount
-	h, w := m.Input.H, m.Input.W
-	c := spec.Const(int64(m.Input.C))
 	for _, l := range m.Layers {
-		lc := LayerCount{Name: l.Name, Kind: l.Kind}
-		switch l.Kind {
-		case spec.KindDense:
-			in := c
-			units := l.Units.Poly()
-			lc.Params = in.Mul(units)
-			if l.UseBias {
-				lc.Params = lc.Params.Add(units)
-			}
-			lc.MACs = in.Mul(units)
-			c = units
-		case spec.KindConv2D:
-			filters := l.Filters.Poly()
-			window := spec.Const(int64(l.Window.H * l.Window.W))
-			lc.Params = window.Mul(c).Mul(filters)
-			if l.UseBias {
-				lc.Params = lc.Params.Add(filters)
-			}
-			lc.MACs = spec.Const(int64(l.OutH * l.OutW)).Mul(window).Mul(c).Mul(filters)
-			c = filters
-		case spec.KindFlatten:
-			c = spec.Const(int64(h * w)).Mul(c)
-		}
-		h, w = l.OutH, l.OutW
-		lc.H, lc.W, lc.C, lc.Vector = h, w, c, l.Vector
-		lc.Activations = c
-		if !l.Vector {
-			lc.Activations = spec.Const(int64(h * w)).Mul(c)
-		}
+		lc := LayerCount{Name: l.Name, Kind: l.Kind, H: l.OutH, W: l.OutW, C: l.OutC, Vector: l.Vector,
+			Params: l.Params(), MACs: l.MACs(), Activations: l.Activations()}
 		mc.Params = mc.Params.Add(lc.Params)
 		mc.MACs = mc.MACs.Add(lc.MACs)
 		mc.Activations = mc.Activations.Add(lc.Activations)

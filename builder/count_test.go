@@ -123,12 +123,12 @@ func independentCount(m spec.ResolvedModel, p spec.Point) (params, macs int64) {
 	for _, l := range m.Layers {
 		switch l.Kind {
 		case spec.KindDense:
-			u, _ := l.Units.Poly().Eval(vars)
+			u, _ := l.Width.Poly().Eval(vars)
 			params += vec*u + map[bool]int64{true: u}[l.UseBias]
 			macs += vec * u
 			vec = u
 		case spec.KindConv2D:
-			f, _ := l.Filters.Poly().Eval(vars)
+			f, _ := l.Width.Poly().Eval(vars)
 			k := int64(l.Window.H * l.Window.W)
 			params += k*c*f + map[bool]int64{true: f}[l.UseBias]
 			oh := int64(spec.OutputSize(int(h), l.Window.H, l.Stride.H, l.Padding))

@@ -38,18 +38,14 @@ type Graph struct {
 	Grads G.Nodes
 }
 
-// Ops makes the nodes of the layers that carry the work. StockOps builds them from gorgonia's
-// own operations; package runner supplies fused, faster ops with the same meaning, and its tests
-// check the two against each other. Images are NCHW float32.
+// Ops makes the nodes of a graph's layers: an engine. Package ops has two, Stock (gorgonia's own
+// operations) and Fast (our fused ops), with the same meaning; its tests check the two against
+// each other. Images are NCHW float32.
 type Ops interface {
-	// Dense returns activation(x·w + b) for x [batch, in], w [in, units] and b [1, units], or
-	// without bias when b is nil.
-	Dense(x, w, b *G.Node, activation string) (*G.Node, error)
-	// Conv2D returns activation(conv(x, k) + b) for x [batch, in_ch, h, w], k [filters, in_ch,
-	// kh, kw] and b [1, filters, 1, 1] (or nil), with l's stride and padding.
-	Conv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.Node, error)
-	// Pool returns l's max or average pooling of x.
-	Pool(x *G.Node, l spec.ResolvedLayer) (*G.Node, error)
+	// Layer returns layer l applied to x with activation act (linear for the last layer, whose
+	// softmax the log-softmax applies), taking the layer's weights from lb in the order of
+	// l.Weights().
+	Layer(lb *LayerBuild, x *G.Node, l spec.ResolvedLayer, act string) (*G.Node, error)
 	// LogSoftmax returns the log-softmax of logits [batch, classes] along the classes.
 	LogSoftmax(logits *G.Node) (*G.Node, error)
 	// CrossEntropy returns the scalar -Σ(logProbs ⊙ labels) / count.
@@ -57,10 +53,10 @@ type Ops interface {
 }
 
 // Build makes the graph of model m at point p over the given weights (see NewWeights) with ops
-// (nil: StockOps). train selects a training graph (labels, loss, dropout) or an evaluation graph.
+// (an engine of package ops). train selects a training graph (labels, loss, dropout) or an evaluation graph.
 func Build(m spec.ResolvedModel, p spec.Point, w *Weights, batch int, train bool, ops Ops) (gr *Graph, err error) {
 	if ops == nil {
-		ops = StockOps{}
+		return nil, fmt.Errorf("builder: building %s at %s: no ops to build its layers with", m.Name, p)
 	}
 	defer func() {
 		// gorgonia reports some shape errors by panicking; turn them into errors.
@@ -72,14 +68,7 @@ func Build(m spec.ResolvedModel, p spec.Point, w *Weights, batch int, train bool
 	gr = &Graph{G: g, Batch: batch}
 	gr.Input = G.NewTensor(g, tensor.Float32, 4, G.WithShape(batch, m.Input.C, m.Input.H, m.Input.W), G.WithName("input"),
 		G.WithValue(tensor.New(tensor.WithShape(batch, m.Input.C, m.Input.H, m.Input.W), tensor.Of(tensor.Float32))))
-	next := 0
-	param := func() *G.Node {
-		t := w.Tensors[next]
-		n := G.NodeFromAny(g, t, G.WithName(w.Names[next]))
-		gr.Params = append(gr.Params, n)
-		next++
-		return n
-	}
+	lb := &LayerBuild{g: g, gr: gr, w: w, train: train}
 	x := gr.Input
 	for i, l := range m.Layers {
 		// The last layer's activation (softmax or linear) is left to the log-softmax.
@@ -87,37 +76,11 @@ func Build(m spec.ResolvedModel, p spec.Point, w *Weights, batch int, train bool
 		if i == len(m.Layers)-1 {
 			act = "linear"
 		}
-		switch l.Kind {
-		case spec.KindDense:
-			k, b := param(), (*G.Node)(nil)
-			if l.UseBias {
-				b = param()
-			}
-			x, err = ops.Dense(x, k, b, act)
-		case spec.KindConv2D:
-			k, b := param(), (*G.Node)(nil)
-			if l.UseBias {
-				b = param()
-			}
-			x, err = ops.Conv2D(x, k, b, l, act)
-		case spec.KindMaxPool2D, spec.KindAvgPool2D:
-			x, err = ops.Pool(x, l)
-		case spec.KindFlatten:
-			s := x.Shape()
-			x, err = G.Reshape(x, tensor.Shape{s[0], s[1] * s[2] * s[3]})
-		case spec.KindDropout:
-			if train {
-				mask := G.NewTensor(g, tensor.Float32, x.Dims(), G.WithShape(x.Shape().Clone()...), G.WithName(l.Name+"/mask"),
-					G.WithValue(tensor.New(tensor.WithShape(x.Shape().Clone()...), tensor.Of(tensor.Float32))))
-				gr.Dropouts = append(gr.Dropouts, mask)
-				gr.DropoutRates = append(gr.DropoutRates, l.Rate)
-				x, err = G.HadamardProd(x, mask)
-			}
-		}
-		if err != nil {
+		if x, err = ops.Layer(lb, x, l, act); err != nil {
 			return nil, fmt.Errorf("builder: %s: %w", l.Name, err)
 		}
 	}
+	next := lb.next
 	if next != len(w.Tensors) {
 		return nil, fmt.Errorf("builder: %s at %s uses %d weight tensors, the weights have %d", m.Name, p, next, len(w.Tensors))
 	}
@@ -139,156 +102,3 @@ func Build(m spec.ResolvedModel, p spec.Point, w *Weights, batch int, train bool
 	}
 	return gr, nil
 }
-
-// StockOps builds layers from gorgonia's own operations (and our pooling ops, whose gradients
-// are right where gorgonia's average pooling's are not).
-type StockOps struct{}
-
-// Dense implements Ops.
-func (StockOps) Dense(x, w, b *G.Node, activation string) (*G.Node, error) {
-	y, err := G.Mul(x, w)
-	if err == nil && b != nil {
-		y, err = G.BroadcastAdd(y, b, nil, []byte{0})
-	}
-	if err != nil {
-		return nil, err
-	}
-	return activate(y, activation)
-}
-
-// Conv2D implements Ops.
-func (StockOps) Conv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.Node, error) {
-	y, err := conv(x, k, l)
-	if err == nil && b != nil {
-		y, err = G.BroadcastAdd(y, b, nil, []byte{0, 2, 3})
-	}
-	if err != nil {
-		return nil, err
-	}
-	return activate(y, activation)
-}
-
-// Pool implements Ops.
-func (StockOps) Pool(x *G.Node, l spec.ResolvedLayer) (*G.Node, error) { return pool(x, l) }
-
-// LogSoftmax implements Ops. gorgonia rewrites Log(SoftMax(x)) in place and merges SoftMax and
-// LogSoftMax nodes of one graph, so LogSoftMax is the only form used.
-func (StockOps) LogSoftmax(logits *G.Node) (*G.Node, error) { return G.LogSoftMax(logits) }
-
-// CrossEntropy implements Ops.
-func (StockOps) CrossEntropy(logProbs, labels, count *G.Node) (*G.Node, error) {
-	prod, err := G.HadamardProd(logProbs, labels)
-	if err != nil {
-		return nil, err
-	}
-	sum, err := G.Sum(prod)
-	if err != nil {
-		return nil, err
-	}
-	mean, err := G.Div(sum, count)
-	if err != nil {
-		return nil, err
-	}
-	return G.Neg(mean)
-}
-
-func activate(x *G.Node, a string) (*G.Node, error) {
-	switch a {
-	case "relu":
-		return relu(x)
-	case "sigmoid":
-		return G.Sigmoid(x)
-	case "tanh":
-		return G.Tanh(x)
-	case "linear", "softmax", "":
-		return x, nil
-	}
-	return nil, fmt.Errorf("unknown activation %q", a)
-}
-
-// relu returns x ⊙ (x > 0), whose gradient is 0 where x is 0, as in Keras and PyTorch.
-// gorgonia's Rectify masks with x ≥ 0 and so passes the gradient where x is exactly 0, which
-// is common: a convolution's zero bias on MNIST's blank background gives exact zeros everywhere
-// there, and Rectify then trained the first convolution's bias on the background.
-func relu(x *G.Node) (*G.Node, error) {
-	mask, err := G.Gt(x, G.NewConstant(float32(0)), true)
-	if err != nil {
-		return nil, err
-	}
-	return G.HadamardProd(x, mask)
-}
-
-// SamePadding returns Keras's padding for "same" along one axis of size in, for a window of size k
-// moved by stride: the total max((out-1)·stride + k - in, 0) with out = ⌈in/stride⌉, split
-// with the smaller half before.
-func SamePadding(in, k, stride int) (before, after int) {
-	out := (in + stride - 1) / stride
-	total := max((out-1)*stride+k-in, 0)
-	return total / 2, total - total/2
-}
-
-// Padding returns the cells of zero padding (convolutions) or of padding that is no value
-// (pooling) that layer l adds above, below, left and right of its input: none for "valid", and
-// Keras's split of "same" (the smaller half before). Exporters write it as explicit pads.
-func Padding(l spec.ResolvedLayer) (top, bottom, left, right int) {
-	if l.Padding != "same" {
-		return 0, 0, 0, 0
-	}
-	top, bottom = SamePadding(l.InH, l.Window.H, l.Stride.H)
-	left, right = SamePadding(l.InW, l.Window.W, l.Stride.W)
-	return top, bottom, left, right
-}
-
-func conv(x, kernel *G.Node, l spec.ResolvedLayer) (*G.Node, error) {
-	pad := []int{0, 0}
-	if top, bottom, left, right := Padding(l); top+bottom+left+right > 0 {
-		if top != bottom || left != right {
-			var err error
-			if x, err = zeroPad(x, top, bottom, left, right); err != nil {
-				return nil, err
-			}
-		} else {
-			pad = []int{top, left}
-		}
-	}
-	return G.Conv2d(x, kernel, tensor.Shape{l.Window.H, l.Window.W}, pad, []int{l.Stride.H, l.Stride.W}, []int{1, 1})
-}
-
-// zeroPad pads an NCHW node with zeros by concatenation.
-func zeroPad(x *G.Node, top, bottom, left, right int) (*G.Node, error) {
-	zeros := func(shape ...int) *G.Node {
-		return G.NewConstant(tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32)))
-	}
-	s := x.Shape()
-	parts := func(axis, before, after int, shape tensor.Shape) []*G.Node {
-		var ns []*G.Node
-		if before > 0 {
-			sh := shape.Clone()
-			sh[axis] = before
-			ns = append(ns, zeros(sh...))
-		}
-		ns = append(ns, x)
-		if after > 0 {
-			sh := shape.Clone()
-			sh[axis] = after
-			ns = append(ns, zeros(sh...))
-		}
-		return ns
-	}
-	var err error
-	if top+bottom > 0 {
-		if x, err = G.Concat(2, parts(2, top, bottom, s)...); err != nil {
-			return nil, err
-		}
-	}
-	if left+right > 0 {
-		if x, err = G.Concat(3, parts(3, left, right, x.Shape())...); err != nil {
-			return nil, err
-		}
-	}
-	return x, nil
-}
-
-// pool applies our pooling ops (op_pool.go), which follow Keras: max pooling never picks a
-// padded cell and average pooling divides by the real cells of each window.
-func pool(x *G.Node, l spec.ResolvedLayer) (*G.Node, error) { return PoolWith(x, l, PoolKernels{}) }

@@ -35,60 +35,46 @@ func (w *Weights) Floats() [][]float32 {
 	return out
 }
 
-// Layout of the tensors (float32, row-major):
-//
-//	dense kernel  [in, units]           bias [1, units]
-//	conv2d kernel [filters, in_ch, kh, kw]  bias [1, filters, 1, 1]
-//
-// Images flow through the graphs as NCHW (batch, channels, height, width), so a flatten after
-// convolutions orders its features CHW.
-
-// NewWeights draws a model's weights at point p: kernels Glorot-uniform (limit √(6/(fan_in+fan_out)),
-// with fan_in = kh·kw·in_channels and fan_out = kh·kw·filters for convolutions, as Keras), biases
-// zero. The draws come from one PCG stream seeded by seed and walk the layers in order, so the same
-// model, point and seed give the same weights on every machine.
+// NewWeights draws a model's weights at point p, in the shapes and order of each layer's
+// spec.ResolvedLayer.Weights: kernels Glorot-uniform (limit √(6/(fan_in+fan_out))), biases zero.
+// The draws come from one PCG stream seeded by seed and walk the layers in order, so the same
+// model, point and seed give the same weights on every machine. Images flow through the graphs as
+// NCHW (batch, channels, height, width), so a flatten after convolutions orders its features CHW.
 func NewWeights(m spec.ResolvedModel, p spec.Point, seed int64) (*Weights, error) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x6e6e7377656570)) // "nnsweep"
 	vars := p.Map()
 	w := &Weights{}
-	width := func(e spec.Expr) (int, error) {
-		v, ok := e.Poly().Eval(vars)
+	size := func(q spec.Poly) (int, error) {
+		v, ok := q.Eval(vars)
 		if !ok || v < 1 || v > math.MaxInt32 {
-			return 0, fmt.Errorf("builder: width %s is %d at %s", e, v, p)
+			return 0, fmt.Errorf("builder: width %s is %d at %s", q, v, p)
 		}
 		return int(v), nil
 	}
-	c, h, wd := m.Input.C, m.Input.H, m.Input.W
-	flat := 0 // vector length once the data is a vector
 	for _, l := range m.Layers {
-		switch l.Kind {
-		case spec.KindDense:
-			units, err := width(l.Units)
+		for _, ws := range l.Weights() {
+			shape := make([]int, len(ws.Shape))
+			for i, d := range ws.Shape {
+				var err error
+				if shape[i], err = size(d); err != nil {
+					return nil, err
+				}
+			}
+			name := l.Name + "/" + ws.Name
+			if ws.FanIn.IsZero() {
+				w.add(name, tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32)))
+				continue
+			}
+			fanIn, err := size(ws.FanIn)
 			if err != nil {
 				return nil, err
 			}
-			k := glorot(rng, []int{flat, units}, flat, units)
-			w.add(l.Name+"/kernel", k)
-			if l.UseBias {
-				w.add(l.Name+"/bias", tensor.New(tensor.WithShape(1, units), tensor.Of(tensor.Float32)))
-			}
-			flat = units
-		case spec.KindConv2D:
-			f, err := width(l.Filters)
+			fanOut, err := size(ws.FanOut)
 			if err != nil {
 				return nil, err
 			}
-			rf := l.Window.H * l.Window.W
-			k := glorot(rng, []int{f, c, l.Window.H, l.Window.W}, rf*c, rf*f)
-			w.add(l.Name+"/kernel", k)
-			if l.UseBias {
-				w.add(l.Name+"/bias", tensor.New(tensor.WithShape(1, f, 1, 1), tensor.Of(tensor.Float32)))
-			}
-			c = f
-		case spec.KindFlatten:
-			flat = c * h * wd
+			w.add(name, glorot(rng, shape, fanIn, fanOut))
 		}
-		h, wd = l.OutH, l.OutW
 	}
 	return w, nil
 }

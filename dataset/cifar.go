@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/nnsweep/nnsweep/internal/numfmt"
 )
 
 // CIFAR-10's binary format: a batch file is a sequence of records, each a label byte (0..9)
@@ -64,12 +66,12 @@ func readCIFARRecords(r io.Reader, name string, images []float32, labels []int32
 		switch {
 		case k == 0 && errors.Is(err, io.EOF):
 			if n == 0 {
-				return nil, nil, fmt.Errorf("%s: empty file; expected a CIFAR-10 batch of %s-byte records", name, groupDigits(cifarRecord))
+				return nil, nil, fmt.Errorf("%s: empty file; expected a CIFAR-10 batch of %s-byte records", name, numfmt.GroupDigits(cifarRecord))
 			}
 			return images, labels, nil
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return nil, nil, fmt.Errorf("%s: truncated: %s and %s of another; a CIFAR-10 batch is a sequence of %s-byte records (a label byte and %s pixel bytes)",
-				name, plural(n, "whole record", "whole records"), byteCount(int64(k)), groupDigits(cifarRecord), groupDigits(cifarPixels))
+				name, numfmt.Plural(n, "whole record", "whole records"), byteCount(int64(k)), numfmt.GroupDigits(cifarRecord), numfmt.GroupDigits(cifarPixels))
 		case err != nil:
 			return nil, nil, fmt.Errorf("%s: reading record %d: %w", name, n, err)
 		}
@@ -133,11 +135,11 @@ func describeCIFAR10(dir string) (cifarFolder, error) {
 		file.Close()
 		switch {
 		case bytes == 0:
-			errs = append(errs, fmt.Errorf("%s: empty file; expected a CIFAR-10 batch of %s-byte records", path, groupDigits(cifarRecord)))
+			errs = append(errs, fmt.Errorf("%s: empty file; expected a CIFAR-10 batch of %s-byte records", path, numfmt.GroupDigits(cifarRecord)))
 		case bytes%cifarRecord != 0:
 			errs = append(errs, fmt.Errorf("%s: truncated: %s is %s and %s of another; a CIFAR-10 batch is a sequence of %s-byte records (a label byte and %s pixel bytes)",
-				path, byteCount(bytes), plural(int(bytes/cifarRecord), "whole record", "whole records"), byteCount(bytes%cifarRecord),
-				groupDigits(cifarRecord), groupDigits(cifarPixels)))
+				path, byteCount(bytes), numfmt.Plural(int(bytes/cifarRecord), "whole record", "whole records"), byteCount(bytes%cifarRecord),
+				numfmt.GroupDigits(cifarRecord), numfmt.GroupDigits(cifarPixels)))
 		}
 		return path, int(bytes / cifarRecord)
 	}
@@ -156,7 +158,7 @@ func describeCIFAR10(dir string) (cifarFolder, error) {
 		return cifarFolder{}, err
 	}
 	examples := int64(f.trainN + f.testN)
-	if err := checkMemory(dir, fmt.Sprintf("the folder holds %s images of 32×32×3", groupDigits(examples)), 4*examples*(cifarPixels+1)); err != nil {
+	if err := checkMemory(dir, fmt.Sprintf("the folder holds %s images of 32×32×3", numfmt.GroupDigits(examples)), 4*examples*(cifarPixels+1)); err != nil {
 		return cifarFolder{}, err
 	}
 	return f, nil

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/nnsweep/nnsweep/internal/numfmt"
 )
 
 // maxGzipRatio is the most a deflate stream can expand: each 258-byte match takes at least two
@@ -156,10 +158,10 @@ func (l limits) checkClaim(name, what string, dataBytes, memBytes int64, headerB
 	case l.stored < 0:
 	case !l.compressed && dataBytes > l.stored-int64(headerBytes):
 		return fmt.Errorf("%s: truncated: header says %s (%s bytes), file has %s after the %d-byte header",
-			name, what, groupDigits(dataBytes), groupDigits(max(0, l.stored-int64(headerBytes))), headerBytes)
+			name, what, numfmt.GroupDigits(dataBytes), numfmt.GroupDigits(max(0, l.stored-int64(headerBytes))), headerBytes)
 	case l.compressed && dataBytes/maxGzipRatio >= l.stored:
 		return fmt.Errorf("%s: header says %s (%s bytes), more than a gzip file of %s can hold (deflate expands at most %d-fold); the file is truncated or its header is corrupt",
-			name, what, groupDigits(dataBytes), byteCount(l.stored), maxGzipRatio)
+			name, what, numfmt.GroupDigits(dataBytes), byteCount(l.stored), maxGzipRatio)
 	}
 	return checkMemory(name, "header says "+what, memBytes)
 }

@@ -8,8 +8,9 @@ import (
 	"math"
 	"math/bits"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/nnsweep/nnsweep/internal/numfmt"
 )
 
 // typeUnsignedByte is the IDX type code of unsigned byte elements, the only one supported.
@@ -80,7 +81,7 @@ func readImages(r io.Reader, name string, lim limits) (n, h, w, c int, pixels []
 	}
 	if len(data) < shape.pixels {
 		return 0, 0, 0, 0, nil, fmt.Errorf("%s: truncated: header says %s (%s bytes), file has %s after the %d-byte header",
-			name, shape, groupDigits(shape.pixels), groupDigits(len(data)), shape.headerBytes)
+			name, shape, numfmt.GroupDigits(shape.pixels), numfmt.GroupDigits(len(data)), shape.headerBytes)
 	}
 	if err := expectEOF(r, name, shape.String()); err != nil {
 		return 0, 0, 0, 0, nil, err
@@ -149,7 +150,7 @@ func scanLabels(r io.Reader, name string, lim limits) (labelStats, error) {
 
 func labelsTruncated(name string, n, got int) error {
 	return fmt.Errorf("%s: truncated: header says %d labels (%s bytes), file has %s after the 8-byte header",
-		name, n, groupDigits(n), groupDigits(got))
+		name, n, numfmt.GroupDigits(n), numfmt.GroupDigits(got))
 }
 
 // readImagesHeader reads and checks the header of an images file, leaving r at the first pixel.
@@ -172,7 +173,7 @@ func readImagesHeader(r io.Reader, name string) (imageShape, error) {
 	total, ok := product(n, h, w, c)
 	if !ok {
 		return imageShape{}, fmt.Errorf("%s: absurd dimensions: header says %d images of %s, more than %s pixels in all; the header is corrupt or not an IDX header",
-			name, n, shapeString(h, w, c), groupDigits(maxElements))
+			name, n, shapeString(h, w, c), numfmt.GroupDigits(maxElements))
 	}
 	return imageShape{n: int(n), h: int(h), w: int(w), c: int(c), pixels: total, headerBytes: 4 + 4*len(dims)}, nil
 }
@@ -186,7 +187,7 @@ func readLabelsHeader(r io.Reader, name string, lim limits) (int, error) {
 	}
 	n, ok := product(dims[0])
 	if !ok {
-		return 0, fmt.Errorf("%s: absurd dimensions: header says %d labels, more than %s", name, dims[0], groupDigits(maxElements))
+		return 0, fmt.Errorf("%s: absurd dimensions: header says %d labels, more than %s", name, dims[0], numfmt.GroupDigits(maxElements))
 	}
 	if n == 0 {
 		return 0, fmt.Errorf("%s: header says 0 labels; a labels file needs at least one", name)
@@ -330,23 +331,5 @@ func byteCount(n int64) string {
 	if n == 1 {
 		return "1 byte"
 	}
-	return groupDigits(n) + " bytes"
-}
-
-// groupDigits writes n in decimal with commas between groups of three digits: 47,040,000.
-func groupDigits[I int | int64](n I) string {
-	s := strconv.FormatInt(int64(n), 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return numfmt.GroupDigits(n) + " bytes"
 }

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+
+	"github.com/nnsweep/nnsweep/internal/numfmt"
 )
 
 // idxBytes builds an IDX file of type code typ with the given dimensions and data.
@@ -293,8 +295,8 @@ func TestGroupDigits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.in), func(t *testing.T) {
 			t.Parallel()
-			if got := groupDigits(tt.in); got != tt.want {
-				t.Errorf("groupDigits(%d) = %q, want %q", tt.in, got, tt.want)
+			if got := numfmt.GroupDigits(tt.in); got != tt.want {
+				t.Errorf("numfmt.GroupDigits(%d) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}

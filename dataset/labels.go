@@ -100,11 +100,3 @@ func rangeString(lo, hi int) string {
 	}
 	return fmt.Sprintf("%d..%d", lo, hi)
 }
-
-// plural writes "1 label is" or "3 labels are".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/nnsweep/nnsweep/internal/numfmt"
 )
 
 // Data is a training set and a test set with an identity for result keys.
@@ -120,8 +122,8 @@ func describe(ctx context.Context, src [4]source) (Info, error) {
 		need += decodedBytes(int64(shapes[i].pixels)) + decodedBytes(int64(stats[i].n))
 	}
 	if err := checkMemory(src[trainImages].name, fmt.Sprintf("with %s the data set has %s images of %s and %s labels",
-		src[testImages].name, groupDigits(shapes[0].n+shapes[1].n), shapeString(shapes[0].h, shapes[0].w, shapes[0].c),
-		groupDigits(stats[0].n+stats[1].n)), need); err != nil {
+		src[testImages].name, numfmt.GroupDigits(shapes[0].n+shapes[1].n), shapeString(shapes[0].h, shapes[0].w, shapes[0].c),
+		numfmt.GroupDigits(stats[0].n+stats[1].n)), need); err != nil {
 		return Info{}, err
 	}
 	return Info{H: shapes[0].h, W: shapes[0].w, C: shapes[0].c, Classes: classes, TrainN: shapes[0].n, TestN: shapes[1].n}, nil
@@ -315,7 +317,7 @@ func crossCheck(src [4]source, shapes [2]imageShape, stats [2]labelStats) (int, 
 	case lo >= 0:
 		first, count := stats[0].above(hi)
 		errs = append(errs, inRole(TrainLabels, fmt.Errorf("%s: no label is %s, yet %s above (label %d at index %d); labels must number the classes 0..K-1, each with examples: correct the labels above %d or renumber the classes",
-			src[trainLabels].name, rangeString(lo, hi), plural(count, "label is", "labels are"), stats[0].labelAt(first), first, lo-1)))
+			src[trainLabels].name, rangeString(lo, hi), numfmt.Plural(count, "label is", "labels are"), stats[0].labelAt(first), first, lo-1)))
 	default:
 		if first, count := stats[1].above(classes - 1); count > 0 {
 			more := ""

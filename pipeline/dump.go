@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/nnsweep/nnsweep/internal/atomicfile"
 	"github.com/nnsweep/nnsweep/runner"
 	"github.com/nnsweep/nnsweep/spec"
 	"github.com/sbinet/npyio/npz"
@@ -90,7 +91,7 @@ func (d *stepDumper) step(s runner.Step) error {
 		if err != nil {
 			return err
 		}
-		if err := writeAtomic(filepath.Join(d.dir, "meta.json"), append(b, '\n')); err != nil {
+		if err := atomicfile.Write(filepath.Join(d.dir, "meta.json"), append(b, '\n')); err != nil {
 			return fmt.Errorf("--dump-steps: %w", err)
 		}
 	} else {
@@ -142,5 +143,5 @@ func (d *stepDumper) result(res *runner.Result) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(d.dir, "result.json"), append(b, '\n'))
+	return atomicfile.Write(filepath.Join(d.dir, "result.json"), append(b, '\n'))
 }

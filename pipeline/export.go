@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nnsweep/nnsweep/builder"
+	"github.com/nnsweep/nnsweep/internal/atomicfile"
 	"github.com/nnsweep/nnsweep/onnx"
 	"github.com/nnsweep/nnsweep/spec"
 )
@@ -64,7 +64,7 @@ func Export(dir string, opts ExportOptions, stdout io.Writer) error {
 			return err
 		}
 	}
-	if err := writeAtomic(out, data); err != nil {
+	if err := atomicfile.Write(out, data); err != nil {
 		return err
 	}
 	rec := sm.Record
@@ -157,7 +157,7 @@ func ONNXModel(sm *StoredModel) (onnx.Model, error) {
 	}
 	for i, l := range m.Layers {
 		last := i == len(m.Layers)-1 // its activation is the Softmax below
-		top, bottom, left, right := builder.Padding(l)
+		top, bottom, left, right := spec.Padding(l)
 		window := onnx.IntsAttr("kernel_shape", int64(l.Window.H), int64(l.Window.W))
 		strides := onnx.IntsAttr("strides", int64(l.Stride.H), int64(l.Stride.W))
 		pads := onnx.IntsAttr("pads", int64(top), int64(left), int64(bottom), int64(right))

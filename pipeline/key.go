@@ -13,7 +13,8 @@ import (
 // are trained again rather than mixed in.
 const Version = "0.1.0"
 
-// keyLayer is a layer as it enters a result key: its width evaluated at the point.
+// keyLayer is a layer as it enters a result key: its width evaluated at the point, and what its
+// kind resolved (spec.ResolvedLayer.Settings).
 type keyLayer struct {
 	Name       string  `json:"name"`
 	Kind       string  `json:"kind"`
@@ -24,6 +25,7 @@ type keyLayer struct {
 	Activation string  `json:"activation,omitempty"`
 	UseBias    bool    `json:"use_bias"`
 	Rate       float64 `json:"rate,omitempty"`
+	Settings   any     `json:"settings,omitempty"`
 }
 
 // keyLayers returns m's layers at point p as they enter a result key.
@@ -32,11 +34,10 @@ func keyLayers(m spec.ResolvedModel, p spec.Point) []keyLayer {
 	layers := make([]keyLayer, len(m.Layers))
 	for i, l := range m.Layers {
 		k := keyLayer{Name: l.Name, Kind: string(l.Kind), Window: [2]int{l.Window.H, l.Window.W},
-			Stride: [2]int{l.Stride.H, l.Stride.W}, Padding: l.Padding, Activation: l.Activation, UseBias: l.UseBias, Rate: l.Rate}
-		for _, w := range []spec.Expr{l.Units, l.Filters} {
-			if !w.IsZero() {
-				k.Width = w.Poly().MustEval(vars)
-			}
+			Stride: [2]int{l.Stride.H, l.Stride.W}, Padding: l.Padding, Activation: l.Activation, UseBias: l.UseBias, Rate: l.Rate,
+			Settings: l.Settings}
+		if !l.Width.IsZero() {
+			k.Width = l.Width.Poly().MustEval(vars)
 		}
 		layers[i] = k
 	}

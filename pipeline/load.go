@@ -66,14 +66,10 @@ func loadSource(ctx context.Context, path string, src []byte) (*Experiment, erro
 	if len(dataErrs) > 0 && ctx.Err() != nil {
 		return nil, ctx.Err() // the dataset's files were not read to the end
 	}
-	errs = append(errs, dataErrs...)
-	errs = append(errs, spec.Validate(s, info)...)
-	errs.Sort()
-	if len(errs) > 0 {
-		return nil, &InvalidError{errs}
-	}
+	// Expand reports Parse's errors again with its own, so errs from Parse are not kept.
 	models, errs := spec.Expand(s, info)
-	if len(errs) > 0 {
+	if errs = append(errs, dataErrs...); len(errs) > 0 {
+		errs.Sort()
 		return nil, &InvalidError{errs}
 	}
 	e := &Experiment{Spec: s, Data: *info, Counts: counts}

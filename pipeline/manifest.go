@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/nnsweep/nnsweep/internal/atomicfile"
 )
 
 // ManifestFile is the name of the manifest inside an output folder.
@@ -197,7 +199,7 @@ func (r *runState) writeManifest(jobs []job, sp shardPlan) error {
 				path, om.Shards, om.Shards)
 		}
 	}
-	return writeAtomic(path, b)
+	return atomicfile.Write(path, b)
 }
 
 // manifestDifference names the first thing that differs between two manifests.

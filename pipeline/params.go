@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/nnsweep/nnsweep/builder"
+	"github.com/nnsweep/nnsweep/internal/numfmt"
 	"github.com/nnsweep/nnsweep/spec"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
@@ -129,10 +130,7 @@ func pointAt(m Model, at map[string]int64) (spec.Point, error) {
 	}
 	vars := p.Map()
 	for _, l := range m.Layers {
-		for _, w := range []spec.Expr{l.Units, l.Filters} {
-			if w.IsZero() {
-				continue
-			}
+		if w := l.Width; !w.IsZero() {
 			if v, ok := w.Poly().Eval(vars); !ok || v < 1 {
 				return nil, &UsageError{fmt.Sprintf("--at %s: layer %s's width %s is %d there; every width must be at least 1", p, l.Name, w, v)}
 			}
@@ -141,22 +139,8 @@ func pointAt(m Model, at map[string]int64) (spec.Point, error) {
 	return p, nil
 }
 
-func formatInt(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+// formatInt groups n's digits: 75,242.
+func formatInt(n int64) string { return numfmt.GroupDigits(n) }
 
 // timesSmaller formats how many times smaller params is than largest: "81×", "1×".
 func timesSmaller(params, largest int64) string {

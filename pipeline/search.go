@@ -52,86 +52,102 @@ func orderByParams(params []int64) []searchPoint {
 
 // bisect runs the search over candidates sorted by params; label names a position for notes.
 func bisect(pts []searchPoint, eval evalFunc, label func(i int) string) (searchOutcome, error) {
-	out := searchOutcome{Turning: -1}
+	bs := &bisection{pts: pts, eval: eval, known: map[int]bool{}, out: searchOutcome{Turning: -1}}
 	n := len(pts)
-	if n == 0 {
-		return out, nil
-	}
-	known := map[int]bool{}
-	meets := func(i int) (bool, error) {
-		if m, ok := known[i]; ok {
-			return m, nil
-		}
-		m, err := eval(i)
-		if err != nil {
-			return false, err
-		}
-		known[i] = m
-		out.Evaluated = append(out.Evaluated, i)
-		return m, nil
-	}
 	lo := -1 // the largest position known to miss, below hi
 	start := 0
-	for {
-		// Gallop upward from start until a point meets the target.
-		hi := -1
-		for i := start; i < n; {
-			m, err := meets(i)
-			if err != nil {
-				return out, err
-			}
-			if m {
-				hi = i
-				break
-			}
-			lo = i
-			if i == n-1 {
-				break
-			}
-			next := i + 1
-			for next < n-1 && pts[next].Params < 2*pts[i].Params {
-				next++
-			}
-			i = next
+	for n > 0 {
+		hi, err := bs.gallop(start, &lo)
+		if err != nil || hi < 0 {
+			return bs.out, err // nothing meets the target
 		}
-		if hi < 0 {
-			return out, nil // nothing meets the target
+		if hi, err = bs.narrow(lo, hi); err != nil {
+			return bs.out, err
 		}
-		// Bisect between the last miss and the first meet.
-		for hi-lo > 1 {
-			mid := lo + (hi-lo)/2
-			m, err := meets(mid)
-			if err != nil {
-				return out, err
-			}
-			if m {
-				hi = mid
-			} else {
-				lo = mid
-			}
-		}
-		out.Turning = hi
+		bs.out.Turning = hi
 		// Confirm with the next larger point.
 		if hi+1 >= n {
-			return out, nil
+			return bs.out, nil
 		}
-		m, err := meets(hi + 1)
-		if err != nil {
-			return out, err
+		m, err := bs.meets(hi + 1)
+		if err != nil || m {
+			return bs.out, err
 		}
-		if m {
-			return out, nil
-		}
-		out.Notes = append(out.Notes, fmt.Sprintf("%s meets the target but the larger %s does not: accuracy does not rise with size here, so the search went on above %s",
+		bs.out.Notes = append(bs.out.Notes, fmt.Sprintf("%s meets the target but the larger %s does not: accuracy does not rise with size here, so the search went on above %s",
 			label(hi), label(hi+1), label(hi+1)))
-		out.Turning = -1
+		bs.out.Turning = -1
 		lo, start = hi+1, hi+2
 		if start >= n {
 			// Nothing above: the smallest meeting point found stays the answer, with the note.
-			out.Turning = hi
-			return out, nil
+			bs.out.Turning = hi
+			return bs.out, nil
 		}
 	}
+	return bs.out, nil
+}
+
+// bisection is the state of one bisect search: what is known of each position evaluated.
+type bisection struct {
+	pts   []searchPoint
+	eval  evalFunc
+	known map[int]bool
+	out   searchOutcome
+}
+
+// meets evaluates position i once, and reports whether it meets the target.
+func (bs *bisection) meets(i int) (bool, error) {
+	if m, ok := bs.known[i]; ok {
+		return m, nil
+	}
+	m, err := bs.eval(i)
+	if err != nil {
+		return false, err
+	}
+	bs.known[i] = m
+	bs.out.Evaluated = append(bs.out.Evaluated, i)
+	return m, nil
+}
+
+// gallop climbs from start, at least doubling the parameters each step, to the first position
+// that meets the target (-1: none), setting *lo to the last that missed.
+func (bs *bisection) gallop(start int, lo *int) (int, error) {
+	n := len(bs.pts)
+	for i := start; i < n; {
+		m, err := bs.meets(i)
+		if err != nil {
+			return -1, err
+		}
+		if m {
+			return i, nil
+		}
+		*lo = i
+		if i == n-1 {
+			break
+		}
+		next := i + 1
+		for next < n-1 && bs.pts[next].Params < 2*bs.pts[i].Params {
+			next++
+		}
+		i = next
+	}
+	return -1, nil
+}
+
+// narrow bisects between lo, which misses, and hi, which meets, to the smallest meeting position.
+func (bs *bisection) narrow(lo, hi int) (int, error) {
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		m, err := bs.meets(mid)
+		if err != nil {
+			return hi, err
+		}
+		if m {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi, nil
 }
 
 // search runs the bisect search over one model's jobs (every seed of every point), training only

@@ -63,32 +63,40 @@ func TestBisectSyntheticCurves(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(out.Evaluated) > tt.maxEvals {
-				t.Errorf("evaluated %d points, want at most %d: %v", len(out.Evaluated), tt.maxEvals, out.Evaluated)
-			}
-			seen := map[int]bool{}
-			for _, i := range out.Evaluated {
-				if seen[i] {
-					t.Errorf("point %d evaluated twice", i)
-				}
-				seen[i] = true
-			}
-			monotone := true
-			for i := 1; i < len(pts); i++ {
-				monotone = monotone && (tt.acc(pts[i].Params) >= tt.target || tt.acc(pts[i-1].Params) < tt.target)
-			}
-			switch {
-			case monotone && out.Turning != grid:
-				t.Errorf("turning point %d, the grid says %d", out.Turning, grid)
-			case out.Turning >= 0 && (tt.acc(pts[out.Turning].Params) < tt.target || out.Turning > 0 && tt.acc(pts[out.Turning-1].Params) >= tt.target && !seen[out.Turning-1]):
-				t.Errorf("turning point %d does not bracket the target", out.Turning)
-			case !monotone && len(out.Notes) == 0:
-				t.Errorf("non-monotone accuracy without a note")
-			}
-			if out.Turning >= 0 && out.Turning+1 < len(pts) && !seen[out.Turning+1] {
-				t.Errorf("the point above the turning point was not checked")
-			}
+			checkBisectOutcome(t, pts, out, func(i int) bool { return tt.acc(pts[i].Params) >= tt.target }, grid, tt.maxEvals)
 		})
+	}
+}
+
+// checkBisectOutcome checks a search over pts, where meets says which points meet the target:
+// at most maxEvals evaluations, none twice, the grid's turning point when accuracy rises with
+// size (a bracketing one and a note when it does not), and the point above it checked.
+func checkBisectOutcome(t *testing.T, pts []searchPoint, out searchOutcome, meets func(i int) bool, grid, maxEvals int) {
+	t.Helper()
+	if len(out.Evaluated) > maxEvals {
+		t.Errorf("evaluated %d points, want at most %d: %v", len(out.Evaluated), maxEvals, out.Evaluated)
+	}
+	seen := map[int]bool{}
+	for _, i := range out.Evaluated {
+		if seen[i] {
+			t.Errorf("point %d evaluated twice", i)
+		}
+		seen[i] = true
+	}
+	monotone := true
+	for i := 1; i < len(pts); i++ {
+		monotone = monotone && (meets(i) || !meets(i-1))
+	}
+	switch {
+	case monotone && out.Turning != grid:
+		t.Errorf("turning point %d, the grid says %d", out.Turning, grid)
+	case out.Turning >= 0 && (!meets(out.Turning) || out.Turning > 0 && meets(out.Turning-1) && !seen[out.Turning-1]):
+		t.Errorf("turning point %d does not bracket the target", out.Turning)
+	case !monotone && len(out.Notes) == 0:
+		t.Errorf("non-monotone accuracy without a note")
+	}
+	if out.Turning >= 0 && out.Turning+1 < len(pts) && !seen[out.Turning+1] {
+		t.Errorf("the point above the turning point was not checked")
 	}
 }
 

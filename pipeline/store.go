@@ -407,46 +407,11 @@ func (s *Store) Append(r Record) error {
 	return nil
 }
 
-// writeAtomic replaces path with data through a synced temporary file in the same folder.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644) // CreateTemp makes it 0600; other users of a shared folder read it
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
 // staleTempAge is the age after which a temporary file of an output folder is left over from a
 // killed process: a live one is renamed within moments of its creation.
 const staleTempAge = 15 * time.Minute
 
-// staleTemp matches the temporary files that writeAtomic and the report package create in an
+// staleTemp matches the temporary files that atomicfile.Write creates in an
 // output folder; staleWeightsTemp those of its weights folder.
 var (
 	staleTemp        = regexp.MustCompile(`^\.(manifest\.json|report\.md|chart\.png|chart\.svg|results[a-z0-9-]*\.jsonl)\.[0-9]+\.tmp$`)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/nnsweep/nnsweep/internal/numfmt"
 	"github.com/nnsweep/nnsweep/spec"
 )
 
@@ -35,9 +36,5 @@ func Validate(paths []string, w io.Writer) error {
 	return nil
 }
 
-func plural(n int, what string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", what)
-	}
-	return fmt.Sprintf("%d %ss", n, what)
-}
+// plural writes "1 point" or "3 points".
+func plural(n int, what string) string { return numfmt.Plural(n, what, what+"s") }

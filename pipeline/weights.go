@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/nnsweep/nnsweep/builder"
+	"github.com/nnsweep/nnsweep/internal/atomicfile"
 	"github.com/nnsweep/nnsweep/safetensors"
 	"gorgonia.org/tensor"
 )
@@ -40,7 +41,7 @@ func writeWeights(dir string, rec Record, w *builder.Weights) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, filepath.FromSlash(rec.Weights)), b)
+	return atomicfile.Write(filepath.Join(dir, filepath.FromSlash(rec.Weights)), b)
 }
 
 // readWeights reads the weights rec names in dir and checks them against want, the weights the

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nnsweep/nnsweep/internal/numfmt"
 	chart "github.com/wcharczuk/go-chart/v2"
 	"github.com/wcharczuk/go-chart/v2/drawing"
 )
@@ -218,7 +219,7 @@ func chartData(e Experiment) []plotted {
 		if tp := turningPoint(m, e.Target); tp.Found && tp.Params > 0 {
 			p.turning = true
 			p.tx, p.ty = math.Log10(float64(tp.Params)), 100*tp.Accuracy
-			p.tpLabel = tp.Label + " · " + groupDigits(tp.Params) + " params"
+			p.tpLabel = tp.Label + " · " + numfmt.GroupDigits(tp.Params) + " params"
 		}
 		out = append(out, p)
 	}
@@ -256,7 +257,7 @@ func WriteChart(dir, base string, e Experiment) error {
 		if err := renderChart(&buf, e, f.render); err != nil {
 			return fmt.Errorf("report: rendering %s%s: %w", base, f.ext, err)
 		}
-		if err := writeFileAtomic(filepath.Join(dir, base+f.ext), buf.Bytes()); err != nil {
+		if err := writeFile(filepath.Join(dir, base+f.ext), buf.Bytes()); err != nil {
 			return err
 		}
 	}
@@ -266,9 +267,28 @@ func WriteChart(dir, base string, e Experiment) error {
 func renderChart(buf *bytes.Buffer, e Experiment, rp chart.RendererProvider) error {
 	data := chartData(e)
 	target := 100 * e.Target
+	lo, hi := parameterExtent(e, data)
+	xa := newLogAxis(math.Pow(10, lo), math.Pow(10, hi))
+	ymin, ymax, yticks := accuracyTicks(target, data)
+	c := baseChart(e, xa, ymin, ymax, yticks)
+	geo := geometry{x: xa, ymin: ymin, ymax: ymax, target: target}
+	addSeries(&c, data, geo)
+	nameStyle := c.XAxis.NameStyle
+	title := "test accuracy (%)"
+	if hasRuns(e.Models) {
+		title += ", " + ruleFigure(e.Rule) + " of seeds"
+	}
+	c.Elements = []chart.Renderable{
+		errorBars(data, geo), predictedMarkers(data, geo), turningMarkers(data, geo),
+		legend(e, data, geo), yTitle(title, nameStyle.FontSize),
+	}
+	return c.Render(rp, buf)
+}
 
-	// Horizontal extent: the ok points, else every point, else 100..1M.
-	lo, hi := math.Inf(1), math.Inf(-1)
+// parameterExtent returns the chart's horizontal extent in decades: the ok points, else every
+// point, else 100..1M, widened to a predicted turning point up to predictionReach beyond them.
+func parameterExtent(e Experiment, data []plotted) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
 	for _, d := range data {
 		for _, x := range d.x {
 			lo, hi = math.Min(lo, x), math.Max(hi, x)
@@ -295,8 +315,12 @@ func renderChart(buf *bytes.Buffer, e Experiment, rp chart.RendererProvider) err
 			lo, hi = math.Min(lo, d.predX), math.Max(hi, d.predX)
 		}
 	}
-	xa := newLogAxis(math.Pow(10, lo), math.Pow(10, hi))
+	return lo, hi
+}
 
+// accuracyTicks returns the accuracy axis, in percent, that shows the target and every point and
+// error bar, and its ticks.
+func accuracyTicks(target float64, data []plotted) (ymin, ymax float64, yticks []chart.Tick) {
 	low := target
 	for _, d := range data {
 		for _, y := range d.y {
@@ -307,12 +331,16 @@ func renderChart(buf *bytes.Buffer, e Experiment, rp chart.RendererProvider) err
 		}
 	}
 	ymin, ymax, ystep := accuracyAxis(low)
-	var yticks []chart.Tick
 	for v := ymin; v <= ymax+1e-9; v += ystep {
 		v = math.Round(v*1e6) / 1e6
 		yticks = append(yticks, chart.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64) + "%"})
 	}
 
+	return ymin, ymax, yticks
+}
+
+// baseChart returns the chart's frame: title, axes, their ticks and grid lines, no series.
+func baseChart(e Experiment, xa logAxis, ymin, ymax float64, yticks []chart.Tick) chart.Chart {
 	var xgrid, ygrid []chart.GridLine
 	for _, t := range xa.Ticks {
 		xgrid = append(xgrid, chart.GridLine{Value: t.Value})
@@ -361,7 +389,13 @@ func renderChart(buf *bytes.Buffer, e Experiment, rp chart.RendererProvider) err
 		c.TitleStyle.Hidden = true
 		c.Background.Padding.Top = 20
 	}
+	return c
+}
 
+// addSeries adds the target line, the fitted curves (under the data), each model's points and
+// the labels of the turning points to c.
+func addSeries(c *chart.Chart, data []plotted, geo geometry) {
+	target, xa := geo.target, geo.x
 	c.Series = append(c.Series, chart.ContinuousSeries{
 		Name:    "target",
 		YAxis:   chart.YAxisSecondary,
@@ -369,7 +403,6 @@ func renderChart(buf *bytes.Buffer, e Experiment, rp chart.RendererProvider) err
 		XValues: []float64{xa.Min, xa.Max},
 		YValues: []float64{target, target},
 	})
-	geo := geometry{x: xa, ymin: ymin, ymax: ymax, target: target}
 	// Fitted curves go under the data.
 	for i, d := range data {
 		if xs, ys := fitCurve(d, geo); len(xs) >= 2 {
@@ -406,16 +439,6 @@ func renderChart(buf *bytes.Buffer, e Experiment, rp chart.RendererProvider) err
 	if len(labels) > 0 {
 		c.Series = append(c.Series, chart.AnnotationSeries{Annotations: labels, YAxis: chart.YAxisSecondary})
 	}
-
-	title := "test accuracy (%)"
-	if hasRuns(e.Models) {
-		title += ", " + ruleFigure(e.Rule) + " of seeds"
-	}
-	c.Elements = []chart.Renderable{
-		errorBars(data, geo), predictedMarkers(data, geo), turningMarkers(data, geo),
-		legend(e, data, geo), yTitle(title, nameStyle.FontSize),
-	}
-	return c.Render(rp, buf)
 }
 
 // predictionReach is how far beyond the data, in decades, a predicted
@@ -604,6 +627,53 @@ type legendEntry struct {
 // legend draws the legend in the corner of the plot area where it covers
 // the least of the data.
 func legend(e Experiment, data []plotted, g geometry) chart.Renderable {
+	entries := legendEntries(e, data, g)
+	return func(r chart.Renderer, cb chart.Box, defaults chart.Style) {
+		r.SetFont(defaults.GetFont())
+		r.SetFontSize(10.5)
+		r.SetFontColor(textColor)
+		textW, lineH := 0, 0
+		for _, en := range entries {
+			tb := r.MeasureText(en.text)
+			textW, lineH = max(textW, tb.Width()), max(lineH, tb.Height())
+		}
+		lineH = max(lineH, 14)
+		// Slack for SVG viewers that lack Roboto and fall back to a wider font.
+		textW += textW / 8
+		w := legendPad + legendSample + legendGap + textW + legendPad
+		h := legendPad + len(entries)*lineH + (len(entries)-1)*legendSpacing + legendPad
+		box := legendCorner(cb, w, h, legendSamples(r, cb, e, data, g))
+
+		chart.Draw.Box(r, box, chart.Style{FillColor: drawing.Color{R: 255, G: 255, B: 255, A: 235}, StrokeColor: drawing.ColorFromHex("bbbbbb"), StrokeWidth: 1})
+		y := box.Top + legendPad
+		for _, en := range entries {
+			mid := y + lineH/2
+			x0, x1 := box.Left+legendPad, box.Left+legendPad+legendSample
+			en.drawSample(r, x0, x1, mid)
+			r.SetStrokeDashArray(nil)
+			r.SetFont(defaults.GetFont())
+			r.SetFontSize(10.5)
+			r.SetFontColor(textColor)
+			tb := r.MeasureText(en.text)
+			r.Text(en.text, x1+legendGap, mid+tb.Height()/2)
+			y += lineH + legendSpacing
+		}
+		r.ResetStyle()
+	}
+}
+
+// The legend's measures, in pixels.
+const (
+	legendPad     = 8  // inside the legend box
+	legendInset   = 10 // between the legend and the plot area's edge
+	legendSample  = 28 // width of the line sample
+	legendGap     = 8  // between sample and text
+	legendSpacing = 6  // between lines
+)
+
+// legendEntries lists the legend's lines: each model, the target, and the turning points, error
+// bars, fits and predictions where the chart has them.
+func legendEntries(e Experiment, data []plotted, g geometry) []legendEntry {
 	entries := []legendEntry{}
 	for _, d := range data {
 		text := d.name
@@ -637,153 +707,130 @@ func legend(e Experiment, data []plotted, g geometry) chart.Renderable {
 	if preds {
 		entries = append(entries, legendEntry{text: "predicted turning point (power-law fit, on the target)", color: legendGrey, diamond: true})
 	}
+	return entries
+}
 
-	return func(r chart.Renderer, cb chart.Box, defaults chart.Style) {
-		const (
-			pad     = 8  // inside the legend box
-			inset   = 10 // between the legend and the plot area's edge
-			sample  = 28 // width of the line sample
-			gap     = 8  // between sample and text
-			spacing = 6  // between lines
-		)
-		r.SetFont(defaults.GetFont())
-		r.SetFontSize(10.5)
-		r.SetFontColor(textColor)
-		textW, lineH := 0, 0
-		for _, en := range entries {
-			tb := r.MeasureText(en.text)
-			textW, lineH = max(textW, tb.Width()), max(lineH, tb.Height())
+// legendSamples returns pixels of what the chart draws (curves, bars, points, labels, the
+// target), which the legend should not hide.
+func legendSamples(r chart.Renderer, cb chart.Box, e Experiment, data []plotted, g geometry) [][2]int {
+	var samples [][2]int
+	for _, d := range data {
+		for i := range d.fitX {
+			x, y := g.px(cb, d.fitX[i], d.fitY[i])
+			samples = append(samples, [2]int{x, y})
 		}
-		lineH = max(lineH, 14)
-		// Slack for SVG viewers that lack Roboto and fall back to a wider font.
-		textW += textW / 8
-		w := pad + sample + gap + textW + pad
-		h := pad + len(entries)*lineH + (len(entries)-1)*spacing + pad
-
-		// Score each corner by how much data it would hide.
-		var samples [][2]int
-		for _, d := range data {
-			for i := range d.fitX {
-				x, y := g.px(cb, d.fitX[i], d.fitY[i])
+		for _, b := range d.bars {
+			x, y1 := g.px(cb, b.x, b.lo)
+			_, y2 := g.px(cb, b.x, b.hi)
+			for k := 0; k <= 4; k++ {
+				samples = append(samples, [2]int{x, y1 + (y2-y1)*k/4})
+			}
+		}
+		if d.hasPred {
+			x, y := g.px(cb, d.predX, g.target)
+			for ; y >= cb.Top; y -= 8 {
 				samples = append(samples, [2]int{x, y})
 			}
-			for _, b := range d.bars {
-				x, y1 := g.px(cb, b.x, b.lo)
-				_, y2 := g.px(cb, b.x, b.hi)
-				for k := 0; k <= 4; k++ {
-					samples = append(samples, [2]int{x, y1 + (y2-y1)*k/4})
-				}
-			}
-			if d.hasPred {
-				x, y := g.px(cb, d.predX, g.target)
-				for ; y >= cb.Top; y -= 8 {
-					samples = append(samples, [2]int{x, y})
-				}
-			}
-			for i := range d.x {
-				x, y := g.px(cb, d.x[i], d.y[i])
-				samples = append(samples, [2]int{x, y})
-				if i+1 < len(d.x) {
-					x2, y2 := g.px(cb, d.x[i+1], d.y[i+1])
-					for k := 1; k < 16; k++ {
-						samples = append(samples, [2]int{x + (x2-x)*k/16, y + (y2-y)*k/16})
-					}
-				}
-			}
-			if d.turning {
-				x, y := g.px(cb, d.tx, d.ty)
-				tb := r.MeasureText(d.tpLabel)
-				for dx := 0; dx <= tb.Width()+20; dx += 8 {
-					samples = append(samples, [2]int{x + dx, y - 10}, [2]int{x + dx, y + 10})
+		}
+		for i := range d.x {
+			x, y := g.px(cb, d.x[i], d.y[i])
+			samples = append(samples, [2]int{x, y})
+			if i+1 < len(d.x) {
+				x2, y2 := g.px(cb, d.x[i+1], d.y[i+1])
+				for k := 1; k < 16; k++ {
+					samples = append(samples, [2]int{x + (x2-x)*k/16, y + (y2-y)*k/16})
 				}
 			}
 		}
-		_, ty := g.px(cb, g.x.Min, 100*e.Target)
-		for x := cb.Left; x <= cb.Right; x += 8 {
-			samples = append(samples, [2]int{x, ty})
-		}
-		corners := []chart.Box{
-			{Left: cb.Right - inset - w, Top: cb.Bottom - inset - h}, // bottom right
-			{Left: cb.Left + inset, Top: cb.Top + inset},             // top left
-			{Left: cb.Left + inset, Top: cb.Bottom - inset - h},      // bottom left
-			{Left: cb.Right - inset - w, Top: cb.Top + inset},        // top right
-		}
-		best, bestScore := 0, math.MaxInt
-		for i, b := range corners {
-			score := 0
-			for _, s := range samples {
-				if s[0] >= b.Left-6 && s[0] <= b.Left+w+6 && s[1] >= b.Top-6 && s[1] <= b.Top+h+6 {
-					score++
-				}
-			}
-			if score < bestScore {
-				best, bestScore = i, score
+		if d.turning {
+			x, y := g.px(cb, d.tx, d.ty)
+			tb := r.MeasureText(d.tpLabel)
+			for dx := 0; dx <= tb.Width()+20; dx += 8 {
+				samples = append(samples, [2]int{x + dx, y - 10}, [2]int{x + dx, y + 10})
 			}
 		}
-		box := corners[best]
-		box.Right, box.Bottom = box.Left+w, box.Top+h
+	}
+	_, ty := g.px(cb, g.x.Min, 100*e.Target)
+	for x := cb.Left; x <= cb.Right; x += 8 {
+		samples = append(samples, [2]int{x, ty})
+	}
+	return samples
+}
 
-		chart.Draw.Box(r, box, chart.Style{FillColor: drawing.Color{R: 255, G: 255, B: 255, A: 235}, StrokeColor: drawing.ColorFromHex("bbbbbb"), StrokeWidth: 1})
-		y := box.Top + pad
-		for _, en := range entries {
-			mid := y + lineH/2
-			x0, x1 := box.Left+pad, box.Left+pad+sample
-			if en.line {
-				r.SetStrokeColor(en.color)
-				r.SetStrokeWidth(2)
-				if en.width > 0 {
-					r.SetStrokeWidth(en.width)
-				}
-				r.SetStrokeDashArray(en.dash)
-				r.MoveTo(x0, mid)
-				r.LineTo(x1, mid)
-				r.Stroke()
+// legendCorner returns the corner of the plot area where a w×h legend hides the fewest samples
+// (bottom right, top left, bottom left, top right, in that order of preference).
+func legendCorner(cb chart.Box, w, h int, samples [][2]int) chart.Box {
+	corners := []chart.Box{
+		{Left: cb.Right - legendInset - w, Top: cb.Bottom - legendInset - h}, // bottom right
+		{Left: cb.Left + legendInset, Top: cb.Top + legendInset},             // top left
+		{Left: cb.Left + legendInset, Top: cb.Bottom - legendInset - h},      // bottom left
+		{Left: cb.Right - legendInset - w, Top: cb.Top + legendInset},        // top right
+	}
+	best, bestScore := 0, math.MaxInt
+	for i, b := range corners {
+		score := 0
+		for _, s := range samples {
+			if s[0] >= b.Left-6 && s[0] <= b.Left+w+6 && s[1] >= b.Top-6 && s[1] <= b.Top+h+6 {
+				score++
 			}
-			if en.dot > 0 {
-				r.SetStrokeDashArray(nil)
-				r.SetFillColor(en.color)
-				if en.marker.IsZero() {
-					r.SetStrokeColor(en.color)
-					r.SetStrokeWidth(1)
-				} else {
-					r.SetStrokeColor(en.marker)
-					r.SetStrokeWidth(1.5)
-				}
-				r.Circle(en.dot, (x0+x1)/2, mid)
-				r.FillStroke()
-			}
-			if en.bar {
-				cx := (x0 + x1) / 2
-				r.SetStrokeColor(en.color)
-				r.SetStrokeWidth(1.25)
-				r.SetStrokeDashArray(nil)
-				r.MoveTo(cx, mid-6)
-				r.LineTo(cx, mid+6)
-				r.MoveTo(cx-4, mid-6)
-				r.LineTo(cx+4, mid-6)
-				r.MoveTo(cx-4, mid+6)
-				r.LineTo(cx+4, mid+6)
-				r.Stroke()
-			}
-			if en.diamond {
-				cx := (x0 + x1) / 2
-				r.SetStrokeColor(targetColor)
-				r.SetStrokeWidth(1.5)
-				r.SetStrokeDashArray(targetDash)
-				r.MoveTo(x0, mid)
-				r.LineTo(x1, mid)
-				r.Stroke()
-				diamond(r, cx, mid, predDiamond, en.color)
-			}
-			r.SetStrokeDashArray(nil)
-			r.SetFont(defaults.GetFont())
-			r.SetFontSize(10.5)
-			r.SetFontColor(textColor)
-			tb := r.MeasureText(en.text)
-			r.Text(en.text, x1+gap, mid+tb.Height()/2)
-			y += lineH + spacing
 		}
-		r.ResetStyle()
+		if score < bestScore {
+			best, bestScore = i, score
+		}
+	}
+	box := corners[best]
+	box.Right, box.Bottom = box.Left+w, box.Top+h
+	return box
+}
+
+// drawSample draws the entry's sample between x0 and x1 on the line at height mid.
+func (en legendEntry) drawSample(r chart.Renderer, x0, x1, mid int) {
+	if en.line {
+		r.SetStrokeColor(en.color)
+		r.SetStrokeWidth(2)
+		if en.width > 0 {
+			r.SetStrokeWidth(en.width)
+		}
+		r.SetStrokeDashArray(en.dash)
+		r.MoveTo(x0, mid)
+		r.LineTo(x1, mid)
+		r.Stroke()
+	}
+	if en.dot > 0 {
+		r.SetStrokeDashArray(nil)
+		r.SetFillColor(en.color)
+		if en.marker.IsZero() {
+			r.SetStrokeColor(en.color)
+			r.SetStrokeWidth(1)
+		} else {
+			r.SetStrokeColor(en.marker)
+			r.SetStrokeWidth(1.5)
+		}
+		r.Circle(en.dot, (x0+x1)/2, mid)
+		r.FillStroke()
+	}
+	if en.bar {
+		cx := (x0 + x1) / 2
+		r.SetStrokeColor(en.color)
+		r.SetStrokeWidth(1.25)
+		r.SetStrokeDashArray(nil)
+		r.MoveTo(cx, mid-6)
+		r.LineTo(cx, mid+6)
+		r.MoveTo(cx-4, mid-6)
+		r.LineTo(cx+4, mid-6)
+		r.MoveTo(cx-4, mid+6)
+		r.LineTo(cx+4, mid+6)
+		r.Stroke()
+	}
+	if en.diamond {
+		cx := (x0 + x1) / 2
+		r.SetStrokeColor(targetColor)
+		r.SetStrokeWidth(1.5)
+		r.SetStrokeDashArray(targetDash)
+		r.MoveTo(x0, mid)
+		r.LineTo(x1, mid)
+		r.Stroke()
+		diamond(r, cx, mid, predDiamond, en.color)
 	}
 }
 

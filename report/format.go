@@ -5,27 +5,9 @@ import (
 	"math"
 	"strconv"
 	"strings"
-)
 
-// groupDigits formats n with a comma every three digits: 75242 → "75,242".
-func groupDigits(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+	"github.com/nnsweep/nnsweep/internal/numfmt"
+)
 
 // percent formats a fraction as a percentage with two decimals: 0.971 → "97.10%".
 func percent(frac float64) string {
@@ -221,11 +203,11 @@ func accuracyText(m Model, p Point) string {
 	s := Aggregate(p.Runs, RuleMean) // mean, sd and min do not depend on the rule
 	if s.OK == 0 {
 		if s.Diverged > 0 {
-			return fmt.Sprintf("diverged (%d of %s)", s.Diverged, plural(s.Runs, "seed", "seeds"))
+			return fmt.Sprintf("diverged (%d of %s)", s.Diverged, numfmt.Plural(s.Runs, "seed", "seeds"))
 		}
 		return string(StatusPending)
 	}
-	seeds := plural(s.Runs, "seed", "seeds")
+	seeds := numfmt.Plural(s.Runs, "seed", "seeds")
 	if s.OK != s.Runs {
 		seeds = strings.TrimSuffix(seedsText(s), ")")
 		seeds = strings.Replace(seeds, " (", " seeds, ", 1)

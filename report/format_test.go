@@ -3,6 +3,8 @@ package report
 import (
 	"math"
 	"testing"
+
+	"github.com/nnsweep/nnsweep/internal/numfmt"
 )
 
 func TestFormat(t *testing.T) {
@@ -11,11 +13,11 @@ func TestFormat(t *testing.T) {
 		name      string
 		got, want string
 	}{
-		{"groupDigits 0", groupDigits(0), "0"},
-		{"groupDigits 932", groupDigits(932), "932"},
-		{"groupDigits 75242", groupDigits(75242), "75,242"},
-		{"groupDigits 1234567", groupDigits(1234567), "1,234,567"},
-		{"groupDigits -1000", groupDigits(-1000), "-1,000"},
+		{"groupDigits 0", numfmt.GroupDigits(0), "0"},
+		{"groupDigits 932", numfmt.GroupDigits(932), "932"},
+		{"groupDigits 75242", numfmt.GroupDigits(75242), "75,242"},
+		{"groupDigits 1234567", numfmt.GroupDigits(1234567), "1,234,567"},
+		{"groupDigits -1000", numfmt.GroupDigits(-1000), "-1,000"},
 		{"percent", percent(0.971), "97.10%"},
 		{"targetPercent 0.97", targetPercent(0.97), "97%"},
 		{"targetPercent 0.975", targetPercent(0.975), "97.5%"},

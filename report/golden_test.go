@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nnsweep/nnsweep/internal/numfmt"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -50,7 +52,7 @@ func firstDiff(want, got string) string {
 	return ""
 }
 
-func itoa(i int) string { return groupDigits(int64(i)) }
+func itoa(i int) string { return numfmt.GroupDigits(int64(i)) }
 
 func TestGolden(t *testing.T) {
 	t.Parallel()

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/nnsweep/nnsweep/internal/numfmt"
 )
 
 // checkTarget returns an error unless target is a fraction in (0,1].
@@ -94,7 +96,7 @@ func writeRule(b *strings.Builder, e Experiment) {
 			}
 		}
 	}
-	seeds := fmt.Sprintf("Points were trained with %s each", plural(hi, "seed", "seeds"))
+	seeds := fmt.Sprintf("Points were trained with %s each", numfmt.Plural(hi, "seed", "seeds"))
 	if lo != hi {
 		seeds = fmt.Sprintf("Points were trained with %d to %d seeds each", lo, hi)
 	}
@@ -119,7 +121,7 @@ func writeEnvironment(b *strings.Builder, env Environment) {
 	if len(env.Machines) > 0 {
 		fmt.Fprintf(b, "- Trained by %d builds or machines:\n", len(env.Machines))
 		for _, m := range env.Machines {
-			fmt.Fprintf(b, "  - %s: %s\n", machineText(m.Version, m.GoVersion, m.CPU, m.OS, m.Cores), plural(m.Trainings, "training", "trainings"))
+			fmt.Fprintf(b, "  - %s: %s\n", machineText(m.Version, m.GoVersion, m.CPU, m.OS, m.Cores), numfmt.Plural(m.Trainings, "training", "trainings"))
 		}
 	} else {
 		version := env.Version
@@ -185,7 +187,7 @@ func writeEnvironment(b *strings.Builder, env Environment) {
 
 // writeModel writes the section of model mi of e, whose points are resolved.
 func writeModel(b *strings.Builder, e Experiment, mi int, tp TurningResult, pareto map[[2]int]bool) {
-	m, target := e.Models[mi], e.Target
+	m := e.Models[mi]
 	name := m.Name
 	if name == "" {
 		name = fmt.Sprintf("model %d", mi+1)
@@ -205,48 +207,31 @@ func writeModel(b *strings.Builder, e Experiment, mi int, tp TurningResult, pare
 	if modelHasRuns(m) {
 		writeRepeatsTable(b, e.Rule, mi, m, tp, pareto)
 	} else {
-		b.WriteString("| point | params | test accuracy | test loss | epochs | train time | × smaller | Pareto |\n")
-		b.WriteString("|:--|--:|--:|--:|--:|--:|--:|:-:|\n")
-		for pi, p := range m.Points {
-			if n := skippedRun(m.Points, pi); n != 0 {
-				if n >= minSkippedRow {
-					writeSkippedRow(b, m, pi, n, 0)
-				}
-				continue
-			}
-			label := cell(p.Label)
-			if tp.Found && pi == tp.Index {
-				label = "**" + label + "**"
-			}
-			lossText := "—"
-			if p.ok() {
-				lossText = loss(p.Loss)
-			}
-			mark := ""
-			if pareto[[2]int{mi, pi}] {
-				mark = "✓"
-			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
-				label, groupDigits(p.Params), cell(statusLabel(m, p)), lossText, epochsText(p),
-				duration(p.TrainSeconds), timesSmaller(tp.Largest.Params, p.Params), mark)
-		}
-		b.WriteString("\n")
+		writePointsTable(b, mi, m, tp, pareto)
 	}
+	writeModelNotes(b, e, m, tp)
+}
+
+// writeModelNotes writes what follows a model's table: the points without a result, the
+// turning point, a warning when accuracy is not monotone, the prediction and the layers of the
+// turning (or closest) point.
+func writeModelNotes(b *strings.Builder, e Experiment, m Model, tp TurningResult) {
+	target := e.Target
 	if n := countNotOK(m.Points); n > 0 {
-		fmt.Fprintf(b, "%s without a test result (diverged or pending).\n\n", plural(n, "point", "points"))
+		fmt.Fprintf(b, "%s without a test result (diverged or pending).\n\n", numfmt.Plural(n, "point", "points"))
 	}
 	if n := countStatus(m.Points, StatusSkipped); n > 0 {
 		by := "the search"
 		if m.Search != nil && m.Search.Method != "" {
 			by = oneLine(m.Search.Method)
 		}
-		fmt.Fprintf(b, "%s skipped by %s: not needed to find the turning point, and not failures.\n\n", plural(n, "point", "points"), by)
+		fmt.Fprintf(b, "%s skipped by %s: not needed to find the turning point, and not failures.\n\n", numfmt.Plural(n, "point", "points"), by)
 	}
 	writeDivergedSeeds(b, e.Rule, m)
 
 	if n := pendingBelow(m, tp); n > 0 {
 		fmt.Fprintf(b, "**Turning point so far:** %s %s not trained yet: one of them may meet the target too.\n\n",
-			turningSentence(m, tp, target, e.Rule), plural(n, "smaller point is", "smaller points are"))
+			turningSentence(m, tp, target, e.Rule), numfmt.Plural(n, "smaller point is", "smaller points are"))
 	} else {
 		fmt.Fprintf(b, "**Turning point:** %s\n\n", turningSentence(m, tp, target, e.Rule))
 	}
@@ -274,6 +259,45 @@ func writeModel(b *strings.Builder, e Experiment, mi int, tp TurningResult, pare
 	}
 }
 
+// writePointsTable writes the table of a model trained with one seed per point.
+func writePointsTable(b *strings.Builder, mi int, m Model, tp TurningResult, pareto map[[2]int]bool) {
+	b.WriteString("| point | params | test accuracy | test loss | epochs | train time | × smaller | Pareto |\n")
+	b.WriteString("|:--|--:|--:|--:|--:|--:|--:|:-:|\n")
+	for pi, p := range m.Points {
+		if n := skippedRun(m.Points, pi); n != 0 {
+			if n >= minSkippedRow {
+				writeSkippedRow(b, m, pi, n, 0)
+			}
+			continue
+		}
+		label := cell(p.Label)
+		if tp.Found && pi == tp.Index {
+			label = "**" + label + "**"
+		}
+		lossText, mark := lossCell(p), paretoMark(pareto, mi, pi)
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			label, numfmt.GroupDigits(p.Params), cell(statusLabel(m, p)), lossText, epochsText(p),
+			duration(p.TrainSeconds), timesSmaller(tp.Largest.Params, p.Params), mark)
+	}
+	b.WriteString("\n")
+}
+
+// lossCell is a point's test loss for a table, or "—" without a result.
+func lossCell(p Point) string {
+	if p.ok() {
+		return loss(p.Loss)
+	}
+	return "—"
+}
+
+// paretoMark is the Pareto column's cell of point pi of model mi.
+func paretoMark(pareto map[[2]int]bool, mi, pi int) string {
+	if pareto[[2]int{mi, pi}] {
+		return "✓"
+	}
+	return ""
+}
+
 // pendingBelow counts the points of m smaller than its turning point that
 // have no result yet (pending, or a status the report does not know), so
 // the turning point may still move down; 0 without a turning point.
@@ -296,16 +320,16 @@ func pendingBelow(m Model, tp TurningResult) int {
 func turningSentence(m Model, tp TurningResult, target float64, rule string) string {
 	if tp.Found {
 		s := fmt.Sprintf("%s: %s parameters at %s test accuracy%s, ",
-			prettyLabel(tp.Label), groupDigits(tp.Params), percent(tp.Accuracy), figureOf(tp.Point, rule))
+			prettyLabel(tp.Label), numfmt.GroupDigits(tp.Params), percent(tp.Accuracy), figureOf(tp.Point, rule))
 		switch r := tp.TimesSmaller(); {
 		case tp.Index == tp.LargestIndex:
 			s += "the largest point itself"
 		case r == 0:
 			s += "its size relative to the largest point is unknown"
 		case r <= 1:
-			s += fmt.Sprintf("as large as the largest point (%s parameters)", groupDigits(tp.Largest.Params))
+			s += fmt.Sprintf("as large as the largest point (%s parameters)", numfmt.GroupDigits(tp.Largest.Params))
 		default:
-			s += fmt.Sprintf("1/%s of the largest point (%s parameters)", sizeRatio(r), groupDigits(tp.Largest.Params))
+			s += fmt.Sprintf("1/%s of the largest point (%s parameters)", sizeRatio(r), numfmt.GroupDigits(tp.Largest.Params))
 		}
 		return s + "."
 	}
@@ -314,7 +338,7 @@ func turningSentence(m Model, tp TurningResult, target float64, rule string) str
 	}
 	c := tp.Closest
 	return fmt.Sprintf("none: no point reaches %s. The closest is %s: %s parameters at %s test accuracy%s.",
-		targetPercent(target), prettyLabel(c.Label), groupDigits(c.Params), percent(c.Accuracy), figureOf(c, rule))
+		targetPercent(target), prettyLabel(c.Label), numfmt.GroupDigits(c.Params), percent(c.Accuracy), figureOf(c, rule))
 }
 
 // summarizeStatuses says what the points' statuses are, e.g. "3 pending,
@@ -363,10 +387,10 @@ func writeLayers(b *strings.Builder, p Point, role string) {
 	}
 	l := p.Layers[big]
 	fmt.Fprintf(b, "In %s (%s), %s holds %s of the weights (%s of %s).\n\n",
-		role, prettyLabel(p.Label), code(l.Name), share(l.Params, total, 0), groupDigits(l.Params), groupDigits(total))
+		role, prettyLabel(p.Label), code(l.Name), share(l.Params, total, 0), numfmt.GroupDigits(l.Params), numfmt.GroupDigits(total))
 	b.WriteString("| layer | params | share |\n|:--|--:|--:|\n")
 	for _, l := range p.Layers {
-		fmt.Fprintf(b, "| %s | %s | %s |\n", cell(l.Name), groupDigits(l.Params), share(l.Params, total, 1))
+		fmt.Fprintf(b, "| %s | %s | %s |\n", cell(l.Name), numfmt.GroupDigits(l.Params), share(l.Params, total, 1))
 	}
 	b.WriteString("\n")
 }
@@ -400,6 +424,17 @@ func writeComparison(b *strings.Builder, e Experiment, results []TurningResult) 
 		best = order[0]
 	}
 
+	writeComparisonTable(b, e, results, order, best)
+	if best < 0 {
+		fmt.Fprintf(b, "No model reaches %s yet.\n\n", targetPercent(e.Target))
+		return
+	}
+	writeComparisonNotes(b, e, results, order, best)
+}
+
+// writeComparisonTable writes each model's turning point, in order, against the best model's
+// (best < 0: none has one).
+func writeComparisonTable(b *strings.Builder, e Experiment, results []TurningResult, order []int, best int) {
 	fmt.Fprintf(b, "Each model's turning point for %s, smallest first.\n\n", targetPercent(e.Target))
 	fmt.Fprintf(b, "| model | turning point | params | %s | × the smallest |\n", accuracyHeader(e))
 	b.WriteString("|:--|:--|--:|--:|--:|\n")
@@ -419,14 +454,14 @@ func writeComparison(b *strings.Builder, e Experiment, results []TurningResult) 
 			ratio = preciseRatio(float64(tp.Params)/float64(bp)) + "×"
 		}
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n",
-			name, cell(tp.Label), groupDigits(tp.Params), percent(tp.Accuracy), ratio)
+			name, cell(tp.Label), numfmt.GroupDigits(tp.Params), percent(tp.Accuracy), ratio)
 	}
 	b.WriteString("\n")
+}
 
-	if best < 0 {
-		fmt.Fprintf(b, "No model reaches %s yet.\n\n", targetPercent(e.Target))
-		return
-	}
+// writeComparisonNotes writes how many times smaller the best model is than each other, and why
+// the models without a turning point have none.
+func writeComparisonNotes(b *strings.Builder, e Experiment, results []TurningResult, order []int, best int) {
 	bestName, bp := modelName(e.Models, best), results[best].Params
 	wrote := false
 	for _, i := range order {
@@ -479,7 +514,7 @@ func writePareto(b *strings.Builder, e Experiment) {
 	fmt.Fprintf(b, "| model | point | params | %s |\n|:--|:--|--:|--:|\n", accuracyHeader(e))
 	for _, r := range front {
 		fmt.Fprintf(b, "| %s | %s | %s | %s |\n",
-			cell(modelName(models, r.ModelIndex)), cell(r.Point.Label), groupDigits(r.Point.Params), percent(r.Point.Accuracy))
+			cell(modelName(models, r.ModelIndex)), cell(r.Point.Label), numfmt.GroupDigits(r.Point.Params), percent(r.Point.Accuracy))
 	}
 }
 
@@ -499,7 +534,7 @@ func machineText(version, goVersion, cpu, os string, cores int) string {
 		on = append(on, oneLine(cpu))
 	}
 	if cores > 0 {
-		on = append(on, plural(cores, "core", "cores"))
+		on = append(on, numfmt.Plural(cores, "core", "cores"))
 	}
 	if os != "" {
 		on = append(on, oneLine(os))
@@ -540,13 +575,6 @@ func countStatus(points []Point, s Status) int {
 	return n
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 func pluralVerb(n int) string {
 	if n == 1 {
 		return "is"
@@ -568,7 +596,7 @@ func joinLabels(labels []string) string {
 
 // writeData writes the data line: the set, its sizes and shape, its classes by name.
 func writeData(b *strings.Builder, d Data) {
-	fmt.Fprintf(b, "- Data: %s, %s training and %s test images of %d×%d×%d", code(d.Name), groupDigits(int64(d.Train)), groupDigits(int64(d.Test)), d.H, d.W, d.C)
+	fmt.Fprintf(b, "- Data: %s, %s training and %s test images of %d×%d×%d", code(d.Name), numfmt.GroupDigits(int64(d.Train)), numfmt.GroupDigits(int64(d.Test)), d.H, d.W, d.C)
 	if d.Normalize != "" {
 		fmt.Fprintf(b, " normalised %s", code(d.Normalize))
 	}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nnsweep/nnsweep/internal/numfmt"
 )
 
 // writeSearch says how a model's points were chosen and what that saved,
@@ -19,10 +21,10 @@ func writeSearch(b *strings.Builder, s SearchInfo) {
 	}
 	fmt.Fprintf(b, "**Search:** %s trained ", method)
 	if s.GridPoints > 0 {
-		fmt.Fprintf(b, "%d of %s (%.0f%%)", s.Trained, plural(s.GridPoints, "point", "points"),
+		fmt.Fprintf(b, "%d of %s (%.0f%%)", s.Trained, numfmt.Plural(s.GridPoints, "point", "points"),
 			100*float64(s.Trained)/float64(s.GridPoints))
 	} else {
-		b.WriteString(plural(s.Trained, "point", "points"))
+		b.WriteString(numfmt.Plural(s.Trained, "point", "points"))
 	}
 	if t := duration(s.TrainSeconds); t != "—" {
 		fmt.Fprintf(b, " in %s", t)
@@ -89,15 +91,8 @@ func writeRepeatsTable(b *strings.Builder, rule string, mi int, m Model, tp Turn
 		case p.ok(): // a point trained once, without Runs
 			mean, low, figure, seeds = percent(p.Accuracy), percent(p.Accuracy), percent(p.Accuracy), "1"
 		}
-		lossText := "—"
-		if p.ok() {
-			lossText = loss(p.Loss)
-		}
-		mark := ""
-		if pareto[[2]int{mi, pi}] {
-			mark = "✓"
-		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |", label, groupDigits(p.Params), mean, sd, low)
+		lossText, mark := lossCell(p), paretoMark(pareto, mi, pi)
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |", label, numfmt.GroupDigits(p.Params), mean, sd, low)
 		if rule == RuleMeanSD {
 			fmt.Fprintf(b, " %s |", figure)
 		}
@@ -141,7 +136,7 @@ func skippedRun(points []Point, i int) int {
 func writeSkippedRow(b *strings.Builder, m Model, i, n, extra int) {
 	first, last := m.Points[i], m.Points[i+n-1]
 	fmt.Fprintf(b, "| %s … %s | %s … %s | %s (%d points) |", cell(first.Label), cell(last.Label),
-		groupDigits(first.Params), groupDigits(last.Params), cell(statusLabel(m, first)), n)
+		numfmt.GroupDigits(first.Params), numfmt.GroupDigits(last.Params), cell(statusLabel(m, first)), n)
 	b.WriteString(strings.Repeat(" — |", extra))
 	b.WriteString(" — | — | — | — |  |\n")
 }
@@ -193,7 +188,7 @@ func figureOf(p Point, rule string) string {
 			seeds = append(seeds, r.Seed)
 		}
 	}
-	return fmt.Sprintf(" (%s of %s: %s)", ruleFigure(rule), plural(s.OK, "seed", "seeds"), seedList(seeds))
+	return fmt.Sprintf(" (%s of %s: %s)", ruleFigure(rule), numfmt.Plural(s.OK, "seed", "seeds"), seedList(seeds))
 }
 
 // seedList writes seeds in increasing order, a run of consecutive ones as a range: "1–3", "1, 4, 7".
@@ -249,7 +244,7 @@ func predictionSentence(m Model, tp TurningResult, target float64) string {
 		return fmt.Sprintf("no power-law fit: it needs results at 3 sizes or more (has %d).", len(sizes))
 	}
 	s := fmt.Sprintf("fit accuracy ≈ %s to %s (RMSE %.2f points, R² %.3f); ",
-		f, plural(f.N, "point", "points"), 100*f.RMSE, f.R2)
+		f, numfmt.Plural(f.N, "point", "points"), 100*f.RMSE, f.R2)
 	pred, ok := f.ParamsAt(target)
 	if !ok {
 		return s + fmt.Sprintf("the fit levels off at %s, below the target: no size is predicted to reach %s.",
@@ -258,14 +253,14 @@ func predictionSentence(m Model, tp TurningResult, target float64) string {
 	s += "predicted turning point ≈ " + approxCount(pred) + " parameters"
 	switch {
 	case pred < f.MinParams:
-		s += fmt.Sprintf(", below the smallest point with a result (%s)", groupDigits(int64(f.MinParams)))
+		s += fmt.Sprintf(", below the smallest point with a result (%s)", numfmt.GroupDigits(int64(f.MinParams)))
 	case pred > f.MaxParams:
-		s += fmt.Sprintf(", beyond the largest point with a result (%s): an extrapolation", groupDigits(int64(f.MaxParams)))
+		s += fmt.Sprintf(", beyond the largest point with a result (%s): an extrapolation", numfmt.GroupDigits(int64(f.MaxParams)))
 	}
 	if !tp.Found {
 		return s + "; measured: none yet."
 	}
-	return s + fmt.Sprintf("; measured: %s (%s), %s.", groupDigits(tp.Params), tp.Label, versusPrediction(float64(tp.Params), pred))
+	return s + fmt.Sprintf("; measured: %s (%s), %s.", numfmt.GroupDigits(tp.Params), tp.Label, versusPrediction(float64(tp.Params), pred))
 }
 
 // approxCount formats an estimated count with three significant digits:
@@ -276,7 +271,7 @@ func approxCount(v float64) string {
 	}
 	digits := math.Floor(math.Log10(v)) + 1
 	scale := math.Pow(10, math.Max(digits-3, 0))
-	return groupDigits(int64(math.Round(v/scale) * scale))
+	return numfmt.GroupDigits(int64(math.Round(v/scale) * scale))
 }
 
 // versusPrediction compares a measured count with a predicted one:

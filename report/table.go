@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nnsweep/nnsweep/internal/numfmt"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 )
@@ -160,7 +161,7 @@ func humanTable(e Experiment) (header []string, rows [][]string) {
 				lossText = loss(p.Loss)
 			}
 			rows = append(rows, []string{
-				modelName(models, mi), p.Label, groupDigits(p.Params), accuracyText(m, p), lossText, epochsText(p),
+				modelName(models, mi), p.Label, numfmt.GroupDigits(p.Params), accuracyText(m, p), lossText, epochsText(p),
 				duration(p.TrainSeconds), timesSmaller(tp.Largest.Params, p.Params),
 				mark(pareto[[2]int{mi, pi}]), mark(tp.Found && tp.Index == pi),
 			})

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/nnsweep/nnsweep/internal/atomicfile"
 )
 
 // Write writes the full report of e into dir, creating dir if needed:
@@ -25,32 +27,12 @@ func Write(dir string, e Experiment) error {
 	if err := WriteMarkdown(&md, e, "chart"); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, "report.md"), md.Bytes())
+	return writeFile(filepath.Join(dir, "report.md"), md.Bytes())
 }
 
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory that is then renamed over path.
-func writeFileAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("report: writing %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("report: writing %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
+// writeFile replaces path with data atomically (see atomicfile.Write).
+func writeFile(path string, data []byte) error {
+	if err := atomicfile.Write(path, data); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil

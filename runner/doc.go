@@ -1,6 +1,7 @@
 // Package runner trains and evaluates one model at one sweep point: it feeds shuffled
-// mini-batches from package dataset through the gorgonia graphs of package builder, steps a
-// Keras-exact optimizer (optimizer.go), and measures test accuracy and loss after the last epoch.
+// mini-batches from package dataset through the gorgonia graphs of package builder, made with
+// the engine (engine.go: ops.Fast or ops.Stock) the run names, steps a Keras-exact optimizer
+// (optimizer.go), and measures test accuracy and loss after the last epoch.
 //
 // A point trains on a training graph and is evaluated on a second graph bound to the same weight
 // tensors, so dropout is active only while training. Everything random (weights, shuffling,

@@ -59,7 +59,30 @@ func TestFidelityFixtures(t *testing.T) {
 	}
 }
 
-func checkFidelityFixture(t *testing.T, base string, ops builder.Ops) {
+// fidelityFixture is one fixture of testdata/fidelity: its model at its point, and PyTorch's
+// arrays.
+type fidelityFixture struct {
+	base  string
+	m     spec.ResolvedModel
+	p     spec.Point
+	meta  fidelityMeta
+	fx    *npz.Reader
+	steps int
+}
+
+// f32 reads the fixture's float32 array key.
+func (f *fidelityFixture) f32(t *testing.T, key string) []float32 {
+	t.Helper()
+	var v []float32
+	if err := f.fx.Read(key+".npy", &v); err != nil {
+		t.Fatalf("%s.npz: %s: %v", f.base, key, err)
+	}
+	return v
+}
+
+// openFidelityFixture reads the fixture at base (.yaml, .json, .npz); the caller closes its npz.
+func openFidelityFixture(t *testing.T, base string) *fidelityFixture {
+	t.Helper()
 	src, err := os.ReadFile(base + ".yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -85,18 +108,18 @@ func checkFidelityFixture(t *testing.T, base string, ops builder.Ops) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fx.Close()
-	f32 := func(key string) []float32 {
-		var v []float32
-		if err := fx.Read(key+".npy", &v); err != nil {
-			t.Fatalf("%s.npz: %s: %v", base, key, err)
-		}
-		return v
-	}
 	var steps []int64
 	if err := fx.Read("steps.npy", &steps); err != nil || len(steps) != 1 || steps[0] < 1 {
 		t.Fatalf("%s.npz: steps %v: %v", base, steps, err)
 	}
+	return &fidelityFixture{base: base, m: m, p: p, meta: meta, fx: fx, steps: int(steps[0])}
+}
+
+func checkFidelityFixture(t *testing.T, base string, ops builder.Ops) {
+	f := openFidelityFixture(t, base)
+	defer f.fx.Close()
+	m, p, meta := f.m, f.p, f.meta
+	f32 := func(key string) []float32 { return f.f32(t, key) }
 	batch := m.Train.BatchSize
 	tr, err := newTrainer(m, p, m.Train, batch, 16, ops)
 	if err != nil {
@@ -112,51 +135,59 @@ func checkFidelityFixture(t *testing.T, base string, ops builder.Ops) {
 		}
 		copy(w.Data().([]float32), f32(fmt.Sprintf("init_%d", i)))
 	}
-	g := tr.train
-	for step := 1; step <= int(steps[0]); step++ {
-		key := func(k string) string { return fmt.Sprintf("s%d_%s", step, k) }
-		var labels []int32
-		if err := fx.Read(key("labels")+".npy", &labels); err != nil || len(labels) != batch {
-			t.Fatalf("step %d: %d labels (%v), want a whole batch of %d", step, len(labels), err, batch)
+	for step := 1; step <= f.steps; step++ {
+		checkFidelityStep(t, f, tr, step)
+	}
+}
+
+// checkFidelityStep runs one training step of the fixture on tr, from the batch and masks PyTorch
+// saw, and compares the loss, the gradients and the updated weights with PyTorch's.
+func checkFidelityStep(t *testing.T, f *fidelityFixture, tr *trainer, step int) {
+	t.Helper()
+	g, batch, fx := tr.train, f.m.Train.BatchSize, f.fx
+	f32 := func(key string) []float32 { return f.f32(t, key) }
+	key := func(k string) string { return fmt.Sprintf("s%d_%s", step, k) }
+	var labels []int32
+	if err := fx.Read(key("labels")+".npy", &labels); err != nil || len(labels) != batch {
+		t.Fatalf("step %d: %d labels (%v), want a whole batch of %d", step, len(labels), err, batch)
+	}
+	var want []float64
+	if err := fx.Read(key("loss")+".npy", &want); err != nil || len(want) != 1 {
+		t.Fatalf("step %d: loss: %v", step, err)
+	}
+	// The batch as the graph saw it (NCHW, which for one channel is the data's HWC).
+	set := &dataset.Set{N: batch, H: 28, W: 28, C: 1, Classes: 10, Images: f32(key("images")), Labels: labels}
+	idx := make([]int, batch)
+	for i := range idx {
+		idx[i] = i
+	}
+	fillImages(g.Input.Value().Data().([]float32), set, idx)
+	fillLabels(g.Labels.Value().Data().([]float32), set, idx, tr.classes)
+	if err := G.Let(g.Count, float32(batch)); err != nil {
+		t.Fatal(err)
+	}
+	for i, mask := range g.Dropouts {
+		copy(mask.Value().Data().([]float32), f32(key(fmt.Sprintf("mask_%d", i))))
+	}
+	if err := tr.trainVM.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	loss := float64(g.Loss.Value().Data().(float32))
+	if d := math.Abs(loss-want[0]) / math.Abs(want[0]); d > fidelityLossTol {
+		t.Errorf("step %d: loss %.8g, PyTorch's %.8g (relative difference %.2g)", step, loss, want[0], d)
+	}
+	for i, gr := range g.Grads {
+		if d := maxRelDiff(gr.Value().Data().([]float32), f32(key(fmt.Sprintf("grad_%d", i)))); d > fidelityGradTol {
+			t.Errorf("step %d: gradient of %s differs from PyTorch's by %.2g of its largest value", step, tr.weights.Names[i], d)
 		}
-		var want []float64
-		if err := fx.Read(key("loss")+".npy", &want); err != nil || len(want) != 1 {
-			t.Fatalf("step %d: loss: %v", step, err)
-		}
-		// The batch as the graph saw it (NCHW, which for one channel is the data's HWC).
-		set := &dataset.Set{N: batch, H: 28, W: 28, C: 1, Classes: 10, Images: f32(key("images")), Labels: labels}
-		idx := make([]int, batch)
-		for i := range idx {
-			idx[i] = i
-		}
-		fillImages(g.Input.Value().Data().([]float32), set, idx)
-		fillLabels(g.Labels.Value().Data().([]float32), set, idx, tr.classes)
-		if err := G.Let(g.Count, float32(batch)); err != nil {
-			t.Fatal(err)
-		}
-		for i, mask := range g.Dropouts {
-			copy(mask.Value().Data().([]float32), f32(key(fmt.Sprintf("mask_%d", i))))
-		}
-		if err := tr.trainVM.RunAll(); err != nil {
-			t.Fatal(err)
-		}
-		loss := float64(g.Loss.Value().Data().(float32))
-		if d := math.Abs(loss-want[0]) / math.Abs(want[0]); d > fidelityLossTol {
-			t.Errorf("step %d: loss %.8g, PyTorch's %.8g (relative difference %.2g)", step, loss, want[0], d)
-		}
-		for i, gr := range g.Grads {
-			if d := maxRelDiff(gr.Value().Data().([]float32), f32(key(fmt.Sprintf("grad_%d", i)))); d > fidelityGradTol {
-				t.Errorf("step %d: gradient of %s differs from PyTorch's by %.2g of its largest value", step, tr.weights.Names[i], d)
-			}
-		}
-		if err := tr.solver.Step(tr.grads); err != nil {
-			t.Fatal(err)
-		}
-		tr.trainVM.Reset()
-		for i, w := range tr.weights.Tensors {
-			if d := maxRelDiff(w.Data().([]float32), f32(key(fmt.Sprintf("weight_%d", i)))); d > fidelityWeightTol {
-				t.Errorf("step %d: %s after the update differs from PyTorch's by %.2g of its largest value", step, tr.weights.Names[i], d)
-			}
+	}
+	if err := tr.solver.Step(tr.grads); err != nil {
+		t.Fatal(err)
+	}
+	tr.trainVM.Reset()
+	for i, w := range tr.weights.Tensors {
+		if d := maxRelDiff(w.Data().([]float32), f32(key(fmt.Sprintf("weight_%d", i)))); d > fidelityWeightTol {
+			t.Errorf("step %d: %s after the update differs from PyTorch's by %.2g of its largest value", step, tr.weights.Names[i], d)
 		}
 	}
 }

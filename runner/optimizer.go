@@ -159,10 +159,10 @@ type solver struct {
 	keepGrad []bool        // per-Step scratch: parameter i's gradient is fresh (freshGrad)
 
 	// The update runs in chunks of the parameters' elements, on both cores when there are
-	// enough of them and that is measured to pay (see ops_conv_parallel.go); each element is
+	// enough of them and that is measured to pay (see kernels.Pass); each element is
 	// updated the same way whichever goroutine does it.
 	chunks   [][]updateSegment // the segments of each chunk
-	task     *splitTask
+	task     *kernels.Pass
 	eligible bool
 }
 
@@ -209,7 +209,7 @@ func (s *solver) Step(model []gorgonia.ValueGrad) error {
 	}
 
 	s.rule.beginStep()
-	runPass(s.task, s.eligible)
+	s.task.Run(s.eligible)
 	for i := range s.weights {
 		s.weights[i], s.grads[i] = nil, nil // hold no reference to the graph's tensors between steps
 	}
@@ -248,16 +248,16 @@ func (s *solver) allocateState() {
 	}
 	s.started = true
 
-	// Cut the concatenated elements into convChunks equal chunks, each a list of segments of
+	// Cut the concatenated elements into kernels.PassChunks equal chunks, each a list of segments of
 	// whole or partial parameters.
 	total := 0
 	for _, n := range s.sizes {
 		total += n
 	}
-	s.chunks = make([][]updateSegment, convChunks)
+	s.chunks = make([][]updateSegment, kernels.PassChunks)
 	param, off := 0, 0 // the next element: parameter param, offset off
 	for c := range s.chunks {
-		lo, hi := chunkRange(total, c, convChunks)
+		lo, hi := kernels.ChunkRange(total, c, kernels.PassChunks)
 		for todo := hi - lo; todo > 0; {
 			for s.sizes[param] == off {
 				param, off = param+1, 0
@@ -272,7 +272,7 @@ func (s *solver) allocateState() {
 			todo -= n
 		}
 	}
-	s.task = newSplitTask(s.chunk, convChunks)
+	s.task = kernels.NewPass(s.chunk, kernels.PassChunks)
 	s.eligible = total >= optimizerSplitMinElements
 }
 
@@ -409,7 +409,7 @@ func (r *adamRule) update(w, g []float32, state [][]float32) {
 func adamStepSize(lr, beta1, beta2 float32, t int64) float32 {
 	beta1Power := float32(math.Pow(float64(beta1), float64(t)))
 	beta2Power := float32(math.Pow(float64(beta2), float64(t)))
-	return float32(lr*sqrt32(1-beta2Power)) / (1 - beta1Power)
+	return float32(lr*kernels.Sqrt32(1-beta2Power)) / (1 - beta1Power)
 }
 
 // adadeltaRule is Adadelta; its slots are the mean squares of the gradients (a) and of the
@@ -421,8 +421,6 @@ func (r *adadeltaRule) beginStep() {}
 func (r *adadeltaRule) update(w, g []float32, state [][]float32) {
 	kernels.AdadeltaUpdate(w, g, state[0], state[1], r.lr, r.rho, r.oneMinusRho, r.eps)
 }
-
-func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
 
 // checkLengths panics unless every slice has len(w) elements: callers size them together.
 func checkLengths(w []float32, others ...[]float32) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/nnsweep/nnsweep/internal/testcmp"
 	"github.com/nnsweep/nnsweep/runner/kernels"
 	"github.com/nnsweep/nnsweep/spec"
 	"gorgonia.org/gorgonia"
@@ -666,11 +667,11 @@ func TestOptimizerSplitMatchesWhole(t *testing.T) {
 						if !s.eligible {
 							t.Fatalf("%d elements are not eligible for splitting", optimizerSplitMinElements)
 						}
-						s.task.mode = []splitMode{modeWhole, modeSplit}[k]
+						s.task.Mode = []kernels.PassMode{kernels.PassWhole, kernels.PassSplit}[k]
 					}
 				}
 				for i := range sizes {
-					if j := firstBitDifference(ps[1][i].weights(), ps[0][i].weights()); j >= 0 {
+					if j := testcmp.FirstBitDifference(ps[1][i].weights(), ps[0][i].weights()); j >= 0 {
 						t.Fatalf("step %d, parameter %d, element %d: split %v, whole %v", step, i, j, ps[1][i].weights()[j], ps[0][i].weights()[j])
 					}
 				}

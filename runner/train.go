@@ -11,6 +11,7 @@ import (
 
 	"github.com/nnsweep/nnsweep/builder"
 	"github.com/nnsweep/nnsweep/dataset"
+	"github.com/nnsweep/nnsweep/runner/ops"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 )
@@ -32,7 +33,7 @@ type Options struct {
 	LimitTrain int
 	// EvalBatch is the batch size of the evaluation graph (default 256).
 	EvalBatch int
-	// Ops builds the layers (nil: FastOps).
+	// Ops builds the layers (nil: ops.Fast).
 	Ops builder.Ops
 	// Progress, when set, is called after every training batch, and once more at the end of every
 	// epoch (after validation) with EpochDone set.
@@ -100,26 +101,15 @@ type Result struct {
 // A loss that becomes NaN or infinite ends training with Status diverged and no error.
 func Train(ctx context.Context, m spec.ResolvedModel, p spec.Point, data *dataset.Data, opts Options) (*Result, error) {
 	cfg := m.Train
-	train, val := data.Train, (*dataset.Set)(nil)
-	if cfg.ValidationSplit > 0 {
-		var err error
-		if train, val, err = data.Train.Split(cfg.ValidationSplit, uint64(cfg.Seed)); err != nil {
-			return nil, err
-		}
-	}
-	if opts.LimitTrain > 0 && opts.LimitTrain < train.N {
-		train = train.Subset(0, opts.LimitTrain)
+	train, val, err := trainingSets(m, data, opts)
+	if err != nil {
+		return nil, err
 	}
 	if opts.EvalBatch <= 0 {
 		opts.EvalBatch = 256
 	}
-	if train.H != m.Input.H || train.W != m.Input.W || train.C != m.Input.C {
-		if train.H*train.W*train.C != m.Input.H*m.Input.W*m.Input.C {
-			return nil, fmt.Errorf("runner: the data's %d×%d×%d images do not fit the model's %s input", train.H, train.W, train.C, m.Input)
-		}
-	}
 	if opts.Ops == nil {
-		opts.Ops = FastOps{}
+		opts.Ops = ops.Fast{}
 	}
 	t, err := newTrainer(m, p, cfg, train.N, opts.EvalBatch, opts.Ops)
 	if err != nil {
@@ -136,35 +126,8 @@ func Train(ctx context.Context, m spec.ResolvedModel, p spec.Point, data *datase
 		stop = newEarlyStopper(*cfg.EarlyStop)
 	}
 	start := time.Now()
-	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
-		ep, err := t.epoch(ctx, train, epoch, cfg.Epochs, start, opts.Progress)
-		if err != nil {
-			return nil, err
-		}
-		if math.IsNaN(ep.Loss) || math.IsInf(ep.Loss, 0) {
-			res.Status = StatusDiverged
-			res.History = append(res.History, ep)
-			res.Epochs = epoch
-			break
-		}
-		if val != nil {
-			mv, err := t.evaluate(val)
-			if err != nil {
-				return nil, err
-			}
-			ep.Val = &mv
-		}
-		if opts.Progress != nil {
-			opts.Progress(Progress{Epoch: epoch, Epochs: cfg.Epochs, Batch: ep.batches, Batches: ep.batches, EpochDone: true,
-				Loss: ep.Loss, Accuracy: ep.Accuracy, Val: ep.Val, Elapsed: time.Since(start),
-				ExamplesPerSecs: float64(train.N) / ep.Seconds})
-		}
-		res.History = append(res.History, ep)
-		res.Epochs = epoch
-		if stop != nil && stop.observe(epoch, *ep.Val, t.weights.Floats()) {
-			res.StoppedEarly = true
-			break
-		}
+	if err := t.epochs(ctx, res, train, val, stop, cfg.Epochs, start, opts.Progress); err != nil {
+		return nil, err
 	}
 	res.TrainSeconds = time.Since(start).Seconds()
 	if stop != nil {
@@ -183,6 +146,63 @@ func Train(ctx context.Context, m spec.ResolvedModel, p spec.Point, data *datase
 		}
 	}
 	return res, nil
+}
+
+// trainingSets returns the examples m trains on and those it validates on (nil without a
+// validation split), as the training settings and opts.LimitTrain cut data's training set.
+func trainingSets(m spec.ResolvedModel, data *dataset.Data, opts Options) (train, val *dataset.Set, err error) {
+	cfg := m.Train
+	train = data.Train
+	if cfg.ValidationSplit > 0 {
+		if train, val, err = data.Train.Split(cfg.ValidationSplit, uint64(cfg.Seed)); err != nil {
+			return nil, nil, err
+		}
+	}
+	if opts.LimitTrain > 0 && opts.LimitTrain < train.N {
+		train = train.Subset(0, opts.LimitTrain)
+	}
+	if train.H != m.Input.H || train.W != m.Input.W || train.C != m.Input.C {
+		if train.H*train.W*train.C != m.Input.H*m.Input.W*m.Input.C {
+			return nil, nil, fmt.Errorf("runner: the data's %d×%d×%d images do not fit the model's %s input", train.H, train.W, train.C, m.Input)
+		}
+	}
+	return train, val, nil
+}
+
+// epochs trains up to n epochs into res, validating after each on val (when set), until the loss
+// diverges or stop (when set) says so.
+func (t *trainer) epochs(ctx context.Context, res *Result, train, val *dataset.Set, stop *earlyStopper, n int, start time.Time, progress func(Progress)) error {
+	for epoch := 1; epoch <= n; epoch++ {
+		ep, err := t.epoch(ctx, train, epoch, n, start, progress)
+		if err != nil {
+			return err
+		}
+		if math.IsNaN(ep.Loss) || math.IsInf(ep.Loss, 0) {
+			res.Status = StatusDiverged
+			res.History = append(res.History, ep)
+			res.Epochs = epoch
+			return nil
+		}
+		if val != nil {
+			mv, err := t.evaluate(val)
+			if err != nil {
+				return err
+			}
+			ep.Val = &mv
+		}
+		if progress != nil {
+			progress(Progress{Epoch: epoch, Epochs: n, Batch: ep.batches, Batches: ep.batches, EpochDone: true,
+				Loss: ep.Loss, Accuracy: ep.Accuracy, Val: ep.Val, Elapsed: time.Since(start),
+				ExamplesPerSecs: float64(train.N) / ep.Seconds})
+		}
+		res.History = append(res.History, ep)
+		res.Epochs = epoch
+		if stop != nil && stop.observe(epoch, *ep.Val, t.weights.Floats()) {
+			res.StoppedEarly = true
+			return nil
+		}
+	}
+	return nil
 }
 
 // trainer holds one point's weights, graphs, machines and optimizer for the length of its training.
@@ -400,7 +420,7 @@ func (e *evaluator) metrics(set *dataset.Set, probs *[]float32) (Metrics, error)
 
 // Evaluate computes the loss and accuracy over set of model m at point p with the weights w, as
 // Train evaluates the test set: the same evaluation graph, batch size (opts.EvalBatch, default
-// 256) and ops (opts.Ops, default FastOps), so that the weights a training ended with give back
+// 256) and ops (opts.Ops, default ops.Fast), so that the weights a training ended with give back
 // its test metrics exactly. Probabilities, when not nil, receives the softmax probabilities of
 // every example, [set.N, classes] row-major.
 func Evaluate(m spec.ResolvedModel, p spec.Point, w *builder.Weights, set *dataset.Set, opts Options, probabilities *[]float32) (Metrics, error) {
@@ -408,7 +428,7 @@ func Evaluate(m spec.ResolvedModel, p spec.Point, w *builder.Weights, set *datas
 		opts.EvalBatch = 256
 	}
 	if opts.Ops == nil {
-		opts.Ops = FastOps{}
+		opts.Ops = ops.Fast{}
 	}
 	e, err := newEvaluator(m, p, w, opts.EvalBatch, opts.Ops)
 	if err != nil {

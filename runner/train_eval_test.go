@@ -7,15 +7,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nnsweep/nnsweep/builder"
 	"github.com/nnsweep/nnsweep/dataset"
+	"github.com/nnsweep/nnsweep/runner/ops"
 	G "gorgonia.org/gorgonia"
 )
 
-// failingEvalOps builds graphs as StockOps does, except that a graph of batch evalBatch (the
+// failingEvalOps builds graphs as ops.Stock does, except that a graph of batch evalBatch (the
 // evaluation graph) gets an op that fails whenever it runs.
 type failingEvalOps struct {
-	builder.StockOps
+	ops.Stock
 	evalBatch int
 }
 
@@ -29,7 +29,7 @@ func (o failingEvalOps) LogSoftmax(logits *G.Node) (*G.Node, error) {
 			return nil, err
 		}
 	}
-	return o.StockOps.LogSoftmax(logits)
+	return o.Stock.LogSoftmax(logits)
 }
 
 // failOp is an element-wise op whose every run fails.

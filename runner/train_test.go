@@ -3,11 +3,11 @@ package runner
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/nnsweep/nnsweep/dataset"
+	"github.com/nnsweep/nnsweep/internal/spectest"
 	"github.com/nnsweep/nnsweep/spec"
 )
 
@@ -34,16 +34,8 @@ func blobs(n int, seed uint64) *dataset.Set {
 
 func resolvedModel(t *testing.T, train, layers string) spec.ResolvedModel {
 	t.Helper()
-	src := fmt.Sprintf("name: m\ndataset: mnist\ntarget: {min: 0.9}\nsweep: {n: [8]}\ntrain: %s\nmodel:\n  input: [4, 4, 1]\n  layers:\n%s", train, layers)
-	s, errs := spec.Parse("m.yaml", []byte(src))
-	if errs != nil {
-		t.Fatal(errs.Lines())
-	}
-	ms, errs := spec.Expand(s, &spec.DataInfo{H: 4, W: 4, C: 1, Classes: 4})
-	if errs != nil {
-		t.Fatal(errs.Lines())
-	}
-	return ms[0]
+	m, _ := spectest.Model(t, "[4, 4, 1]", 4, 8, train, layers)
+	return m
 }
 
 const mlp = "    - flatten: {}\n    - dense: {units: n, activation: relu}\n    - dense: {units: 4, activation: softmax}\n"

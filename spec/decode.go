@@ -186,18 +186,31 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, p Path) {
 	case reflect.Struct:
 		d.decodeStruct(n, v, p)
 	case reflect.Slice:
-		if isNull(n) {
-			return
-		}
-		if n.Kind != yaml.SequenceNode {
-			d.errorf(n, p, exampleFix(p, "write a list: [a, b] or one \"- \" item per line"), "expected a list, found %s", describe(n))
-			return
-		}
-		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
-		for i, c := range n.Content {
-			d.decode(c, s.Index(i), p.Index(i))
-		}
-		v.Set(s)
+		d.decodeList(n, v, p)
+	default:
+		d.decodeScalar(n, v, p)
+	}
+}
+
+// decodeList decodes a YAML sequence into the slice v.
+func (d *decoder) decodeList(n *yaml.Node, v reflect.Value, p Path) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, p, exampleFix(p, "write a list: [a, b] or one \"- \" item per line"), "expected a list, found %s", describe(n))
+		return
+	}
+	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, c := range n.Content {
+		d.decode(c, s.Index(i), p.Index(i))
+	}
+	v.Set(s)
+}
+
+// decodeScalar decodes a YAML scalar into v, a string, integer, float or bool.
+func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, p Path) {
+	switch v.Kind() {
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode || isNull(n) {
 			d.errorf(n, p, exampleFix(p, "write a single text value"), "expected a string, found %s", describe(n))

@@ -50,8 +50,8 @@ type ResolvedLayer struct {
 	Name string
 	Kind LayerKind
 	Path Path // where the layer is written, e.g. "models[1].layers[3].conv2d"
-	// Units (dense) or Filters (conv2d) is the layer's width; zero for other kinds.
-	Units, Filters Expr
+	// Width is the layer's units (dense) or filters (conv2d); zero for other kinds.
+	Width Expr
 	// Window is the kernel (conv2d) or pool size (pooling); Stride defaults to 1 (conv2d) or the
 	// pool size (pooling).
 	Window, Stride Pair
@@ -63,6 +63,39 @@ type ResolvedLayer struct {
 	// Once the data is a vector (after flatten or dense) they are zero and Vector is true.
 	InH, InW, OutH, OutW int
 	Vector               bool
+	// InC and OutC are the channels of the layer's input and output, or the vector's length once
+	// the data is a vector, as polynomials in the sweep variables.
+	InC, OutC Poly
+	// Settings holds what a kind resolves beyond the fields above, for its graph to read (nil for
+	// every kind so far). It enters the result key as JSON, so it must marshal deterministically.
+	Settings any
+}
+
+// Params returns the layer's trainable parameters (weights and biases) in closed form.
+func (l ResolvedLayer) Params() Poly { p, _ := unitOf(l.Kind).count(l); return p }
+
+// MACs returns the layer's forward multiply-adds per example in closed form (pooling, flatten,
+// dropout and activations count 0).
+func (l ResolvedLayer) MACs() Poly { _, m := unitOf(l.Kind).count(l); return m }
+
+// Activations returns the layer's output values per example in closed form.
+func (l ResolvedLayer) Activations() Poly {
+	if l.Vector {
+		return l.OutC
+	}
+	return Const(int64(l.OutH * l.OutW)).Mul(l.OutC)
+}
+
+// Weights returns the layer's trainable tensors, in the order the graph binds them.
+func (l ResolvedLayer) Weights() []WeightShape { return unitOf(l.Kind).weights(l) }
+
+// WeightShape is one trainable tensor of a layer: float32, row-major, Shape as polynomials in the
+// sweep variables. Kernels are drawn Glorot-uniform with limit √(6/(FanIn+FanOut)); a tensor
+// with a zero FanIn (a bias) starts at zero.
+type WeightShape struct {
+	Name          string // "kernel" or "bias"; the tensor is named "<layer>/<Name>"
+	Shape         []Poly
+	FanIn, FanOut Poly
 }
 
 // ResolvedModel is a model ready to count, build and train: its layers resolved, its sweep
@@ -89,20 +122,12 @@ func Expand(s *Spec, data *DataInfo) ([]ResolvedModel, ErrorList) {
 	if s == nil {
 		return nil, ErrorList{{Problem: "no spec to expand", Fix: "parse the file first"}}
 	}
-	errs := append(append(ErrorList(nil), s.parseErrs...), Validate(s, data)...)
-	if len(errs) > 0 {
+	models, verrs := s.resolve(data)
+	if errs := append(append(ErrorList(nil), s.parseErrs...), verrs...); len(errs) > 0 {
 		errs.Sort()
 		return nil, errs
 	}
-	var out []ResolvedModel
-	for _, e := range s.modelEntries() {
-		m, errs := s.resolveModel(e.m, e.path, data)
-		if len(errs) > 0 {
-			return nil, errs
-		}
-		out = append(out, m)
-	}
-	return out, nil
+	return models, nil
 }
 
 // Limits that keep every count within int64 and every sweep within reason.
@@ -115,29 +140,51 @@ const (
 	maxCoeffSum = 1 << 62
 )
 
-// resolveModel applies defaults, checks the semantic rules and expands the sweep of one model.
+// resolveModel applies defaults, checks the semantic rules and expands the sweep of one model:
+// its name, input, training settings, sweep, layers (each by its kind's unit) and classifier.
 func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, ErrorList) {
-	var errs ErrorList
-	add := func(e *Error) { errs = append(errs, e) }
 	r := ResolvedModel{Name: m.Name, Path: mp}
 	if r.Name == "" && mp == "model" {
 		r.Name = s.Name
 	}
-	switch {
-	case r.Name == "" && mp != "model" && !s.rejected(mp.Child("name")):
-		add(s.errorAt(mp, "add name: to the model, e.g. name: cnn", "the model has no name"))
-	case m.Name != "" && !modelName.MatchString(m.Name):
-		add(s.errorAt(mp.Child("name"), nameFix, "%q is not a valid model name", m.Name))
+	errs := s.checkModelName(m, mp, r.Name)
+	haveShape, ierrs := s.resolveInput(m, mp, data, &r)
+	errs = append(errs, ierrs...)
+	errs = append(errs, s.resolveTraining(m, mp, &r)...)
+	known, serrs := s.resolveSweep(m, mp, &r)
+	errs = append(errs, serrs...)
+	if len(m.Layers) == 0 {
+		if !s.rejected(mp.Child("layers")) {
+			errs = append(errs, s.errorAt(mp.Child("layers"), "add layers:, e.g. layers: [{flatten: {}}, {dense: {units: 10, activation: softmax}}]", "the model has no layers"))
+		}
+		return r, errs
 	}
+	errs = append(errs, s.resolveLayers(m, mp, haveShape, known, &r)...)
+	return r, append(errs, s.checkClassifier(m, mp, r.Classes)...)
+}
 
-	// Input shape and classes.
+// checkModelName reports a missing or malformed model name.
+func (s *Spec) checkModelName(m *Model, mp Path, name string) ErrorList {
+	switch {
+	case name == "" && mp != "model" && !s.rejected(mp.Child("name")):
+		return ErrorList{s.errorAt(mp, "add name: to the model, e.g. name: cnn", "the model has no name")}
+	case m.Name != "" && !modelName.MatchString(m.Name):
+		return ErrorList{s.errorAt(mp.Child("name"), nameFix, "%q is not a valid model name", m.Name)}
+	}
+	return nil
+}
+
+// resolveInput sets r's input shape (the model's input: or the dataset's) and classes. It
+// reports whether the shape is known.
+func (s *Spec) resolveInput(m *Model, mp Path, data *DataInfo, r *ResolvedModel) (bool, ErrorList) {
+	var errs ErrorList
 	haveShape := true
 	switch {
 	case len(m.Input) == 3:
 		r.Input = Shape{m.Input[0], m.Input[1], m.Input[2]}
 		for i, v := range m.Input {
 			if v > maxInput {
-				add(s.errorAt(mp.Child("input").Index(i), fmt.Sprintf("use sizes up to %d", maxInput), "input size %d is too large", v))
+				errs = append(errs, s.errorAt(mp.Child("input").Index(i), fmt.Sprintf("use sizes up to %d", maxInput), "input size %d is too large", v))
 				haveShape = false
 			}
 			if v < 1 {
@@ -145,7 +192,7 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 			}
 		}
 		if haveShape && data != nil && r.Input.H*r.Input.W*r.Input.C != data.H*data.W*data.C {
-			add(s.errorAt(mp.Child("input"), fmt.Sprintf("remove input: to use the dataset's shape, or give a shape of %d values", data.H*data.W*data.C),
+			errs = append(errs, s.errorAt(mp.Child("input"), fmt.Sprintf("remove input: to use the dataset's shape, or give a shape of %d values", data.H*data.W*data.C),
 				"input %s does not match the dataset's %s images", r.Input, Shape{data.H, data.W, data.C}))
 		}
 	case len(m.Input) == 0 && data != nil && !s.rejected(mp.Child("input")):
@@ -156,8 +203,13 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 	if data != nil {
 		r.Classes = data.Classes
 	}
+	return haveShape, errs
+}
 
-	// Training settings: top-level defaults, overridden key by key.
+// resolveTraining sets r's training settings (top-level defaults, overridden key by key), search
+// and repeats.
+func (s *Spec) resolveTraining(m *Model, mp Path, r *ResolvedModel) ErrorList {
+	var errs ErrorList
 	r.Train = s.Train.Override(m.Train).Resolve()
 	r.Search = orDefault(orDefault(m.Search, s.Search), "grid")
 	r.Repeats = 1
@@ -171,15 +223,19 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 		if m.Train.EarlyStop == nil {
 			p = Path("train").Child("early_stop")
 		}
-		add(s.errorAt(p, "add validation_split: 0.1 to train:", "early stopping watches the validation set, but %s has no validation_split", r.Name))
+		errs = append(errs, s.errorAt(p, "add validation_split: 0.1 to train:", "early stopping watches the validation set, but %s has no validation_split", r.Name))
 	}
 	inherited := ""
 	if s.Train.Optimizer != nil {
 		inherited = s.Train.Optimizer.Name
 	}
-	errs = append(errs, s.checkOptimizer(m.Train.Optimizer, mp.Child("train").Child("optimizer"), inherited)...)
+	return append(errs, s.checkOptimizer(m.Train.Optimizer, mp.Child("train").Child("optimizer"), inherited)...)
+}
 
-	// Sweep: which variables do the widths use?
+// resolveSweep sets r's variables (those the widths use) and points. It returns the names of
+// every variable of the model's sweep.
+func (s *Spec) resolveSweep(m *Model, mp Path, r *ResolvedModel) ([]string, ErrorList) {
+	var errs ErrorList
 	used := usedVars(m)
 	sweep := s.Sweep.Override(m.Sweep)
 	var known []string
@@ -189,7 +245,7 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 	if !s.rejectedWithin(mp.Child("layers")) && !hasUnknownVars(m, sweep) {
 		for _, v := range m.Sweep.Vars {
 			if !used[v.Name] {
-				add(s.errorAt(mp.Child("sweep").Child(v.Name), fmt.Sprintf("use it in a width (units: 2%s) or remove it", v.Name),
+				errs = append(errs, s.errorAt(mp.Child("sweep").Child(v.Name), fmt.Sprintf("use it in a width (units: 2%s) or remove it", v.Name),
 					"sweep variable %q is not used by any layer of %s", v.Name, r.Name))
 			}
 		}
@@ -202,34 +258,14 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 	var values [][]int64
 	sweepOK := true
 	for _, name := range r.Vars {
-		vals, _ := sweep.Lookup(name)
 		p := mp.Child("sweep").Child(name)
 		if _, own := m.Sweep.Lookup(name); !own {
 			p = Path("sweep").Child(name)
 		}
-		list, err := vals.Expand()
-		switch {
-		case err != nil:
-			add(s.errorAt(p, "use a larger step or factor, or a smaller range", "%v", err))
-			sweepOK = false
-			continue
-		case len(list) == 0:
-			add(s.errorAt(p, fmt.Sprintf("give at least one value, e.g. %s: [8, 16, 32]", name), "the sweep of %s has no values", name))
-			sweepOK = false
-			continue
-		}
-		seen := map[int64]int{}
-		for i, x := range list {
-			if j, dup := seen[x]; dup {
-				ip := p
-				if !vals.IsRange {
-					ip = p.Index(i)
-				}
-				add(s.errorAt(ip, "remove the repeated value", "%s=%d appears twice in the sweep (values %d and %d)", name, x, j+1, i+1))
-				sweepOK = false
-			}
-			seen[x] = i
-		}
+		vals, _ := sweep.Lookup(name)
+		list, verrs := s.expandValues(vals, name, p)
+		errs = append(errs, verrs...)
+		sweepOK = sweepOK && len(verrs) == 0
 		values = append(values, list)
 	}
 	if sweepOK {
@@ -241,7 +277,7 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 				if len(m.Sweep.Vars) > 0 {
 					p = mp.Child("sweep")
 				}
-				add(s.errorAt(p, "sweep fewer values", "the sweep has more than %d points", maxPoints))
+				errs = append(errs, s.errorAt(p, "sweep fewer values", "the sweep has more than %d points", maxPoints))
 				sweepOK = false
 				break
 			}
@@ -250,173 +286,167 @@ func (s *Spec) resolveModel(m *Model, mp Path, data *DataInfo) (ResolvedModel, E
 	if sweepOK {
 		r.Points = cartesian(r.Vars, values)
 	}
+	return known, errs
+}
 
-	// Layers.
-	if len(m.Layers) == 0 {
-		if !s.rejected(mp.Child("layers")) {
-			add(s.errorAt(mp.Child("layers"), "add layers:, e.g. layers: [{flatten: {}}, {dense: {units: 10, activation: softmax}}]", "the model has no layers"))
-		}
-		return r, errs
+// expandValues lists the values of variable name, written at p, and reports an empty or
+// repeating sweep.
+func (s *Spec) expandValues(vals Values, name string, p Path) ([]int64, ErrorList) {
+	list, err := vals.Expand()
+	switch {
+	case err != nil:
+		return nil, ErrorList{s.errorAt(p, "use a larger step or factor, or a smaller range", "%v", err)}
+	case len(list) == 0:
+		return nil, ErrorList{s.errorAt(p, fmt.Sprintf("give at least one value, e.g. %s: [8, 16, 32]", name), "the sweep of %s has no values", name)}
 	}
+	var errs ErrorList
+	seen := map[int64]int{}
+	for i, x := range list {
+		if j, dup := seen[x]; dup {
+			ip := p
+			if !vals.IsRange {
+				ip = p.Index(i)
+			}
+			errs = append(errs, s.errorAt(ip, "remove the repeated value", "%s=%d appears twice in the sweep (values %d and %d)", name, x, j+1, i+1))
+		}
+		seen[x] = i
+	}
+	return list, errs
+}
+
+// layerWalk carries a model's shape through its layers while they are resolved: each kind's
+// unit moves it through its layer and reports through it.
+type layerWalk struct {
+	s    *Spec
+	errs ErrorList
+	lp   Path // the current layer's path, ending in its kind
+	kind LayerKind
+	// haveShape says the input shape is known; structure is false once a layer could not be
+	// decoded or does not fit, and what follows is not checked for shape.
+	haveShape, structure bool
+	// vector says whether the data is a vector (after flatten or dense) rather than an image.
+	vector bool
+	prev   string // the previous layer's name, or "the input"
+	h, w   int    // the image's size, zero once the data is a vector
+	c      Poly   // channels, or the vector's length
+	// bound is the sum of |coefficients| of the channel count, see maxCoeffSum.
+	bound float64
+}
+
+// add reports a problem of the current layer.
+func (w *layerWalk) add(fix, format string, args ...any) {
+	w.errs = append(w.errs, w.s.errorAt(w.lp, fix, format, args...))
+}
+
+// require reports a missing required setting, unless Parse rejected what was written.
+func (w *layerWalk) require(missing bool, field, example string) {
+	if missing && !w.s.rejected(w.lp.Child(field)) {
+		w.add(fmt.Sprintf("add %s:, e.g. %s: %s", field, field, example), "%s needs %s:", w.kind, field)
+	}
+}
+
+// checkSize reports a layer whose closed forms could overflow int64; params and macs bound the
+// sums of their absolute coefficients.
+func (w *layerWalk) checkSize(params, macs float64) { w.s.checkSize(&w.errs, w.lp, params, macs) }
+
+// slide checks a window layer (conv2d, pooling) against its input: an image, which its window
+// fits. It returns the output size when the window fits an input of known shape.
+func (w *layerWalk) slide(rl *ResolvedLayer, what, fix string) (oh, ow int, ok bool) {
+	switch {
+	case w.structure && w.vector:
+		w.add("move it before the flatten, or drop it", "%s needs an image input, but %s is a vector", rl.Kind, w.prev)
+		w.structure = false
+	case rl.Window.IsZero() || rl.Stride.IsZero():
+		w.structure = false
+	case w.structure && w.haveShape:
+		oh, ow = OutputSize(w.h, rl.Window.H, rl.Stride.H, rl.Padding), OutputSize(w.w, rl.Window.W, rl.Stride.W, rl.Padding)
+		if oh >= 1 && ow >= 1 {
+			return oh, ow, true
+		}
+		w.add(fix, "the %s %s does not fit its %d×%d input (after %s)", rl.Window, what, w.h, w.w, w.prev)
+		w.structure = false // later sizes would follow from a wrong one
+	}
+	return 0, 0, false
+}
+
+// resolveLayers resolves m's layers into r, each through its kind's unit, and checks their
+// names, their widths at every point and softmax's place.
+func (s *Spec) resolveLayers(m *Model, mp Path, haveShape bool, known []string, r *ResolvedModel) ErrorList {
+	w := &layerWalk{s: s, haveShape: haveShape, structure: true, prev: "the input",
+		h: r.Input.H, w: r.Input.W, c: Const(int64(r.Input.C)), bound: float64(r.Input.C)}
 	counts := map[LayerKind]int{}
 	names := map[string]Path{}
 	var widths []width
-	h, w := r.Input.H, r.Input.W
-	// structure is false once a layer could not be decoded or does not fit: what follows it is not
-	// checked for shape.
-	// vector says whether the data is a vector (after flatten or dense) rather than an image.
-	structure, vector := true, false
-	prev := "the input"
-	channels := float64(r.Input.C) // sum of |coefficients| of the channel count, see maxCoeffSum
 	for i := range m.Layers {
 		l := &m.Layers[i]
-		lp := mp.Child("layers").Index(i)
 		if l.Kind == "" || l.body().IsNil() {
-			structure = false // reported by Parse
+			w.structure = false // reported by Parse
 			continue
 		}
+		u := unitOf(l.Kind)
+		w.kind = l.Kind
 		counts[l.Kind]++
-		lp = lp.Child(string(l.Kind))
-		if s.rejectedWithin(lp) {
-			structure = false
+		w.lp = mp.Child("layers").Index(i).Child(string(l.Kind))
+		if s.rejectedWithin(w.lp) {
+			w.structure = false
 		}
-		rl := ResolvedLayer{Kind: l.Kind, Path: lp, Name: l.UserName(), Activation: "linear", UseBias: true}
+		rl := ResolvedLayer{Kind: l.Kind, Path: w.lp, Name: l.UserName(), Activation: "linear", UseBias: true}
 		if rl.Name == "" {
 			rl.Name = fmt.Sprintf("%s_%d", l.Kind, counts[l.Kind])
 		} else if !modelName.MatchString(rl.Name) {
-			add(s.errorAt(lp.Child("name"), layerNameFix, "%q is not a valid layer name", rl.Name))
+			w.errs = append(w.errs, s.errorAt(w.lp.Child("name"), layerNameFix, "%q is not a valid layer name", rl.Name))
 		}
 		if p, dup := names[rl.Name]; dup {
-			add(s.errorAt(lp.Child("name"), "give each layer its own name", "layer name %q is already used by %s", rl.Name, p))
+			w.errs = append(w.errs, s.errorAt(w.lp.Child("name"), "give each layer its own name", "layer name %q is already used by %s", rl.Name, p))
 		}
-		names[rl.Name] = lp
-		rl.InH, rl.InW = h, w
-		width := 0.0 // sum of |coefficients| of the layer's width
-		switch l.Kind {
-		case KindDense:
-			d := l.Dense
-			rl.Units = d.Units
-			rl.Activation = orDefault(d.Activation, "linear")
-			if d.UseBias != nil {
-				rl.UseBias = *d.UseBias
-			}
-			if d.Units.IsZero() && !s.rejected(lp.Child("units")) {
-				add(s.errorAt(lp, "add units:, e.g. units: n", "dense needs units:"))
-			}
-			if structure && !vector {
-				add(s.errorAt(lp, "add \"- flatten: {}\" before it", "dense needs a vector input, but %s is %s", prev, imageSize(h, w, haveShape)))
-			}
-			vector = true
-			width = d.Units.Poly().absSum()
-			if structure && haveShape {
-				s.checkSize(&errs, lp, channels*width+width, channels*width)
-			}
-			channels = width
-		case KindConv2D:
-			c := l.Conv2D
-			rl.Filters, rl.Window, rl.Stride = c.Filters, c.Kernel, Pair{1, 1}
-			rl.Padding = orDefault(c.Padding, "valid")
-			rl.Activation = orDefault(c.Activation, "linear")
-			if c.Stride != nil {
-				rl.Stride = *c.Stride
-			}
-			if c.UseBias != nil {
-				rl.UseBias = *c.UseBias
-			}
-			if c.Filters.IsZero() && !s.rejected(lp.Child("filters")) {
-				add(s.errorAt(lp, "add filters:, e.g. filters: n", "conv2d needs filters:"))
-			}
-			if c.Kernel.IsZero() && !s.rejected(lp.Child("kernel")) {
-				add(s.errorAt(lp, "add kernel:, e.g. kernel: 3", "conv2d needs kernel:"))
-			}
-			width = c.Filters.Poly().absSum()
-		case KindMaxPool2D, KindAvgPool2D:
-			pl := l.PoolSettings()
-			rl.Window, rl.Stride, rl.Padding = pl.Pool, pl.Pool, orDefault(pl.Padding, "valid")
-			if pl.Stride != nil {
-				rl.Stride = *pl.Stride
-			}
-			if pl.Pool.IsZero() && !s.rejected(lp.Child("pool")) {
-				add(s.errorAt(lp, "add pool:, e.g. pool: 2", "%s needs pool:", l.Kind))
-			}
-		case KindFlatten:
-			if structure && vector {
-				add(s.errorAt(lp, "remove it", "flatten needs an image input, but %s is already a vector", prev))
-			}
-			if !vector && haveShape {
-				channels *= float64(h) * float64(w)
-			}
-			vector = true
-		case KindDropout:
-			rl.Rate = l.Dropout.Rate
+		names[rl.Name] = w.lp
+		rl.InH, rl.InW, rl.InC = w.h, w.w, w.c
+		u.resolve(w, l.body().Interface(), &rl)
+		if w.vector {
+			w.h, w.w = 0, 0
 		}
-		if l.Kind == KindConv2D || l.Kind == KindMaxPool2D || l.Kind == KindAvgPool2D {
-			switch {
-			case structure && vector:
-				add(s.errorAt(lp, "move it before the flatten, or drop it", "%s needs an image input, but %s is a vector", l.Kind, prev))
-				structure = false
-			case rl.Window.IsZero() || rl.Stride.IsZero():
-				structure = false
-			case structure && haveShape:
-				oh, ow := OutputSize(h, rl.Window.H, rl.Stride.H, rl.Padding), OutputSize(w, rl.Window.W, rl.Stride.W, rl.Padding)
-				if oh < 1 || ow < 1 {
-					what, fix := "kernel", "use padding: same or drop a pooling layer"
-					if l.Kind != KindConv2D {
-						what, fix = "pool", "use padding: same, a smaller pool, or drop a layer before it"
-					}
-					add(s.errorAt(lp, fix, "the %s %s does not fit its %d×%d input (after %s)", rl.Window, what, h, w, prev))
-					structure = false // later sizes would follow from a wrong one
-				} else {
-					if l.Kind == KindConv2D {
-						window := float64(rl.Window.H * rl.Window.W)
-						s.checkSize(&errs, lp, window*channels*width+width, float64(oh)*float64(ow)*window*channels*width)
-						channels = width
-					}
-					h, w = oh, ow
-				}
-			}
-		}
-		if vector {
-			h, w = 0, 0
-		}
-		rl.OutH, rl.OutW, rl.Vector = h, w, vector
+		rl.OutH, rl.OutW, rl.Vector, rl.OutC = w.h, w.w, w.vector, w.c
 		if rl.Activation == "softmax" && i != len(m.Layers)-1 {
-			add(s.errorAt(lp.Child("activation"), "use relu, sigmoid, tanh or linear here", "softmax belongs to the last layer only"))
+			w.errs = append(w.errs, s.errorAt(w.lp.Child("activation"), "use relu, sigmoid, tanh or linear here", "softmax belongs to the last layer only"))
 		}
-		prev = rl.Name
+		w.prev = rl.Name
 		r.Layers = append(r.Layers, rl)
-		w, werrs := s.checkWidth(rl, widthOf(*l), known, mp)
-		errs = append(errs, werrs...)
-		if !w.expr.IsZero() {
-			widths = append(widths, w)
+		field, e := u.width(l.body().Interface())
+		wd, werrs := s.checkWidth(rl.Path.Child(field), field, e, known, mp)
+		w.errs = append(w.errs, werrs...)
+		if !wd.expr.IsZero() {
+			widths = append(widths, wd)
 		}
 	}
-	errs = append(errs, s.checkWidthsAt(widths, r.Points)...)
+	return append(w.errs, s.checkWidthsAt(widths, r.Points)...)
+}
 
-	// The classifier.
+// checkClassifier checks that m ends in a dense classifier of the dataset's classes whose
+// activation suits the softmax cross-entropy loss.
+func (s *Spec) checkClassifier(m *Model, mp Path, classes int) ErrorList {
 	last := m.Layers[len(m.Layers)-1]
 	lp := mp.Child("layers").Index(len(m.Layers) - 1)
-	if last.Kind != "" {
-		lp = lp.Child(string(last.Kind))
+	if last.Kind == "" {
+		return nil
 	}
-	switch {
-	case last.Kind != KindDense && last.Kind != "":
-		add(s.errorAt(lp, fmt.Sprintf("end with \"- dense: {units: %d, activation: softmax}\"", max(r.Classes, 2)),
-			"the last layer must be a dense classifier, found %s", last.Kind))
-	case last.Kind == KindDense && r.Classes > 0 && !last.Dense.Units.IsZero():
+	lp = lp.Child(string(last.Kind))
+	if last.Kind != KindDense {
+		return ErrorList{s.errorAt(lp, fmt.Sprintf("end with \"- dense: {units: %d, activation: softmax}\"", max(classes, 2)),
+			"the last layer must be a dense classifier, found %s", last.Kind)}
+	}
+	var errs ErrorList
+	if classes > 0 && !last.Dense.Units.IsZero() {
 		u := last.Dense.Units.Poly()
-		if c, ok := u.Eval(nil); !ok || len(u.Vars()) > 0 || c != int64(r.Classes) {
-			add(s.errorAt(lp.Child("units"), fmt.Sprintf("use units: %d", r.Classes),
-				"the last layer has %s units but the dataset has %d classes", last.Dense.Units, r.Classes))
+		if c, ok := u.Eval(nil); !ok || len(u.Vars()) > 0 || c != int64(classes) {
+			errs = append(errs, s.errorAt(lp.Child("units"), fmt.Sprintf("use units: %d", classes),
+				"the last layer has %s units but the dataset has %d classes", last.Dense.Units, classes))
 		}
 	}
-	if last.Kind == KindDense {
-		if a := orDefault(last.Dense.Activation, "linear"); a != "softmax" && a != "linear" && slices.Contains(Activations, a) {
-			add(s.errorAt(lp.Child("activation"), "use activation: softmax (or linear for logits)",
-				"the last layer's activation is %s, but the loss is softmax cross-entropy", a))
-		}
+	if a := orDefault(last.Dense.Activation, "linear"); a != "softmax" && a != "linear" && slices.Contains(Activations, a) {
+		errs = append(errs, s.errorAt(lp.Child("activation"), "use activation: softmax (or linear for logits)",
+			"the last layer's activation is %s, but the loss is softmax cross-entropy", a))
 	}
-	return r, errs
+	return errs
 }
 
 // checkSize reports a layer whose closed forms could overflow int64; params and macs bound the
@@ -455,12 +485,11 @@ func orDefault(s, def string) string {
 	return s
 }
 
+// widthOf returns the width (units, filters) of a decoded layer, or the zero Expr.
 func widthOf(l Layer) Expr {
-	switch {
-	case l.Kind == KindDense && l.Dense != nil:
-		return l.Dense.Units
-	case l.Kind == KindConv2D && l.Conv2D != nil:
-		return l.Conv2D.Filters
+	if u, b := unitOf(l.Kind), l.body(); u != nil && b.IsValid() && !b.IsNil() {
+		_, e := u.width(b.Interface())
+		return e
 	}
 	return Expr{}
 }
@@ -473,17 +502,12 @@ type width struct {
 	eval  evaluator
 }
 
-// checkWidth reports unknown variables in a width. It returns the width to check at every point,
+// checkWidth reports unknown variables in a width, the value of key field written at p. It returns the width to check at every point,
 // or false when it cannot be. Variables whose sweep Parse rejected are not reported again.
-func (s *Spec) checkWidth(l ResolvedLayer, w Expr, known []string, mp Path) (width, ErrorList) {
+func (s *Spec) checkWidth(p Path, field string, w Expr, known []string, mp Path) (width, ErrorList) {
 	if w.IsZero() {
 		return width{}, nil
 	}
-	field := "units"
-	if l.Kind == KindConv2D {
-		field = "filters"
-	}
-	p := l.Path.Child(field)
 	var errs ErrorList
 	unknown := false
 	for _, v := range w.Poly().Vars() {
@@ -600,6 +624,28 @@ func OutputSize(in, k, stride int, padding string) int {
 		return 0
 	}
 	return (in-k)/stride + 1
+}
+
+// SamePadding returns Keras's padding for "same" along one axis of length in, for a window of
+// size k moved by stride: the total max((out-1)·stride + k - in, 0) with out = ⌈in/stride⌉ (see
+// OutputSize), split with the smaller half before.
+func SamePadding(in, k, stride int) (before, after int) {
+	out := (in + stride - 1) / stride
+	total := max((out-1)*stride+k-in, 0)
+	return total / 2, total - total/2
+}
+
+// Padding returns the cells of padding that layer l adds above, below, left and right of its
+// input: none for "valid", and Keras's split of "same" (SamePadding: the smaller half before).
+// Convolutions pad with zeros; pooling's padded cells hold no value. Exporters write them as
+// explicit pads.
+func Padding(l ResolvedLayer) (top, bottom, left, right int) {
+	if l.Padding != "same" {
+		return 0, 0, 0, 0
+	}
+	top, bottom = SamePadding(l.InH, l.Window.H, l.Stride.H)
+	left, right = SamePadding(l.InW, l.Window.W, l.Stride.W)
+	return top, bottom, left, right
 }
 
 // cartesian lists every combination of values, the first variable outermost.

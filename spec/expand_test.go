@@ -93,7 +93,7 @@ model:
 	var got []string
 	for _, l := range m.Layers {
 		got = append(got, fmt.Sprintf("%s %s %s w=%s %s/%s %s %s bias=%v rate=%g %dx%d→%dx%d vector=%v",
-			l.Name, l.Kind, l.Path, widthOf(Layer{Kind: l.Kind, Dense: &Dense{Units: l.Units}, Conv2D: &Conv2D{Filters: l.Filters}}),
+			l.Name, l.Kind, l.Path, l.Width,
 			l.Window, l.Stride, l.Padding, l.Activation, l.UseBias, l.Rate, l.InH, l.InW, l.OutH, l.OutW, l.Vector))
 	}
 	want := []string{

@@ -40,8 +40,8 @@ func FuzzParse(f *testing.F) {
 		for _, m := range models {
 			for _, p := range m.Points {
 				for _, l := range m.Layers {
-					for _, w := range []Expr{l.Units, l.Filters} {
-						if v, ok := w.Poly().Eval(p.Map()); !w.IsZero() && (!ok || v < 1 || v > maxWidth) {
+					if w := l.Width; !w.IsZero() {
+						if v, ok := w.Poly().Eval(p.Map()); !ok || v < 1 || v > maxWidth {
 							t.Fatalf("%s: width %s is %d at %s in a valid spec", l.Name, w, v, p)
 						}
 					}

@@ -12,25 +12,53 @@ import (
 // LayerKind names a layer type as written in YAML.
 type LayerKind string
 
-// The layer kinds.
-const (
-	KindDense     LayerKind = "dense"
-	KindConv2D    LayerKind = "conv2d"
-	KindMaxPool2D LayerKind = "maxpool2d"
-	KindAvgPool2D LayerKind = "avgpool2d"
-	KindFlatten   LayerKind = "flatten"
-	KindDropout   LayerKind = "dropout"
-)
-
 // LayerKinds lists every layer kind in documentation order.
-var LayerKinds = []LayerKind{KindDense, KindConv2D, KindMaxPool2D, KindAvgPool2D, KindFlatten, KindDropout}
+var LayerKinds = func() []LayerKind {
+	kinds := make([]LayerKind, len(layerUnits))
+	for i, u := range layerUnits {
+		kinds[i] = u.kind()
+	}
+	return kinds
+}()
+
+// layerUnits are the layer kinds, in documentation order; each is one file (layer_dense.go,
+// layer_conv2d.go, layer_pool.go, layer_flatten.go, layer_dropout.go) holding its settings, their
+// defaults and checks, its output shape and its closed forms. A new kind is a new file, an entry
+// here and its settings' field in Layer; its graph is a function of package ops.
+var layerUnits = []layerUnit{denseUnit{}, conv2dUnit{}, poolUnit{KindMaxPool2D}, poolUnit{KindAvgPool2D}, flattenUnit{}, dropoutUnit{}}
+
+// unitOf returns the unit of kind k, or nil.
+func unitOf(k LayerKind) layerUnit {
+	for _, u := range layerUnits {
+		if u.kind() == k {
+			return u
+		}
+	}
+	return nil
+}
+
+// layerUnit is everything spec knows of one layer kind; package ops adds its graph.
+type layerUnit interface {
+	// kind returns the kind's YAML name.
+	kind() LayerKind
+	// resolve copies the layer's settings (the kind's *Dense, *Conv2D, … that Layer holds) into
+	// rl with their defaults, reports what is missing or misplaced through w, and moves w's shape
+	// through the layer.
+	resolve(w *layerWalk, body any, rl *ResolvedLayer)
+	// width returns the YAML key of the layer's width (units, filters) and its value, or "".
+	width(body any) (field string, e Expr)
+	// count returns the layer's trainable parameters and forward multiply-adds per example.
+	count(l ResolvedLayer) (params, macs Poly)
+	// weights returns the layer's trainable tensors, in the order the graph binds them.
+	weights(l ResolvedLayer) []WeightShape
+}
 
 // Activations lists the activation functions a dense or conv2d layer may use.
 var Activations = []string{"relu", "sigmoid", "tanh", "softmax", "linear"}
 
 // Layer is one entry of a model's layer list, written as a one-key mapping from the kind to its
 // settings: `- conv2d: {filters: 2n, kernel: 3, activation: relu}`. Exactly one of the pointers
-// is set, the one that Kind names.
+// is set, the one that Kind names (the field whose yaml tag is the kind).
 type Layer struct {
 	Kind      LayerKind `yaml:"-"`
 	Dense     *Dense    `yaml:"dense"`
@@ -41,64 +69,19 @@ type Layer struct {
 	Dropout   *Dropout  `yaml:"dropout"`
 }
 
-// Dense is a fully connected layer: Units outputs, each the activation of a weighted sum of every
-// input plus a bias.
-type Dense struct {
-	Name       string `yaml:"name" jsonschema:"pattern=^[A-Za-z0-9][A-Za-z0-9_.-]*$,description=Layer name; default <kind>_<k> as in Keras (dense_1)"`
-	Units      Expr   `yaml:"units" jsonschema:"required,description=Number of outputs: an integer or an expression in the sweep variables"`
-	Activation string `yaml:"activation" validate:"omitempty,oneof=relu sigmoid tanh softmax linear" jsonschema:"enum=relu,enum=sigmoid,enum=tanh,enum=softmax,enum=linear,default=linear,description=Activation function; softmax only on the last layer"`
-	UseBias    *bool  `yaml:"use_bias" jsonschema:"default=true,description=Whether the layer adds a bias"`
-}
-
-// Conv2D is a 2-D convolution over HWC images with Filters output channels.
-type Conv2D struct {
-	Name       string `yaml:"name" jsonschema:"pattern=^[A-Za-z0-9][A-Za-z0-9_.-]*$,description=Layer name; default <kind>_<k> as in Keras (conv2d_1)"`
-	Filters    Expr   `yaml:"filters" jsonschema:"required,description=Number of output channels: an integer or an expression in the sweep variables"`
-	Kernel     Pair   `yaml:"kernel" jsonschema:"required,description=Kernel size: 3 or [height\\, width]"`
-	Stride     *Pair  `yaml:"stride" jsonschema:"description=Default 1"`
-	Padding    string `yaml:"padding" validate:"omitempty,oneof=valid same" jsonschema:"enum=valid,enum=same,default=valid,description=valid: no padding; same: pad so that the output size is the input size divided by the stride\\, rounded up"`
-	Activation string `yaml:"activation" validate:"omitempty,oneof=relu sigmoid tanh softmax linear" jsonschema:"enum=relu,enum=sigmoid,enum=tanh,enum=softmax,enum=linear,default=linear,description=Activation function; softmax only on the last layer"`
-	UseBias    *bool  `yaml:"use_bias" jsonschema:"default=true,description=Whether the layer adds a bias"`
-}
-
-// Pool is a max or average pooling layer over Pool-sized windows; Stride defaults to Pool.
-type Pool struct {
-	Name    string `yaml:"name" jsonschema:"pattern=^[A-Za-z0-9][A-Za-z0-9_.-]*$,description=Layer name; default <kind>_<k> as in Keras (maxpool2d_1)"`
-	Pool    Pair   `yaml:"pool" jsonschema:"required,description=Window size: 2 or [height\\, width]"`
-	Stride  *Pair  `yaml:"stride" jsonschema:"description=Default: the pool size"`
-	Padding string `yaml:"padding" validate:"omitempty,oneof=valid same" jsonschema:"enum=valid,enum=same,default=valid,description=valid: no padding; same: pad so that the output size is the input size divided by the stride\\, rounded up"`
-}
-
-// Flatten turns an H×W×C input into a vector of H·W·C values (HWC order).
-type Flatten struct {
-	Name string `yaml:"name" jsonschema:"pattern=^[A-Za-z0-9][A-Za-z0-9_.-]*$,description=Layer name; default <kind>_<k> as in Keras (flatten_1)"`
-}
-
-// Dropout zeroes each input with probability Rate while training and passes inputs through
-// unchanged when evaluating (inverted dropout, as Keras).
-type Dropout struct {
-	Name string  `yaml:"name" jsonschema:"pattern=^[A-Za-z0-9][A-Za-z0-9_.-]*$,description=Layer name; default <kind>_<k> as in Keras (dropout_1)"`
-	Rate float64 `yaml:"rate" validate:"gt=0,lt=1" jsonschema:"required,exclusiveMinimum=0,exclusiveMaximum=1,description=Fraction of inputs zeroed while training"`
-}
-
-// body returns the layer's settings struct and its reflect value.
-func (l *Layer) body() reflect.Value {
-	switch l.Kind {
-	case KindDense:
-		return reflect.ValueOf(l.Dense)
-	case KindConv2D:
-		return reflect.ValueOf(l.Conv2D)
-	case KindMaxPool2D:
-		return reflect.ValueOf(l.MaxPool2D)
-	case KindAvgPool2D:
-		return reflect.ValueOf(l.AvgPool2D)
-	case KindFlatten:
-		return reflect.ValueOf(l.Flatten)
-	case KindDropout:
-		return reflect.ValueOf(l.Dropout)
+// field returns the Layer's field that holds the settings of kind k, or the zero Value.
+func (l *Layer) field(k LayerKind) reflect.Value {
+	v := reflect.ValueOf(l).Elem()
+	for i := range v.NumField() {
+		if k != "" && v.Type().Field(i).Tag.Get("yaml") == string(k) {
+			return v.Field(i)
+		}
 	}
 	return reflect.Value{}
 }
+
+// body returns the layer's settings struct pointer as a reflect value (invalid for no kind).
+func (l *Layer) body() reflect.Value { return l.field(l.Kind) }
 
 // UserName returns the name the user gave the layer, or "".
 func (l *Layer) UserName() string {
@@ -106,17 +89,6 @@ func (l *Layer) UserName() string {
 		return b.Elem().FieldByName("Name").String()
 	}
 	return ""
-}
-
-// PoolSettings returns the settings of a pooling layer, or nil for other kinds.
-func (l *Layer) PoolSettings() *Pool {
-	if l.Kind == KindMaxPool2D {
-		return l.MaxPool2D
-	}
-	if l.Kind == KindAvgPool2D {
-		return l.AvgPool2D
-	}
-	return nil
 }
 
 func (l *Layer) decodeNode(d *decoder, n *yaml.Node, p Path) {
@@ -137,29 +109,8 @@ func (l *Layer) decodeNode(d *decoder, n *yaml.Node, p Path) {
 			"a layer has one key, its kind (%s); found a second key %q", name, k2.Value)
 		return
 	}
-	l.Kind = LayerKind(name)
-	bp := p.Child(name)
-	var target any
-	switch l.Kind {
-	case KindDense:
-		l.Dense = &Dense{}
-		target = l.Dense
-	case KindConv2D:
-		l.Conv2D = &Conv2D{}
-		target = l.Conv2D
-	case KindMaxPool2D:
-		l.MaxPool2D = &Pool{}
-		target = l.MaxPool2D
-	case KindAvgPool2D:
-		l.AvgPool2D = &Pool{}
-		target = l.AvgPool2D
-	case KindFlatten:
-		l.Flatten = &Flatten{}
-		target = l.Flatten
-	case KindDropout:
-		l.Dropout = &Dropout{}
-		target = l.Dropout
-	default:
+	f := l.field(LayerKind(name))
+	if unitOf(LayerKind(name)) == nil || !f.IsValid() {
 		kinds := make([]string, len(LayerKinds))
 		for i, k := range LayerKinds {
 			kinds[i] = string(k)
@@ -169,12 +120,14 @@ func (l *Layer) decodeNode(d *decoder, n *yaml.Node, p Path) {
 			fix = fmt.Sprintf("did you mean %q?", s)
 		}
 		d.errorf(k, p, fix, "unknown layer kind %q", name)
-		l.Kind = ""
 		return
 	}
+	l.Kind = LayerKind(name)
+	bp := p.Child(name)
+	f.Set(reflect.New(f.Type().Elem()))
 	// Errors about the layer as a whole point at its kind.
 	d.pos[bp] = d.at(k)
-	d.decode(body, reflect.ValueOf(target).Elem(), bp)
+	d.decode(body, f.Elem(), bp)
 }
 
 // Pair is a size given as one integer for both dimensions (3) or as [height, width] ([3, 5]).

@@ -92,39 +92,13 @@ func randomSpec(rng *rand.Rand) randomArch {
 	for blocks := rng.IntN(5); blocks > 0 && h > 1 && w > 1; blocks-- {
 		switch rng.IntN(3) {
 		case 0, 1:
-			kh, kw := 1+rng.IntN(min(h, 5)), 1+rng.IntN(min(w, 5))
-			same := rng.IntN(3) == 0
-			if same {
-				kh, kw = 1+rng.IntN(5), 1+rng.IntN(5)
-			}
-			sh, sw := 1+rng.IntN(2), 1+rng.IntN(2)
-			kernel := fmt.Sprintf("[%d, %d]", kh, kw)
-			if kh == kw && rng.IntN(2) == 0 {
-				kernel = fmt.Sprint(kh)
-			}
-			stride := ""
-			if sh != 1 || sw != 1 || rng.IntN(3) == 0 {
-				stride = fmt.Sprintf(", stride: [%d, %d]", sh, sw)
-			}
-			padding := ""
-			if same {
-				padding = ", padding: same"
-			} else if rng.IntN(3) == 0 {
-				padding = ", padding: valid"
-			}
-			layer("conv2d: {filters: %s, kernel: %s%s%s, activation: relu}", width(), kernel, stride, padding)
-			h, w = outSize(h, kh, sh, same), outSize(w, kw, sw, same)
+			var l string
+			l, h, w = randomConv(rng, h, w, width)
+			layer("%s", l)
 		case 2:
-			p := 1 + rng.IntN(min(h, w, 3))
-			kind := []string{"maxpool2d", "avgpool2d"}[rng.IntN(2)]
-			if rng.IntN(2) == 0 {
-				layer("%s: {pool: %d}", kind, p)
-				h, w = outSize(h, p, p, false), outSize(w, p, p, false)
-			} else {
-				s := 1 + rng.IntN(2)
-				layer("%s:\n        pool: %d\n        stride: %d", kind, p, s)
-				h, w = outSize(h, p, s, false), outSize(w, p, s, false)
-			}
+			var l string
+			l, h, w = randomPool(rng, h, w)
+			layer("%s", l)
 		}
 		a.shapes = append(a.shapes, fmt.Sprintf("%dx%d", h, w))
 		if rng.IntN(4) == 0 {
@@ -152,6 +126,45 @@ func randomSpec(rng *rand.Rand) randomArch {
 	a.src = b.String()
 	_ = c
 	return a
+}
+
+// randomConv writes a random conv2d layer over an h×w input, its width from width; it returns the
+// layer and its output size.
+func randomConv(rng *rand.Rand, h, w int, width func() string) (string, int, int) {
+	kh, kw := 1+rng.IntN(min(h, 5)), 1+rng.IntN(min(w, 5))
+	same := rng.IntN(3) == 0
+	if same {
+		kh, kw = 1+rng.IntN(5), 1+rng.IntN(5)
+	}
+	sh, sw := 1+rng.IntN(2), 1+rng.IntN(2)
+	kernel := fmt.Sprintf("[%d, %d]", kh, kw)
+	if kh == kw && rng.IntN(2) == 0 {
+		kernel = fmt.Sprint(kh)
+	}
+	stride := ""
+	if sh != 1 || sw != 1 || rng.IntN(3) == 0 {
+		stride = fmt.Sprintf(", stride: [%d, %d]", sh, sw)
+	}
+	padding := ""
+	if same {
+		padding = ", padding: same"
+	} else if rng.IntN(3) == 0 {
+		padding = ", padding: valid"
+	}
+	l := fmt.Sprintf("conv2d: {filters: %s, kernel: %s%s%s, activation: relu}", width(), kernel, stride, padding)
+	return l, outSize(h, kh, sh, same), outSize(w, kw, sw, same)
+}
+
+// randomPool writes a random max or average pooling layer over an h×w input; it returns the
+// layer and its output size.
+func randomPool(rng *rand.Rand, h, w int) (string, int, int) {
+	p := 1 + rng.IntN(min(h, w, 3))
+	kind := []string{"maxpool2d", "avgpool2d"}[rng.IntN(2)]
+	if rng.IntN(2) == 0 {
+		return fmt.Sprintf("%s: {pool: %d}", kind, p), outSize(h, p, p, false), outSize(w, p, p, false)
+	}
+	st := 1 + rng.IntN(2)
+	return fmt.Sprintf("%s:\n        pool: %d\n        stride: %d", kind, p, st), outSize(h, p, st, false), outSize(w, p, st, false)
 }
 
 // TestRandomArchitectures checks that random valid architectures parse, validate and expand, with

@@ -183,81 +183,100 @@ type rangeKeys struct {
 
 func (v *Values) decode(d *decoder, n *yaml.Node, p Path) bool {
 	const fix = "write a list ([32, 16, 8]) or a range ({from: 1, to: 64, factor: 2} or {from: 1, to: 64, step: 1})"
-	name := p[strings.LastIndexByte(string(p), '.')+1:]
 	switch n.Kind {
 	case yaml.SequenceNode:
-		before := len(d.errs)
-		if len(n.Content) == 0 {
-			d.errorf(n, p, fmt.Sprintf("give at least one value, e.g. %s: [8, 16, 32]", name), "the sweep of %s has no values", name)
-			return false
-		}
-		if len(n.Content) > maxPoints {
-			d.errorf(n, p, "sweep fewer values, or write them as a range", "the list has %d values, more than the %d points a sweep may have", len(n.Content), maxPoints)
-			return false
-		}
-		for i, c := range n.Content {
-			c = d.follow(c, p.Index(i))
-			if c == nil {
-				return false
-			}
-			var x int64
-			if c.Kind != yaml.ScalarNode || c.Tag != "!!int" || c.Decode(&x) != nil {
-				d.errorf(c, p.Index(i), "sweep values are whole numbers", "expected an integer, found %s", describe(c))
-				continue
-			}
-			d.pos[p.Index(i)] = d.at(c)
-			v.List = append(v.List, x)
-		}
-		return len(d.errs) == before
+		return v.decodeList(d, n, p)
 	case yaml.MappingNode:
-		var r rangeKeys
-		before := len(d.errs)
-		d.decodeStruct(n, reflectValue(&r), p)
-		if len(d.errs) > before {
-			return false
-		}
-		at := func(key string) Pos { return d.posOf(p.Child(key), n) }
-		switch {
-		case r.From == nil || r.To == nil:
-			missing := "from:"
-			if r.From != nil {
-				missing = "to:"
-			} else if r.To == nil {
-				missing = "from: and to:"
-			}
-			d.errorf(n, p, "add "+missing+", e.g. {from: 1, to: 64, factor: 2}", "the range has no %s", missing)
-			return false
-		case r.Factor != nil && r.Step != nil:
-			d.errorAt(at("step"), p, "keep one of them: factor: multiplies, step: adds", "a range takes factor: or step:, not both")
-			return false
-		case r.Factor == nil && r.Step == nil:
-			d.errorf(n, p, "add factor: 2 for 1, 2, 4, … or step: 1 for 1, 2, 3, …", "the range has no factor: or step:")
-			return false
-		case r.Factor != nil && *r.Factor < 2:
-			d.errorAt(at("factor"), p.Child("factor"), "use a factor of 2 or more (from: and to: give the direction)", "factor %d never changes the value", *r.Factor)
-			return false
-		case r.Step != nil && *r.Step < 1:
-			d.errorAt(at("step"), p.Child("step"), "use a positive step (from: and to: give the direction)", "step must be positive, found %d", *r.Step)
-			return false
-		case r.Factor != nil && *r.From < 1:
-			d.errorAt(at("from"), p.Child("from"), "start a geometric range at 1 or more", "a geometric range cannot start at %d", *r.From)
-			return false
-		case r.Factor != nil && *r.To < 1:
-			d.errorAt(at("to"), p.Child("to"), "end a geometric range at 1 or more", "a geometric range cannot end at %d", *r.To)
-			return false
-		}
-		v.IsRange, v.From, v.To = true, *r.From, *r.To
-		if r.Factor != nil {
-			v.Factor = *r.Factor
-		} else {
-			v.Step = *r.Step
-		}
-		if _, err := v.Expand(); err != nil {
-			d.errorf(n, p, "use a larger step or factor, or a smaller range", "%v", err)
-			return false
-		}
-		return true
+		return v.decodeRange(d, n, p)
 	}
 	d.errorf(n, p, fix, "expected sweep values, found %s", describe(n))
 	return false
+}
+
+// decodeList decodes a list of values, [32, 16, 8].
+func (v *Values) decodeList(d *decoder, n *yaml.Node, p Path) bool {
+	name := p[strings.LastIndexByte(string(p), '.')+1:]
+	before := len(d.errs)
+	if len(n.Content) == 0 {
+		d.errorf(n, p, fmt.Sprintf("give at least one value, e.g. %s: [8, 16, 32]", name), "the sweep of %s has no values", name)
+		return false
+	}
+	if len(n.Content) > maxPoints {
+		d.errorf(n, p, "sweep fewer values, or write them as a range", "the list has %d values, more than the %d points a sweep may have", len(n.Content), maxPoints)
+		return false
+	}
+	for i, c := range n.Content {
+		c = d.follow(c, p.Index(i))
+		if c == nil {
+			return false
+		}
+		var x int64
+		if c.Kind != yaml.ScalarNode || c.Tag != "!!int" || c.Decode(&x) != nil {
+			d.errorf(c, p.Index(i), "sweep values are whole numbers", "expected an integer, found %s", describe(c))
+			continue
+		}
+		d.pos[p.Index(i)] = d.at(c)
+		v.List = append(v.List, x)
+	}
+	return len(d.errs) == before
+}
+
+// decodeRange decodes a range, {from: 1, to: 64, factor: 2} or {from: 1, to: 64, step: 1}.
+func (v *Values) decodeRange(d *decoder, n *yaml.Node, p Path) bool {
+	r, ok := decodeRangeKeys(d, n, p)
+	if !ok {
+		return false
+	}
+	v.IsRange, v.From, v.To = true, *r.From, *r.To
+	if r.Factor != nil {
+		v.Factor = *r.Factor
+	} else {
+		v.Step = *r.Step
+	}
+	if _, err := v.Expand(); err != nil {
+		d.errorf(n, p, "use a larger step or factor, or a smaller range", "%v", err)
+		return false
+	}
+	return true
+}
+
+// decodeRangeKeys decodes the keys of a range and checks that they make one.
+func decodeRangeKeys(d *decoder, n *yaml.Node, p Path) (rangeKeys, bool) {
+	var r rangeKeys
+	before := len(d.errs)
+	d.decodeStruct(n, reflectValue(&r), p)
+	if len(d.errs) > before {
+		return r, false
+	}
+	at := func(key string) Pos { return d.posOf(p.Child(key), n) }
+	switch {
+	case r.From == nil || r.To == nil:
+		missing := "from:"
+		if r.From != nil {
+			missing = "to:"
+		} else if r.To == nil {
+			missing = "from: and to:"
+		}
+		d.errorf(n, p, "add "+missing+", e.g. {from: 1, to: 64, factor: 2}", "the range has no %s", missing)
+		return r, false
+	case r.Factor != nil && r.Step != nil:
+		d.errorAt(at("step"), p, "keep one of them: factor: multiplies, step: adds", "a range takes factor: or step:, not both")
+		return r, false
+	case r.Factor == nil && r.Step == nil:
+		d.errorf(n, p, "add factor: 2 for 1, 2, 4, … or step: 1 for 1, 2, 3, …", "the range has no factor: or step:")
+		return r, false
+	case r.Factor != nil && *r.Factor < 2:
+		d.errorAt(at("factor"), p.Child("factor"), "use a factor of 2 or more (from: and to: give the direction)", "factor %d never changes the value", *r.Factor)
+		return r, false
+	case r.Step != nil && *r.Step < 1:
+		d.errorAt(at("step"), p.Child("step"), "use a positive step (from: and to: give the direction)", "step must be positive, found %d", *r.Step)
+		return r, false
+	case r.Factor != nil && *r.From < 1:
+		d.errorAt(at("from"), p.Child("from"), "start a geometric range at 1 or more", "a geometric range cannot start at %d", *r.From)
+		return r, false
+	case r.Factor != nil && *r.To < 1:
+		d.errorAt(at("to"), p.Child("to"), "end a geometric range at 1 or more", "a geometric range cannot end at %d", *r.To)
+		return r, false
+	}
+	return r, true
 }

@@ -19,6 +19,13 @@ func Validate(s *Spec, data *DataInfo) ErrorList {
 	if s == nil {
 		return nil
 	}
+	_, errs := s.resolve(data)
+	return errs
+}
+
+// resolve checks s as Validate does and resolves its models on the way, each once: Validate
+// keeps the errors and Expand the models.
+func (s *Spec) resolve(data *DataInfo) ([]ResolvedModel, ErrorList) {
 	errs := rules().check(s)
 	errs = append(errs, s.checkName()...)
 	errs = append(errs, s.checkTarget()...)
@@ -33,8 +40,10 @@ func Validate(s *Spec, data *DataInfo) ErrorList {
 		errs = append(errs, s.errorAt("models", "add at least one model: models: [{name: mlp, layers: [...]}]", "the list of models is empty"))
 	}
 	names := map[string]Path{}
+	var models []ResolvedModel
 	for _, e := range ms {
-		_, merrs := s.resolveModel(e.m, e.path, data)
+		m, merrs := s.resolveModel(e.m, e.path, data)
+		models = append(models, m)
 		errs = append(errs, merrs...)
 		name := e.name(s)
 		if prev, dup := names[name]; dup && name != "" {
@@ -46,7 +55,7 @@ func Validate(s *Spec, data *DataInfo) ErrorList {
 	errs = append(errs, s.checkTopSweep(ms)...)
 	errs = append(errs, s.checkOptimizer(s.Train.Optimizer, "train.optimizer", "")...)
 	errs.Sort()
-	return errs
+	return models, errs
 }
 
 // hasUnknownVars reports whether a width of m uses a variable that sweep lacks.

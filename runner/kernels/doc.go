@@ -43,10 +43,9 @@
 //
 // SgemmParallel splits C into blocks of whole tiles (rows when op(A) is taller than op(B) is
 // wide, else columns) across up to GOMAXPROCS goroutines when the product has at least
-// ParallelMinFlops operations, and is bitwise equal to Sgemm. The split pays only when the
-// other core is idle: on this shared machine it doubled 2048³ (≈ 175 GFLOP/s) when the
-// neighbours were quiet and gained nothing when they were busy. Splitting the batch across two
-// goroutines, each with its own buffers, is the alternative PERFORMANCE.md describes.
+// ParallelMinFlops operations, and is bitwise equal to Sgemm. The split pays only when the other
+// cores are idle. Pass runs an op's pass (a convolution, pooling, an element-wise pass, the
+// optimizer's update) in chunks on the caller and a helper, split only when measured faster.
 //
 // # Buffers, concurrency and alignment
 //
@@ -66,8 +65,7 @@
 // gradients are dw += dy·colᵀ (NT) and dx = Col2im(wᵀ·dy) (TN then Col2im): no transpose is ever
 // materialised. Im2colConv runs these per example. Where a tap's rows lie wholly inside the input
 // (valid padding, stride 1 along the width) Im2col and Col2im move them with one call of the
-// strided row kernel per tap instead of a copy per output row: on 8×8 and 10×10 outputs that
-// made the im2col passes 1.3–1.8× faster.
+// strided row kernel per tap instead of a copy per output row.
 //
 // DirectConv splits each padded input by stride phase into planes, so that every tap is a
 // contiguous shifted copy of a plane, and accumulates up to four output planes at a time in
@@ -75,34 +73,16 @@
 // KW-1 columns past each row's end computed and dropped). The input gradient is the same
 // computation on the dilated output gradient with the kernel flipped; the filter gradient is dot
 // products of output-gradient planes with shifted input planes. Both support any stride and
-// asymmetric padding. When the input outgrows L1 and there are many taps (CNN1's second layer:
-// 86 KiB, 288 taps), the forward and input-gradient passes run every group of four output planes
-// over one block of 64 positions before the next block, so the block stays in L1 (1.1–1.2× on
-// those layers).
+// asymmetric padding. When the input outgrows L1 and there are many taps, the forward and
+// input-gradient passes run every group of four output planes over one block of 64 positions
+// before the next block, so the block stays in L1.
 //
-// Measured at batch 128, 3×3 valid convolutions, one core of the 2-core Zen 4 EPYC, AVX-512:
-// GFLOP/s over thread CPU time (one run of go test -bench 'BenchmarkConv$' ./runner/kernels/,
-// 15 iterations each, machine otherwise quiet), direct / im2col:
-//
-//	shape                      forward        backward data  backward filter
-//	n=2  28×28×1 → 26×26×2     28.3 /  5.6    24.6 /  6.9    34.1 /  7.4
-//	n=2  26×26×2 → 24×24×2     47.4 / 15.5    58.3 /  6.7    54.1 / 11.7
-//	n=2  12×12×2 → 10×10×4     45.7 / 11.4    39.5 /  7.3    27.6 /  9.8
-//	n=2  10×10×4 →  8×8×4      28.0 / 12.7    34.9 /  5.9    21.4 / 10.0
-//	n=8  26×26×8 → 24×24×8     51.1 / 49.8    46.0 / 20.9    61.2 / 33.2
-//	n=16 26×26×16 → 24×24×16   69.0 / 58.2    62.4 / 32.6    68.2 / 35.1
-//	n=32 28×28×1 → 26×26×32    37.6 / 28.6    20.3 / 12.8    35.6 / 32.1
-//	n=32 26×26×32 → 24×24×32   75.2 / 69.8    70.1 / 53.4    74.1 / 62.4
-//	n=32 12×12×32 → 10×10×64   70.2 / 56.9    45.1 / 45.9    42.6 / 68.3
-//	n=32 10×10×64 →  8×8×64    52.6 / 82.9    43.9 / 56.1    30.9 / 63.7
-//	CNN1 26×26×32 → 24×24×64   88.3 / 72.0    68.8 / 62.6    80.7 / 72.6
-//
-// Direct wins 2–9× at n=2…4, 1.0–2.2× at n=8…16 and 1.1–1.6× on 24×24 and larger outputs at
-// n=32. im2col + Sgemm wins (1.3–2×) only on small outputs with many channels (8×8 at C·F =
-// 4096, the 10×10 filter gradient at C·F = 2048; that layer's input gradient is a tie), where
-// the direct kernels' per-call and reduction overheads are no longer hidden. NewConv2D encodes that crossover pass
-// by pass (im2col when C·F ≥ 1024 and the output plane has at most 64 positions, at most 100 for
-// the backward passes); without the AVX-512 kernels it returns Im2colConv.
+// Direct convolution wins with few channels; im2col + Sgemm wins on small outputs with many
+// channels, where the direct kernels' per-call and reduction overheads are no longer hidden.
+// NewConv2D encodes that crossover pass by pass (im2col when C·F ≥ 1024 and the output plane has
+// at most 64 positions, at most 100 for the backward passes); without the AVX-512 kernels it
+// returns Im2colConv. go test -bench 'BenchmarkConv$' ./runner/kernels/ measures both on the
+// machine at hand.
 //
 //go:generate go run gen_asm.go
 package kernels

@@ -879,13 +879,64 @@ const maxPool2x2Args = "(x *float32, w int, out *float32, argmax *int32, outW in
 // genMaxPool2x2 writes maxPool2x2AVX512: for oh < rows and ow < 16·nvec + tail, the maximum of
 // the 2×2 block at input rows 2·oh, 2·oh+1 and columns 2·ow, 2·ow+1 of the plane x (w floats per
 // row) goes to out[oh·outW + ow] and its index (row·w + column) to argmax[oh·outW + ow]; the first
-// of equal maxima in row-major order wins. Cells compare by their order keys (see orderKey in
+// of equal maxima in row-major order wins. Cells compare by their order keys (see OrderKey in
 // pool.go): -0 equals +0 and NaNs order by their sign bit. Sixteen outputs per step: the two
 // input rows' 32 floats are split into even and odd columns with VPERMI2PS, and three rounds of
 // compare-and-blend pick the winner (left vs right in each row, then top vs bottom).
 func genMaxPool2x2(a *asm) string {
 	name := "maxPool2x2AVX512"
 	a.text(name, 64)
+	maxPoolPrologue(a)
+	a.op("SHLQ $2, R8")        // w in bytes
+	a.op("SHLQ $2, R9")        // outW in bytes
+	a.op("VMOVDQA32 Z30, Z26") // Z26: the left-cell index of the row's first 16 outputs
+	a.op("TESTQ DX, DX")
+	a.op("JZ %s_done", name)
+	a.label(name + "_row")
+	a.op("MOVQ SI, R10")
+	a.op("LEAQ (SI)(R8*1), R11")
+	a.op("MOVQ DI, R13")
+	a.op("MOVQ BX, R14")
+	a.op("VMOVDQA32 Z26, Z23")
+	a.op("MOVQ nvec+48(FP), CX")
+	a.op("TESTQ CX, CX")
+	a.op("JZ %s_tail", name)
+	a.label(name + "_vec")
+	a.op("VMOVUPS (R10), Z0")
+	a.op("VMOVUPS 64(R10), Z1")
+	a.op("VMOVUPS (R11), Z2")
+	a.op("VMOVUPS 64(R11), Z3")
+	maxPoolBlocks(a, "")
+	a.op("ADDQ $128, R10")
+	a.op("ADDQ $128, R11")
+	a.op("ADDQ $64, R13")
+	a.op("ADDQ $64, R14")
+	a.op("VPADDD Z27, Z23, Z23")
+	a.op("DECQ CX")
+	a.op("JNZ %s_vec", name)
+	a.label(name + "_tail")
+	a.op("TESTQ R12, R12")
+	a.op("JZ %s_next", name)
+	a.op("VMOVUPS.Z (R10), K2, Z0")
+	a.op("VMOVUPS.Z 64(R10), K3, Z1")
+	a.op("VMOVUPS.Z (R11), K2, Z2")
+	a.op("VMOVUPS.Z 64(R11), K3, Z3")
+	maxPoolBlocks(a, "K1, ")
+	a.label(name + "_next")
+	a.op("LEAQ (SI)(R8*2), SI")
+	a.op("ADDQ R9, DI")
+	a.op("ADDQ R9, BX")
+	a.op("VPADDD Z24, Z26, Z26")
+	a.op("DECQ DX")
+	a.op("JNZ %s_row", name)
+	a.label(name + "_done")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// maxPoolPrologue loads maxPool2x2AVX512's arguments, its constants and the masks of its tail.
+func maxPoolPrologue(a *asm) {
 	a.op("MOVQ x+0(FP), SI")
 	a.op("MOVQ w+8(FP), R8")
 	a.op("MOVQ out+16(FP), DI")
@@ -915,84 +966,41 @@ func genMaxPool2x2(a *asm) string {
 	a.op("KMOVW R13, K2")
 	a.op("SHRQ $16, R13")
 	a.op("KMOVW R13, K3")
-	a.op("SHLQ $2, R8")        // w in bytes
-	a.op("SHLQ $2, R9")        // outW in bytes
-	a.op("VMOVDQA32 Z30, Z26") // Z26: the left-cell index of the row's first 16 outputs
-	a.op("TESTQ DX, DX")
-	a.op("JZ %s_done", name)
-	a.label(name + "_row")
-	a.op("MOVQ SI, R10")
-	a.op("LEAQ (SI)(R8*1), R11")
-	a.op("MOVQ DI, R13")
-	a.op("MOVQ BX, R14")
-	a.op("VMOVDQA32 Z26, Z23")
-	a.op("MOVQ nvec+48(FP), CX")
-	a.op("TESTQ CX, CX")
-	a.op("JZ %s_tail", name)
-	body := func(store string) {
-		a.op("VMOVDQA32 Z30, Z4")
-		a.op("VPERMI2PS Z1, Z0, Z4") // top row, left cells
-		a.op("VMOVDQA32 Z29, Z5")
-		a.op("VPERMI2PS Z1, Z0, Z5") // top row, right cells
-		a.op("VMOVDQA32 Z30, Z6")
-		a.op("VPERMI2PS Z3, Z2, Z6") // bottom row, left cells
-		a.op("VMOVDQA32 Z29, Z7")
-		a.op("VPERMI2PS Z3, Z2, Z7") // bottom row, right cells
-		for i := 0; i < 4; i++ {
-			v, k := 4+i, 8+i // key = (b ^ (s & 0x7fffffff)) - s with s = b >> 31 (arithmetic)
-			a.op("VPSRAD $31, Z%d, Z12", v)
-			a.op("VPANDD Z31, Z12, Z13")
-			a.op("VPXORD Z13, Z%d, Z%d", v, k)
-			a.op("VPSUBD Z12, Z%d, Z%d", k, k)
-		}
-		a.op("VPCMPGTD Z8, Z9, K4") // right > left, top row
-		a.op("VPBLENDMD Z9, Z8, K4, Z14")
-		a.op("VBLENDMPS Z5, Z4, K4, Z15")
-		a.op("VMOVDQA32 Z23, Z16")
-		a.op("VPADDD Z28, Z16, K4, Z16")
-		a.op("VPCMPGTD Z10, Z11, K5") // right > left, bottom row
-		a.op("VPBLENDMD Z11, Z10, K5, Z17")
-		a.op("VBLENDMPS Z7, Z6, K5, Z18")
-		a.op("VPADDD Z25, Z23, Z19")
-		a.op("VPADDD Z28, Z19, K5, Z19")
-		a.op("VPCMPGTD Z14, Z17, K6") // bottom > top
-		a.op("VBLENDMPS Z18, Z15, K6, Z20")
-		a.op("VPBLENDMD Z19, Z16, K6, Z21")
-		a.op("VMOVUPS Z20, %s(R13)", store)
-		a.op("VMOVDQU32 Z21, %s(R14)", store)
+}
+
+// maxPoolBlocks pools the 16 blocks whose rows are in Z0, Z1 (top) and Z2, Z3 (bottom), storing
+// the maxima and their indexes under store (a mask, or "" for all 16).
+func maxPoolBlocks(a *asm, store string) {
+	a.op("VMOVDQA32 Z30, Z4")
+	a.op("VPERMI2PS Z1, Z0, Z4") // top row, left cells
+	a.op("VMOVDQA32 Z29, Z5")
+	a.op("VPERMI2PS Z1, Z0, Z5") // top row, right cells
+	a.op("VMOVDQA32 Z30, Z6")
+	a.op("VPERMI2PS Z3, Z2, Z6") // bottom row, left cells
+	a.op("VMOVDQA32 Z29, Z7")
+	a.op("VPERMI2PS Z3, Z2, Z7") // bottom row, right cells
+	for i := 0; i < 4; i++ {
+		v, k := 4+i, 8+i // key = (b ^ (s & 0x7fffffff)) - s with s = b >> 31 (arithmetic)
+		a.op("VPSRAD $31, Z%d, Z12", v)
+		a.op("VPANDD Z31, Z12, Z13")
+		a.op("VPXORD Z13, Z%d, Z%d", v, k)
+		a.op("VPSUBD Z12, Z%d, Z%d", k, k)
 	}
-	a.label(name + "_vec")
-	a.op("VMOVUPS (R10), Z0")
-	a.op("VMOVUPS 64(R10), Z1")
-	a.op("VMOVUPS (R11), Z2")
-	a.op("VMOVUPS 64(R11), Z3")
-	body("")
-	a.op("ADDQ $128, R10")
-	a.op("ADDQ $128, R11")
-	a.op("ADDQ $64, R13")
-	a.op("ADDQ $64, R14")
-	a.op("VPADDD Z27, Z23, Z23")
-	a.op("DECQ CX")
-	a.op("JNZ %s_vec", name)
-	a.label(name + "_tail")
-	a.op("TESTQ R12, R12")
-	a.op("JZ %s_next", name)
-	a.op("VMOVUPS.Z (R10), K2, Z0")
-	a.op("VMOVUPS.Z 64(R10), K3, Z1")
-	a.op("VMOVUPS.Z (R11), K2, Z2")
-	a.op("VMOVUPS.Z 64(R11), K3, Z3")
-	body("K1, ")
-	a.label(name + "_next")
-	a.op("LEAQ (SI)(R8*2), SI")
-	a.op("ADDQ R9, DI")
-	a.op("ADDQ R9, BX")
-	a.op("VPADDD Z24, Z26, Z26")
-	a.op("DECQ DX")
-	a.op("JNZ %s_row", name)
-	a.label(name + "_done")
-	a.op("VZEROUPPER")
-	a.op("RET")
-	return name
+	a.op("VPCMPGTD Z8, Z9, K4") // right > left, top row
+	a.op("VPBLENDMD Z9, Z8, K4, Z14")
+	a.op("VBLENDMPS Z5, Z4, K4, Z15")
+	a.op("VMOVDQA32 Z23, Z16")
+	a.op("VPADDD Z28, Z16, K4, Z16")
+	a.op("VPCMPGTD Z10, Z11, K5") // right > left, bottom row
+	a.op("VPBLENDMD Z11, Z10, K5, Z17")
+	a.op("VBLENDMPS Z7, Z6, K5, Z18")
+	a.op("VPADDD Z25, Z23, Z19")
+	a.op("VPADDD Z28, Z19, K5, Z19")
+	a.op("VPCMPGTD Z14, Z17, K6") // bottom > top
+	a.op("VBLENDMPS Z18, Z15, K6, Z20")
+	a.op("VPBLENDMD Z19, Z16, K6, Z21")
+	a.op("VMOVUPS Z20, %s(R13)", store)
+	a.op("VMOVDQU32 Z21, %s(R14)", store)
 }
 
 // Optimizer updates, element-wise over n floats, 16 lanes per step and the tail under a mask.
@@ -1118,6 +1126,30 @@ func genAdam(a *asm) string {
 func main() {
 	var s asm
 	s.b.WriteString("// Code generated by gen_asm.go; DO NOT EDIT.\n\n" + buildTag + "\n#include \"textflag.h\"\n")
+	writeConstants(&s)
+
+	var g strings.Builder
+	g.WriteString("// Code generated by gen_asm.go; DO NOT EDIT.\n\n" + buildTag + "\npackage kernels\n\n")
+	decl := func(name, args string) {
+		fmt.Fprintf(&g, "//go:noescape\nfunc %s%s\n\n", name, args)
+	}
+	k := genKernels(&s, decl)
+	writeTables(&g, k)
+
+	src, err := format.Source([]byte(g.String()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile("zkernels_amd64.go", src, 0o644); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile("zkernels_amd64.s", s.b.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// writeConstants writes the read-only data the kernels load: avx2LaneMask and maxPoolConst.
+func writeConstants(s *asm) {
 	s.b.WriteString("\n// avx2LaneMask is eight all-ones lanes followed by eight zero lanes.\n")
 	for i := 0; i < 16; i++ {
 		v := "0xffffffff"
@@ -1145,17 +1177,21 @@ func main() {
 		fmt.Fprintf(&s.b, "DATA maxPoolConst<>+%d(SB)/4, $0x%08x\n", 4*i, v)
 	}
 	s.b.WriteString("GLOBL maxPoolConst<>(SB), RODATA|NOPTR, $320\n")
+}
 
-	var g strings.Builder
-	g.WriteString("// Code generated by gen_asm.go; DO NOT EDIT.\n\n" + buildTag + "\npackage kernels\n\n")
-	decl := func(name, args string) {
-		fmt.Fprintf(&g, "//go:noescape\nfunc %s%s\n\n", name, args)
-	}
+// kernelNames are the names of the generated kernels that the Go tables list.
+type kernelNames struct {
+	avx512, avx2, dot [][]string
+	fwd               []string
+}
+
+// genKernels writes every kernel to s and declares each with decl.
+func genKernels(s *asm, decl func(name, args string)) kernelNames {
 	var avx512, avx2 [][]string
 	for mr := 1; mr <= avx512MR; mr++ {
 		var row []string
 		for nv := 1; nv <= avx512NV; nv++ {
-			n := genSgemmAVX512(&s, mr, nv)
+			n := genSgemmAVX512(s, mr, nv)
 			decl(n, sgemmArgs)
 			row = append(row, n)
 		}
@@ -1168,7 +1204,7 @@ func main() {
 				row = append(row, "nil")
 				continue
 			}
-			n := genSgemmAVX2(&s, mr, nv)
+			n := genSgemmAVX2(s, mr, nv)
 			decl(n, sgemmArgs)
 			row = append(row, n)
 		}
@@ -1176,7 +1212,7 @@ func main() {
 	}
 	var fwd []string
 	for nf := 1; nf <= convNF; nf++ {
-		n := genConvFwd(&s, nf)
+		n := genConvFwd(s, nf)
 		decl(n, convFwdArgs)
 		fwd = append(fwd, n)
 	}
@@ -1184,46 +1220,40 @@ func main() {
 	for nf := 1; nf <= convNF; nf++ {
 		var row []string
 		for nt := 1; nt <= convNT; nt++ {
-			n := genConvDot(&s, nf, nt)
+			n := genConvDot(s, nf, nt)
 			decl(n, convDotArgs)
 			row = append(row, n)
 		}
 		dot = append(dot, row)
 	}
-	decl(genTranspose(&s), transposeArgs)
-	decl(genCopyRows(&s), copyRowsArgs)
-	decl(genBiasAct(&s), biasActArgs)
-	decl(genAddBiasRows(&s), addBiasRowsArgs)
-	decl(genReLUBackward(&s), reluBackwardArgs)
-	decl(genSum(&s), sumArgs)
-	decl(genAddColumns(&s), addColumnsArgs)
-	decl(genMaxPool2x2(&s), maxPool2x2Args)
-	decl(genRMSprop(&s), rmspropArgs)
-	decl(genAdadelta(&s), adadeltaArgs)
-	decl(genAdam(&s), adamArgs)
+	decl(genTranspose(s), transposeArgs)
+	decl(genCopyRows(s), copyRowsArgs)
+	decl(genBiasAct(s), biasActArgs)
+	decl(genAddBiasRows(s), addBiasRowsArgs)
+	decl(genReLUBackward(s), reluBackwardArgs)
+	decl(genSum(s), sumArgs)
+	decl(genAddColumns(s), addColumnsArgs)
+	decl(genMaxPool2x2(s), maxPool2x2Args)
+	decl(genRMSprop(s), rmspropArgs)
+	decl(genAdadelta(s), adadeltaArgs)
+	decl(genAdam(s), adamArgs)
+	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd}
+}
+
+// writeTables writes the Go tables of the kernels, by size.
+func writeTables(g *strings.Builder, k kernelNames) {
 	table := func(name, typ string, rows [][]string) {
-		fmt.Fprintf(&g, "var %s = [][]%s{\n", name, typ)
+		fmt.Fprintf(g, "var %s = [][]%s{\n", name, typ)
 		for _, r := range rows {
-			fmt.Fprintf(&g, "\t{%s},\n", strings.Join(r, ", "))
+			fmt.Fprintf(g, "\t{%s},\n", strings.Join(r, ", "))
 		}
 		g.WriteString("}\n\n")
 	}
 	g.WriteString("// sgemmAVX512Kernels[mr-1][nv-1] is the mr×(16·nv) AVX-512 micro-kernel.\n")
-	table("sgemmAVX512Kernels", "sgemmKernelFunc", avx512)
+	table("sgemmAVX512Kernels", "sgemmKernelFunc", k.avx512)
 	g.WriteString("// sgemmAVX2Kernels[mr-1][nv-1] is the mr×(8·nv) AVX2+FMA micro-kernel.\n")
-	table("sgemmAVX2Kernels", "sgemmKernelFunc", avx2)
-	fmt.Fprintf(&g, "// convTapsAVX512Kernels[nf-1] accumulates taps for nf output planes.\nvar convTapsAVX512Kernels = []convTapsFunc{%s}\n\n", strings.Join(fwd, ", "))
+	table("sgemmAVX2Kernels", "sgemmKernelFunc", k.avx2)
+	fmt.Fprintf(g, "// convTapsAVX512Kernels[nf-1] accumulates taps for nf output planes.\nvar convTapsAVX512Kernels = []convTapsFunc{%s}\n\n", strings.Join(k.fwd, ", "))
 	g.WriteString("// convDotAVX512Kernels[nf-1][nt-1] forms nf×nt filter-gradient dot products.\n")
-	table("convDotAVX512Kernels", "convDotFunc", dot)
-
-	src, err := format.Source([]byte(g.String()))
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := os.WriteFile("zkernels_amd64.go", src, 0o644); err != nil {
-		log.Fatal(err)
-	}
-	if err := os.WriteFile("zkernels_amd64.s", s.b.Bytes(), 0o644); err != nil {
-		log.Fatal(err)
-	}
+	table("convDotAVX512Kernels", "convDotFunc", k.dot)
 }

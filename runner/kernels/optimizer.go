@@ -32,7 +32,8 @@ func sameLengths(w []float32, others ...[]float32) {
 	}
 }
 
-func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
+// Sqrt32 is the float32 square root the optimizers use: math.Sqrt in float64, rounded once.
+func Sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
 
 func (im *impl) rmspropUpdate(w, g, a []float32, lr, rho, oneMinusRho, eps float32) {
 	sameLengths(w, g, a)
@@ -46,7 +47,7 @@ func (im *impl) rmspropUpdate(w, g, a []float32, lr, rho, oneMinusRho, eps float
 	for i := range w {
 		gi := g[i]
 		a[i] = float32(rho*a[i]) + float32(oneMinusRho*float32(gi*gi))
-		w[i] -= float32(lr*gi) / (sqrt32(a[i]) + eps)
+		w[i] -= float32(lr*gi) / (Sqrt32(a[i]) + eps)
 	}
 }
 
@@ -62,7 +63,7 @@ func (im *impl) adadeltaUpdate(w, g, a, s []float32, lr, rho, oneMinusRho, eps f
 	for i := range w {
 		gi := g[i]
 		a[i] = float32(rho*a[i]) + float32(oneMinusRho*float32(gi*gi))
-		d := float32(sqrt32(s[i]+eps)*gi) / sqrt32(a[i]+eps)
+		d := float32(Sqrt32(s[i]+eps)*gi) / Sqrt32(a[i]+eps)
 		s[i] = float32(rho*s[i]) + float32(oneMinusRho*float32(d*d))
 		w[i] -= float32(lr * d)
 	}
@@ -81,6 +82,6 @@ func (im *impl) adamUpdate(w, g, m, v []float32, alpha, oneMinusBeta1, oneMinusB
 		gi := g[i]
 		m[i] += float32((gi - m[i]) * oneMinusBeta1)
 		v[i] += float32((float32(gi*gi) - v[i]) * oneMinusBeta2)
-		w[i] -= float32(m[i]*alpha) / (sqrt32(v[i]) + eps)
+		w[i] -= float32(m[i]*alpha) / (Sqrt32(v[i]) + eps)
 	}
 }

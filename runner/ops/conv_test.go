@@ -1,15 +1,14 @@
-package runner
+package ops
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
-	"github.com/nnsweep/nnsweep/builder"
-	"github.com/nnsweep/nnsweep/dataset"
+	"github.com/nnsweep/nnsweep/internal/graphtest"
+	"github.com/nnsweep/nnsweep/internal/spectest"
 	"github.com/nnsweep/nnsweep/runner/kernels"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
@@ -36,8 +35,8 @@ func (tc convCase) layer() spec.ResolvedLayer {
 func (tc convCase) geom() kernels.ConvGeom {
 	g := kernels.ConvGeom{C: tc.c, H: tc.h, W: tc.w, F: tc.f, KH: tc.kh, KW: tc.kw, StrideH: tc.sh, StrideW: tc.sw}
 	if tc.padding == "same" {
-		g.PadTop, g.PadBottom = builder.SamePadding(tc.h, tc.kh, tc.sh)
-		g.PadLeft, g.PadRight = builder.SamePadding(tc.w, tc.kw, tc.sw)
+		g.PadTop, g.PadBottom = spec.SamePadding(tc.h, tc.kh, tc.sh)
+		g.PadLeft, g.PadRight = spec.SamePadding(tc.w, tc.kw, tc.sw)
 	}
 	return g
 }
@@ -51,7 +50,7 @@ type convGraph struct {
 	g         *G.ExprGraph
 }
 
-func buildConvCase(t *testing.T, tc convCase, ops builder.Ops) *convGraph {
+func buildConvCase(t *testing.T, tc convCase, ops opSet) *convGraph {
 	t.Helper()
 	g := G.NewGraph()
 	c := &convGraph{g: g, inputs: map[string]*G.Node{}}
@@ -190,8 +189,8 @@ func (c *convGraph) zeroGrads(t *testing.T) {
 }
 
 // splitTasks returns the tasks of the fused convolution ops of g.
-func splitTasks(g *G.ExprGraph) []*splitTask {
-	var tasks []*splitTask
+func splitTasks(g *G.ExprGraph) []*kernels.Pass {
+	var tasks []*kernels.Pass
 	for _, n := range g.AllNodes() {
 		switch op := n.Op().(type) {
 		case *convOp:
@@ -210,9 +209,9 @@ func splitTasks(g *G.ExprGraph) []*splitTask {
 }
 
 // setSplitMode sets the mode of every fused convolution op of g.
-func setSplitMode(g *G.ExprGraph, mode splitMode) {
+func setSplitMode(g *G.ExprGraph, mode kernels.PassMode) {
 	for _, t := range splitTasks(g) {
-		t.mode = mode
+		t.Mode = mode
 	}
 }
 
@@ -253,7 +252,7 @@ func convCases() []convCase {
 }
 
 // TestFusedConv2DMatchesStock checks the fused convolution's output against a float64 reference
-// and its cost and gradients against the same graph built with builder.StockOps (gorgonia's
+// and its cost and gradients against the same graph built with Stock (gorgonia's
 // im2col convolution, explicit zero padding, BroadcastAdd and activation), over three runs:
 // fresh values; new values after zeroing the gradients (stale buffers); the same values again
 // without zeroing (each run adds its gradient to the bound one). Passes large enough to split
@@ -277,10 +276,10 @@ func TestFusedConv2DMatchesStock(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			stock, fused := buildConvCase(t, tc, builder.StockOps{}), buildConvCase(t, tc, FastOps{})
+			stock, fused := buildConvCase(t, tc, Stock{}), buildConvCase(t, tc, Fast{})
 			defer stock.vm.Close()
 			defer fused.vm.Close()
-			setSplitMode(fused.g, modeSplit)
+			setSplitMode(fused.g, kernels.PassSplit)
 			rng := rand.New(rand.NewPCG(uint64(i), 11))
 			var vals map[string][]float32
 			const tol = 2e-5
@@ -345,15 +344,10 @@ func TestFusedConv2DDeterministic(t *testing.T) {
 	t.Parallel()
 	tc := convCase{batch: 128, c: 2, h: 24, w: 23, f: 8, kh: 3, kw: 3, sh: 1, sw: 1, padding: "same", act: "relu", bias: true, wrtX: true}
 	vals := convValues(tc, rand.New(rand.NewPCG(4, 4)))
-	type result struct {
-		out   [][]float32   // per run
-		grads [][][]float32 // per run, per WRT node
-		err   error
-	}
-	modes := []splitMode{modeWhole, modeSplit, modeAuto, modeSplit, modeAuto}
+	modes := []kernels.PassMode{kernels.PassWhole, kernels.PassSplit, kernels.PassAuto, kernels.PassSplit, kernels.PassAuto}
 	graphs := make([]*convGraph, len(modes))
 	for i, mode := range modes {
-		graphs[i] = buildConvCase(t, tc, FastOps{})
+		graphs[i] = buildConvCase(t, tc, Fast{})
 		defer graphs[i].vm.Close()
 		graphs[i].set(vals)
 		setSplitMode(graphs[i].g, mode)
@@ -361,37 +355,15 @@ func TestFusedConv2DDeterministic(t *testing.T) {
 			t.Fatalf("%d fused convolution ops, want 5", len(splitTasks(graphs[i].g)))
 		}
 	}
-	results := make(chan result, len(graphs))
+	results := make(chan convRuns, len(graphs))
 	for _, c := range graphs {
 		go func() {
-			var r result
-			for range 6 {
-				c.vm.Reset()
-				for _, n := range c.wrt {
-					if gv, err := n.Grad(); err == nil && gv != nil {
-						clear(gv.Data().([]float32))
-					}
-				}
-				if err := c.vm.RunAll(); err != nil {
-					results <- result{err: err}
-					return
-				}
-				r.out = append(r.out, slices.Clone(c.out.Value().Data().([]float32)))
-				var grads [][]float32
-				for _, n := range c.wrt {
-					gv, err := n.Grad()
-					if err != nil {
-						results <- result{err: err}
-						return
-					}
-					grads = append(grads, slices.Clone(gv.Data().([]float32)))
-				}
-				r.grads = append(r.grads, grads)
-			}
+			r, err := runConvRepeatedly(c, 6)
+			r.err = err
 			results <- r
 		}()
 	}
-	var all []result
+	var all []convRuns
 	for range graphs {
 		r := <-results
 		if r.err != nil {
@@ -415,17 +387,53 @@ func TestFusedConv2DDeterministic(t *testing.T) {
 	// The ops that measure (those large enough to split) ran both ways.
 	measured := 0
 	for _, task := range splitTasks(graphs[2].g) {
-		if task.runs == [2]int{} {
+		whole, split := task.Runs()
+		if whole == 0 && split == 0 {
 			continue
 		}
-		if task.runs[0] == 0 || task.runs[1] == 0 {
-			t.Fatalf("a measuring op ran %d calls whole and %d split", task.runs[0], task.runs[1])
+		if whole == 0 || split == 0 {
+			t.Fatalf("a measuring op ran %d calls whole and %d split", whole, split)
 		}
 		measured++
 	}
 	if measured != 5 {
 		t.Fatalf("%d ops measured, want all 5", measured)
 	}
+}
+
+// convRuns are the outputs and gradients of repeated runs of a convolution case's graph.
+type convRuns struct {
+	out   [][]float32   // per run
+	grads [][][]float32 // per run, per WRT node
+	err   error
+}
+
+// runConvRepeatedly runs c's graph the given number of times from zeroed gradients and keeps
+// every output and gradient.
+func runConvRepeatedly(c *convGraph, times int) (convRuns, error) {
+	var r convRuns
+	for range times {
+		c.vm.Reset()
+		for _, n := range c.wrt {
+			if gv, err := n.Grad(); err == nil && gv != nil {
+				clear(gv.Data().([]float32))
+			}
+		}
+		if err := c.vm.RunAll(); err != nil {
+			return r, err
+		}
+		r.out = append(r.out, slices.Clone(c.out.Value().Data().([]float32)))
+		var grads [][]float32
+		for _, n := range c.wrt {
+			gv, err := n.Grad()
+			if err != nil {
+				return r, err
+			}
+			grads = append(grads, slices.Clone(gv.Data().([]float32)))
+		}
+		r.grads = append(r.grads, grads)
+	}
+	return r, nil
 }
 
 // convDataGradOps returns the graph's fused convolution input-gradient ops.
@@ -443,21 +451,9 @@ func convDataGradOps(g *G.ExprGraph) []*convDataGradOp {
 // second one's is.
 func TestFusedConv2DSkipsUnusedInputGradient(t *testing.T) {
 	t.Parallel()
-	m, p := opsModel(t, "[6, 6, 1]", 3, 2, "{}", "    - conv2d: {filters: n, kernel: 3, activation: relu}\n    - conv2d: {filters: n, kernel: 3, activation: relu}\n    - flatten: {}\n    - dense: {units: 3}\n")
-	w, err := builder.NewWeights(m, p, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gr, err := builder.Build(m, p, w, 5, true, FastOps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fillGraph(gr, rand.New(rand.NewPCG(3, 3)), 5)
-	vm := G.NewTapeMachine(gr.G, G.BindDualValues(gr.Params...))
+	m, p := spectest.Model(t, "[6, 6, 1]", 3, 2, "{}", "    - conv2d: {filters: n, kernel: 3, activation: relu}\n    - conv2d: {filters: n, kernel: 3, activation: relu}\n    - flatten: {}\n    - dense: {units: 3}\n")
+	gr, vm := graphtest.Train(t, m, p, 1, 5, Fast{}, rand.New(rand.NewPCG(3, 3)))
 	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
 	var skipped, computed []string
 	for _, op := range convDataGradOps(gr.G) {
 		if !op.decided {
@@ -479,86 +475,12 @@ func TestFusedConv2DSkipsUnusedInputGradient(t *testing.T) {
 	}
 }
 
-// imageBlobs is a synthetic data set of size×size×1 images: class k brightens quadrant k, on
-// noise that is never exactly zero (so no relu sits at its kink, where gorgonia's gradient is 1
-// and ours 0).
-func imageBlobs(n, size int, seed uint64) *dataset.Set {
-	rng := rand.New(rand.NewPCG(seed, 5))
-	s := &dataset.Set{N: n, H: size, W: size, C: 1, Classes: 4, Images: make([]float32, n*size*size), Labels: make([]int32, n)}
-	half := size / 2
-	for i := range n {
-		k := rng.IntN(4)
-		s.Labels[i] = int32(k)
-		img := s.Images[i*size*size : (i+1)*size*size]
-		for y := range size {
-			for x := range size {
-				v := 0.01 + rng.Float32()*0.4
-				if (y/half)*2+x/half == k {
-					v += 0.5
-				}
-				img[y*size+x] = v
-			}
-		}
-	}
-	return s
-}
-
-// TestFastOpsTrainCNNMatchesStock trains the same seeded CNNs with FastOps and StockOps and
-// compares the epoch losses and test metrics; a second FastOps run must repeat the first exactly.
-func TestFastOpsTrainCNNMatchesStock(t *testing.T) {
-	t.Parallel()
-	tests := []struct{ name, input, train, layers string }{
-		{"relu-pool-adam-split", "[24, 24, 1]", "{epochs: 1, batch_size: 64, optimizer: {name: adam, learning_rate: 0.005}, validation_split: 0.2}",
-			"    - conv2d: {filters: n, kernel: 3, padding: same, activation: relu}\n    - maxpool2d: {pool: 2}\n    - conv2d: {filters: 2n, kernel: 3, activation: relu}\n    - flatten: {}\n    - dense: {units: 4, activation: softmax}\n"},
-		{"tanh-stride-sgd", "[9, 9, 1]", "{epochs: 1, batch_size: 17, optimizer: {name: sgd, learning_rate: 0.05, momentum: 0.9}}",
-			"    - conv2d: {filters: n, kernel: [2, 3], stride: 2, padding: same, activation: tanh, use_bias: false}\n    - conv2d: {filters: n, kernel: 3, activation: sigmoid}\n    - flatten: {}\n    - dense: {units: 4, activation: softmax}\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var size int
-			fmt.Sscanf(tt.input, "[%d", &size)
-			data := &dataset.Data{Name: "image-blobs", Train: imageBlobs(480, size, 21), Test: imageBlobs(120, size, 22)}
-			m, _ := opsModel(t, tt.input, 4, 8, tt.train, tt.layers)
-			train := func(ops builder.Ops) *Result {
-				t.Helper()
-				r, err := Train(context.Background(), m, m.Points[0], data, Options{Ops: ops})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return r
-			}
-			stock, fast, again := train(builder.StockOps{}), train(FastOps{}), train(FastOps{})
-			relClose := func(a, b float64) bool { return math.Abs(a-b) <= 2e-4*math.Max(math.Abs(b), 1e-3) }
-			if fast.Status != stock.Status || len(fast.History) != len(stock.History) {
-				t.Fatalf("fast: %s after %d epochs, stock: %s after %d", fast.Status, len(fast.History), stock.Status, len(stock.History))
-			}
-			for i, s := range stock.History {
-				f := fast.History[i]
-				if !relClose(f.Loss, s.Loss) {
-					t.Errorf("epoch %d: fast loss %.7g, stock %.7g", s.Epoch, f.Loss, s.Loss)
-				}
-				if (s.Val == nil) != (f.Val == nil) || s.Val != nil && !relClose(f.Val.Loss, s.Val.Loss) {
-					t.Errorf("epoch %d: fast validation %+v, stock %+v", s.Epoch, f.Val, s.Val)
-				}
-			}
-			if !relClose(fast.Test.Loss, stock.Test.Loss) || math.Abs(fast.Test.Accuracy-stock.Test.Accuracy) > 1.0/float64(data.Test.N)+1e-9 {
-				t.Errorf("test: fast %+v, stock %+v", fast.Test, stock.Test)
-			}
-			if !slices.Equal(lossesOf(fast), lossesOf(again)) || fast.Test != again.Test {
-				t.Errorf("two FastOps runs differ: losses %v and %v, test %+v and %+v", lossesOf(fast), lossesOf(again), fast.Test, again.Test)
-			}
-			t.Logf("losses per epoch: stock %v, fast %v; test loss stock %.7g, fast %.7g", lossesOf(stock), lossesOf(fast), stock.Test.Loss, fast.Test.Loss)
-		})
-	}
-}
-
 // The op's DoDiff (gorgonia's LispMachine) gives the gradients its SymDiff gives on a tape machine.
 func TestFusedConv2DLispMachine(t *testing.T) {
 	t.Parallel()
 	tc := convCase{batch: 3, c: 2, h: 6, w: 5, f: 3, kh: 2, kw: 3, sh: 2, sw: 1, padding: "same", act: "sigmoid", bias: true, wrtX: true}
 	vals := convValues(tc, rand.New(rand.NewPCG(8, 8)))
-	tape := buildConvCase(t, tc, FastOps{})
+	tape := buildConvCase(t, tc, Fast{})
 	defer tape.vm.Close()
 	tape.set(vals)
 	_, wantCost, want := tape.run(t)
@@ -618,14 +540,14 @@ func TestFusedConv2DErrors(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"activation", second(FusedConv2D(x, k, b, layer(3, 1, "valid"), "gelu")), `runner: conv2d: unknown activation "gelu"; use relu, sigmoid, tanh or linear`},
-		{"channels", second(FusedConv2D(x, t4("k2", 4, 2, 3, 3), nil, layer(3, 1, "valid"), "relu")), "runner: conv2d: x (2, 3, 5, 5) has 3 channels, k (4, 2, 3, 3) has 2"},
-		{"window", second(FusedConv2D(x, k, nil, layer(2, 1, "valid"), "relu")), "runner: conv2d: the layer's kernel is 2×2, k (4, 3, 3, 3) is 3×3"},
-		{"stride", second(FusedConv2D(x, k, nil, layer(3, 0, "valid"), "relu")), "runner: conv2d: strides 0×0 must be at least 1×1"},
-		{"padding", second(FusedConv2D(x, k, nil, layer(3, 1, "full"), "relu")), `runner: conv2d: unknown padding "full"; use valid or same`},
-		{"too-large", second(FusedConv2D(t4("x2", 2, 3, 2, 5), k, nil, layer(3, 1, "valid"), "relu")), "runner: conv2d: kernels: conv kernel 3×3 larger than padded input 2×5"},
-		{"bias-shape", second(FusedConv2D(x, k, t4("b2", 1, 1, 1, 4), layer(3, 1, "valid"), "relu")), "runner: conv2d: b must have shape (1, 4, 1, 1), got (1, 1, 1, 4)"},
-		{"not-4d", second(FusedConv2D(mat, f64, nil, layer(3, 1, "valid"), "relu")), "runner: conv2d: x must be a 4-D float32 tensor, got shape (3, 4) of float32\nk must be a 4-D float32 tensor, got shape (4, 3, 3, 3) of float64"},
+		{"activation", second(FusedConv2D(x, k, b, layer(3, 1, "valid"), "gelu")), `ops: conv2d: unknown activation "gelu"; use relu, sigmoid, tanh or linear`},
+		{"channels", second(FusedConv2D(x, t4("k2", 4, 2, 3, 3), nil, layer(3, 1, "valid"), "relu")), "ops: conv2d: x (2, 3, 5, 5) has 3 channels, k (4, 2, 3, 3) has 2"},
+		{"window", second(FusedConv2D(x, k, nil, layer(2, 1, "valid"), "relu")), "ops: conv2d: the layer's kernel is 2×2, k (4, 3, 3, 3) is 3×3"},
+		{"stride", second(FusedConv2D(x, k, nil, layer(3, 0, "valid"), "relu")), "ops: conv2d: strides 0×0 must be at least 1×1"},
+		{"padding", second(FusedConv2D(x, k, nil, layer(3, 1, "full"), "relu")), `ops: conv2d: unknown padding "full"; use valid or same`},
+		{"too-large", second(FusedConv2D(t4("x2", 2, 3, 2, 5), k, nil, layer(3, 1, "valid"), "relu")), "ops: conv2d: kernels: conv kernel 3×3 larger than padded input 2×5"},
+		{"bias-shape", second(FusedConv2D(x, k, t4("b2", 1, 1, 1, 4), layer(3, 1, "valid"), "relu")), "ops: conv2d: b must have shape (1, 4, 1, 1), got (1, 1, 1, 4)"},
+		{"not-4d", second(FusedConv2D(mat, f64, nil, layer(3, 1, "valid"), "relu")), "ops: conv2d: x must be a 4-D float32 tensor, got shape (3, 4) of float32\nk must be a 4-D float32 tensor, got shape (4, 3, 3, 3) of float64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -639,38 +561,13 @@ func TestFusedConv2DErrors(t *testing.T) {
 
 // TestFusedConv2DAllocations checks that the convolution ops allocate nothing per call once their
 // buffers exist, split or not, and logs the allocations of a whole training step of a small CNN
-// with FastOps and StockOps.
+// with Fast and Stock.
 //
 // It does not run in parallel: testing.AllocsPerRun counts every allocation of the process.
 func TestFusedConv2DAllocations(t *testing.T) {
-	m, p := opsModel(t, "[20, 20, 1]", 4, 8, "{}", "    - conv2d: {filters: 2n, kernel: 3, padding: same, activation: relu}\n    - conv2d: {filters: 2, kernel: [2, 3], stride: 2, activation: tanh, use_bias: false}\n    - flatten: {}\n    - dense: {units: 4, activation: softmax}\n")
-	stepAllocs := func(ops builder.Ops) (float64, *builder.Graph) {
-		w, err := builder.NewWeights(m, p, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		gr, err := builder.Build(m, p, w, 96, true, ops)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fillGraph(gr, rand.New(rand.NewPCG(1, 1)), 96)
-		vm := G.NewTapeMachine(gr.G, G.BindDualValues(gr.Params...))
-		defer vm.Close()
-		grads := G.NodesToValueGrads(gr.Params)
-		allocs := testing.AllocsPerRun(10, func() {
-			if err := vm.RunAll(); err != nil {
-				t.Fatal(err)
-			}
-			for _, vg := range grads {
-				gv, _ := vg.Grad()
-				clear(gv.Data().([]float32))
-			}
-			vm.Reset()
-		})
-		return allocs, gr
-	}
-	stock, _ := stepAllocs(builder.StockOps{})
-	fast, gr := stepAllocs(FastOps{})
+	m, p := spectest.Model(t, "[20, 20, 1]", 4, 8, "{}", "    - conv2d: {filters: 2n, kernel: 3, padding: same, activation: relu}\n    - conv2d: {filters: 2, kernel: [2, 3], stride: 2, activation: tanh, use_bias: false}\n    - flatten: {}\n    - dense: {units: 4, activation: softmax}\n")
+	stock, _ := stepAllocs(t, m, p, Stock{}, 96, 10)
+	fast, gr := stepAllocs(t, m, p, Fast{}, 96, 10)
 	t.Logf("allocations per training step (RunAll + Reset): stock %.0f, fast %.0f", stock, fast)
 
 	vm := G.NewTapeMachine(gr.G, G.BindDualValues(gr.Params...))
@@ -705,7 +602,7 @@ func TestFusedConv2DAllocations(t *testing.T) {
 		for children := gr.G.From(n.ID()); children.Next(); {
 			inputs = append(inputs, children.Node().(*G.Node).Value())
 		}
-		for _, mode := range []splitMode{modeWhole, modeSplit, modeAuto} {
+		for _, mode := range []kernels.PassMode{kernels.PassWhole, kernels.PassSplit, kernels.PassAuto} {
 			setSplitMode(gr.G, mode)
 			if a := testing.AllocsPerRun(10, func() {
 				if _, err := op.Do(inputs...); err != nil {

@@ -1,4 +1,4 @@
-package runner
+package ops
 
 import (
 	"fmt"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nnsweep/nnsweep/builder"
+	"github.com/nnsweep/nnsweep/internal/graphtest"
+	"github.com/nnsweep/nnsweep/internal/spectest"
 	"github.com/nnsweep/nnsweep/runner/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -29,7 +31,7 @@ type gradStep struct {
 
 func newGradStep(b *testing.B, layers string, n, batch int, ops builder.Ops) *gradStep {
 	b.Helper()
-	m, p := opsModel(b, "[28, 28, 1]", 10, n, "{}", layers)
+	m, p := spectest.Model(b, "[28, 28, 1]", 10, n, "{}", layers)
 	w, err := builder.NewWeights(m, p, 1)
 	if err != nil {
 		b.Fatal(err)
@@ -38,7 +40,7 @@ func newGradStep(b *testing.B, layers string, n, batch int, ops builder.Ops) *gr
 	if err != nil {
 		b.Fatal(err)
 	}
-	fillGraph(gr, rand.New(rand.NewPCG(1, 1)), batch)
+	graphtest.Fill(gr, rand.New(rand.NewPCG(1, 1)), batch)
 	return &gradStep{vm: G.NewTapeMachine(gr.G, G.BindDualValues(gr.Params...)), grads: G.NodesToValueGrads(gr.Params)}
 }
 
@@ -54,7 +56,7 @@ func (s *gradStep) run(b *testing.B) {
 }
 
 // BenchmarkConvNetStep times one training step (forward and backward, no optimizer) of the MNIST
-// CNNs (28×28×1, batch 128) built with builder.StockOps and with FastOps, alternating the two in
+// CNNs (28×28×1, batch 128) built with Stock and with Fast, alternating the two in
 // every iteration, and reports each one's ms/step and images/s and the speedup (stock time /
 // fast time).
 func BenchmarkConvNetStep(b *testing.B) {
@@ -69,12 +71,12 @@ func BenchmarkConvNetStep(b *testing.B) {
 		{"CNN1/n=32", benchCNN1, 32},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			stock, fast := newGradStep(b, tc.layers, tc.n, batch, builder.StockOps{}), newGradStep(b, tc.layers, tc.n, batch, FastOps{})
+			stock, fast := newGradStep(b, tc.layers, tc.n, batch, Stock{}), newGradStep(b, tc.layers, tc.n, batch, Fast{})
 			defer stock.vm.Close()
 			defer fast.vm.Close()
 			// Warm up: buffers, and enough steps for every fused op to have measured whether
-			// splitting pays (2·splitSamples + 1).
-			for range 2*splitSamples + 1 {
+			// splitting pays (2·PassSamples + 1).
+			for range 2*kernels.PassSamples + 1 {
 				stock.run(b)
 				fast.run(b)
 			}
@@ -99,7 +101,7 @@ func BenchmarkConvNetStep(b *testing.B) {
 	}
 }
 
-// BenchmarkConvFastStep times the FastOps step alone (for profiling: go test -bench
+// BenchmarkConvFastStep times the Fast step alone (for profiling: go test -bench
 // ConvFastStep -cpuprofile).
 func BenchmarkConvFastStep(b *testing.B) {
 	const batch = 128
@@ -113,9 +115,9 @@ func BenchmarkConvFastStep(b *testing.B) {
 		{"CNN1/n=32", benchCNN1, 32},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			s := newGradStep(b, tc.layers, tc.n, batch, FastOps{})
+			s := newGradStep(b, tc.layers, tc.n, batch, Fast{})
 			defer s.vm.Close()
-			for range 2*splitSamples + 1 {
+			for range 2*kernels.PassSamples + 1 {
 				s.run(b)
 			}
 			b.ReportAllocs()
@@ -130,11 +132,11 @@ func BenchmarkConvFastStep(b *testing.B) {
 
 // BenchmarkConvSplit times each pass of the fused convolution ops (forward, relu gradient, input
 // gradient, kernel gradient) on layers of the MNIST CNNs and smaller ones, six ways, alternating:
-// one chunk on the calling goroutine (as a pass too small to split runs), convChunks chunks on
-// the calling goroutine (modeWhole), split in 2 and in convChunks chunks (modeSplit), and the
-// measured choice (modeAuto). It reports the one-chunk time and each other way's speedup over it,
+// one chunk on the calling goroutine (as a pass too small to split runs), kernels.PassChunks chunks on
+// the calling goroutine (kernels.PassWhole), split in 2 and in kernels.PassChunks chunks (kernels.PassSplit), and the
+// measured choice (kernels.PassAuto). It reports the one-chunk time and each other way's speedup over it,
 // with the layer's size in MFLOP: the data for convSplitMinFlops, convSplitMinFloats and
-// convChunks.
+// kernels.PassChunks.
 func BenchmarkConvSplit(b *testing.B) {
 	for _, tc := range []struct {
 		batch, c, hw, f int
@@ -162,7 +164,7 @@ func BenchmarkConvSplit(b *testing.B) {
 			}
 			x, k, bias, y := val(base.xShape), val(base.kShape), val(base.bShape), val(base.yShape)
 			// passes returns the four passes of the layer in chunks (1: not splittable) run in mode.
-			passes := func(chunks int, mode splitMode) []func() {
+			passes := func(chunks int, mode kernels.PassMode) []func() {
 				geom := base
 				geom.splittable = chunks > 1
 				geom.engine = [2]kernels.Conv2D{kernels.NewConv2D(g), kernels.NewConv2D(g)}
@@ -170,11 +172,12 @@ func BenchmarkConvSplit(b *testing.B) {
 				act := newConvActivationGradOp(actReLU, geom.yShape)
 				act.splittable = geom.splittable
 				dx := &convDataGradOp{geom: &fwd.geom}
-				dx.task = newSplitTask(dx.chunk, geom.batch)
+				dx.task = kernels.NewPass(dx.chunk, geom.batch)
 				dk := &convFilterGradOp{geom: &fwd.geom}
-				dk.task = newSplitTask(dk.chunk, geom.batch)
-				for _, t := range []*splitTask{fwd.task, act.task, dx.task, dk.task} {
-					t.chunks, t.mode = min(chunks, geom.batch), mode
+				dk.task = kernels.NewPass(dk.chunk, geom.batch)
+				for _, t := range []*kernels.Pass{fwd.task, act.task, dx.task, dk.task} {
+					t.SetChunks(min(chunks, geom.batch))
+					t.Mode = mode
 				}
 				return []func(){
 					func() { fwd.Do(x, k, bias) },
@@ -184,8 +187,8 @@ func BenchmarkConvSplit(b *testing.B) {
 				}
 			}
 			variants := [][]func(){
-				passes(1, modeWhole), passes(convChunks, modeWhole), passes(2, modeSplit),
-				passes(convChunks, modeSplit), passes(convChunks, modeAuto),
+				passes(1, kernels.PassWhole), passes(kernels.PassChunks, kernels.PassWhole), passes(2, kernels.PassSplit),
+				passes(kernels.PassChunks, kernels.PassSplit), passes(kernels.PassChunks, kernels.PassAuto),
 			}
 			suffixes := []string{"", "-chunked", "-x2", "-x8", "-auto"}
 			names := []string{"fwd", "relugrad", "dx", "dk"}
@@ -229,17 +232,17 @@ func BenchmarkConvSplit(b *testing.B) {
 // calls a helper joined.
 func BenchmarkConvSplitHandoff(b *testing.B) {
 	var helped atomic.Int64
-	t := newSplitTask(func(_, _, slot int) {
+	t := kernels.NewPass(func(_, _, slot int) {
 		if slot == 1 {
 			helped.Add(1)
 		}
 	}, 128)
-	t.mode = modeSplit
-	runPass(t, true)
+	t.Mode = kernels.PassSplit
+	t.Run(true)
 	helped.Store(0)
 	b.ResetTimer()
 	for range b.N {
-		runPass(t, true)
+		t.Run(true)
 	}
 	b.ReportMetric(float64(helped.Load())/float64(b.N), "helper-chunks/call")
 }

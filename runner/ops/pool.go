@@ -1,14 +1,12 @@
-package builder
+package ops
 
 import (
 	"errors"
 	"fmt"
 	"hash"
-	"hash/fnv"
-	"math"
-	"unsafe"
 
 	"github.com/chewxy/hm"
+	"github.com/nnsweep/nnsweep/runner/kernels"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -18,7 +16,7 @@ import (
 //
 // gorgonia's own AveragePool2D computes wrong gradients, and its MaxPool2D reads explicit padding
 // differently from Keras, so the graphs use these ops instead. Both take an NCHW float32 input and
-// explicit padding on each of the four sides, as SamePadding returns it for "same" (and zeros for
+// explicit padding on each of the four sides, as spec.SamePadding returns it for "same" (and zeros for
 // "valid"). Padded cells are not values: max pooling ignores them (as if they held -∞) and average
 // pooling divides each window's sum by the number of real input cells in it, as TensorFlow's
 // max_pool and avg_pool do with SAME padding.
@@ -31,25 +29,10 @@ import (
 // The value a pooling node returns is therefore overwritten by the next run of the graph, and a
 // graph with pooling must not be run by two machines at once.
 //
-// With the zero PoolKernels (StockOps) the portable Go kernels run on the calling goroutine. An
-// Ops with faster kernels (runner.FastOps: assembly for 2×2 blocks, both cores for large inputs)
-// passes them with PoolWith; every kernel it supplies must give bit-identical results.
-
-// PoolKernels are what an Ops may supply to the pooling ops instead of the portable Go code run
-// on the calling goroutine. The zero value supplies nothing.
-type PoolKernels struct {
-	// Max2x2, when set, replaces the Go kernel for the whole 2×2 blocks of a plane: for
-	// oh < rows and ow < cols, out[oh·outW+ow] is the maximum of x's rows 2·oh, 2·oh+1 and
-	// columns 2·ow, 2·ow+1 (w columns per row), and argmax[oh·outW+ow] the index row·w+column of
-	// the first cell holding it in row-major order, cells compared as orderKey orders them.
-	Max2x2 func(x []float32, w int, out []float32, argmax []int32, outW, rows, cols int)
-	// Split, when set, is called twice for each pooling op made (for its forward and its
-	// backward passes), with the number of planes (examples × channels) and of input floats of
-	// a pass; it returns the function that runs such a pass: run(pass) calls pass(p0, p1) for
-	// disjoint ranges covering [0, planes), possibly from other goroutines, and returns when
-	// every call has.
-	Split func(planes, floats int) func(pass func(p0, p1 int))
-}
+// Stock runs the portable Go kernels on the calling goroutine; Fast gives the same ops the
+// assembly kernel for whole 2×2 blocks of max pooling (kernels.MaxPool2x2, where the CPU has
+// AVX-512) and, for inputs large enough, both cores (kernels.Pass, in chunks of planes); both give
+// bit-identical results.
 
 // MaxPool2D returns the max pooling of x, an NCHW float32 node, over kh×kw windows moved by sh
 // rows and sw columns, with padTop, padBottom, padLeft and padRight cells of padding that never
@@ -57,34 +40,38 @@ type PoolKernels struct {
 // (divisions rounding down). Each padding must be smaller than the window along its axis, so
 // that every window holds at least one real cell.
 func MaxPool2D(x *G.Node, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) (*G.Node, error) {
-	return applyPool(maxPool, PoolKernels{}, x, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight)
+	return applyPool(maxPool, false, x, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight)
 }
 
 // AvgPool2D returns the average pooling of x, an NCHW float32 node, with the arguments of
 // MaxPool2D. Each output is the mean of the real (unpadded) input cells of its window.
 func AvgPool2D(x *G.Node, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) (*G.Node, error) {
-	return applyPool(avgPool, PoolKernels{}, x, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight)
+	return applyPool(avgPool, false, x, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight)
 }
 
-// PoolWith returns layer l's max or average pooling of x (as StockOps.Pool does) on kernels k.
-func PoolWith(x *G.Node, l spec.ResolvedLayer, k PoolKernels) (*G.Node, error) {
-	top, bottom, left, right := Padding(l)
+// poolLayer returns layer l's max or average pooling of x, on the fast kernels when fast is set.
+func poolLayer(x *G.Node, l spec.ResolvedLayer, fast bool) (*G.Node, error) {
+	var top, bottom, left, right int
+	if l.Padding == "same" {
+		top, bottom = spec.SamePadding(l.InH, l.Window.H, l.Stride.H)
+		left, right = spec.SamePadding(l.InW, l.Window.W, l.Stride.W)
+	}
 	kind := maxPool
 	if l.Kind == spec.KindAvgPool2D {
 		kind = avgPool
 	}
-	return applyPool(kind, k, x, l.Window.H, l.Window.W, l.Stride.H, l.Stride.W, top, bottom, left, right)
+	return applyPool(kind, fast, x, l.Window.H, l.Window.W, l.Stride.H, l.Stride.W, top, bottom, left, right)
 }
 
-func applyPool(kind poolKind, k PoolKernels, x *G.Node, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) (*G.Node, error) {
+func applyPool(kind poolKind, fast bool, x *G.Node, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) (*G.Node, error) {
 	if x.Dims() != 4 || x.Dtype() != tensor.Float32 {
-		return nil, fmt.Errorf("builder: %s: input must be a 4-D NCHW float32 tensor, got shape %v of %v", kind, x.Shape(), x.Dtype())
+		return nil, fmt.Errorf("ops: %s: input must be a 4-D NCHW float32 tensor, got shape %v of %v", kind, x.Shape(), x.Dtype())
 	}
 	geom, err := newPoolGeometry(x.Shape(), kh, kw, sh, sw, padTop, padBottom, padLeft, padRight)
 	if err != nil {
-		return nil, fmt.Errorf("builder: %s: %w", kind, err)
+		return nil, fmt.Errorf("ops: %s: %w", kind, err)
 	}
-	return G.ApplyOp(newPoolOp(kind, geom, k), x)
+	return G.ApplyOp(newPoolOp(kind, geom, fast), x)
 }
 
 // poolKind tells max pooling from average pooling.
@@ -125,6 +112,31 @@ type poolGeometry struct {
 }
 
 func newPoolGeometry(in tensor.Shape, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) (poolGeometry, error) {
+	if err := checkPoolArgs(in, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight); err != nil {
+		return poolGeometry{}, err
+	}
+	g := poolGeometry{
+		inShape: in.Clone(), batch: in[0], channels: in[1], inH: in[2], inW: in[3],
+		kh: kh, kw: kw, sh: sh, sw: sw,
+		padTop: padTop, padBottom: padBottom, padLeft: padLeft, padRight: padRight,
+	}
+	g.outH = (g.inH+padTop+padBottom-kh)/sh + 1
+	g.outW = (g.inW+padLeft+padRight-kw)/sw + 1
+	g.outShape = tensor.Shape{g.batch, g.channels, g.outH, g.outW}
+	g.rowStart, g.rowEnd = windowSpans(g.outH, g.inH, kh, sh, padTop)
+	g.colStart, g.colEnd = windowSpans(g.outW, g.inW, kw, sw, padLeft)
+	g.fast2x2 = kh == 2 && kw == 2 && sh == 2 && sw == 2 && padTop == 0 && padLeft == 0
+	g.scale = make([]float32, g.outH*g.outW)
+	for oh := range g.outH {
+		for ow := range g.outW {
+			g.scale[oh*g.outW+ow] = 1 / float32((g.rowEnd[oh]-g.rowStart[oh])*(g.colEnd[ow]-g.colStart[ow]))
+		}
+	}
+	return g, nil
+}
+
+// checkPoolArgs reports every problem of a pooling's window, strides, padding and input shape.
+func checkPoolArgs(in tensor.Shape, kh, kw, sh, sw, padTop, padBottom, padLeft, padRight int) error {
 	var errs []error
 	if kh < 1 || kw < 1 {
 		errs = append(errs, fmt.Errorf("window %d×%d must be at least 1×1", kh, kw))
@@ -146,27 +158,7 @@ func newPoolGeometry(in tensor.Shape, kh, kw, sh, sw, padTop, padBottom, padLeft
 			break
 		}
 	}
-	if len(errs) > 0 {
-		return poolGeometry{}, errors.Join(errs...)
-	}
-	g := poolGeometry{
-		inShape: in.Clone(), batch: in[0], channels: in[1], inH: in[2], inW: in[3],
-		kh: kh, kw: kw, sh: sh, sw: sw,
-		padTop: padTop, padBottom: padBottom, padLeft: padLeft, padRight: padRight,
-	}
-	g.outH = (g.inH+padTop+padBottom-kh)/sh + 1
-	g.outW = (g.inW+padLeft+padRight-kw)/sw + 1
-	g.outShape = tensor.Shape{g.batch, g.channels, g.outH, g.outW}
-	g.rowStart, g.rowEnd = windowSpans(g.outH, g.inH, kh, sh, padTop)
-	g.colStart, g.colEnd = windowSpans(g.outW, g.inW, kw, sw, padLeft)
-	g.fast2x2 = kh == 2 && kw == 2 && sh == 2 && sw == 2 && padTop == 0 && padLeft == 0
-	g.scale = make([]float32, g.outH*g.outW)
-	for oh := range g.outH {
-		for ow := range g.outW {
-			g.scale[oh*g.outW+ow] = 1 / float32((g.rowEnd[oh]-g.rowStart[oh])*(g.colEnd[ow]-g.colStart[ow]))
-		}
-	}
-	return g, nil
+	return errors.Join(errs...)
 }
 
 // windowSpans returns, for each of out windows of size k moved by stride over an input of size n
@@ -190,20 +182,8 @@ func (g *poolGeometry) String() string {
 }
 
 // The kernels work on one plane (one example's channel, row-major H×W) at a time. Max pooling
-// compares order keys (orderKey) with arithmetic masks instead of branches: on unsorted data
-// the branches of a compare-and-swap mispredict about every other time, which made the
-// branching kernel more than twice as slow.
-
-// orderKey maps v to an int32 that orders as v does, with -0 equal to +0 (NaNs order above
-// +Inf when their sign bit is clear, below -Inf when it is set).
-func orderKey(v float32) int32 {
-	b := int32(math.Float32bits(v))
-	s := b >> 31
-	return (b ^ (s & 0x7fffffff)) - s
-}
-
-// greater returns -1 (all bits set) if a > b, else 0.
-func greater(a, b int32) int { return int((int64(b) - int64(a)) >> 63) }
+// compares order keys (kernels.OrderKey) with arithmetic masks instead of branches, as
+// kernels.MaxPool2x2Go does.
 
 // interior returns how many output rows and columns of a plane the 2×2 fast path computes: the
 // whole 2×2 blocks of the input, when the window and stride are 2×2 with no padding before.
@@ -237,44 +217,18 @@ func (g *poolGeometry) maxForward(x, out []float32, argmax []int32, p0, p1 int, 
 			for ow := ow0; ow < g.outW; ow++ {
 				c0, c1 := g.colStart[ow], g.colEnd[ow]
 				bi := r0*w + c0
-				best := orderKey(xp[bi])
+				best := kernels.OrderKey(xp[bi])
 				for r := r0; r < r1; r++ {
 					base := r * w
 					for c := c0; c < c1; c++ {
-						k := orderKey(xp[base+c])
-						m := greater(k, best)
+						k := kernels.OrderKey(xp[base+c])
+						m := kernels.GreaterMask(k, best)
 						best ^= (best ^ k) & int32(m)
 						bi ^= (bi ^ (base + c)) & m
 					}
 				}
 				op[oh*g.outW+ow], ap[oh*g.outW+ow] = xp[bi], int32(bi)
 			}
-		}
-	}
-}
-
-// max2x2 is maxForward for the first rows×cols outputs of a plane whose windows are whole 2×2
-// blocks of the input (w columns; the output has outW columns): PoolKernels.Max2x2 in Go.
-func max2x2(xp []float32, w int, op []float32, ap []int32, outW, rows, cols int) {
-	for oh := range rows {
-		r := 2 * oh * w
-		row0 := xp[r : r+2*cols]
-		row1 := xp[r+w : r+w+2*cols]
-		orow := op[oh*outW : oh*outW+cols]
-		arow := ap[oh*outW : oh*outW+cols]
-		arow = arow[:len(orow)]
-		for ow := range orow {
-			c := 2 * ow
-			pair0, pair1 := row0[c:c+2:c+2], row1[c:c+2:c+2]
-			k0, k1 := orderKey(pair0[0]), orderKey(pair0[1])
-			k2, k3 := orderKey(pair1[0]), orderKey(pair1[1])
-			// The later cell of each pair, and the second row's winner, win only when greater.
-			m01 := greater(k1, k0)
-			top, itop := k0^((k0^k1)&int32(m01)), r+c-m01
-			m23 := greater(k3, k2)
-			bottom, ibottom := k2^((k2^k3)&int32(m23)), r+w+c-m23
-			i := itop ^ ((itop ^ ibottom) & greater(bottom, top))
-			orow[ow], arow[ow] = xp[i], int32(i)
 		}
 	}
 }
@@ -378,63 +332,20 @@ func (g *poolGeometry) avgBackward(gradOut, gradIn []float32, p0, p1 int, accumu
 	}
 }
 
-// poolBuffer is an output buffer an op reuses on every call.
-type poolBuffer struct {
-	data  []float32
-	dense *tensor.Dense
-}
-
-// tensor returns a *tensor.Dense of the given shape over the buffer's memory. The Dense is made
-// again whenever the one handed out before no longer wraps that memory with that shape (gorgonia
-// returns the Dense structs of unbound nodes to tensor's pool, which empties them).
-func (b *poolBuffer) tensor(shape tensor.Shape) *tensor.Dense {
-	if n := shape.TotalSize(); len(b.data) != n {
-		b.data = make([]float32, n)
-		b.dense = nil
-	}
-	if d := b.dense; d == nil || d.Dtype() != tensor.Float32 || !d.Shape().Eq(shape) || !sameMemory(d.Float32s(), b.data) {
-		b.dense = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(b.data))
-	}
-	return b.dense
-}
-
-func sameMemory(a, b []float32) bool {
-	return len(a) == len(b) && (len(a) == 0 || unsafe.SliceData(a) == unsafe.SliceData(b))
-}
-
-// float32Data returns the backing slice of v, which must be a contiguous float32 *tensor.Dense of
-// the given shape; kind and what ("input", "output gradient", …) name v in errors.
-func float32Data(v G.Value, shape tensor.Shape, kind poolKind, what string) ([]float32, error) {
-	d, ok := v.(*tensor.Dense)
-	if !ok {
-		return nil, fmt.Errorf("builder: %s %s must be a *tensor.Dense, got %T", kind, what, v)
-	}
-	if d.Dtype() != tensor.Float32 || !d.Shape().Eq(shape) {
-		return nil, fmt.Errorf("builder: %s %s must be float32 of shape %v, got %v of shape %v", kind, what, shape, d.Dtype(), d.Shape())
-	}
-	if d.RequiresIterator() {
-		return nil, fmt.Errorf("builder: %s %s must be contiguous", kind, what)
-	}
-	data := d.Float32s()
-	if len(data) != shape.TotalSize() {
-		return nil, fmt.Errorf("builder: %s %s holds %d values, its shape %v needs %d", kind, what, len(data), shape, shape.TotalSize())
-	}
-	return data, nil
-}
-
 // poolOp is the forward op of MaxPool2D and AvgPool2D.
 type poolOp struct {
+	opBase
 	kind poolKind
 	geom poolGeometry
-	out  poolBuffer
+	out  opBuffer
 	// argmax (max pooling) holds, for every output of the last forward pass, the index within its
 	// input plane (row*inW + column) of the cell that won; argmaxFilled says a pass has filled it.
 	argmax       []int32
 	argmaxFilled bool
 
-	// blocks is the kernel for whole 2×2 blocks (PoolKernels.Max2x2 or max2x2).
+	// blocks is the kernel for whole 2×2 blocks (kernels.MaxPool2x2, or MaxPool2x2Go for Stock).
 	blocks func(x []float32, w int, out []float32, argmax []int32, outW, rows, cols int)
-	// runForward and runBackward run a pass over the planes (see PoolKernels.Split); forwardPass
+	// runForward and runBackward run a pass over the planes (serially, or see planeSplit); forwardPass
 	// and backwardPass are the passes, made once so that a call allocates nothing.
 	runForward, runBackward   func(pass func(p0, p1 int))
 	forwardPass, backwardPass func(p0, p1 int)
@@ -443,21 +354,51 @@ type poolOp struct {
 	accumulate   bool
 }
 
-func newPoolOp(kind poolKind, geom poolGeometry, k PoolKernels) *poolOp {
-	op := &poolOp{kind: kind, geom: geom, blocks: k.Max2x2}
-	if op.blocks == nil {
-		op.blocks = max2x2
-	}
+// poolSplitMode is the mode of the fast pooling passes made from now on (tests force modes).
+var poolSplitMode = kernels.PassAuto
+
+// newPoolOp returns the forward op of a pooling, on the fast kernels when fast is set.
+func newPoolOp(kind poolKind, geom poolGeometry, fast bool) *poolOp {
+	op := &poolOp{kind: kind, geom: geom, blocks: kernels.MaxPool2x2Go}
 	op.forwardPass, op.backwardPass = op.forwardPlanes, op.backwardPlanes
 	planes := geom.planes()
-	if k.Split != nil {
-		floats := geom.inShape.TotalSize()
-		op.runForward, op.runBackward = k.Split(planes, floats), k.Split(planes, floats)
-	} else {
+	if !fast {
 		serial := func(pass func(p0, p1 int)) { pass(0, planes) }
 		op.runForward, op.runBackward = serial, serial
+		return op
 	}
+	if kernels.MaxPool2x2Asm() {
+		op.blocks = kernels.MaxPool2x2
+	}
+	eligible := planes >= 2 && geom.inShape.TotalSize() >= convSplitMinFloats
+	op.runForward, op.runBackward = newPlaneSplit(planes, eligible), newPlaneSplit(planes, eligible)
 	return op
+}
+
+// planeSplit runs a pooling pass over planes in chunks (see kernels.Pass).
+type planeSplit struct {
+	planes   int
+	eligible bool
+	task     *kernels.Pass
+	pass     func(p0, p1 int) // the pass in progress
+}
+
+func newPlaneSplit(planes int, eligible bool) func(pass func(p0, p1 int)) {
+	ps := &planeSplit{planes: planes, eligible: eligible}
+	ps.task = kernels.NewPass(ps.chunk, planes)
+	ps.task.Mode = poolSplitMode
+	return ps.run
+}
+
+func (ps *planeSplit) run(pass func(p0, p1 int)) {
+	ps.pass = pass
+	ps.task.Run(ps.eligible)
+	ps.pass = nil
+}
+
+func (ps *planeSplit) chunk(c, chunks, _ int) {
+	lo, hi := kernels.ChunkRange(ps.planes, c, chunks)
+	ps.pass(lo, hi)
 }
 
 var (
@@ -477,10 +418,10 @@ func (op *poolOp) Type() hm.Type {
 
 func (op *poolOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
 	if len(inputs) != 1 {
-		return nil, fmt.Errorf("builder: %s takes 1 input, got %d", op.kind, len(inputs))
+		return nil, fmt.Errorf("ops: %s takes 1 input, got %d", op.kind, len(inputs))
 	}
 	if s, ok := inputs[0].(tensor.Shape); !ok || !s.Eq(op.geom.inShape) {
-		return nil, fmt.Errorf("builder: %s was built for input shape %v, got %v", op.kind, op.geom.inShape, inputs[0])
+		return nil, fmt.Errorf("ops: %s was built for input shape %v, got %v", op.kind, op.geom.inShape, inputs[0])
 	}
 	return op.geom.outShape.Clone(), nil
 }
@@ -496,28 +437,16 @@ func (op *poolOp) Do(inputs ...G.Value) (G.Value, error) {
 	return out, nil
 }
 
-// UsePreallocDo pools inputs[0] into prealloc, a float32 *tensor.Dense of the output's shape.
-func (op *poolOp) UsePreallocDo(prealloc G.Value, inputs ...G.Value) (G.Value, error) {
-	if prealloc == nil {
-		return op.Do(inputs...)
-	}
-	x, err := op.input(inputs)
-	if err != nil {
-		return nil, err
-	}
-	out, err := float32Data(prealloc, op.geom.outShape, op.kind, "output")
-	if err != nil {
-		return nil, err
-	}
-	op.forward(x, out)
-	return prealloc, nil
+// UsePreallocDo is Do: the op writes its own buffer, never prealloc (see buffer.go).
+func (op *poolOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
+	return op.Do(inputs...)
 }
 
 func (op *poolOp) input(inputs []G.Value) ([]float32, error) {
 	if len(inputs) != 1 {
-		return nil, fmt.Errorf("builder: %s takes 1 input, got %d", op.kind, len(inputs))
+		return nil, fmt.Errorf("ops: %s takes 1 input, got %d", op.kind, len(inputs))
 	}
-	return float32Data(inputs[0], op.geom.inShape, op.kind, "input")
+	return opInput(inputs[0], op.geom.inShape, op, "input")
 }
 
 func (op *poolOp) forward(x, out []float32) {
@@ -561,13 +490,9 @@ func (op *poolOp) backwardPlanes(p0, p1 int) {
 	op.geom.maxBackward(op.dy, op.argmax, op.dx, p0, p1, op.accumulate)
 }
 
-func (op *poolOp) ReturnsPtr() bool     { return false }
-func (op *poolOp) CallsExtern() bool    { return false }
-func (op *poolOp) OverwritesInput() int { return -1 }
-
 func (op *poolOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 
-func (op *poolOp) Hashcode() uint32 { return hashOf(op) }
+func (op *poolOp) Hashcode() uint32 { return opHash(op) }
 
 func (op *poolOp) String() string {
 	return fmt.Sprintf("nnsweep.%s{%v}", op.kind, &op.geom)
@@ -578,7 +503,7 @@ func (op *poolOp) DiffWRT(inputs int) []bool { return []bool{true} }
 // SymDiff returns the gradient node of x: poolGradOp applied to (x, grad).
 func (op *poolOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	if len(inputs) != 1 {
-		return nil, fmt.Errorf("builder: %s takes 1 input, got %d", op.kind, len(inputs))
+		return nil, fmt.Errorf("ops: %s takes 1 input, got %d", op.kind, len(inputs))
 	}
 	dx, err := G.ApplyOp(&poolGradOp{fwd: op}, inputs[0], grad)
 	if err != nil {
@@ -591,25 +516,25 @@ func (op *poolOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 // gorgonia's LispMachine).
 func (op *poolOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node) error {
 	if len(inputs) != 1 {
-		return fmt.Errorf("builder: %s takes 1 input, got %d", op.kind, len(inputs))
+		return fmt.Errorf("ops: %s takes 1 input, got %d", op.kind, len(inputs))
 	}
-	x, err := float32Data(inputs[0].Value(), op.geom.inShape, op.kind, "input")
+	x, err := opInput(inputs[0].Value(), op.geom.inShape, op, "input")
 	if err != nil {
 		return err
 	}
 	dxv, err := inputs[0].Grad()
 	if err != nil {
-		return fmt.Errorf("builder: %s input gradient: %w", op.kind, err)
+		return fmt.Errorf("ops: %s input gradient: %w", op.kind, err)
 	}
 	dyv, err := output.Grad()
 	if err != nil {
-		return fmt.Errorf("builder: %s output gradient: %w", op.kind, err)
+		return fmt.Errorf("ops: %s output gradient: %w", op.kind, err)
 	}
-	dx, err := float32Data(dxv, op.geom.inShape, op.kind, "input gradient")
+	dx, err := opInput(dxv, op.geom.inShape, op, "input gradient")
 	if err != nil {
 		return err
 	}
-	dy, err := float32Data(dyv, op.geom.outShape, op.kind, "output gradient")
+	dy, err := opInput(dyv, op.geom.outShape, op, "output gradient")
 	if err != nil {
 		return err
 	}
@@ -620,8 +545,9 @@ func (op *poolOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node)
 // poolGradOp is the backward op of a poolOp: from (x, gradient with respect to the output) it
 // computes the gradient with respect to x. Max pooling's uses the argmax its forward op recorded.
 type poolGradOp struct {
+	opBase
 	fwd *poolOp
-	out poolBuffer
+	out opBuffer
 }
 
 func (op *poolGradOp) Arity() int { return 2 }
@@ -634,7 +560,7 @@ func (op *poolGradOp) Type() hm.Type {
 
 func (op *poolGradOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
 	if len(inputs) != 2 {
-		return nil, fmt.Errorf("builder: %s gradient takes 2 inputs, got %d", op.fwd.kind, len(inputs))
+		return nil, fmt.Errorf("ops: %s gradient takes 2 inputs, got %d", op.fwd.kind, len(inputs))
 	}
 	return op.fwd.geom.inShape.Clone(), nil
 }
@@ -650,52 +576,28 @@ func (op *poolGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	return dx, nil
 }
 
-// UsePreallocDo computes the input gradient into prealloc, a float32 *tensor.Dense of the input's
-// shape.
-func (op *poolGradOp) UsePreallocDo(prealloc G.Value, inputs ...G.Value) (G.Value, error) {
-	if prealloc == nil {
-		return op.Do(inputs...)
-	}
-	x, dy, err := op.inputs(inputs)
-	if err != nil {
-		return nil, err
-	}
-	dx, err := float32Data(prealloc, op.fwd.geom.inShape, op.fwd.kind, "input gradient")
-	if err != nil {
-		return nil, err
-	}
-	op.fwd.backward(x, dy, dx, false)
-	return prealloc, nil
+// UsePreallocDo is Do: the op writes its own buffer, never prealloc (see buffer.go).
+func (op *poolGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
+	return op.Do(inputs...)
 }
 
 func (op *poolGradOp) inputs(inputs []G.Value) (x, dy []float32, err error) {
 	if len(inputs) != 2 {
-		return nil, nil, fmt.Errorf("builder: %s gradient takes 2 inputs, got %d", op.fwd.kind, len(inputs))
+		return nil, nil, fmt.Errorf("ops: %s gradient takes 2 inputs, got %d", op.fwd.kind, len(inputs))
 	}
-	if x, err = float32Data(inputs[0], op.fwd.geom.inShape, op.fwd.kind, "input"); err != nil {
+	if x, err = opInput(inputs[0], op.fwd.geom.inShape, op, "input"); err != nil {
 		return nil, nil, err
 	}
-	if dy, err = float32Data(inputs[1], op.fwd.geom.outShape, op.fwd.kind, "output gradient"); err != nil {
+	if dy, err = opInput(inputs[1], op.fwd.geom.outShape, op, "output gradient"); err != nil {
 		return nil, nil, err
 	}
 	return x, dy, nil
 }
 
-func (op *poolGradOp) ReturnsPtr() bool     { return false }
-func (op *poolGradOp) CallsExtern() bool    { return false }
-func (op *poolGradOp) OverwritesInput() int { return -1 }
-
 func (op *poolGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 
-func (op *poolGradOp) Hashcode() uint32 { return hashOf(op) }
+func (op *poolGradOp) Hashcode() uint32 { return opHash(op) }
 
 func (op *poolGradOp) String() string {
 	return fmt.Sprintf("nnsweep.%sGrad{%v}", op.fwd.kind, &op.fwd.geom)
-}
-
-// hashOf is the FNV-1a hash of what an op writes with WriteHash.
-func hashOf(op interface{ WriteHash(hash.Hash) }) uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
 }

@@ -1,31 +1,19 @@
-package runner
+package ops
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/nnsweep/nnsweep/builder"
-	"github.com/nnsweep/nnsweep/dataset"
+	"github.com/nnsweep/nnsweep/internal/graphtest"
+	"github.com/nnsweep/nnsweep/internal/spectest"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
-
-// fusedTestOps is builder.StockOps with the fused Dense, LogSoftmax and CrossEntropy.
-type fusedTestOps struct{ builder.StockOps }
-
-func (fusedTestOps) Dense(x, w, b *G.Node, activation string) (*G.Node, error) {
-	return FusedDense(x, w, b, activation)
-}
-func (fusedTestOps) LogSoftmax(logits *G.Node) (*G.Node, error) { return FusedLogSoftmax(logits) }
-func (fusedTestOps) CrossEntropy(logProbs, labels, count *G.Node) (*G.Node, error) {
-	return FusedCrossEntropy(logProbs, labels, count)
-}
 
 // opCase is one op under test in a small graph whose cost is a scalar:
 //
@@ -51,7 +39,7 @@ type caseGraph struct {
 	vm        G.VM
 }
 
-func buildCase(t *testing.T, tc opCase, ops builder.Ops) *caseGraph {
+func buildCase(t *testing.T, tc opCase, ops opSet) *caseGraph {
 	t.Helper()
 	g := G.NewGraph()
 	c := &caseGraph{g: g, inputs: map[string]*G.Node{}}
@@ -244,7 +232,7 @@ func closeSlices(got, want []float32, tol float64) int {
 }
 
 // TestFusedOpsMatchStock checks each fused op's forward value and the gradients of the WRT nodes
-// against the same graph built with builder.StockOps, over three runs: fresh values; new values
+// against the same graph built with Stock, over three runs: fresh values; new values
 // after zeroing the gradients (stale buffers); the same values again without zeroing (the tape
 // machine adds each run's gradient to the bound one, so both must hold twice the second run's).
 func TestFusedOpsMatchStock(t *testing.T) {
@@ -273,7 +261,7 @@ func TestFusedOpsMatchStock(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			stock, fused := buildCase(t, tc, builder.StockOps{}), buildCase(t, tc, fusedTestOps{})
+			stock, fused := buildCase(t, tc, Stock{}), buildCase(t, tc, Fast{})
 			defer stock.vm.Close()
 			defer fused.vm.Close()
 			rng := rand.New(rand.NewPCG(uint64(i), 7))
@@ -323,177 +311,6 @@ func TestFusedOpsMatchStock(t *testing.T) {
 	}
 }
 
-// opsModel expands a one-model spec over the given input shape and classes at the one point n.
-func opsModel(t testing.TB, input string, classes, n int, train, layers string) (spec.ResolvedModel, spec.Point) {
-	t.Helper()
-	src := fmt.Sprintf("name: m\ndataset: mnist\ntarget: {min: 0.9}\nsweep: {n: [%d]}\ntrain: %s\nmodel:\n  input: %s\n  layers:\n%s", n, train, input, layers)
-	s, errs := spec.Parse("m.yaml", []byte(src))
-	if errs != nil {
-		t.Fatal(errs.Lines())
-	}
-	var in [3]int
-	fmt.Sscanf(input, "[%d, %d, %d]", &in[0], &in[1], &in[2])
-	ms, errs := spec.Expand(s, &spec.DataInfo{H: in[0], W: in[1], C: in[2], Classes: classes})
-	if errs != nil {
-		t.Fatal(errs.Lines())
-	}
-	return ms[0], ms[0].Points[0]
-}
-
-// fillGraph sets a training graph's images to values in [0, 1), and one-hot labels for its first
-// count rows (the rest are padding).
-func fillGraph(gr *builder.Graph, rng *rand.Rand, count int) {
-	in := gr.Input.Value().Data().([]float32)
-	for i := range in {
-		in[i] = rng.Float32()
-	}
-	lab := gr.Labels.Value().Data().([]float32)
-	classes := gr.Labels.Shape()[1]
-	clear(lab)
-	for b := range count {
-		lab[b*classes+rng.IntN(classes)] = 1
-	}
-	G.Let(gr.Count, float32(count))
-}
-
-// TestFusedFiniteDifferences checks the gradients of MLPs made only of the fused dense and loss
-// ops, and of small CNNs built with FastOps, against central finite differences of the loss,
-// with a padding row in the batch.
-func TestFusedFiniteDifferences(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, input, layers string
-		eps                 float32 // finite-difference step; 1e-2 unless set (smaller keeps relu and max probes off their kinks)
-		ops                 builder.Ops
-	}{
-		{"tanh-softmax", "[1, 1, 5]", "    - flatten: {}\n    - dense: {units: 3n, activation: tanh}\n    - dense: {units: 3, activation: softmax}\n", 0, fusedTestOps{}},
-		{"sigmoid-nobias", "[1, 1, 4]", "    - flatten: {}\n    - dense: {units: n, activation: sigmoid, use_bias: false}\n    - dense: {units: 3}\n", 0, fusedTestOps{}},
-		{"relu-two-hidden", "[2, 2, 1]", "    - flatten: {}\n    - dense: {units: 4n, activation: relu}\n    - dense: {units: 3n, activation: tanh}\n    - dense: {units: 3, use_bias: false}\n", 1e-3, fusedTestOps{}},
-		{"linear-only", "[1, 1, 3]", "    - flatten: {}\n    - dense: {units: n, activation: linear}\n    - dense: {units: 3}\n", 0, fusedTestOps{}},
-		{"cnn-tanh-same-stride", "[6, 5, 2]", "    - conv2d: {filters: n, kernel: [2, 3], stride: 2, padding: same, activation: tanh}\n    - conv2d: {filters: n, kernel: 2, padding: same, activation: sigmoid}\n    - flatten: {}\n    - dense: {units: 3, activation: softmax}\n", 0, FastOps{}},
-		{"cnn-relu-pool-nobias", "[7, 7, 1]", "    - conv2d: {filters: n, kernel: 3, activation: relu, use_bias: false}\n    - maxpool2d: {pool: 2}\n    - conv2d: {filters: 2n, kernel: 2, activation: relu}\n    - flatten: {}\n    - dense: {units: 3}\n", 1e-3, FastOps{}},
-		{"cnn-linear-valid", "[5, 4, 3]", "    - conv2d: {filters: n, kernel: 3, activation: linear}\n    - flatten: {}\n    - dense: {units: 3}\n", 0, FastOps{}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			m, p := opsModel(t, tt.input, 3, 2, "{}", tt.layers)
-			w, err := builder.NewWeights(m, p, 3)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rng := rand.New(rand.NewPCG(1, 2))
-			for i, name := range w.Names {
-				if filepath.Base(name) == "bias" {
-					for j := range w.Floats()[i] {
-						w.Floats()[i][j] = float32(rng.NormFloat64() * 0.1)
-					}
-				}
-			}
-			gr, err := builder.Build(m, p, w, 4, true, tt.ops)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fillGraph(gr, rng, 3)
-			vm := G.NewTapeMachine(gr.G, G.BindDualValues(gr.Params...))
-			defer vm.Close()
-			if err := vm.RunAll(); err != nil {
-				t.Fatal(err)
-			}
-			grads := make([][]float32, len(gr.Params))
-			for i, n := range gr.Params {
-				gv, err := n.Grad()
-				if err != nil {
-					t.Fatal(err)
-				}
-				grads[i] = append([]float32(nil), gv.Data().([]float32)...)
-			}
-			loss := func() float64 {
-				vm.Reset()
-				if err := vm.RunAll(); err != nil {
-					t.Fatal(err)
-				}
-				return float64(gr.Loss.Value().Data().(float32))
-			}
-			eps := tt.eps
-			if eps == 0 {
-				eps = 1e-2
-			}
-			checked := 0
-			for i, vals := range w.Floats() {
-				for j := range vals {
-					old := vals[j]
-					vals[j] = old + eps
-					up := loss()
-					vals[j] = old - eps
-					down := loss()
-					vals[j] = old
-					num := (up - down) / (2 * float64(eps))
-					if got := float64(grads[i][j]); math.Abs(num-got) > 2e-3+0.05*math.Abs(num) {
-						t.Errorf("%s[%d]: gradient %.5f, finite difference %.5f", w.Names[i], j, got, num)
-					}
-					checked++
-				}
-			}
-			if checked != int(w.Count()) {
-				t.Fatalf("checked %d of %d weights", checked, w.Count())
-			}
-		})
-	}
-}
-
-// TestFusedTrainMatchesStock trains the same seeded models with the stock and the fused ops and
-// compares the epoch losses, validation and test metrics.
-func TestFusedTrainMatchesStock(t *testing.T) {
-	t.Parallel()
-	tests := []struct{ name, train, layers string }{
-		{"relu-adam", "{epochs: 2, batch_size: 32, optimizer: {name: adam, learning_rate: 0.01}, validation_split: 0.2}", mlp},
-		{"tanh-sigmoid-sgd", "{epochs: 2, batch_size: 17, optimizer: {name: sgd, learning_rate: 0.1, momentum: 0.9}}",
-			"    - flatten: {}\n    - dense: {units: 3n, activation: tanh}\n    - dense: {units: n, activation: sigmoid, use_bias: false}\n    - dense: {units: 4, activation: softmax}\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			data := &dataset.Data{Name: "blobs", Train: blobs(300, 11), Test: blobs(100, 12)}
-			m := resolvedModel(t, tt.train, tt.layers)
-			stock, err := Train(context.Background(), m, m.Points[0], data, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			fused, err := Train(context.Background(), m, m.Points[0], data, Options{Ops: fusedTestOps{}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			relClose := func(a, b float64) bool { return math.Abs(a-b) <= 1e-4*math.Max(math.Abs(b), 1e-3) }
-			if fused.Status != stock.Status || len(fused.History) != len(stock.History) {
-				t.Fatalf("fused: %s after %d epochs, stock: %s after %d", fused.Status, len(fused.History), stock.Status, len(stock.History))
-			}
-			oneExample := 1.0/float64(data.Test.N) + 1e-9
-			for i, s := range stock.History {
-				f := fused.History[i]
-				if !relClose(f.Loss, s.Loss) || math.Abs(f.Accuracy-s.Accuracy) > 1.0/240+1e-9 {
-					t.Errorf("epoch %d: fused loss %.7g accuracy %.4f, stock %.7g %.4f", s.Epoch, f.Loss, f.Accuracy, s.Loss, s.Accuracy)
-				}
-				if (s.Val == nil) != (f.Val == nil) || s.Val != nil && !relClose(f.Val.Loss, s.Val.Loss) {
-					t.Errorf("epoch %d: fused validation %+v, stock %+v", s.Epoch, f.Val, s.Val)
-				}
-			}
-			if !relClose(fused.Test.Loss, stock.Test.Loss) || math.Abs(fused.Test.Accuracy-stock.Test.Accuracy) > oneExample {
-				t.Errorf("test: fused %+v, stock %+v", fused.Test, stock.Test)
-			}
-			t.Logf("losses per epoch: stock %v, fused %v", lossesOf(stock), lossesOf(fused))
-		})
-	}
-}
-
-func lossesOf(r *Result) []float64 {
-	var l []float64
-	for _, e := range r.History {
-		l = append(l, e.Loss)
-	}
-	return l
-}
-
 // opsByRole returns the graph's fused matrix-product ops named role.
 func opsByRole(g *G.ExprGraph, role string) []*matMulOp {
 	var ops []*matMulOp
@@ -509,21 +326,9 @@ func opsByRole(g *G.ExprGraph, role string) []*matMulOp {
 // second layer's is.
 func TestFusedDenseSkipsUnusedInputGradient(t *testing.T) {
 	t.Parallel()
-	m, p := opsModel(t, "[2, 3, 1]", 3, 2, "{}", "    - flatten: {}\n    - dense: {units: 2n, activation: relu}\n    - dense: {units: 3}\n")
-	w, err := builder.NewWeights(m, p, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gr, err := builder.Build(m, p, w, 5, true, fusedTestOps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fillGraph(gr, rand.New(rand.NewPCG(3, 3)), 5)
-	vm := G.NewTapeMachine(gr.G, G.BindDualValues(gr.Params...))
+	m, p := spectest.Model(t, "[2, 3, 1]", 3, 2, "{}", "    - flatten: {}\n    - dense: {units: 2n, activation: relu}\n    - dense: {units: 3}\n")
+	gr, vm := graphtest.Train(t, m, p, 1, 5, Fast{}, rand.New(rand.NewPCG(3, 3)))
 	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
 	var skipped, computed []string
 	for _, op := range opsByRole(gr.G, "DenseInputGrad") {
 		if !op.decided {
@@ -640,13 +445,13 @@ func TestFusedOpsErrors(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"activation", second(FusedDense(x, w, b, "gelu")), `runner: dense: unknown activation "gelu"; use relu, sigmoid, tanh or linear`},
-		{"inner-size", second(FusedDense(x, mat("w2", 4, 4), nil, "relu")), "runner: dense: x (2, 3) has 3 columns, w (4, 4) has 4 rows"},
-		{"bias-shape", second(FusedDense(x, w, mat("b2", 4, 1), "relu")), "runner: dense: b must have shape (1, 4), got (4, 1)"},
-		{"not-matrices", second(FusedDense(vec, f64, nil, "relu")), "runner: dense: x must be a float32 matrix, got shape (3) of float32\nw must be a float32 matrix, got shape (3, 4) of float64"},
-		{"logsoftmax-vector", second(FusedLogSoftmax(vec)), "runner: log-softmax: logits must be a float32 matrix, got shape (3) of float32"},
-		{"labels-shape", second(FusedCrossEntropy(x, w, count)), "runner: cross-entropy: labels must be float32 of shape (2, 3), got float32 of shape (3, 4)"},
-		{"count-not-scalar", second(FusedCrossEntropy(x, x, b)), "runner: cross-entropy: count must be a float32 scalar, got float32 of shape (1, 4)"},
+		{"activation", second(FusedDense(x, w, b, "gelu")), `ops: dense: unknown activation "gelu"; use relu, sigmoid, tanh or linear`},
+		{"inner-size", second(FusedDense(x, mat("w2", 4, 4), nil, "relu")), "ops: dense: x (2, 3) has 3 columns, w (4, 4) has 4 rows"},
+		{"bias-shape", second(FusedDense(x, w, mat("b2", 4, 1), "relu")), "ops: dense: b must have shape (1, 4), got (4, 1)"},
+		{"not-matrices", second(FusedDense(vec, f64, nil, "relu")), "ops: dense: x must be a float32 matrix, got shape (3) of float32\nw must be a float32 matrix, got shape (3, 4) of float64"},
+		{"logsoftmax-vector", second(FusedLogSoftmax(vec)), "ops: log-softmax: logits must be a float32 matrix, got shape (3) of float32"},
+		{"labels-shape", second(FusedCrossEntropy(x, w, count)), "ops: cross-entropy: labels must be float32 of shape (2, 3), got float32 of shape (3, 4)"},
+		{"count-not-scalar", second(FusedCrossEntropy(x, x, b)), "ops: cross-entropy: count must be a float32 scalar, got float32 of shape (1, 4)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -670,34 +475,9 @@ func TestFusedOpsAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop items, so pooled buffers are allocated again")
 	}
-	m, p := opsModel(t, "[4, 4, 1]", 4, 2, "{}", "    - flatten: {}\n    - dense: {units: 5n, activation: relu}\n    - dense: {units: 5n, activation: tanh}\n    - dense: {units: 4, activation: softmax}\n")
-	stepAllocs := func(ops builder.Ops) (float64, *builder.Graph) {
-		w, err := builder.NewWeights(m, p, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		gr, err := builder.Build(m, p, w, 16, true, ops)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fillGraph(gr, rand.New(rand.NewPCG(1, 1)), 16)
-		vm := G.NewTapeMachine(gr.G, G.BindDualValues(gr.Params...))
-		defer vm.Close()
-		grads := G.NodesToValueGrads(gr.Params)
-		allocs := testing.AllocsPerRun(20, func() {
-			if err := vm.RunAll(); err != nil {
-				t.Fatal(err)
-			}
-			for _, vg := range grads { // as the optimizer does
-				gv, _ := vg.Grad()
-				clear(gv.Data().([]float32))
-			}
-			vm.Reset()
-		})
-		return allocs, gr
-	}
-	stock, _ := stepAllocs(nil)
-	fused, gr := stepAllocs(fusedTestOps{})
+	m, p := spectest.Model(t, "[4, 4, 1]", 4, 2, "{}", "    - flatten: {}\n    - dense: {units: 5n, activation: relu}\n    - dense: {units: 5n, activation: tanh}\n    - dense: {units: 4, activation: softmax}\n")
+	stock, _ := stepAllocs(t, m, p, Stock{}, 16, 20)
+	fused, gr := stepAllocs(t, m, p, Fast{}, 16, 20)
 	t.Logf("allocations per training step (RunAll + Reset): stock %.0f, fused %.0f", stock, fused)
 	if fused >= stock {
 		t.Errorf("fused step allocates %.0f times, stock %.0f", fused, stock)
@@ -731,4 +511,33 @@ func TestFusedOpsAllocations(t *testing.T) {
 	if checked < 14 {
 		t.Fatalf("checked %d fused ops, want at least 14", checked)
 	}
+}
+
+// stepAllocs counts the allocations of one training step (RunAll, the gradients zeroed as the
+// optimizer does, Reset) of m at p with ops at batch, over runs steps; it returns the graph too.
+func stepAllocs(t *testing.T, m spec.ResolvedModel, p spec.Point, ops builder.Ops, batch, runs int) (float64, *builder.Graph) {
+	t.Helper()
+	w, err := builder.NewWeights(m, p, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gr, err := builder.Build(m, p, w, batch, true, ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	graphtest.Fill(gr, rand.New(rand.NewPCG(1, 1)), batch)
+	vm := G.NewTapeMachine(gr.G, G.BindDualValues(gr.Params...))
+	defer vm.Close()
+	grads := G.NodesToValueGrads(gr.Params)
+	allocs := testing.AllocsPerRun(runs, func() {
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		for _, vg := range grads {
+			gv, _ := vg.Grad()
+			clear(gv.Data().([]float32))
+		}
+		vm.Reset()
+	})
+	return allocs, gr
 }

@@ -1,12 +1,10 @@
-package runner
+package ops
 
 import (
-	"errors"
 	"fmt"
 	"hash"
 
 	"github.com/chewxy/hm"
-	"github.com/nnsweep/nnsweep/builder"
 	"github.com/nnsweep/nnsweep/runner/kernels"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
@@ -26,14 +24,14 @@ import (
 //	dK = BackwardFilter(x, dZ)    (a convFilterGradOp)
 //	db = Σ dZ per channel         (a convBiasGradOp)
 //
-// each an op with its own reused output buffer (see ops_buffer.go). As for the dense layer (see
-// ops_dense.go), gorgonia asks for dX of the first layer, whose input is the image batch, though
+// each an op with its own reused output buffer (see buffer.go). As for the dense layer (see
+// dense.go), gorgonia asks for dX of the first layer, whose input is the image batch, though
 // nothing uses it; it is the most expensive of the backward passes there, and the dX op skips it.
 //
 // When a pass is large enough (convSplitMinFlops, convSplitMinFloats), its batch is cut into
 // chunks, every chunk with its own partial sums, run on two goroutines (each with its own
 // kernels.Conv2D) when that measures faster; the results do not depend on which goroutine ran
-// which chunk, or whether the call was split (see ops_conv_parallel.go).
+// which chunk, or whether the call was split (see kernels.Pass).
 
 // convSplitMinFlops is the smallest convolution pass, in floating-point operations over the
 // whole batch (kernels.ConvGeom.Flops), that may be split over two goroutines (whether it is, is
@@ -50,51 +48,36 @@ const convSplitMinFloats = 1 << 19
 // kh, kw] and b [1, filters, 1, 1] (or without bias when b is nil), all float32, with l's stride
 // and padding ("valid", or "same" split as Keras does, the smaller half before), as one op;
 // activation is relu, sigmoid, tanh or linear (softmax and "" mean linear). The kernel size is
-// k's; l.Window, when set, must agree. It has the meaning of builder.StockOps.Conv2D, except that
+// k's; l.Window, when set, must agree. It has the meaning of Stock.Conv2D, except that
 // the gradient of relu at 0 is 0 (TensorFlow's and PyTorch's choice; gorgonia's is 1).
 //
 // The node's value is the op's own buffer, overwritten by every run of the graph.
 func FusedConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.Node, error) {
-	act, err := parseActivation(activation)
+	act, err := fusedInputs("conv2d", activation, opCheckTensor4, x, k, "k", b)
 	if err != nil {
-		return nil, fmt.Errorf("runner: conv2d: %w", err)
-	}
-	var errs []error
-	if err := opCheckTensor4(x, "x"); err != nil {
-		errs = append(errs, err)
-	}
-	if err := opCheckTensor4(k, "k"); err != nil {
-		errs = append(errs, err)
-	}
-	if b != nil {
-		if err := opCheckTensor4(b, "b"); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("runner: conv2d: %w", errors.Join(errs...))
+		return nil, err
 	}
 	xs, ks := x.Shape(), k.Shape()
 	if xs[1] != ks[1] {
-		return nil, fmt.Errorf("runner: conv2d: x %v has %d channels, k %v has %d", xs, xs[1], ks, ks[1])
+		return nil, fmt.Errorf("ops: conv2d: x %v has %d channels, k %v has %d", xs, xs[1], ks, ks[1])
 	}
 	if l.Window != (spec.Pair{}) && (l.Window.H != ks[2] || l.Window.W != ks[3]) {
-		return nil, fmt.Errorf("runner: conv2d: the layer's kernel is %v, k %v is %d×%d", l.Window, ks, ks[2], ks[3])
+		return nil, fmt.Errorf("ops: conv2d: the layer's kernel is %v, k %v is %d×%d", l.Window, ks, ks[2], ks[3])
 	}
 	if l.Stride.H < 1 || l.Stride.W < 1 {
-		return nil, fmt.Errorf("runner: conv2d: strides %v must be at least 1×1", l.Stride)
+		return nil, fmt.Errorf("ops: conv2d: strides %v must be at least 1×1", l.Stride)
 	}
 	var top, bottom, left, right int
 	switch l.Padding {
 	case "same":
-		top, bottom = builder.SamePadding(xs[2], ks[2], l.Stride.H)
-		left, right = builder.SamePadding(xs[3], ks[3], l.Stride.W)
+		top, bottom = spec.SamePadding(xs[2], ks[2], l.Stride.H)
+		left, right = spec.SamePadding(xs[3], ks[3], l.Stride.W)
 	case "valid", "":
 	default:
-		return nil, fmt.Errorf("runner: conv2d: unknown padding %q; use valid or same", l.Padding)
+		return nil, fmt.Errorf("ops: conv2d: unknown padding %q; use valid or same", l.Padding)
 	}
 	if xs[0] < 1 {
-		return nil, fmt.Errorf("runner: conv2d: x %v has no examples", xs)
+		return nil, fmt.Errorf("ops: conv2d: x %v has no examples", xs)
 	}
 	geom, err := newConvGeometry(xs[0], kernels.ConvGeom{
 		C: xs[1], H: xs[2], W: xs[3], F: ks[0], KH: ks[2], KW: ks[3],
@@ -102,14 +85,14 @@ func FusedConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.N
 		PadTop: top, PadBottom: bottom, PadLeft: left, PadRight: right,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("runner: conv2d: %w", err)
+		return nil, fmt.Errorf("ops: conv2d: %w", err)
 	}
 	op := newConvOp(geom, act, b != nil)
 	if b == nil {
 		return G.ApplyOp(op, x, k)
 	}
 	if !b.Shape().Eq(geom.bShape) {
-		return nil, fmt.Errorf("runner: conv2d: b must have shape %v, got %v", geom.bShape, b.Shape())
+		return nil, fmt.Errorf("ops: conv2d: b must have shape %v, got %v", geom.bShape, b.Shape())
 	}
 	return G.ApplyOp(op, x, k, b)
 }
@@ -132,7 +115,7 @@ type convGeometry struct {
 	batch                          int
 	xShape, kShape, bShape, yShape tensor.Shape // NCHW; k is [F, C, KH, KW], b [1, F, 1, 1]
 	// splittable says the convolution passes are large enough to be split over two goroutines:
-	// they run in chunks (see ops_conv_parallel.go).
+	// they run in chunks (see kernels.Pass).
 	splittable bool
 	// engine holds one kernels.Conv2D per slot, the goroutines of a split call (the first also
 	// runs unsplit calls; the second exists only when splittable is set). A layer's forward and
@@ -171,18 +154,19 @@ func (g *convGeometry) String() string {
 
 // convOp is the forward op of FusedConv2D: (x, k[, b]) → activation(conv(x, k) + b).
 type convOp struct {
+	opBase
 	geom    convGeometry
 	act     activation
 	hasBias bool
 	out     opBuffer
-	task    *splitTask
+	task    *kernels.Pass
 	// The current call's operands, for the chunks.
 	x, k, b, y []float32
 }
 
 func newConvOp(geom convGeometry, act activation, hasBias bool) *convOp {
 	op := &convOp{geom: geom, act: act, hasBias: hasBias}
-	op.task = newSplitTask(op.chunk, geom.batch)
+	op.task = kernels.NewPass(op.chunk, geom.batch)
 	return op
 }
 
@@ -226,7 +210,7 @@ func (op *convOp) Do(inputs ...G.Value) (G.Value, error) {
 	}
 	out := op.out.tensor(op.geom.yShape)
 	op.x, op.k, op.b, op.y = x, k, b, out.Float32s()
-	runPass(op.task, op.geom.splittable)
+	op.task.Run(op.geom.splittable)
 	op.x, op.k, op.b, op.y = nil, nil, nil, nil
 	return out, nil
 }
@@ -234,14 +218,14 @@ func (op *convOp) Do(inputs ...G.Value) (G.Value, error) {
 // chunk computes chunk c of chunks of the output on slot's kernels.
 func (op *convOp) chunk(c, chunks, slot int) {
 	g := &op.geom
-	lo, hi := chunkRange(g.batch, c, chunks)
+	lo, hi := kernels.ChunkRange(g.batch, c, chunks)
 	in, out := g.InSize(), g.OutSize()
 	y := op.y[lo*out : hi*out]
 	g.conv(slot).Forward(hi-lo, op.x[lo*in:hi*in], op.k, op.b, y)
 	biasActivate(y, nil, len(y), op.act)
 }
 
-// UsePreallocDo is Do (see ops_buffer.go for why prealloc is not written).
+// UsePreallocDo is Do (see buffer.go for why prealloc is not written).
 func (op *convOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }
@@ -264,9 +248,6 @@ func (op *convOp) inputs(inputs []G.Value) (x, k, b []float32, err error) {
 	return x, k, b, nil
 }
 
-func (op *convOp) ReturnsPtr() bool      { return false }
-func (op *convOp) CallsExtern() bool     { return false }
-func (op *convOp) OverwritesInput() int  { return -1 }
 func (op *convOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *convOp) Hashcode() uint32      { return opHash(op) }
 
@@ -303,7 +284,7 @@ func (op *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 		}
 	}
 	dxOp := &convDataGradOp{geom: geom}
-	dxOp.task = newSplitTask(dxOp.chunk, geom.batch)
+	dxOp.task = kernels.NewPass(dxOp.chunk, geom.batch)
 	dx, err := G.ApplyOp(dxOp, dz, k)
 	if err != nil {
 		return nil, err
@@ -314,7 +295,7 @@ func (op *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 		d.node = dx
 	}
 	dkOp := &convFilterGradOp{geom: geom}
-	dkOp.task = newSplitTask(dkOp.chunk, geom.batch)
+	dkOp.task = kernels.NewPass(dkOp.chunk, geom.batch)
 	dk, err := G.ApplyOp(dkOp, x, dz)
 	if err != nil {
 		return nil, err
@@ -323,7 +304,7 @@ func (op *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 		return G.Nodes{dx, dk}, nil
 	}
 	dbOp := &convBiasGradOp{geom: geom}
-	dbOp.task = newSplitTask(dbOp.chunk, geom.batch)
+	dbOp.task = kernels.NewPass(dbOp.chunk, geom.batch)
 	db, err := G.ApplyOp(dbOp, dz)
 	if err != nil {
 		return nil, err
@@ -352,7 +333,7 @@ func (op *convOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node)
 	}
 	dyv, err := output.Grad()
 	if err != nil {
-		return fmt.Errorf("runner: %v: output gradient: %w", op, err)
+		return fmt.Errorf("ops: %v: output gradient: %w", op, err)
 	}
 	dy, err := opInput(dyv, g.yShape, op, "output gradient")
 	if err != nil {
@@ -365,7 +346,7 @@ func (op *convOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node)
 	for i, n := range inputs {
 		gv, err := n.Grad()
 		if err != nil {
-			return fmt.Errorf("runner: %v: gradient of input %d: %w", op, i, err)
+			return fmt.Errorf("ops: %v: gradient of input %d: %w", op, i, err)
 		}
 		if grads[i], err = opInput(gv, shapes[i], op, "input gradient"); err != nil {
 			return err
@@ -402,9 +383,10 @@ func newConvActivationGradOp(act activation, shape tensor.Shape) *outputGradOp {
 // the dense layer's dX (matMulOp with pruneIfUnused), it checks on its first run whether anything
 // uses its result, and if nothing does it skips the pass on every run and its value stays zero.
 type convDataGradOp struct {
+	opBase
 	geom *convGeometry
 	out  opBuffer
-	task *splitTask
+	task *kernels.Pass
 	// The current call's operands, for the chunks.
 	dz, k, dx []float32
 
@@ -451,7 +433,7 @@ func (op *convDataGradOp) Do(inputs ...G.Value) (G.Value, error) {
 		return out, nil
 	}
 	op.dz, op.k, op.dx = dz, k, out.Float32s()
-	runPass(op.task, op.geom.splittable)
+	op.task.Run(op.geom.splittable)
 	op.dz, op.k, op.dx = nil, nil, nil
 	return out, nil
 }
@@ -459,7 +441,7 @@ func (op *convDataGradOp) Do(inputs ...G.Value) (G.Value, error) {
 // chunk computes chunk c of chunks of the input gradient on slot's kernels.
 func (op *convDataGradOp) chunk(c, chunks, slot int) {
 	g := op.geom
-	lo, hi := chunkRange(g.batch, c, chunks)
+	lo, hi := kernels.ChunkRange(g.batch, c, chunks)
 	in, out := g.InSize(), g.OutSize()
 	g.conv(slot).BackwardData(hi-lo, op.dz[lo*out:hi*out], op.k, op.dx[lo*in:hi*in])
 }
@@ -478,14 +460,11 @@ func (op *convDataGradOp) isUnused() bool {
 	return op.skip
 }
 
-// UsePreallocDo is Do (see ops_buffer.go).
+// UsePreallocDo is Do (see buffer.go).
 func (op *convDataGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }
 
-func (op *convDataGradOp) ReturnsPtr() bool      { return false }
-func (op *convDataGradOp) CallsExtern() bool     { return false }
-func (op *convDataGradOp) OverwritesInput() int  { return -1 }
 func (op *convDataGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *convDataGradOp) Hashcode() uint32      { return opHash(op) }
 func (op *convDataGradOp) String() string {
@@ -526,10 +505,11 @@ func (s *chunkSums) reduce(out []float32, chunks int) {
 // convFilterGradOp is (x, dZ) → dK, the gradient of a convolution with respect to its kernel,
 // summed over the batch. A split call sums each chunk separately (chunkSums).
 type convFilterGradOp struct {
+	opBase
 	geom *convGeometry
 	out  opBuffer
 	sums chunkSums
-	task *splitTask
+	task *kernels.Pass
 	// The current call's operands, for the chunks.
 	x, dz, dk []float32
 }
@@ -570,13 +550,13 @@ func (op *convFilterGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	dk := out.Float32s()
 	chunked := op.geom.splittable
 	if chunked {
-		op.sums.prepare(len(dk), op.task.chunks)
+		op.sums.prepare(len(dk), op.task.Chunks())
 	}
 	op.x, op.dz, op.dk = x, dz, dk
-	runPass(op.task, chunked)
+	op.task.Run(chunked)
 	op.x, op.dz, op.dk = nil, nil, nil
 	if chunked {
-		op.sums.reduce(dk, op.task.chunks)
+		op.sums.reduce(dk, op.task.Chunks())
 	}
 	return out, nil
 }
@@ -584,19 +564,16 @@ func (op *convFilterGradOp) Do(inputs ...G.Value) (G.Value, error) {
 // chunk sums the kernel gradient over the examples of chunk c of chunks on slot's kernels.
 func (op *convFilterGradOp) chunk(c, chunks, slot int) {
 	g := op.geom
-	lo, hi := chunkRange(g.batch, c, chunks)
+	lo, hi := kernels.ChunkRange(g.batch, c, chunks)
 	in, out := g.InSize(), g.OutSize()
 	g.conv(slot).BackwardFilter(hi-lo, op.x[lo*in:hi*in], op.dz[lo*out:hi*out], op.sums.dst(op.dk, c))
 }
 
-// UsePreallocDo is Do (see ops_buffer.go).
+// UsePreallocDo is Do (see buffer.go).
 func (op *convFilterGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }
 
-func (op *convFilterGradOp) ReturnsPtr() bool      { return false }
-func (op *convFilterGradOp) CallsExtern() bool     { return false }
-func (op *convFilterGradOp) OverwritesInput() int  { return -1 }
 func (op *convFilterGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *convFilterGradOp) Hashcode() uint32      { return opHash(op) }
 func (op *convFilterGradOp) String() string {
@@ -606,10 +583,11 @@ func (op *convFilterGradOp) String() string {
 // convBiasGradOp is dZ → db [1, F, 1, 1], the sums of each channel of dZ over the batch and the
 // output plane. A split call sums each chunk separately (chunkSums).
 type convBiasGradOp struct {
+	opBase
 	geom *convGeometry
 	out  opBuffer
 	sums chunkSums
-	task *splitTask
+	task *kernels.Pass
 	// The current call's operands, for the chunks.
 	dz, db []float32
 }
@@ -649,13 +627,13 @@ func (op *convBiasGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	db := out.Float32s()
 	chunked := op.splittable()
 	if chunked {
-		op.sums.prepare(len(db), op.task.chunks)
+		op.sums.prepare(len(db), op.task.Chunks())
 	}
 	op.dz, op.db = dz, db
-	runPass(op.task, chunked)
+	op.task.Run(chunked)
 	op.dz, op.db = nil, nil
 	if chunked {
-		op.sums.reduce(db, op.task.chunks)
+		op.sums.reduce(db, op.task.Chunks())
 	}
 	return out, nil
 }
@@ -663,19 +641,16 @@ func (op *convBiasGradOp) Do(inputs ...G.Value) (G.Value, error) {
 // chunk sums the channels over the examples of chunk c of chunks.
 func (op *convBiasGradOp) chunk(c, chunks, _ int) {
 	g := op.geom
-	lo, hi := chunkRange(g.batch, c, chunks)
+	lo, hi := kernels.ChunkRange(g.batch, c, chunks)
 	out := g.OutSize()
 	kernels.BiasGradNCHW(hi-lo, g.F, g.OutH()*g.OutW(), op.dz[lo*out:hi*out], op.sums.dst(op.db, c))
 }
 
-// UsePreallocDo is Do (see ops_buffer.go).
+// UsePreallocDo is Do (see buffer.go).
 func (op *convBiasGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }
 
-func (op *convBiasGradOp) ReturnsPtr() bool      { return false }
-func (op *convBiasGradOp) CallsExtern() bool     { return false }
-func (op *convBiasGradOp) OverwritesInput() int  { return -1 }
 func (op *convBiasGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *convBiasGradOp) Hashcode() uint32      { return opHash(op) }
 func (op *convBiasGradOp) String() string {

@@ -1,6 +1,6 @@
 //go:build race
 
-package runner
+package ops
 
 // raceEnabled reports a -race build, in which sync.Pool drops items on purpose (so code that
 // reuses pooled buffers, as kernels.SgemmParallel does, allocates now and then).

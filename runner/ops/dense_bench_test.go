@@ -1,4 +1,4 @@
-package runner
+package ops
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nnsweep/nnsweep/builder"
+	"github.com/nnsweep/nnsweep/internal/graphtest"
+	"github.com/nnsweep/nnsweep/internal/spectest"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -31,7 +33,7 @@ func (s *benchStep) run(b *testing.B) {
 // newMLPStep builds the training step of the MNIST MLP 784→n→n→10 (relu, batch 128, SGD) with ops.
 func newMLPStep(b *testing.B, n int, ops builder.Ops) *benchStep {
 	b.Helper()
-	m, p := opsModel(b, "[28, 28, 1]", 10, n, "{optimizer: {name: sgd, learning_rate: 0.001}}",
+	m, p := spectest.Model(b, "[28, 28, 1]", 10, n, "{optimizer: {name: sgd, learning_rate: 0.001}}",
 		"    - flatten: {}\n    - dense: {units: n, activation: relu}\n    - dense: {units: n, activation: relu}\n    - dense: {units: 10, activation: softmax}\n")
 	w, err := builder.NewWeights(m, p, 1)
 	if err != nil {
@@ -41,11 +43,10 @@ func newMLPStep(b *testing.B, n int, ops builder.Ops) *benchStep {
 	if err != nil {
 		b.Fatal(err)
 	}
-	fillGraph(gr, rand.New(rand.NewPCG(1, 1)), 128)
-	solver, err := NewOptimizer(m.Train.Optimizer)
-	if err != nil {
-		b.Fatal(err)
-	}
+	graphtest.Fill(gr, rand.New(rand.NewPCG(1, 1)), 128)
+	// gorgonia's own SGD: the same update for both engines (runner's optimizers are measured by
+	// runner's benchmarks).
+	solver := G.NewVanillaSolver(G.WithLearnRate(0.001))
 	return &benchStep{vm: G.NewTapeMachine(gr.G, G.BindDualValues(gr.Params...)), solver: solver, grads: G.NodesToValueGrads(gr.Params)}
 }
 
@@ -55,7 +56,7 @@ func newMLPStep(b *testing.B, n int, ops builder.Ops) *benchStep {
 func BenchmarkDenseMLPStep(b *testing.B) {
 	for _, n := range []int{32, 512} {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			stock, fused := newMLPStep(b, n, nil), newMLPStep(b, n, fusedTestOps{})
+			stock, fused := newMLPStep(b, n, Stock{}), newMLPStep(b, n, Fast{})
 			defer stock.vm.Close()
 			defer fused.vm.Close()
 			stock.run(b) // warm up: buffers, optimizer state
@@ -84,7 +85,7 @@ func BenchmarkDenseMLPStepAllocs(b *testing.B) {
 		for _, kind := range []struct {
 			name string
 			ops  builder.Ops
-		}{{"stock", nil}, {"fused", fusedTestOps{}}} {
+		}{{"stock", Stock{}}, {"fused", Fast{}}} {
 			b.Run(fmt.Sprintf("n=%d/%s", n, kind.name), func(b *testing.B) {
 				s := newMLPStep(b, n, kind.ops)
 				defer s.vm.Close()
@@ -131,7 +132,7 @@ func BenchmarkLogSoftmaxCrossEntropy(b *testing.B) {
 		}
 		return G.NewTapeMachine(g, G.BindDualValues(x))
 	}
-	stock, fused := build(builder.StockOps{}), build(fusedTestOps{})
+	stock, fused := build(Stock{}), build(Fast{})
 	defer stock.Close()
 	defer fused.Close()
 	step := func(vm G.VM) {

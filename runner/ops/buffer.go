@@ -1,18 +1,19 @@
-package runner
+package ops
 
 import (
+	"errors"
 	"fmt"
-	"github.com/nnsweep/nnsweep/runner/kernels"
 	"hash"
 	"hash/fnv"
 	"unsafe"
 
 	"github.com/chewxy/hm"
+	"github.com/nnsweep/nnsweep/runner/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
-// Shared pieces of the fused ops (ops_dense.go, ops_loss.go).
+// Shared pieces of the fused ops (dense.go, loss.go).
 //
 // Every op owns its output buffer and reuses it on every call, so a training step allocates no
 // tensors for these ops whether or not the TapeMachine is Reset between steps. The value a node
@@ -65,17 +66,17 @@ func opSameMemory(a, b []float32) bool {
 func opInput(v G.Value, shape tensor.Shape, op fmt.Stringer, what string) ([]float32, error) {
 	d, ok := v.(*tensor.Dense)
 	if !ok {
-		return nil, fmt.Errorf("runner: %v: %s must be a *tensor.Dense, got %T", op, what, v)
+		return nil, fmt.Errorf("ops: %v: %s must be a *tensor.Dense, got %T", op, what, v)
 	}
 	if d.Dtype() != tensor.Float32 || !d.Shape().Eq(shape) {
-		return nil, fmt.Errorf("runner: %v: %s must be float32 of shape %v, got %v of shape %v", op, what, shape, d.Dtype(), d.Shape())
+		return nil, fmt.Errorf("ops: %v: %s must be float32 of shape %v, got %v of shape %v", op, what, shape, d.Dtype(), d.Shape())
 	}
 	if d.RequiresIterator() {
-		return nil, fmt.Errorf("runner: %v: %s must be contiguous", op, what)
+		return nil, fmt.Errorf("ops: %v: %s must be contiguous", op, what)
 	}
 	data := d.Float32s()
 	if len(data) != shape.TotalSize() {
-		return nil, fmt.Errorf("runner: %v: %s holds %d values, its shape %v needs %d", op, what, len(data), shape, shape.TotalSize())
+		return nil, fmt.Errorf("ops: %v: %s holds %d values, its shape %v needs %d", op, what, len(data), shape, shape.TotalSize())
 	}
 	return data, nil
 }
@@ -90,18 +91,18 @@ func opScalar(v G.Value, op fmt.Stringer, what string) (float32, error) {
 			return s.Float32s()[0], nil
 		}
 	}
-	return 0, fmt.Errorf("runner: %v: %s must be a float32 scalar, got %T %v", op, what, v, v)
+	return 0, fmt.Errorf("ops: %v: %s must be a float32 scalar, got %T %v", op, what, v, v)
 }
 
 // opCheckShapes returns an error unless inputs are exactly want, in order (for InferShape).
 func opCheckShapes(op fmt.Stringer, inputs []G.DimSizer, want ...tensor.Shape) error {
 	if len(inputs) != len(want) {
-		return fmt.Errorf("runner: %v takes %d inputs, got %d", op, len(want), len(inputs))
+		return fmt.Errorf("ops: %v takes %d inputs, got %d", op, len(want), len(inputs))
 	}
 	for i, w := range want {
 		s, ok := inputs[i].(tensor.Shape)
 		if !ok || !s.Eq(w) {
-			return fmt.Errorf("runner: %v: input %d must have shape %v, got %v", op, i, w, inputs[i])
+			return fmt.Errorf("ops: %v: input %d must have shape %v, got %v", op, i, w, inputs[i])
 		}
 	}
 	return nil
@@ -110,9 +111,26 @@ func opCheckShapes(op fmt.Stringer, inputs []G.DimSizer, want ...tensor.Shape) e
 // opCheckArity returns an error unless there are n inputs.
 func opCheckArity(op fmt.Stringer, got, n int) error {
 	if got != n {
-		return fmt.Errorf("runner: %v takes %d inputs, got %d", op, n, got)
+		return fmt.Errorf("ops: %v takes %d inputs, got %d", op, n, got)
 	}
 	return nil
+}
+
+// fusedInputs parses a fused layer's activation and checks its input x, kernel w (named wName)
+// and bias b (nil for none) with check; name (dense, conv2d) prefixes the errors, all of them.
+func fusedInputs(name, activation string, check func(n *G.Node, what string) error, x, w *G.Node, wName string, b *G.Node) (activation, error) {
+	act, err := parseActivation(activation)
+	if err != nil {
+		return 0, fmt.Errorf("ops: %s: %w", name, err)
+	}
+	errs := []error{check(x, "x"), check(w, wName)}
+	if b != nil {
+		errs = append(errs, check(b, "b"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return 0, fmt.Errorf("ops: %s: %w", name, err)
+	}
+	return act, nil
 }
 
 // opMatrixType is the type of a float matrix node (type variable a).
@@ -137,13 +155,14 @@ func opHash(op interface{ WriteHash(hash.Hash) }) uint32 {
 // the output's gradient dy, example by example (an activation, the log-softmax): grad writes dx
 // for whole examples (rows of the first dimension); name (with the shape) makes the op's String
 // and hash. An output large enough (convSplitMinFloats) is cut into chunks of examples run on
-// both cores when that is measured to pay (see ops_conv_parallel.go).
+// both cores when that is measured to pay (see kernels.Pass).
 type outputGradOp struct {
+	opBase
 	name       string
 	shape      tensor.Shape
 	grad       func(y, dy, dx []float32)
 	splittable bool
-	task       *splitTask
+	task       *kernels.Pass
 	out        opBuffer
 	// The current call's operands, for the chunks.
 	y, dy, dx []float32
@@ -152,7 +171,7 @@ type outputGradOp struct {
 func newOutputGradOp(name string, shape tensor.Shape, grad func(y, dy, dx []float32)) *outputGradOp {
 	op := &outputGradOp{name: name, shape: shape.Clone(), grad: grad,
 		splittable: shape[0] >= 2 && shape.TotalSize() >= convSplitMinFloats}
-	op.task = newSplitTask(op.chunk, shape[0])
+	op.task = kernels.NewPass(op.chunk, shape[0])
 	return op
 }
 
@@ -191,14 +210,14 @@ func (op *outputGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	}
 	out := op.out.tensor(op.shape)
 	op.y, op.dy, op.dx = y, dy, out.Float32s()
-	runPass(op.task, op.splittable)
+	op.task.Run(op.splittable)
 	op.y, op.dy, op.dx = nil, nil, nil
 	return out, nil
 }
 
 // chunk computes chunk c of chunks of the gradient.
 func (op *outputGradOp) chunk(c, chunks, _ int) {
-	lo, hi := chunkRange(op.shape[0], c, chunks)
+	lo, hi := kernels.ChunkRange(op.shape[0], c, chunks)
 	per := len(op.dx) / op.shape[0]
 	lo, hi = lo*per, hi*per
 	op.grad(op.y[lo:hi], op.dy[lo:hi], op.dx[lo:hi])
@@ -209,9 +228,14 @@ func (op *outputGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, er
 	return op.Do(inputs...)
 }
 
-func (op *outputGradOp) ReturnsPtr() bool      { return false }
-func (op *outputGradOp) CallsExtern() bool     { return false }
-func (op *outputGradOp) OverwritesInput() int  { return -1 }
 func (op *outputGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *outputGradOp) Hashcode() uint32      { return opHash(op) }
 func (op *outputGradOp) String() string        { return "nnsweep." + op.name }
+
+// opBase holds the methods every op of this package has alike: none returns a pointer, calls
+// outside Go or overwrites an input. Each op embeds it.
+type opBase struct{}
+
+func (opBase) ReturnsPtr() bool     { return false }
+func (opBase) CallsExtern() bool    { return false }
+func (opBase) OverwritesInput() int { return -1 }

@@ -1,4 +1,4 @@
-package runner
+package ops
 
 import (
 	"fmt"
@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nnsweep/nnsweep/builder"
+	"github.com/nnsweep/nnsweep/internal/testcmp"
+	"github.com/nnsweep/nnsweep/runner/kernels"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -21,7 +22,7 @@ type poolGraph struct {
 	vm        G.VM
 }
 
-func buildPoolGraph(t *testing.T, l spec.ResolvedLayer, shape tensor.Shape, ops builder.Ops) *poolGraph {
+func buildPoolGraph(t *testing.T, l spec.ResolvedLayer, shape tensor.Shape, ops opSet) *poolGraph {
 	t.Helper()
 	g := G.NewGraph()
 	t4 := func(name string, s tensor.Shape) *G.Node {
@@ -67,13 +68,13 @@ func (p *poolGraph) run(t *testing.T, x, r []float32) (out, dx []float32) {
 	return slices.Clone(p.out.Value().Data().([]float32)), dx
 }
 
-// TestFastPoolMatchesStock checks FastOps' pooling (the assembly 2×2 kernel, passes split over
-// goroutines) against StockOps' (builder's Go kernels on one goroutine): outputs and input
+// TestFastPoolMatchesStock checks Fast' pooling (the assembly 2×2 kernel, passes split over
+// goroutines) against Stock's (the Go kernels on one goroutine): outputs and input
 // gradients must be equal bit for bit, for every split mode, on data with ties and signed zeros,
 // over two runs of the same machine (buffers reused).
 func TestFastPoolMatchesStock(t *testing.T) {
 	// Not parallel: it sets poolSplitMode for the graphs it builds.
-	defer func(m splitMode) { poolSplitMode = m }(poolSplitMode)
+	defer func(m kernels.PassMode) { poolSplitMode = m }(poolSplitMode)
 	type pcase struct {
 		kind           spec.LayerKind
 		n, c, h, w     int
@@ -95,10 +96,10 @@ func TestFastPoolMatchesStock(t *testing.T) {
 		l := spec.ResolvedLayer{Name: "pool", Kind: tc.kind, Window: spec.Pair{H: tc.kh, W: tc.kw},
 			Stride: spec.Pair{H: tc.sh, W: tc.sw}, Padding: tc.padding, InH: tc.h, InW: tc.w}
 		shape := tensor.Shape{tc.n, tc.c, tc.h, tc.w}
-		for _, mode := range []splitMode{modeAuto, modeWhole, modeSplit} {
+		for _, mode := range []kernels.PassMode{kernels.PassAuto, kernels.PassWhole, kernels.PassSplit} {
 			t.Run(fmt.Sprintf("%s-%v-k%dx%d-s%dx%d-%s-mode%d", tc.kind, []int(shape), tc.kh, tc.kw, tc.sh, tc.sw, tc.padding, mode), func(t *testing.T) {
 				poolSplitMode = mode
-				stock, fast := buildPoolGraph(t, l, shape, builder.StockOps{}), buildPoolGraph(t, l, shape, FastOps{})
+				stock, fast := buildPoolGraph(t, l, shape, Stock{}), buildPoolGraph(t, l, shape, Fast{})
 				defer stock.vm.Close()
 				defer fast.vm.Close()
 				for run := range 2 {
@@ -119,62 +120,55 @@ func TestFastPoolMatchesStock(t *testing.T) {
 					}
 					wantOut, wantDx := stock.run(t, x, r)
 					gotOut, gotDx := fast.run(t, x, r)
-					if i := firstBitDifference(gotOut, wantOut); i >= 0 {
+					if i := testcmp.FirstBitDifference(gotOut, wantOut); i >= 0 {
 						t.Fatalf("run %d: output %d is %v, want %v", run, i, gotOut[i], wantOut[i])
 					}
-					if i := firstBitDifference(gotDx, wantDx); i >= 0 {
+					if i := testcmp.FirstBitDifference(gotDx, wantDx); i >= 0 {
 						t.Fatalf("run %d: input gradient %d is %v, want %v", run, i, gotDx[i], wantDx[i])
 					}
 				}
-				// The pooling ops and their gradient ops allocate nothing per call.
-				pools := 0
-				for _, n := range fast.out.Graph().AllNodes() {
-					if n.Op() == nil || !strings.HasPrefix(n.Op().String(), "nnsweep.") || !strings.Contains(n.Op().String(), "Pool2D") {
-						continue
-					}
-					var inputs []G.Value
-					for children := fast.out.Graph().From(n.ID()); children.Next(); {
-						inputs = append(inputs, children.Node().(*G.Node).Value())
-					}
-					if a := testing.AllocsPerRun(5, func() {
-						if _, err := n.Op().Do(inputs...); err != nil {
-							t.Fatal(err)
-						}
-					}); a != 0 {
-						t.Errorf("%v allocates %.0f times per call", n.Op(), a)
-					}
-					pools++
-				}
-				if pools != 2 {
-					t.Errorf("found %d pooling ops in the graph, want 2 (forward and gradient)", pools)
-				}
+				checkPoolOpsDoNotAllocate(t, fast.out.Graph())
 			})
 		}
 	}
 }
 
-// firstBitDifference returns the first index where a and b differ in bits, or -1.
-func firstBitDifference(a, b []float32) int {
-	if len(a) != len(b) {
-		return 0
-	}
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			return i
+// checkPoolOpsDoNotAllocate checks that the pooling ops of g, forward and gradient, allocate
+// nothing per call.
+func checkPoolOpsDoNotAllocate(t *testing.T, g *G.ExprGraph) {
+	t.Helper()
+	pools := 0
+	for _, n := range g.AllNodes() {
+		if n.Op() == nil || !strings.HasPrefix(n.Op().String(), "nnsweep.") || !strings.Contains(n.Op().String(), "Pool2D") {
+			continue
 		}
+		var inputs []G.Value
+		for children := g.From(n.ID()); children.Next(); {
+			inputs = append(inputs, children.Node().(*G.Node).Value())
+		}
+		if a := testing.AllocsPerRun(5, func() {
+			if _, err := n.Op().Do(inputs...); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("%v allocates %.0f times per call", n.Op(), a)
+		}
+		pools++
 	}
-	return -1
+	if pools != 2 {
+		t.Errorf("found %d pooling ops in the graph, want 2 (forward and gradient)", pools)
+	}
 }
 
 // BenchmarkPoolForward times the forward pass of CNN1 n=32's max pooling (128×64×24×24 in) built
-// with FastOps and with StockOps (builder's Go kernels on one goroutine), alternating, and
+// with Fast and with Stock (the Go kernels on one goroutine), alternating, and
 // reports each one's time and the speedup.
 func BenchmarkPoolForward(b *testing.B) {
 	l := spec.ResolvedLayer{Name: "pool", Kind: spec.KindMaxPool2D, Window: spec.Pair{H: 2, W: 2}, Stride: spec.Pair{H: 2, W: 2}, Padding: "valid", InH: 24, InW: 24}
 	shape := tensor.Shape{128, 64, 24, 24}
 	rng := rand.New(rand.NewPCG(1, 2))
 	var vms [2]G.VM
-	for i, ops := range []builder.Ops{builder.StockOps{}, FastOps{}} {
+	for i, ops := range []opSet{Stock{}, Fast{}} {
 		g := G.NewGraph()
 		x := G.NewTensor(g, tensor.Float32, 4, G.WithShape(shape...), G.WithName("x"),
 			G.WithValue(tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))))
@@ -196,7 +190,7 @@ func BenchmarkPoolForward(b *testing.B) {
 		vm.Reset()
 		return time.Since(start)
 	}
-	for range 2*splitSamples + 1 {
+	for range 2*kernels.PassSamples + 1 {
 		run(vms[0])
 		run(vms[1])
 	}

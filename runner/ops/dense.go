@@ -1,7 +1,6 @@
-package runner
+package ops
 
 import (
-	"errors"
 	"fmt"
 	"hash"
 	"math"
@@ -21,7 +20,7 @@ import (
 //	dX = dZ·wᵀ, dW = xᵀ·dZ      (matMulOps)
 //	db = column sums of dZ      (a columnSumOp)
 //
-// each an op with its own reused output buffer (see ops_buffer.go).
+// each an op with its own reused output buffer (see buffer.go).
 //
 // gorgonia asks every differentiated op for the gradients of all its differentiable inputs: the
 // backpropagation only visits nodes between the cost and the WRT nodes, but the first dense
@@ -43,8 +42,8 @@ const (
 	actTanh
 )
 
-// parseActivation reads an activation name as builder's StockOps does: linear, softmax (left to
-// the log-softmax, so linear here) and the empty string are the identity.
+// parseActivation reads an activation name, for Stock and the fused ops alike: linear, softmax
+// (left to the log-softmax, so linear here) and the empty string are the identity.
 func parseActivation(name string) (activation, error) {
 	switch name {
 	case "linear", "softmax", "":
@@ -73,47 +72,33 @@ func (a activation) String() string {
 
 // FusedDense returns activation(x·w + b) for x [batch, in], w [in, units] and b [1, units] (or
 // without bias when b is nil), all float32, as one op; activation is relu, sigmoid, tanh or
-// linear (softmax and "" mean linear, as in builder.StockOps). It has the meaning of
-// builder.StockOps.Dense, except that the gradient of relu at 0 is 0 (TensorFlow's and
+// linear (softmax and "" mean linear, as in Stock). It has the meaning of
+// Stock.Dense, except that the gradient of relu at 0 is 0 (TensorFlow's and
 // PyTorch's choice; gorgonia's is 1).
 //
 // The node's value is the op's own buffer, overwritten by every run of the graph.
 func FusedDense(x, w, b *G.Node, activation string) (*G.Node, error) {
-	act, err := parseActivation(activation)
+	act, err := fusedInputs("dense", activation, opCheckMatrix, x, w, "w", b)
 	if err != nil {
-		return nil, fmt.Errorf("runner: dense: %w", err)
-	}
-	var errs []error
-	if err := opCheckMatrix(x, "x"); err != nil {
-		errs = append(errs, err)
-	}
-	if err := opCheckMatrix(w, "w"); err != nil {
-		errs = append(errs, err)
-	}
-	if b != nil {
-		if err := opCheckMatrix(b, "b"); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("runner: dense: %w", errors.Join(errs...))
+		return nil, err
 	}
 	xs, ws := x.Shape(), w.Shape()
 	if xs[1] != ws[0] {
-		return nil, fmt.Errorf("runner: dense: x %v has %d columns, w %v has %d rows", xs, xs[1], ws, ws[0])
+		return nil, fmt.Errorf("ops: dense: x %v has %d columns, w %v has %d rows", xs, xs[1], ws, ws[0])
 	}
 	op := newDenseOp(act, b != nil, xs[0], xs[1], ws[1])
 	if b == nil {
 		return G.ApplyOp(op, x, w)
 	}
 	if !b.Shape().Eq(op.bShape) {
-		return nil, fmt.Errorf("runner: dense: b must have shape %v, got %v", op.bShape, b.Shape())
+		return nil, fmt.Errorf("ops: dense: b must have shape %v, got %v", op.bShape, b.Shape())
 	}
 	return G.ApplyOp(op, x, w, b)
 }
 
 // denseOp is the forward op of FusedDense: (x, w[, b]) → activation(x·w + b).
 type denseOp struct {
+	opBase
 	act              activation
 	hasBias          bool
 	batch, in, units int
@@ -173,7 +158,7 @@ func (op *denseOp) Do(inputs ...G.Value) (G.Value, error) {
 	return out, nil
 }
 
-// UsePreallocDo is Do (see ops_buffer.go for why prealloc is not written).
+// UsePreallocDo is Do (see buffer.go for why prealloc is not written).
 func (op *denseOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }
@@ -201,10 +186,6 @@ func (op *denseOp) forward(x, w, b, y []float32) {
 	sgemm(false, false, op.batch, op.units, op.in, 1, x, op.in, w, op.units, 0, y, op.units)
 	biasActivate(y, b, op.units, op.act)
 }
-
-func (op *denseOp) ReturnsPtr() bool     { return false }
-func (op *denseOp) CallsExtern() bool    { return false }
-func (op *denseOp) OverwritesInput() int { return -1 }
 
 func (op *denseOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 
@@ -283,7 +264,7 @@ func (op *denseOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node
 	}
 	dyv, err := output.Grad()
 	if err != nil {
-		return fmt.Errorf("runner: %v: output gradient: %w", op, err)
+		return fmt.Errorf("ops: %v: output gradient: %w", op, err)
 	}
 	dy, err := opInput(dyv, op.outShape, op, "output gradient")
 	if err != nil {
@@ -296,7 +277,7 @@ func (op *denseOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node
 	for i, n := range inputs {
 		gv, err := n.Grad()
 		if err != nil {
-			return fmt.Errorf("runner: %v: gradient of input %d: %w", op, i, err)
+			return fmt.Errorf("ops: %v: gradient of input %d: %w", op, i, err)
 		}
 		if grads[i], err = opInput(gv, shapes[i], op, "input gradient"); err != nil {
 			return err
@@ -383,6 +364,7 @@ func newActivationGradOp(act activation, shape tensor.Shape) *outputGradOp {
 // matMulOp is (A, B) → op(A)·op(B) through sgemm, for the gradients of a dense layer: op(A) is
 // m×k and op(B) is k×n, stored as aShape and bShape (transposed when the flags say so).
 type matMulOp struct {
+	opBase
 	role           string // what the product is, for String
 	transA, transB bool
 	m, n, k        int
@@ -464,14 +446,11 @@ func (op *matMulOp) isUnused() bool {
 	return op.skip
 }
 
-// UsePreallocDo is Do (see ops_buffer.go).
+// UsePreallocDo is Do (see buffer.go).
 func (op *matMulOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }
 
-func (op *matMulOp) ReturnsPtr() bool      { return false }
-func (op *matMulOp) CallsExtern() bool     { return false }
-func (op *matMulOp) OverwritesInput() int  { return -1 }
 func (op *matMulOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *matMulOp) Hashcode() uint32      { return opHash(op) }
 func (op *matMulOp) String() string {
@@ -500,6 +479,7 @@ func columnSums(x []float32, cols int, out []float32, accumulate bool) {
 
 // columnSumOp is x [rows, cols] → its column sums [1, cols] (a dense layer's bias gradient).
 type columnSumOp struct {
+	opBase
 	inShape, outShape tensor.Shape
 	out               opBuffer
 }
@@ -535,14 +515,11 @@ func (op *columnSumOp) Do(inputs ...G.Value) (G.Value, error) {
 	return out, nil
 }
 
-// UsePreallocDo is Do (see ops_buffer.go).
+// UsePreallocDo is Do (see buffer.go).
 func (op *columnSumOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }
 
-func (op *columnSumOp) ReturnsPtr() bool      { return false }
-func (op *columnSumOp) CallsExtern() bool     { return false }
-func (op *columnSumOp) OverwritesInput() int  { return -1 }
 func (op *columnSumOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *columnSumOp) Hashcode() uint32      { return opHash(op) }
 func (op *columnSumOp) String() string {

@@ -1,4 +1,4 @@
-package runner
+package kernels
 
 import (
 	"testing"
@@ -10,7 +10,7 @@ import (
 // faster mode changes switches at once and probes at the short gap again.
 func TestChooseSplitProbes(t *testing.T) {
 	t.Parallel()
-	task := newSplitTask(func(int, int, int) {}, 8)
+	task := NewPass(func(int, int, int) {}, 8)
 	cost := [2]time.Duration{19 * time.Millisecond, 10 * time.Millisecond} // whole, split
 	var ran [2][]int                                                       // the calls run each way
 	call := func(n int) {
@@ -25,17 +25,17 @@ func TestChooseSplitProbes(t *testing.T) {
 		}
 	}
 	call(1000)
-	if len(ran[0]) < splitSamples+3 || len(ran[0]) > splitSamples+12 {
-		t.Fatalf("split is 1.9× faster, yet %d of 1000 calls ran whole (%v); want the %d samples and a few probes", len(ran[0]), ran[0], splitSamples)
+	if len(ran[0]) < PassSamples+3 || len(ran[0]) > PassSamples+12 {
+		t.Fatalf("split is 1.9× faster, yet %d of 1000 calls ran whole (%v); want the %d samples and a few probes", len(ran[0]), ran[0], PassSamples)
 	}
-	gaps := ran[0][splitSamples:]
+	gaps := ran[0][PassSamples:]
 	for i := 1; i < len(gaps); i++ {
 		if d, want := gaps[i]-gaps[i-1], min(splitProbeEvery<<i, splitProbeMaxGap); d != want {
 			t.Errorf("probe %d came %d calls after the one before, want %d (probes at calls %v)", i, d, want, gaps)
 		}
 	}
-	if last := gaps[len(gaps)-1]; 1000+splitSamples-last > splitProbeMaxGap+1 {
-		t.Errorf("last probe at call %d of %d, want one every %d calls at most", last, 1000+splitSamples, splitProbeMaxGap)
+	if last := gaps[len(gaps)-1]; 1000+PassSamples-last > splitProbeMaxGap+1 {
+		t.Errorf("last probe at call %d of %d, want one every %d calls at most", last, 1000+PassSamples, splitProbeMaxGap)
 	}
 
 	// The other core gets busy: split becomes slower. After at most two calls (the median of the
@@ -48,7 +48,7 @@ func TestChooseSplitProbes(t *testing.T) {
 	}
 
 	// Modes within the margin: the probes stay every splitProbeEvery calls.
-	task = newSplitTask(func(int, int, int) {}, 8)
+	task = NewPass(func(int, int, int) {}, 8)
 	cost = [2]time.Duration{10 * time.Millisecond, 11 * time.Millisecond}
 	ran = [2][]int{}
 	call(10 * splitProbeEvery)

@@ -1,5 +1,5 @@
 //go:build !race
 
-package runner
+package ops
 
 const raceEnabled = false

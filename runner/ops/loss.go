@@ -1,4 +1,4 @@
-package runner
+package ops
 
 import (
 	"fmt"
@@ -18,20 +18,21 @@ import (
 //	               dLogProbs = -labels · dLoss / count; no gradient for labels or count
 //
 // Sums are accumulated in float64. Like the dense ops, every op owns its output (see
-// ops_buffer.go); the loss is a *gorgonia.F32 that the op owns, so Loss.Value().Data().(float32)
+// buffer.go); the loss is a *gorgonia.F32 that the op owns, so Loss.Value().Data().(float32)
 // reads it as for the stock graph.
 
 // FusedLogSoftmax returns the log-softmax of logits [batch, classes] (float32) along the classes,
-// as one op. It has the meaning of builder.StockOps.LogSoftmax.
+// as one op. It has the meaning of Stock.LogSoftmax.
 func FusedLogSoftmax(logits *G.Node) (*G.Node, error) {
 	if err := opCheckMatrix(logits, "logits"); err != nil {
-		return nil, fmt.Errorf("runner: log-softmax: %w", err)
+		return nil, fmt.Errorf("ops: log-softmax: %w", err)
 	}
 	return G.ApplyOp(&logSoftmaxOp{shape: logits.Shape()}, logits)
 }
 
 // logSoftmaxOp is the forward op of FusedLogSoftmax.
 type logSoftmaxOp struct {
+	opBase
 	shape tensor.Shape // [batch, classes]
 	out   opBuffer
 }
@@ -68,14 +69,11 @@ func (op *logSoftmaxOp) Do(inputs ...G.Value) (G.Value, error) {
 	return out, nil
 }
 
-// UsePreallocDo is Do (see ops_buffer.go).
+// UsePreallocDo is Do (see buffer.go).
 func (op *logSoftmaxOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }
 
-func (op *logSoftmaxOp) ReturnsPtr() bool      { return false }
-func (op *logSoftmaxOp) CallsExtern() bool     { return false }
-func (op *logSoftmaxOp) OverwritesInput() int  { return -1 }
 func (op *logSoftmaxOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *logSoftmaxOp) Hashcode() uint32      { return opHash(op) }
 func (op *logSoftmaxOp) String() string        { return fmt.Sprintf("nnsweep.LogSoftmax{%v}", op.shape) }
@@ -108,7 +106,7 @@ func (op *logSoftmaxOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G
 	}
 	dyv, err := output.Grad()
 	if err != nil {
-		return fmt.Errorf("runner: %v: output gradient: %w", op, err)
+		return fmt.Errorf("ops: %v: output gradient: %w", op, err)
 	}
 	dy, err := opInput(dyv, op.shape, op, "output gradient")
 	if err != nil {
@@ -116,7 +114,7 @@ func (op *logSoftmaxOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G
 	}
 	dxv, err := inputs[0].Grad()
 	if err != nil {
-		return fmt.Errorf("runner: %v: logits gradient: %w", op, err)
+		return fmt.Errorf("ops: %v: logits gradient: %w", op, err)
 	}
 	dx, err := opInput(dxv, op.shape, op, "logits gradient")
 	if err != nil {
@@ -172,24 +170,25 @@ func logSoftmaxBackward(y, dy, dx []float32, classes int, accumulate bool) {
 
 // FusedCrossEntropy returns the float32 scalar -Σ(logProbs ⊙ labels) / count as one op, for
 // logProbs and labels [batch, classes] and count a float32 scalar (the number of real rows; the
-// padding rows of labels are all zero). It has the meaning of builder.StockOps.CrossEntropy;
+// padding rows of labels are all zero). It has the meaning of Stock.CrossEntropy;
 // only logProbs is differentiated (labels and count are data).
 func FusedCrossEntropy(logProbs, labels, count *G.Node) (*G.Node, error) {
 	if err := opCheckMatrix(logProbs, "log-probabilities"); err != nil {
-		return nil, fmt.Errorf("runner: cross-entropy: %w", err)
+		return nil, fmt.Errorf("ops: cross-entropy: %w", err)
 	}
 	if !labels.Shape().Eq(logProbs.Shape()) || labels.Dtype() != tensor.Float32 {
-		return nil, fmt.Errorf("runner: cross-entropy: labels must be float32 of shape %v, got %v of shape %v",
+		return nil, fmt.Errorf("ops: cross-entropy: labels must be float32 of shape %v, got %v of shape %v",
 			logProbs.Shape(), labels.Dtype(), labels.Shape())
 	}
 	if !count.IsScalar() || count.Dtype() != tensor.Float32 {
-		return nil, fmt.Errorf("runner: cross-entropy: count must be a float32 scalar, got %v of shape %v", count.Dtype(), count.Shape())
+		return nil, fmt.Errorf("ops: cross-entropy: count must be a float32 scalar, got %v of shape %v", count.Dtype(), count.Shape())
 	}
 	return G.ApplyOp(&crossEntropyOp{shape: logProbs.Shape()}, logProbs, labels, count)
 }
 
 // crossEntropyOp is the forward op of FusedCrossEntropy.
 type crossEntropyOp struct {
+	opBase
 	shape tensor.Shape // of logProbs and labels
 	loss  G.F32
 }
@@ -242,14 +241,11 @@ func (op *crossEntropyOp) Do(inputs ...G.Value) (G.Value, error) {
 	return &op.loss, nil
 }
 
-// UsePreallocDo is Do (see ops_buffer.go).
+// UsePreallocDo is Do (see buffer.go).
 func (op *crossEntropyOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }
 
-func (op *crossEntropyOp) ReturnsPtr() bool      { return false }
-func (op *crossEntropyOp) CallsExtern() bool     { return false }
-func (op *crossEntropyOp) OverwritesInput() int  { return -1 }
 func (op *crossEntropyOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *crossEntropyOp) Hashcode() uint32      { return opHash(op) }
 func (op *crossEntropyOp) String() string        { return fmt.Sprintf("nnsweep.CrossEntropy{%v}", op.shape) }
@@ -286,7 +282,7 @@ func (op *crossEntropyOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output 
 	}
 	gv, err := output.Grad()
 	if err != nil {
-		return fmt.Errorf("runner: %v: output gradient: %w", op, err)
+		return fmt.Errorf("ops: %v: output gradient: %w", op, err)
 	}
 	g, err := opScalar(gv, op, "output gradient")
 	if err != nil {
@@ -294,7 +290,7 @@ func (op *crossEntropyOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output 
 	}
 	dv, err := inputs[0].Grad()
 	if err != nil {
-		return fmt.Errorf("runner: %v: log-probabilities gradient: %w", op, err)
+		return fmt.Errorf("ops: %v: log-probabilities gradient: %w", op, err)
 	}
 	d, err := opInput(dv, op.shape, op, "log-probabilities gradient")
 	if err != nil {
@@ -320,6 +316,7 @@ func crossEntropyBackward(labels []float32, count, g float32, d []float32, accum
 // crossEntropyGradOp is (labels, count, dLoss) → -labels·dLoss/count, the gradient of the
 // cross-entropy with respect to the log-probabilities.
 type crossEntropyGradOp struct {
+	opBase
 	shape tensor.Shape
 	out   opBuffer
 }
@@ -361,14 +358,11 @@ func (op *crossEntropyGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	return out, nil
 }
 
-// UsePreallocDo is Do (see ops_buffer.go).
+// UsePreallocDo is Do (see buffer.go).
 func (op *crossEntropyGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }
 
-func (op *crossEntropyGradOp) ReturnsPtr() bool      { return false }
-func (op *crossEntropyGradOp) CallsExtern() bool     { return false }
-func (op *crossEntropyGradOp) OverwritesInput() int  { return -1 }
 func (op *crossEntropyGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *crossEntropyGradOp) Hashcode() uint32      { return opHash(op) }
 func (op *crossEntropyGradOp) String() string {

@@ -1,4 +1,4 @@
-package builder
+package ops
 
 import (
 	"fmt"
@@ -369,7 +369,7 @@ func TestPoolFiniteDifferences(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				op := newPoolOp(kind, geom, PoolKernels{})
+				op := newPoolOp(kind, geom, false)
 				xv := tensor.New(tensor.WithShape(pc.inShape()...), tensor.WithBacking(xs))
 				loss := func() float64 {
 					y, err := op.Do(xv)
@@ -419,7 +419,7 @@ func TestPoolBackwardWithoutForward(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dx, err := (&poolGradOp{fwd: newPoolOp(maxPool, geom, PoolKernels{})}).Do(
+	dx, err := (&poolGradOp{fwd: newPoolOp(maxPool, geom, false)}).Do(
 		tensor.New(tensor.WithShape(pc.inShape()...), tensor.WithBacking(xs)),
 		tensor.New(tensor.WithShape(geom.outShape.Clone()...), tensor.WithBacking(r)))
 	if err != nil {
@@ -460,17 +460,17 @@ func TestPoolErrors(t *testing.T) {
 		want                                string
 	}{
 		{name: "3-D input", x: x3, kh: 2, kw: 2, sh: 2, sw: 2,
-			want: "builder: MaxPool2D: input must be a 4-D NCHW float32 tensor, got shape (1, 5, 5) of float32"},
+			want: "ops: MaxPool2D: input must be a 4-D NCHW float32 tensor, got shape (1, 5, 5) of float32"},
 		{name: "float64 input", x: x64, kh: 2, kw: 2, sh: 2, sw: 2,
-			want: "builder: MaxPool2D: input must be a 4-D NCHW float32 tensor, got shape (1, 1, 5, 5) of float64"},
+			want: "ops: MaxPool2D: input must be a 4-D NCHW float32 tensor, got shape (1, 1, 5, 5) of float64"},
 		{name: "zero window and stride", x: x, kh: 0, kw: 2, sh: 2, sw: 0,
-			want: "builder: MaxPool2D: window 0×2 must be at least 1×1\nstrides 2×0 must be at least 1×1"},
+			want: "ops: MaxPool2D: window 0×2 must be at least 1×1\nstrides 2×0 must be at least 1×1"},
 		{name: "negative padding", x: x, kh: 2, kw: 2, sh: 2, sw: 2, left: -1,
-			want: "builder: MaxPool2D: padding (top 0, bottom 0, left -1, right 0) must not be negative"},
+			want: "ops: MaxPool2D: padding (top 0, bottom 0, left -1, right 0) must not be negative"},
 		{name: "padding as large as the window", x: x, kh: 2, kw: 3, sh: 2, sw: 2, bot: 2,
-			want: "builder: MaxPool2D: padding (top 0, bottom 2, left 0, right 0) must be smaller than the window 2×3, or a window could hold no input"},
+			want: "ops: MaxPool2D: padding (top 0, bottom 2, left 0, right 0) must be smaller than the window 2×3, or a window could hold no input"},
 		{name: "window larger than the input", x: x, kh: 7, kw: 2, sh: 1, sw: 1, top: 1,
-			want: "builder: MaxPool2D: window 7×2 is larger than the padded input 6×5"},
+			want: "ops: MaxPool2D: window 7×2 is larger than the padded input 6×5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

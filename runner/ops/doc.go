@@ -1,0 +1,16 @@
+// Package ops holds nnsweep's gorgonia operations and the two engines built from them, the
+// builder.Ops that package builder strings layers together with. layers.go holds each layer
+// kind's graph on both engines (package spec holds the rest of what a kind is).
+//
+// Stock (stock.go) builds each layer from gorgonia's own operations, except pooling, which is
+// ours (pool.go) because gorgonia's average pooling has wrong gradients and its max pooling reads
+// padding differently from Keras. Fast (fast.go) builds the heavy layers from fused ops: dense
+// (dense.go) and convolution (conv.go) fused with their bias and activation, the log-softmax and
+// cross-entropy (loss.go), and the same pooling ops on faster kernels. Their work runs on package
+// kernels; passes large enough run on both cores (kernels.Pass). buffer.go holds what every op
+// shares: its own reused output buffer, input checks, its hash and opBase.
+//
+// Images are NCHW float32 throughout. Tests check every fused op against Stock, forward and
+// backward, against finite differences, and the pooling ops against a plain reference, bit for
+// bit across both engines and every split of a pass.
+package ops

@@ -1,0 +1,157 @@
+package ops
+
+import (
+	"github.com/nnsweep/nnsweep/builder"
+	"github.com/nnsweep/nnsweep/spec"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Stock builds layers from gorgonia's own operations (and our pooling ops, whose gradients
+// are right where gorgonia's average pooling's are not).
+type Stock struct{}
+
+// Layer implements builder.Ops with gorgonia's operations (and our pooling ops).
+func (Stock) Layer(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, act string) (*G.Node, error) {
+	return addLayer(lb, x, l, act, false)
+}
+
+// Dense returns activation(x·w + b) for x [batch, in], w [in, units] and b [1, units], or without
+// bias when b is nil.
+func (Stock) Dense(x, w, b *G.Node, activation string) (*G.Node, error) {
+	return stockDense(x, w, b, activation)
+}
+
+func stockDense(x, w, b *G.Node, activation string) (*G.Node, error) {
+	y, err := G.Mul(x, w)
+	if err == nil && b != nil {
+		y, err = G.BroadcastAdd(y, b, nil, []byte{0})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return activate(y, activation)
+}
+
+// Conv2D returns activation(conv(x, k) + b) for x [batch, in_ch, h, w], k [filters, in_ch, kh,
+// kw] and b [1, filters, 1, 1] (or nil), with l's stride and padding.
+func (Stock) Conv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.Node, error) {
+	return stockConv2D(x, k, b, l, activation)
+}
+
+func stockConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.Node, error) {
+	y, err := conv(x, k, l)
+	if err == nil && b != nil {
+		y, err = G.BroadcastAdd(y, b, nil, []byte{0, 2, 3})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return activate(y, activation)
+}
+
+// Pool returns l's max or average pooling of x.
+func (Stock) Pool(x *G.Node, l spec.ResolvedLayer) (*G.Node, error) { return poolLayer(x, l, false) }
+
+// LogSoftmax implements builder.Ops. gorgonia rewrites Log(SoftMax(x)) in place and merges SoftMax and
+// LogSoftMax nodes of one graph, so LogSoftMax is the only form used.
+func (Stock) LogSoftmax(logits *G.Node) (*G.Node, error) { return G.LogSoftMax(logits) }
+
+// CrossEntropy implements builder.Ops.
+func (Stock) CrossEntropy(logProbs, labels, count *G.Node) (*G.Node, error) {
+	prod, err := G.HadamardProd(logProbs, labels)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := G.Sum(prod)
+	if err != nil {
+		return nil, err
+	}
+	mean, err := G.Div(sum, count)
+	if err != nil {
+		return nil, err
+	}
+	return G.Neg(mean)
+}
+
+// activate applies the named activation with gorgonia's operations (the name read as the fused
+// ops read it, by parseActivation).
+func activate(x *G.Node, name string) (*G.Node, error) {
+	a, err := parseActivation(name)
+	if err != nil {
+		return nil, err
+	}
+	switch a {
+	case actReLU:
+		return relu(x)
+	case actSigmoid:
+		return G.Sigmoid(x)
+	case actTanh:
+		return G.Tanh(x)
+	}
+	return x, nil
+}
+
+// relu returns x ⊙ (x > 0), whose gradient is 0 where x is 0, as in Keras and PyTorch.
+// gorgonia's Rectify masks with x ≥ 0 and so passes the gradient where x is exactly 0, which
+// is common: a convolution's zero bias on MNIST's blank background gives exact zeros everywhere
+// there, and Rectify then trained the first convolution's bias on the background.
+func relu(x *G.Node) (*G.Node, error) {
+	mask, err := G.Gt(x, G.NewConstant(float32(0)), true)
+	if err != nil {
+		return nil, err
+	}
+	return G.HadamardProd(x, mask)
+}
+
+func conv(x, kernel *G.Node, l spec.ResolvedLayer) (*G.Node, error) {
+	pad := []int{0, 0}
+	if l.Padding == "same" {
+		top, bottom := spec.SamePadding(l.InH, l.Window.H, l.Stride.H)
+		left, right := spec.SamePadding(l.InW, l.Window.W, l.Stride.W)
+		if top != bottom || left != right {
+			var err error
+			if x, err = zeroPad(x, top, bottom, left, right); err != nil {
+				return nil, err
+			}
+		} else {
+			pad = []int{top, left}
+		}
+	}
+	return G.Conv2d(x, kernel, tensor.Shape{l.Window.H, l.Window.W}, pad, []int{l.Stride.H, l.Stride.W}, []int{1, 1})
+}
+
+// zeroPad pads an NCHW node with zeros by concatenation.
+func zeroPad(x *G.Node, top, bottom, left, right int) (*G.Node, error) {
+	zeros := func(shape ...int) *G.Node {
+		return G.NewConstant(tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32)))
+	}
+	s := x.Shape()
+	parts := func(axis, before, after int, shape tensor.Shape) []*G.Node {
+		var ns []*G.Node
+		if before > 0 {
+			sh := shape.Clone()
+			sh[axis] = before
+			ns = append(ns, zeros(sh...))
+		}
+		ns = append(ns, x)
+		if after > 0 {
+			sh := shape.Clone()
+			sh[axis] = after
+			ns = append(ns, zeros(sh...))
+		}
+		return ns
+	}
+	var err error
+	if top+bottom > 0 {
+		if x, err = G.Concat(2, parts(2, top, bottom, s)...); err != nil {
+			return nil, err
+		}
+	}
+	if left+right > 0 {
+		if x, err = G.Concat(3, parts(3, left, right, x.Shape())...); err != nil {
+			return nil, err
+		}
+	}
+	return x, nil
+}

@@ -279,10 +279,7 @@ func manifestExperiment(mf Manifest) report.Experiment {
 // the store holds of its seeds. It returns those records too, and the seeds without one that
 // are still to be trained (none once a bisect search is done).
 func pointReport(dir string, mm ManifestModel, mp ManifestPoint, store *Store) (report.Point, []Record, []missingPoint) {
-	p := report.Point{Label: mp.Label, Params: mp.Params, Status: report.StatusPending}
-	for _, l := range mp.Layers {
-		p.Layers = append(p.Layers, report.Layer{Name: l.Name, Params: l.Params})
-	}
+	p := report.Point{Label: mp.Label, Params: mp.Params, Status: report.StatusPending, Layers: reportLayers(mp.Layers)}
 	searchDone := mm.Search == "bisect" && mm.SearchDone
 	var runs []report.Run
 	var used []Record
@@ -301,12 +298,9 @@ func pointReport(dir string, mm ManifestModel, mp ManifestPoint, store *Store) (
 			p.Export = exportCommand(dir, mm.Name, mp.Label)
 		}
 		if p.Layers == nil {
-			for _, l := range rec.Layers {
-				p.Layers = append(p.Layers, report.Layer{Name: l.Name, Params: l.Params})
-			}
+			p.Layers = reportLayers(rec.Layers)
 		}
-		runs = append(runs, report.Run{Seed: rec.Seed, Accuracy: rec.TestAccuracy, Loss: rec.TestLoss,
-			Epochs: rec.Epochs, TrainSeconds: rec.TrainSeconds, Status: report.Status(rec.Status)})
+		runs = append(runs, reportRun(rec))
 		p.MaxEpochs = rec.MaxEpochs
 	}
 	trained := len(used)
@@ -323,6 +317,21 @@ func pointReport(dir string, mm ManifestModel, mp ManifestPoint, store *Store) (
 		p.Status, p.Runs = report.StatusSkipped, nil
 	}
 	return p, used, missing
+}
+
+// reportLayers is the report's form of per-layer parameter counts; nil when there are none.
+func reportLayers(layers []LayerParams) []report.Layer {
+	var out []report.Layer
+	for _, l := range layers {
+		out = append(out, report.Layer{Name: l.Name, Params: l.Params})
+	}
+	return out
+}
+
+// reportRun is the report's form of one training's record.
+func reportRun(rec Record) report.Run {
+	return report.Run{Seed: rec.Seed, Accuracy: rec.TestAccuracy, Loss: rec.TestLoss,
+		Epochs: rec.Epochs, TrainSeconds: rec.TrainSeconds, Status: report.Status(rec.Status)}
 }
 
 // folderDataset names the data a folder's points were trained on, e.g. "mnist (sha256

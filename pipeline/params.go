@@ -142,18 +142,6 @@ func pointAt(m Model, at map[string]int64) (spec.Point, error) {
 // formatInt groups n's digits: 75,242.
 func formatInt(n int64) string { return numfmt.GroupDigits(n) }
 
-// timesSmaller formats how many times smaller params is than largest: "81×", "1×".
-func timesSmaller(params, largest int64) string {
-	if params <= 0 {
-		return "—"
-	}
-	r := float64(largest) / float64(params)
-	if r >= 10 {
-		return fmt.Sprintf("%.0f×", r)
-	}
-	return fmt.Sprintf("%.1f×", r)
-}
-
 func newTable(w io.Writer, markdown bool, aligns []tw.Align) *tablewriter.Table {
 	opts := []tablewriter.Option{
 		tablewriter.WithHeaderAutoFormat(tw.Off),
@@ -179,7 +167,7 @@ func writePointTables(w io.Writer, e *Experiment, out ParamsJSON, markdown bool)
 		t := newTable(w, markdown, []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight})
 		t.Header([]string{"point", "params", "MACs", "× smaller"})
 		for j, p := range pm.Points {
-			t.Append([]string{e.Models[i].Points[j].String(), formatInt(p.Params), formatInt(p.MACs), timesSmaller(p.Params, largest)})
+			t.Append([]string{e.Models[i].Points[j].String(), formatInt(p.Params), formatInt(p.MACs), numfmt.TimesSmallerFixed(largest, p.Params)})
 		}
 		if err := t.Render(); err != nil {
 			return err

@@ -231,67 +231,18 @@ func loadFolder(dir string, warnings io.Writer) (folderReport, error) {
 		return folderReport{}, err
 	}
 	warnCorrupt(warnings, corrupt)
-	e := report.Experiment{
-		Title:       mf.Spec,
-		Description: mf.Description,
-		Target:      mf.Target,
-		Note:        mf.Note,
-		Env: report.Environment{
-			Version: Version, GoVersion: runtime.Version(),
-			Date: time.Now().UTC(), SpecFile: mf.SpecFile, SpecHash: mf.SpecHash, SpecText: mf.SpecText,
-			Data: reportData(mf.Dataset),
-		},
-	}
+	e := manifestExperiment(mf)
 	var used []Record // the records the report shows, for the machines that trained them
-	e.Rule, e.Predict = mf.Rule, true
 	var missing []missingPoint
 	total := 0
 	for _, mm := range mf.Models {
 		rm := report.Model{Name: mm.Name, Polynomial: mm.Polynomial}
 		for _, mp := range mm.Points {
 			total++
-			p := report.Point{Label: mp.Label, Params: mp.Params, Status: report.StatusPending}
-			for _, l := range mp.Layers {
-				p.Layers = append(p.Layers, report.Layer{Name: l.Name, Params: l.Params})
-			}
-			var runs []report.Run
-			trained := 0
-			for _, seed := range mp.runs() {
-				rec, ok := store.Lookup(seed.Key)
-				if !ok {
-					runs = append(runs, report.Run{Seed: seed.Seed, Status: report.StatusPending})
-					if mm.Search != "bisect" || !mm.SearchDone {
-						missing = append(missing, missingPoint{Model: mm.Name, Label: mp.Label, Shard: seed.Shard})
-					}
-					continue
-				}
-				trained++
-				used = append(used, rec)
-				if rec.Weights != "" { // records of older builds kept no weights to export
-					p.Export = exportCommand(dir, mm.Name, mp.Label)
-				}
-				if p.Layers == nil {
-					for _, l := range rec.Layers {
-						p.Layers = append(p.Layers, report.Layer{Name: l.Name, Params: l.Params})
-					}
-				}
-				runs = append(runs, report.Run{Seed: rec.Seed, Accuracy: rec.TestAccuracy, Loss: rec.TestLoss,
-					Epochs: rec.Epochs, TrainSeconds: rec.TrainSeconds, Status: report.Status(rec.Status)})
-				p.MaxEpochs = rec.MaxEpochs
-			}
-			switch {
-			case len(mp.Seeds) > 0:
-				p.Runs = runs
-			case trained == 1:
-				p.Status, p.Accuracy, p.Loss = runs[0].Status, runs[0].Accuracy, runs[0].Loss
-				p.Epochs, p.TrainSeconds = runs[0].Epochs, runs[0].TrainSeconds
-			case mm.Search == "bisect" && mm.SearchDone:
-				p.Status = report.StatusSkipped
-			}
-			if trained == 0 && mm.Search == "bisect" && mm.SearchDone {
-				p.Status, p.Runs = report.StatusSkipped, nil
-			}
+			p, recs, miss := pointReport(dir, mm, mp, store)
 			rm.Points = append(rm.Points, p)
+			used = append(used, recs...)
+			missing = append(missing, miss...)
 		}
 		if mm.Search == "bisect" {
 			rm.Search = searchInfo(mm, store)
@@ -303,6 +254,90 @@ func loadFolder(dir string, warnings io.Writer) (folderReport, error) {
 	if summary != "" {
 		e.Note = strings.TrimSpace(e.Note + " " + summary)
 	}
+	return folderReport{report: e, missing: summary, dataset: folderDataset(mf, used), records: used}, nil
+}
+
+// manifestExperiment is the report of the folder whose manifest is mf, before its models: title,
+// description, target, rule and note, and the environment of the report being made.
+func manifestExperiment(mf Manifest) report.Experiment {
+	return report.Experiment{
+		Title:       mf.Spec,
+		Description: mf.Description,
+		Target:      mf.Target,
+		Note:        mf.Note,
+		Env: report.Environment{
+			Version: Version, GoVersion: runtime.Version(),
+			Date: time.Now().UTC(), SpecFile: mf.SpecFile, SpecHash: mf.SpecHash, SpecText: mf.SpecText,
+			Data: reportData(mf.Dataset),
+		},
+		Rule:    mf.Rule,
+		Predict: true,
+	}
+}
+
+// pointReport builds the report's point for the manifest's point mp of model mm from the records
+// the store holds of its seeds. It returns those records too, and the seeds without one that
+// are still to be trained (none once a bisect search is done).
+func pointReport(dir string, mm ManifestModel, mp ManifestPoint, store *Store) (report.Point, []Record, []missingPoint) {
+	p := report.Point{Label: mp.Label, Params: mp.Params, Status: report.StatusPending, Layers: reportLayers(mp.Layers)}
+	searchDone := mm.Search == "bisect" && mm.SearchDone
+	var runs []report.Run
+	var used []Record
+	var missing []missingPoint
+	for _, seed := range mp.runs() {
+		rec, ok := store.Lookup(seed.Key)
+		if !ok {
+			runs = append(runs, report.Run{Seed: seed.Seed, Status: report.StatusPending})
+			if !searchDone {
+				missing = append(missing, missingPoint{Model: mm.Name, Label: mp.Label, Shard: seed.Shard})
+			}
+			continue
+		}
+		used = append(used, rec)
+		if rec.Weights != "" { // records of older builds kept no weights to export
+			p.Export = exportCommand(dir, mm.Name, mp.Label)
+		}
+		if p.Layers == nil {
+			p.Layers = reportLayers(rec.Layers)
+		}
+		runs = append(runs, reportRun(rec))
+		p.MaxEpochs = rec.MaxEpochs
+	}
+	trained := len(used)
+	switch {
+	case len(mp.Seeds) > 0:
+		p.Runs = runs
+	case trained == 1:
+		p.Status, p.Accuracy, p.Loss = runs[0].Status, runs[0].Accuracy, runs[0].Loss
+		p.Epochs, p.TrainSeconds = runs[0].Epochs, runs[0].TrainSeconds
+	case searchDone:
+		p.Status = report.StatusSkipped
+	}
+	if trained == 0 && searchDone {
+		p.Status, p.Runs = report.StatusSkipped, nil
+	}
+	return p, used, missing
+}
+
+// reportLayers is the report's form of per-layer parameter counts; nil when there are none.
+func reportLayers(layers []LayerParams) []report.Layer {
+	var out []report.Layer
+	for _, l := range layers {
+		out = append(out, report.Layer{Name: l.Name, Params: l.Params})
+	}
+	return out
+}
+
+// reportRun is the report's form of one training's record.
+func reportRun(rec Record) report.Run {
+	return report.Run{Seed: rec.Seed, Accuracy: rec.TestAccuracy, Loss: rec.TestLoss,
+		Epochs: rec.Epochs, TrainSeconds: rec.TrainSeconds, Status: report.Status(rec.Status)}
+}
+
+// folderDataset names the data a folder's points were trained on, e.g. "mnist (sha256
+// 1a2b3c4d…)": as its manifest says or, for manifests that do not, as its first record does; ""
+// when unknown.
+func folderDataset(mf Manifest, used []Record) string {
 	var data, sum string
 	if mf.Dataset != nil {
 		data, sum = mf.Dataset.Name, mf.Dataset.Checksum
@@ -313,7 +348,7 @@ func loadFolder(dir string, warnings io.Writer) (folderReport, error) {
 	if data != "" {
 		data = fmt.Sprintf("%s (sha256 %.8s…)", data, sum)
 	}
-	return folderReport{report: e, missing: summary, dataset: data, records: used}, nil
+	return data
 }
 
 // percentOf writes a target fraction as a percentage: 0.97 is "97%".

@@ -116,34 +116,18 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 	if opts.Out == "" {
 		opts.Out = filepath.Join("runs", e.Spec.Name)
 	}
-	if memory, what := machineMemory(); memory > 0 {
-		if err := checkMemory(e, memory, what); err != nil {
-			return err
-		}
-	}
-	if err := checkFolderSpec(opts.Out, e.Spec, opts.AllowOtherSpec); err != nil {
+	if err := checkRunFits(e, opts); err != nil {
 		return err
 	}
-	store, corrupt, err := OpenShardStore(opts.Out, opts.Shard)
+	store, err := openRunStore(opts, stderr)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if store.Unlocked != "" {
-		fmt.Fprintf(stderr, "warning: %s\n", store.Unlocked)
-	}
-	warnCorrupt(stderr, corrupt)
-	for _, name := range removeStaleTemps(opts.Out, time.Now()) {
-		fmt.Fprintf(stderr, "removed %s, a temporary file left by a process killed while writing it\n", filepath.Join(opts.Out, name))
-	}
 	ops, _ := runner.EngineOps(opts.Engine) // checked by applyOverrides
 	r := &runState{e: e, opts: opts, store: store, stderr: stderr, ops: ops}
-	if r.dataName, r.dataChecksum, r.data, err = dataIdentity(ctx, e.Spec); err != nil {
-		var invalid *InvalidError
-		if errors.As(err, &invalid) || errors.Is(err, ctx.Err()) {
-			return err
-		}
-		return fmt.Errorf("%s: dataset: %w", e.Spec.File, err)
+	if err := r.identifyData(ctx); err != nil {
+		return err
 	}
 	all := r.plan()
 	shards, err := r.assignShards(all)
@@ -154,37 +138,14 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 		return err
 	}
 	jobs, shardNote := r.shardJobs(all, shards)
-	todo := 0
-	for _, j := range jobs {
-		if _, done := store.Lookup(j.key); !done || opts.Force {
-			todo++
-		}
-	}
+	todo := r.countTodo(jobs)
 	if opts.DumpSteps != "" && todo == 0 {
 		return &UsageError{fmt.Sprintf("--dump-steps: every selected point is stored in %s already; add --force to train them again", opts.Out)}
 	}
-	unit, searched := "point", ""
-	for _, m := range e.Models {
-		if m.Repeats > 1 {
-			unit = "training"
-		}
-		if m.Search == "bisect" {
-			searched = " (bisect trains only those it needs)"
-		}
-	}
-	loaded := "not loaded: nothing to train"
-	if r.data != nil {
-		loaded = fmt.Sprintf("(%d training examples) loaded", min(r.data.Train.N, limitOr(opts.LimitTrain, r.data.Train.N)))
-	} else if todo > 0 {
-		started := time.Now()
-		if r.data, err = loadData(ctx, e.Spec); err != nil {
-			return err
-		}
-		if r.data.Checksum != r.dataChecksum {
-			return fmt.Errorf("%s: dataset: its files changed while nnsweep read them; run again", e.Spec.File)
-		}
-		loaded = fmt.Sprintf("(%d training examples) loaded in %s", min(r.data.Train.N, limitOr(opts.LimitTrain, r.data.Train.N)),
-			time.Since(started).Round(time.Millisecond))
+	unit, searched := trainingUnit(e.Models)
+	loaded, err := r.loadDataFor(ctx, todo)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(stderr, "%s: %s%s to train%s, %d already stored, data %s %s; writing to %s\n",
 		path, shardNote, plural(todo, unit), searched, len(jobs)-todo, r.dataName, loaded, opts.Out)
@@ -192,18 +153,122 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 		r.stderr = &lockedWriter{w: stderr}
 	}
 	r.progress = newProgress(r.progressMode(), stderr)
-	var runErr error
-	for _, group := range byModel(jobs) {
-		if group[0].model.Search == "bisect" {
-			runErr = r.search(ctx, group, all, shards)
-		} else {
-			runErr = r.grid(ctx, group)
-		}
-		if runErr != nil {
-			break
+	runErr := r.trainGroups(ctx, jobs, all, shards)
+	return finishRun(opts.Out, runErr, stdout, stderr)
+}
+
+// checkRunFits refuses a run that would not fit this machine's memory, or whose output folder
+// holds another spec's results (unless --allow-other-spec).
+func checkRunFits(e *Experiment, opts RunOptions) error {
+	if memory, what := machineMemory(); memory > 0 {
+		if err := checkMemory(e, memory, what); err != nil {
+			return err
 		}
 	}
-	rep, err := writeReport(opts.Out)
+	return checkFolderSpec(opts.Out, e.Spec, opts.AllowOtherSpec)
+}
+
+// openRunStore opens the results store of the run's folder (its shard's, when sharded), warning on
+// stderr about a lock it could not take, lines it skips and the temporary files it removes.
+func openRunStore(opts RunOptions, stderr io.Writer) (*Store, error) {
+	store, corrupt, err := OpenShardStore(opts.Out, opts.Shard)
+	if err != nil {
+		return nil, err
+	}
+	if store.Unlocked != "" {
+		fmt.Fprintf(stderr, "warning: %s\n", store.Unlocked)
+	}
+	warnCorrupt(stderr, corrupt)
+	for _, name := range removeStaleTemps(opts.Out, time.Now()) {
+		fmt.Fprintf(stderr, "removed %s, a temporary file left by a process killed while writing it\n", filepath.Join(opts.Out, name))
+	}
+	return store, nil
+}
+
+// identifyData sets the dataset's name and checksum (and the data itself, when identifying it
+// loaded it). An error that is not the spec's or the context's is put under the spec's name.
+func (r *runState) identifyData(ctx context.Context) error {
+	var err error
+	if r.dataName, r.dataChecksum, r.data, err = dataIdentity(ctx, r.e.Spec); err != nil {
+		var invalid *InvalidError
+		if errors.As(err, &invalid) || errors.Is(err, ctx.Err()) {
+			return err
+		}
+		return fmt.Errorf("%s: dataset: %w", r.e.Spec.File, err)
+	}
+	return nil
+}
+
+// countTodo counts the jobs to train: those not stored yet, or all of them under --force.
+func (r *runState) countTodo(jobs []job) int {
+	todo := 0
+	for _, j := range jobs {
+		if _, done := r.store.Lookup(j.key); !done || r.opts.Force {
+			todo++
+		}
+	}
+	return todo
+}
+
+// trainingUnit names what the run's opening line counts ("point", or "training" when a model
+// repeats its points with several seeds) and, when a model bisects, a remark saying so.
+func trainingUnit(models []Model) (unit, searched string) {
+	unit = "point"
+	for _, m := range models {
+		if m.Repeats > 1 {
+			unit = "training"
+		}
+		if m.Search == "bisect" {
+			searched = " (bisect trains only those it needs)"
+		}
+	}
+	return unit, searched
+}
+
+// loadDataFor loads the dataset when todo jobs are to be trained and identifyData did not load
+// it already, and says so for the run's opening line: "(60000 training examples) loaded in 1.2s".
+// Files that changed since identifyData read them are an error.
+func (r *runState) loadDataFor(ctx context.Context, todo int) (string, error) {
+	if r.data != nil {
+		return fmt.Sprintf("(%d training examples) loaded", min(r.data.Train.N, limitOr(r.opts.LimitTrain, r.data.Train.N))), nil
+	}
+	if todo == 0 {
+		return "not loaded: nothing to train", nil
+	}
+	started := time.Now()
+	var err error
+	if r.data, err = loadData(ctx, r.e.Spec); err != nil {
+		return "", err
+	}
+	if r.data.Checksum != r.dataChecksum {
+		return "", fmt.Errorf("%s: dataset: its files changed while nnsweep read them; run again", r.e.Spec.File)
+	}
+	return fmt.Sprintf("(%d training examples) loaded in %s", min(r.data.Train.N, limitOr(r.opts.LimitTrain, r.data.Train.N)),
+		time.Since(started).Round(time.Millisecond)), nil
+}
+
+// trainGroups trains the jobs model by model, bisecting or training the grid as each model asks,
+// and stops at the first error.
+func (r *runState) trainGroups(ctx context.Context, jobs, all []job, shards shardPlan) error {
+	for _, group := range byModel(jobs) {
+		var err error
+		if group[0].model.Search == "bisect" {
+			err = r.search(ctx, group, all, shards)
+		} else {
+			err = r.grid(ctx, group)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finishRun writes the folder's report after the run and the results table to stdout, returning
+// runErr, the error that ended the training (nil when it finished). After an error other than an
+// interruption, a report that cannot be written is only a warning on stderr.
+func finishRun(out string, runErr error, stdout, stderr io.Writer) error {
+	rep, err := writeReport(out)
 	if runErr != nil && !errors.Is(runErr, runner.ErrInterrupted) {
 		if err != nil {
 			fmt.Fprintf(stderr, "warning: report not refreshed: %v\n", err)
@@ -217,7 +282,7 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 	if err := report.WriteTable(stdout, rep, "text"); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(opts.Out, "report.md"))
+	fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(out, "report.md"))
 	return runErr
 }
 
@@ -231,6 +296,32 @@ func limitOr(limit, n int) int {
 // applyOverrides checks the run's options, narrows the experiment to --only and --points and
 // applies --epochs and --search. It reads no file, so bad options fail before any work.
 func (e *Experiment) applyOverrides(opts RunOptions) error {
+	if err := checkRunFlags(opts); err != nil {
+		return err
+	}
+	if err := e.keepOnly(opts.Only); err != nil {
+		return err
+	}
+	if err := e.keepPoints(opts.Points); err != nil {
+		return err
+	}
+	if opts.DumpSteps != "" && opts.DumpCount < 1 {
+		return &UsageError{fmt.Sprintf("--dump-count %d: record at least 1 step (default %d)", opts.DumpCount, DefaultDumpCount)}
+	}
+	if opts.Epochs < 0 || opts.LimitTrain < 0 {
+		return &UsageError{"--epochs and --limit-train must be positive"}
+	}
+	if opts.Epochs > 0 {
+		for i := range e.Models {
+			e.Models[i].Train.Epochs = opts.Epochs
+		}
+	}
+	return e.overrideSearch(opts.Search, opts.Shard)
+}
+
+// checkRunFlags checks the options that need no experiment: --jobs, --progress, --engine and the
+// kernels variable (kernels.EnvImpl).
+func checkRunFlags(opts RunOptions) error {
 	if opts.Jobs < 0 {
 		return &UsageError{"--jobs must be at least 1"}
 	}
@@ -246,23 +337,37 @@ func (e *Experiment) applyOverrides(opts RunOptions) error {
 	if _, err := runner.EngineOps(opts.Engine); err != nil {
 		return &UsageError{"--engine: " + err.Error()}
 	}
-	if len(opts.Only) > 0 {
-		var kept []Model
-		var names []string
-		for _, m := range e.Models {
-			names = append(names, m.Name)
-			if slices.Contains(opts.Only, m.Name) {
-				kept = append(kept, m)
-			}
-		}
-		for _, o := range opts.Only {
-			if !slices.Contains(names, o) {
-				return &UsageError{fmt.Sprintf("--only %s: %s has no model %q (it has %s)", o, e.Spec.File, o, strings.Join(names, ", "))}
-			}
-		}
-		e.Models = kept
+	return nil
+}
+
+// keepOnly narrows the experiment to the models named by --only (all when only is empty); a name
+// the spec lacks is an error listing the models it has.
+func (e *Experiment) keepOnly(only []string) error {
+	if len(only) == 0 {
+		return nil
 	}
-	for name, vals := range opts.Points {
+	var kept []Model
+	var names []string
+	for _, m := range e.Models {
+		names = append(names, m.Name)
+		if slices.Contains(only, m.Name) {
+			kept = append(kept, m)
+		}
+	}
+	for _, o := range only {
+		if !slices.Contains(names, o) {
+			return &UsageError{fmt.Sprintf("--only %s: %s has no model %q (it has %s)", o, e.Spec.File, o, strings.Join(names, ", "))}
+		}
+	}
+	e.Models = kept
+	return nil
+}
+
+// keepPoints narrows every model's points to those whose variables take one of the values
+// --points lists (variable → values). A variable no selected model uses, or a selection that
+// keeps no point at all, is an error.
+func (e *Experiment) keepPoints(points map[string][]int64) error {
+	for name, vals := range points {
 		used := false
 		for i := range e.Models {
 			m := &e.Models[i]
@@ -282,30 +387,25 @@ func (e *Experiment) applyOverrides(opts RunOptions) error {
 	for _, m := range e.Models {
 		total += len(m.Points)
 	}
-	if total == 0 && len(opts.Points) > 0 {
+	if total == 0 && len(points) > 0 {
 		return &UsageError{"--points selects no point of the sweep; `nnsweep params " + e.Spec.File + "` lists them"}
 	}
-	if opts.DumpSteps != "" && opts.DumpCount < 1 {
-		return &UsageError{fmt.Sprintf("--dump-count %d: record at least 1 step (default %d)", opts.DumpCount, DefaultDumpCount)}
-	}
-	if opts.Epochs < 0 || opts.LimitTrain < 0 {
-		return &UsageError{"--epochs and --limit-train must be positive"}
-	}
-	if opts.Epochs > 0 {
-		for i := range e.Models {
-			e.Models[i].Train.Epochs = opts.Epochs
-		}
-	}
-	switch opts.Search {
+	return nil
+}
+
+// overrideSearch applies --search ("" keeps each model's own) and refuses to shard a bisect
+// model, whose points are trained one after another.
+func (e *Experiment) overrideSearch(search string, shard Shard) error {
+	switch search {
 	case "":
 	case "grid", "bisect":
 		for i := range e.Models {
-			e.Models[i].Search = opts.Search
+			e.Models[i].Search = search
 		}
 	default:
-		return &UsageError{fmt.Sprintf("--search %q: use grid or bisect", opts.Search)}
+		return &UsageError{fmt.Sprintf("--search %q: use grid or bisect", search)}
 	}
-	if opts.Shard.Sharded() {
+	if shard.Sharded() {
 		for _, m := range e.Models {
 			if m.Search == "bisect" {
 				return &UsageError{fmt.Sprintf("model %s uses search: bisect, which trains one point after another and cannot be split into shards; use search: grid to shard it", m.Name)}

@@ -186,8 +186,7 @@ func (r *runState) search(ctx context.Context, jobs, all []job, sp shardPlan) er
 			if err != nil {
 				return false, err
 			}
-			runs = append(runs, report.Run{Seed: rec.Seed, Accuracy: rec.TestAccuracy, Loss: rec.TestLoss,
-				Epochs: rec.Epochs, TrainSeconds: rec.TrainSeconds, Status: report.Status(rec.Status)})
+			runs = append(runs, reportRun(rec))
 		}
 		s := report.Aggregate(runs, rule)
 		return s.Status == report.StatusOK && s.Figure >= r.e.Spec.Target.Min, nil

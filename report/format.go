@@ -20,16 +20,6 @@ func targetPercent(frac float64) string {
 	return strconv.FormatFloat(math.Round(frac*1e6)/1e4, 'f', -1, 64) + "%"
 }
 
-// sizeRatio formats how many times larger one count is than another, for
-// "times smaller" columns: whole numbers from 10 up (80.7 → "81"), one
-// decimal below (2.54 → "2.5", 1.0 → "1").
-func sizeRatio(r float64) string {
-	if r >= 10 {
-		return strconv.FormatFloat(math.Round(r), 'f', -1, 64)
-	}
-	return strconv.FormatFloat(math.Round(r*10)/10, 'f', -1, 64)
-}
-
 // preciseRatio formats a ratio with three significant digits (18.72 →
 // "18.7", 2.531 → "2.53", 187.2 → "187"), for comparisons between models.
 func preciseRatio(r float64) string {
@@ -41,16 +31,6 @@ func preciseRatio(r float64) string {
 	default:
 		return strconv.FormatFloat(math.Round(r*100)/100, 'f', -1, 64)
 	}
-}
-
-// timesSmaller formats how much smaller a point is than the largest point:
-// "81×" for a point 81 times smaller, "1×" for the largest itself, "—" when
-// a count is unknown.
-func timesSmaller(largest, params int64) string {
-	if largest <= 0 || params <= 0 {
-		return "—"
-	}
-	return sizeRatio(float64(largest)/float64(params)) + "×"
 }
 
 // duration formats a training time in seconds: "0.8 s", "42.0 s",

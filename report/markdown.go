@@ -277,7 +277,7 @@ func writePointsTable(b *strings.Builder, mi int, m Model, tp TurningResult, par
 		lossText, mark := lossCell(p), paretoMark(pareto, mi, pi)
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			label, numfmt.GroupDigits(p.Params), cell(statusLabel(m, p)), lossText, epochsText(p),
-			duration(p.TrainSeconds), timesSmaller(tp.Largest.Params, p.Params), mark)
+			duration(p.TrainSeconds), numfmt.TimesSmaller(tp.Largest.Params, p.Params), mark)
 	}
 	b.WriteString("\n")
 }
@@ -329,7 +329,7 @@ func turningSentence(m Model, tp TurningResult, target float64, rule string) str
 		case r <= 1:
 			s += fmt.Sprintf("as large as the largest point (%s parameters)", numfmt.GroupDigits(tp.Largest.Params))
 		default:
-			s += fmt.Sprintf("1/%s of the largest point (%s parameters)", sizeRatio(r), numfmt.GroupDigits(tp.Largest.Params))
+			s += fmt.Sprintf("1/%s of the largest point (%s parameters)", numfmt.SizeRatio(r), numfmt.GroupDigits(tp.Largest.Params))
 		}
 		return s + "."
 	}

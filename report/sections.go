@@ -97,7 +97,7 @@ func writeRepeatsTable(b *strings.Builder, rule string, mi int, m Model, tp Turn
 			fmt.Fprintf(b, " %s |", figure)
 		}
 		fmt.Fprintf(b, " %s | %s | %s | %s | %s | %s |\n", seeds, lossText, epochsText(p),
-			duration(p.TrainSeconds), timesSmaller(tp.Largest.Params, p.Params), mark)
+			duration(p.TrainSeconds), numfmt.TimesSmaller(tp.Largest.Params, p.Params), mark)
 	}
 	b.WriteString("\n")
 }

@@ -162,7 +162,7 @@ func humanTable(e Experiment) (header []string, rows [][]string) {
 			}
 			rows = append(rows, []string{
 				modelName(models, mi), p.Label, numfmt.GroupDigits(p.Params), accuracyText(m, p), lossText, epochsText(p),
-				duration(p.TrainSeconds), timesSmaller(tp.Largest.Params, p.Params),
+				duration(p.TrainSeconds), numfmt.TimesSmaller(tp.Largest.Params, p.Params),
 				mark(pareto[[2]int{mi, pi}]), mark(tp.Found && tp.Index == pi),
 			})
 		}

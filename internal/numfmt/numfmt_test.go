@@ -14,3 +14,13 @@ func ExamplePlural() {
 	fmt.Println(Plural(1, "point", "points"), Plural(3, "label is", "labels are"))
 	// Output: 1 point 3 labels are
 }
+
+func ExampleTimesSmaller() {
+	fmt.Println(TimesSmaller(75242, 932), TimesSmaller(900, 400), TimesSmaller(932, 932), TimesSmaller(0, 932))
+	// Output: 81× 2.3× 1× —
+}
+
+func ExampleTimesSmallerFixed() {
+	fmt.Println(TimesSmallerFixed(75242, 932), TimesSmallerFixed(900, 400), TimesSmallerFixed(932, 932), TimesSmallerFixed(932, 0))
+	// Output: 81× 2.2× 1.0× —
+}

@@ -239,3 +239,35 @@ type opBase struct{}
 func (opBase) ReturnsPtr() bool     { return false }
 func (opBase) CallsExtern() bool    { return false }
 func (opBase) OverwritesInput() int { return -1 }
+
+// optionalBias is what the forward op of a fused layer knows of its bias, its optional last
+// input: the op's arity, its type and the shapes its inputs must have. The fused dense and
+// convolution ops embed it.
+type optionalBias struct{ hasBias bool }
+
+func (o optionalBias) Arity() int {
+	if o.hasBias {
+		return 3
+	}
+	return 2
+}
+
+// fnType is t → t [→ t] → t.
+func (o optionalBias) fnType(t hm.Type) hm.Type {
+	if o.hasBias {
+		return hm.NewFnType(t, t, t, t)
+	}
+	return hm.NewFnType(t, t, t)
+}
+
+// inferShape checks op's inputs against the shapes x, w and (with a bias) b, and returns a copy of out.
+func (o optionalBias) inferShape(op G.Op, inputs []G.DimSizer, x, w, b, out tensor.Shape) (tensor.Shape, error) {
+	want := []tensor.Shape{x, w}
+	if o.hasBias {
+		want = append(want, b)
+	}
+	if err := opCheckShapes(op, inputs, want...); err != nil {
+		return nil, err
+	}
+	return out.Clone(), nil
+}

@@ -155,9 +155,9 @@ func (g *convGeometry) String() string {
 // convOp is the forward op of FusedConv2D: (x, k[, b]) → activation(conv(x, k) + b).
 type convOp struct {
 	opBase
+	optionalBias
 	geom    convGeometry
 	act     activation
-	hasBias bool
 	out     opBuffer
 	task    *kernels.Pass
 	// The current call's operands, for the chunks.
@@ -165,7 +165,7 @@ type convOp struct {
 }
 
 func newConvOp(geom convGeometry, act activation, hasBias bool) *convOp {
-	op := &convOp{geom: geom, act: act, hasBias: hasBias}
+	op := &convOp{geom: geom, act: act, optionalBias: optionalBias{hasBias}}
 	op.task = kernels.NewPass(op.chunk, geom.batch)
 	return op
 }
@@ -176,30 +176,11 @@ var (
 	_ G.UsePreallocDoer = (*convOp)(nil)
 )
 
-func (op *convOp) Arity() int {
-	if op.hasBias {
-		return 3
-	}
-	return 2
-}
-
 // Type is Tensor-4 a → Tensor-4 a [→ Tensor-4 a] → Tensor-4 a.
-func (op *convOp) Type() hm.Type {
-	if op.hasBias {
-		return hm.NewFnType(opTensor4Type, opTensor4Type, opTensor4Type, opTensor4Type)
-	}
-	return hm.NewFnType(opTensor4Type, opTensor4Type, opTensor4Type)
-}
+func (op *convOp) Type() hm.Type { return op.fnType(opTensor4Type) }
 
 func (op *convOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
-	want := []tensor.Shape{op.geom.xShape, op.geom.kShape}
-	if op.hasBias {
-		want = append(want, op.geom.bShape)
-	}
-	if err := opCheckShapes(op, inputs, want...); err != nil {
-		return nil, err
-	}
-	return op.geom.yShape.Clone(), nil
+	return op.inferShape(op, inputs, op.geom.xShape, op.geom.kShape, op.geom.bShape, op.geom.yShape)
 }
 
 // Do computes the layer into the op's own buffer and returns it.

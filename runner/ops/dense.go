@@ -99,8 +99,8 @@ func FusedDense(x, w, b *G.Node, activation string) (*G.Node, error) {
 // denseOp is the forward op of FusedDense: (x, w[, b]) → activation(x·w + b).
 type denseOp struct {
 	opBase
+	optionalBias
 	act              activation
-	hasBias          bool
 	batch, in, units int
 
 	xShape, wShape, bShape, outShape tensor.Shape
@@ -109,7 +109,7 @@ type denseOp struct {
 
 func newDenseOp(act activation, hasBias bool, batch, in, units int) *denseOp {
 	return &denseOp{
-		act: act, hasBias: hasBias, batch: batch, in: in, units: units,
+		act: act, optionalBias: optionalBias{hasBias}, batch: batch, in: in, units: units,
 		xShape: tensor.Shape{batch, in}, wShape: tensor.Shape{in, units},
 		bShape: tensor.Shape{1, units}, outShape: tensor.Shape{batch, units},
 	}
@@ -121,30 +121,11 @@ var (
 	_ G.UsePreallocDoer = (*denseOp)(nil)
 )
 
-func (op *denseOp) Arity() int {
-	if op.hasBias {
-		return 3
-	}
-	return 2
-}
-
 // Type is Matrix a → Matrix a [→ Matrix a] → Matrix a.
-func (op *denseOp) Type() hm.Type {
-	if op.hasBias {
-		return hm.NewFnType(opMatrixType, opMatrixType, opMatrixType, opMatrixType)
-	}
-	return hm.NewFnType(opMatrixType, opMatrixType, opMatrixType)
-}
+func (op *denseOp) Type() hm.Type { return op.fnType(opMatrixType) }
 
 func (op *denseOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
-	want := []tensor.Shape{op.xShape, op.wShape}
-	if op.hasBias {
-		want = append(want, op.bShape)
-	}
-	if err := opCheckShapes(op, inputs, want...); err != nil {
-		return nil, err
-	}
-	return op.outShape.Clone(), nil
+	return op.inferShape(op, inputs, op.xShape, op.wShape, op.bShape, op.outShape)
 }
 
 // Do computes the layer into the op's own buffer and returns it.

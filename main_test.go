@@ -78,6 +78,8 @@ func TestCommands(t *testing.T) {
 		{"run bad search", []string{"run", "examples/mnist-cnn2.yaml", "--search", "random", "--out", "testdata/none"}, pipeline.ExitUsage, "", `--search "random": use grid or bisect`},
 		{"run bad engine", []string{"run", "examples/mnist-cnn2.yaml", "--engine", "gpu", "--out", "testdata/none"}, pipeline.ExitUsage, "", `--engine: unknown engine "gpu"; use fast or stock`},
 		{"run bad jobs", []string{"run", "examples/mnist-cnn2.yaml", "--jobs", "-1", "--out", "testdata/none"}, pipeline.ExitUsage, "", "--jobs -1: give at least 1"},
+		{"run dump count alone", []string{"run", "examples/mnist-cnn2.yaml", "--dump-count", "5", "--out", "testdata/none"}, pipeline.ExitUsage, "", "--dump-count needs --dump-steps DIR"},
+		{"run dump count 0", []string{"run", "examples/mnist-cnn2.yaml", "--dump-steps", "testdata/none-dumps", "--dump-count", "0", "--out", "testdata/none"}, pipeline.ExitUsage, "", "--dump-count 0: record at least 1 step"},
 		{"run bad points", []string{"run", "examples/mnist-cnn2.yaml", "--points", "n=x", "--out", "testdata/none"}, pipeline.ExitUsage, "", `--points "n=x": "x" is not an integer`},
 		{"run zero epochs", []string{"run", "examples/mnist-cnn2.yaml", "--epochs", "0", "--out", "testdata/none"}, pipeline.ExitUsage, "",
 			"--epochs 0: give at least 1, or leave --epochs out to train the epochs the spec asks for"},

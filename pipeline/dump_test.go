@@ -20,7 +20,7 @@ func TestRunDumpSteps(t *testing.T) {
 	dir := t.TempDir()
 	spec := filepath.Join(dir, "sgd.yaml")
 	src := strings.NewReplacer("optimizer: {name: rmsprop}", "optimizer: {name: sgd, learning_rate: 0.1}", "n: [32, 8]", "n: [8]").
-		Replace(string(must(os.ReadFile("testdata/tiny-mlp.yaml"))))
+		Replace(readFile(t, "testdata/tiny-mlp.yaml"))
 	if err := os.WriteFile(spec, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestRunDumpSteps(t *testing.T) {
 	runTiny(t, spec, filepath.Join(dir, "out"), RunOptions{DumpSteps: dumps, DumpCount: 3})
 	d := filepath.Join(dumps, "tiny-mlp-n=8-seed7")
 	var meta dumpMeta
-	if err := json.Unmarshal(must(os.ReadFile(filepath.Join(d, "meta.json"))), &meta); err != nil {
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(d, "meta.json"))), &meta); err != nil {
 		t.Fatal(err)
 	}
 	if meta.Steps != 3 || meta.BatchSize != 32 || meta.Input != [3]int{1, 28, 28} || len(meta.Tensors) != 4 ||
@@ -72,7 +72,7 @@ func TestRunDumpSteps(t *testing.T) {
 	var res struct {
 		TestAccuracy float64 `json:"test_accuracy"`
 	}
-	if err := json.Unmarshal(must(os.ReadFile(filepath.Join(d, "result.json"))), &res); err != nil {
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(d, "result.json"))), &res); err != nil {
 		t.Fatal(err)
 	}
 	recs := openStore(t, filepath.Join(dir, "out")).Records()
@@ -89,11 +89,4 @@ func TestRunDumpSteps(t *testing.T) {
 	if ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "--dump-count 0") {
 		t.Fatalf("err = %v; want a usage error for --dump-count 0", err)
 	}
-}
-
-func must(b []byte, err error) []byte {
-	if err != nil {
-		panic(err)
-	}
-	return b
 }

@@ -13,7 +13,8 @@ Usage: bench/accuracy [--only cnn2-n2,mlp-n32] [--seeds 5] [--first-seed 1] [--t
        [--json FILE]
 Runs are sequential; PyTorch runs on --threads threads (1 by default: its result does not depend
 on a quiet machine then, and accuracy is what is measured, not time). Takes about 25 minutes for
-the default five configurations and 5 seeds on a 2-core machine. Not part of CI.
+the default five configurations and 5 seeds on a 2-core machine. Needs PyTorch (bench/ensure-torch
+installs it). Not part of CI.
 """
 
 import argparse

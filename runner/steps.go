@@ -50,6 +50,14 @@ func newStepRecorder(opts Options) *stepRecorder {
 	return &stepRecorder{limit: opts.RecordSteps, call: opts.OnStep, order: opts.OnOrder}
 }
 
+// epochOrder hands over a copy of the order in which an epoch visits the examples, when
+// Options.OnOrder asks for it.
+func (r *stepRecorder) epochOrder(epoch int, order []int) {
+	if r != nil && r.order != nil {
+		r.order(epoch, slices.Clone(order))
+	}
+}
+
 // active reports whether the next step is one to record.
 func (r *stepRecorder) active() bool { return r != nil && r.done < r.limit }
 

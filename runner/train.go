@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"time"
 
 	"github.com/nnsweep/nnsweep/builder"
@@ -286,9 +285,7 @@ func (t *trainer) close() {
 func (t *trainer) epoch(ctx context.Context, set *dataset.Set, epoch, epochs int, start time.Time, progress func(Progress)) (Epoch, error) {
 	began := time.Now()
 	t.shuffle.Shuffle(len(t.order), func(i, j int) { t.order[i], t.order[j] = t.order[j], t.order[i] })
-	if t.steps != nil && t.steps.order != nil {
-		t.steps.order(epoch, slices.Clone(t.order))
-	}
+	t.steps.epochOrder(epoch, t.order)
 	g := t.train
 	batches := (set.N + g.Batch - 1) / g.Batch
 	var lossSum float64

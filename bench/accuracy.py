@@ -30,6 +30,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from bench import torch_env  # noqa: E402  (bench/bench.py: PyTorch's environment, OpenBLAS overrides unset)
 ROOT = os.path.dirname(HERE)
 TORCH_PYTHON = "/usr/bin/python3"
 
@@ -84,8 +86,7 @@ def nnsweep_accuracies(binary, spec, n, seeds, first_seed, tmp):
 def torch_accuracy(arch, n, epochs, seed, threads):
     cmd = [TORCH_PYTHON, os.path.join(HERE, "peer.py"), "--arch", arch, "--n", str(n), "--epochs", str(epochs),
            "--threads", str(threads), "--seed", str(seed), "--warmup", "0"]
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-    p = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+    p = subprocess.run(cmd, check=True, capture_output=True, text=True, env=torch_env())
     return json.loads(p.stdout.strip().splitlines()[-1])["test_accuracy"]
 
 

@@ -156,10 +156,10 @@ func (g *convGeometry) String() string {
 type convOp struct {
 	opBase
 	optionalBias
-	geom    convGeometry
-	act     activation
-	out     opBuffer
-	task    *kernels.Pass
+	geom convGeometry
+	act  activation
+	out  opBuffer
+	task *kernels.Pass
 	// The current call's operands, for the chunks.
 	x, k, b, y []float32
 }

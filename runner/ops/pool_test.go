@@ -332,7 +332,7 @@ func TestMaxPoolMatchesGorgoniaValid(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			stock, err := G.MaxPool2D(x, tensor.Shape{pc.kh, pc.kw}, []int{0, 0}, []int{pc.sh, pc.sw})
+			stock, err := gorgoniaMaxPool2D(x, tensor.Shape{pc.kh, pc.kw}, []int{0, 0}, []int{pc.sh, pc.sw})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -559,9 +559,9 @@ func benchSteps(b *testing.B, kind poolKind, pc poolCase) (ours, stock poolStep)
 	var err error
 	pad := []int{pc.top, pc.left}
 	if kind == maxPool {
-		sout, err = G.MaxPool2D(x, tensor.Shape{pc.kh, pc.kw}, pad, []int{pc.sh, pc.sw})
+		sout, err = gorgoniaMaxPool2D(x, tensor.Shape{pc.kh, pc.kw}, pad, []int{pc.sh, pc.sw})
 	} else {
-		sout, err = G.AveragePool2D(x, tensor.Shape{pc.kh, pc.kw}, pad, []int{pc.sh, pc.sw})
+		sout, err = gorgoniaAvgPool2D(x, tensor.Shape{pc.kh, pc.kw}, pad, []int{pc.sh, pc.sw})
 	}
 	if err != nil {
 		b.Fatal(err)
@@ -645,9 +645,9 @@ func BenchmarkPoolTapeStep(b *testing.B) {
 				case impl == "nnsweep":
 					out, err = pc.apply(kind, x)
 				case kind == maxPool:
-					out, err = G.MaxPool2D(x, tensor.Shape{pc.kh, pc.kw}, []int{0, 0}, []int{pc.sh, pc.sw})
+					out, err = gorgoniaMaxPool2D(x, tensor.Shape{pc.kh, pc.kw}, []int{0, 0}, []int{pc.sh, pc.sw})
 				default:
-					out, err = G.AveragePool2D(x, tensor.Shape{pc.kh, pc.kw}, []int{0, 0}, []int{pc.sh, pc.sw})
+					out, err = gorgoniaAvgPool2D(x, tensor.Shape{pc.kh, pc.kw}, []int{0, 0}, []int{pc.sh, pc.sw})
 				}
 				if err != nil {
 					b.Fatal(err)
@@ -670,4 +670,18 @@ func BenchmarkPoolTapeStep(b *testing.B) {
 			})
 		}
 	}
+}
+
+// gorgoniaMaxPool2D and gorgoniaAvgPool2D are gorgonia's pooling, called under
+// lockGorgoniaGroups as every call of them must be (the tests run in parallel).
+func gorgoniaMaxPool2D(x *G.Node, kernel tensor.Shape, pad, stride []int) (*G.Node, error) {
+	unlock := lockGorgoniaGroups()
+	defer unlock()
+	return G.MaxPool2D(x, kernel, pad, stride)
+}
+
+func gorgoniaAvgPool2D(x *G.Node, kernel tensor.Shape, pad, stride []int) (*G.Node, error) {
+	unlock := lockGorgoniaGroups()
+	defer unlock()
+	return G.AveragePool2D(x, kernel, pad, stride)
 }

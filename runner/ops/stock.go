@@ -1,6 +1,8 @@
 package ops
 
 import (
+	"sync"
+
 	"github.com/nnsweep/nnsweep/builder"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
@@ -118,7 +120,21 @@ func conv(x, kernel *G.Node, l spec.ResolvedLayer) (*G.Node, error) {
 			pad = []int{top, left}
 		}
 	}
+	unlock := lockGorgoniaGroups()
+	defer unlock()
 	return G.Conv2d(x, kernel, tensor.Shape{l.Window.H, l.Window.W}, pad, []int{l.Stride.H, l.Stride.W}, []int{1, 1})
+}
+
+// gorgoniaGroups guards gorgonia's Conv2d, MaxPool2D, AveragePool2D and Rectify: each numbers a
+// graph-drawing group from a package counter that nothing guards (internal/encoding.NewGroup), a
+// data race when two graphs are built at once (points trained in parallel, parallel tests).
+var gorgoniaGroups sync.Mutex
+
+// lockGorgoniaGroups locks gorgoniaGroups and returns its unlock; every call of those four
+// functions of gorgonia goes through it.
+func lockGorgoniaGroups() (unlock func()) {
+	gorgoniaGroups.Lock()
+	return gorgoniaGroups.Unlock
 }
 
 // zeroPad pads an NCHW node with zeros by concatenation.

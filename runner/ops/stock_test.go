@@ -191,3 +191,29 @@ func TestReLUGradientAtZero(t *testing.T) {
 		}
 	}
 }
+
+// TestStockGraphsBuildConcurrently builds stock convolution graphs on several goroutines at once,
+// as points trained in parallel do: under the race detector (.ci/run) it fails if a call of
+// gorgonia's Conv2d escapes lockGorgoniaGroups.
+func TestStockGraphsBuildConcurrently(t *testing.T) {
+	t.Parallel()
+	m, p := spectest.Model(t, "[6, 6, 1]", 3, 2, "{}", "    - conv2d: {filters: n, kernel: 3, activation: relu}\n    - conv2d: {filters: n, kernel: 3, padding: same}\n    - flatten: {}\n    - dense: {units: 3}\n")
+	w, _ := builder.NewWeights(m, p, 5)
+	errs := make(chan error, 8)
+	for range cap(errs) {
+		go func() {
+			for range 40 {
+				if _, err := builder.Build(m, p, w, 2, true, Stock{}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

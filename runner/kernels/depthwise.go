@@ -60,21 +60,71 @@ func (g DepthwiseGeom) Flops(n int) float64 {
 }
 
 // Depthwise runs a depthwise convolution's passes over batches (layouts as in DepthwiseGeom).
-// A depthwise convolution sums over no channels, so it is memory-bound: it runs directly, plane
-// by plane, one kernel tap at a time over each output row (a contiguous axpy at stride 1),
-// never through im2col. It holds no scratch, so one value may be used by several goroutines.
-type Depthwise struct{ g DepthwiseGeom }
+// A depthwise convolution sums over no channels, so it is memory-bound. With the AVX-512 kernels
+// each input channel runs as an ordinary convolution of one channel into M filters on
+// DirectConv, over the whole batch at once: the channel's planes of every example are gathered
+// into a contiguous batch, and its M output planes scattered back (a copy of the data, small next
+// to KH·KW taps; measured about 4× faster than the Go loops on 26×26 planes). Otherwise the
+// passes run in Go, plane by plane, one kernel tap at a time over each output row (a contiguous
+// axpy at stride 1), never through im2col. A Depthwise owns scratch: one value must not be used
+// by two goroutines at once.
+type Depthwise struct {
+	g DepthwiseGeom
+	// plane is the one-channel convolution of each channel (nil: the Go loops).
+	plane Conv2D
+	// xs and ys hold one channel's input and output planes of a whole batch, NCHW with C = 1 and
+	// C = M (grown to the largest batch seen).
+	xs, ys []float32
+}
 
 // NewDepthwise returns the kernels of g. It panics if g is invalid.
 func NewDepthwise(g DepthwiseGeom) *Depthwise {
 	if err := g.Validate(); err != nil {
 		panic(err.Error())
 	}
-	return &Depthwise{g: g}
+	d := &Depthwise{g: g}
+	if active.Load().convTaps != nil {
+		d.plane = NewDirectConv(g.planeGeom())
+	}
+	return d
+}
+
+// planeGeom is the convolution of one channel into its M output channels.
+func (g DepthwiseGeom) planeGeom() ConvGeom {
+	return ConvGeom{C: 1, H: g.H, W: g.W, F: g.M, KH: g.KH, KW: g.KW, StrideH: g.StrideH, StrideW: g.StrideW,
+		PadTop: g.PadTop, PadBottom: g.PadBottom, PadLeft: g.PadLeft, PadRight: g.PadRight}
 }
 
 // Geom returns the geometry.
 func (d *Depthwise) Geom() DepthwiseGeom { return d.g }
+
+// scratch returns the gathering buffers for n examples.
+func (d *Depthwise) scratch(n int) (xs, ys []float32) {
+	g := d.g
+	if nx := n * g.H * g.W; len(d.xs) < nx {
+		d.xs = make([]float32, nx)
+	}
+	if ny := n * g.M * g.OutH() * g.OutW(); len(d.ys) < ny {
+		d.ys = make([]float32, ny)
+	}
+	return d.xs[:n*g.H*g.W], d.ys[:n*g.M*g.OutH()*g.OutW()]
+}
+
+// gather copies block c (of size len(dst)/n) of each of the n examples of src, whose examples
+// are per floats apart, into dst, one after the other; scatter copies them back.
+func gather(dst, src []float32, n, per, c int) {
+	size := len(dst) / n
+	for b := range n {
+		copy(dst[b*size:(b+1)*size], src[b*per+c*size:])
+	}
+}
+
+func scatter(dst, src []float32, n, per, c int) {
+	size := len(src) / n
+	for b := range n {
+		copy(dst[b*per+c*size:b*per+(c+1)*size], src[b*size:])
+	}
+}
 
 // Forward sets y = depthwise(x, w) + bias for n examples; bias has F entries or is nil.
 func (d *Depthwise) Forward(n int, x, w, bias, y []float32) {
@@ -84,6 +134,23 @@ func (d *Depthwise) Forward(n int, x, w, bias, y []float32) {
 	checkLen(y, n*out, "y")
 	checkLen(w, g.FilterSize(), "w")
 	taps, ow, sw := g.KH*g.KW, g.OutW(), g.StrideW
+	if d.plane != nil {
+		if g.C == 1 {
+			d.plane.Forward(n, x, w, bias, y)
+			return
+		}
+		xs, ys := d.scratch(n)
+		for c := range g.C {
+			var bc []float32
+			if bias != nil {
+				bc = bias[c*g.M : (c+1)*g.M]
+			}
+			gather(xs, x, n, in, c)
+			d.plane.Forward(n, xs, w[c*g.M*taps:(c+1)*g.M*taps], bc, ys)
+			scatter(y, ys, n, out, c)
+		}
+		return
+	}
 	for b := range n {
 		for f := range g.F() {
 			xp := x[b*in+(f/g.M)*plane : b*in+(f/g.M+1)*plane]
@@ -132,8 +199,21 @@ func (d *Depthwise) BackwardData(n int, dy, w, dx []float32) {
 	checkLen(dy, n*out, "dy")
 	checkLen(dx, n*in, "dx")
 	checkLen(w, g.FilterSize(), "w")
-	clear(dx[:n*in])
 	taps, ow, sw := g.KH*g.KW, g.OutW(), g.StrideW
+	if d.plane != nil {
+		if g.C == 1 {
+			d.plane.BackwardData(n, dy, w, dx)
+			return
+		}
+		xs, ys := d.scratch(n)
+		for c := range g.C {
+			gather(ys, dy, n, out, c)
+			d.plane.BackwardData(n, ys, w[c*g.M*taps:(c+1)*g.M*taps], xs)
+			scatter(dx, xs, n, in, c)
+		}
+		return
+	}
+	clear(dx[:n*in])
 	for b := range n {
 		for f := range g.F() {
 			xp := dx[b*in+(f/g.M)*plane : b*in+(f/g.M+1)*plane]
@@ -176,8 +256,21 @@ func (d *Depthwise) BackwardFilter(n int, x, dy, dw []float32) {
 	checkLen(x, n*in, "x")
 	checkLen(dy, n*out, "dy")
 	checkLen(dw, g.FilterSize(), "dw")
-	clear(dw[:g.FilterSize()])
 	taps, ow, sw := g.KH*g.KW, g.OutW(), g.StrideW
+	if d.plane != nil {
+		if g.C == 1 {
+			d.plane.BackwardFilter(n, x, dy, dw)
+			return
+		}
+		xs, ys := d.scratch(n)
+		for c := range g.C {
+			gather(xs, x, n, in, c)
+			gather(ys, dy, n, out, c)
+			d.plane.BackwardFilter(n, xs, ys, dw[c*g.M*taps:(c+1)*g.M*taps])
+		}
+		return
+	}
+	clear(dw[:g.FilterSize()])
 	for b := range n {
 		for f := range g.F() {
 			xp := x[b*in+(f/g.M)*plane : b*in+(f/g.M+1)*plane]

@@ -63,20 +63,33 @@ func TestDepthwiseAgainstNaive(t *testing.T) {
 				copy(wantDw[f*taps:(f+1)*taps], wantDwFull[(f*g.C+f/g.M)*taps:])
 			}
 			tol := 1e-5 * float64(taps+n*g.OutH()*g.OutW())
-			d := NewDepthwise(g)
-			// Outputs start as NaN: every element must be written.
-			y := nanFloats(n * g.OutSize())
-			d.Forward(n, x, w, bias, y)
-			closeTo(t, "y", y, wantY, tol)
-			d.Forward(n, x, w, nil, y)
 			noBias := naiveConv(fg, n, x, g.blockDiagonal(w), nil)
-			closeTo(t, "y without bias", y, noBias, tol)
-			dx := nanFloats(n * g.InSize())
-			d.BackwardData(n, dy, w, dx)
-			closeTo(t, "dx", dx, wantDx, tol)
-			dw := nanFloats(g.FilterSize())
-			d.BackwardFilter(n, x, dy, dw)
-			closeTo(t, "dw", dw, wantDw, tol)
+			// The Go loops, and each implementation's DirectConv per channel.
+			variants := map[string]*Depthwise{"go": {g: g}}
+			for _, im := range supportedImpls() {
+				if im.convTaps != nil {
+					dc := NewDirectConv(g.planeGeom())
+					dc.impl = im
+					variants["direct/"+im.name] = &Depthwise{g: g, plane: dc}
+				}
+			}
+			for name, d := range variants {
+				// Outputs start as NaN: every element must be written.
+				y := nanFloats(n * g.OutSize())
+				d.Forward(n, x, w, bias, y)
+				closeTo(t, name+" y", y, wantY, tol)
+				d.Forward(n, x, w, nil, y)
+				closeTo(t, name+" y without bias", y, noBias, tol)
+				dx := nanFloats(n * g.InSize())
+				d.BackwardData(n, dy, w, dx)
+				closeTo(t, name+" dx", dx, wantDx, tol)
+				dw := nanFloats(g.FilterSize())
+				d.BackwardFilter(n, x, dy, dw)
+				closeTo(t, name+" dw", dw, wantDw, tol)
+			}
+			if len(asmImpls()) > 0 && asmImpls()[0].convTaps != nil && len(variants) < 2 {
+				t.Fatal("the DirectConv path was not tested")
+			}
 		})
 	}
 }
@@ -102,6 +115,7 @@ func TestDepthwiseGeomValidate(t *testing.T) {
 func TestDepthwiseNoAllocs(t *testing.T) {
 	g := depthwiseGeoms[2]
 	d := NewDepthwise(g)
+	t.Logf("DirectConv per channel: %v", d.plane != nil)
 	r := rand.New(rand.NewPCG(1, 2))
 	const n = 2
 	x, w, dy := randFloats(r, n*g.InSize()), randFloats(r, g.FilterSize()), randFloats(r, n*g.OutSize())

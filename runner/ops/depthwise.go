@@ -15,7 +15,7 @@ import (
 // from it.
 //
 // The forward op computes y = activation(depthwise(x, k) + b) for an NCHW batch x in one op, on
-// kernels.Depthwise, then one pass over the output for the activation, like the convolution's
+// kernels.Depthwise (DirectConv per channel with the AVX-512 kernels, Go loops otherwise), then one pass over the output for the activation, like the convolution's
 // (conv.go). Its symbolic gradient is
 //
 //	dZ = activation'(y) ⊙ dy      (newConvActivationGradOp; for linear, dy itself)
@@ -115,7 +115,9 @@ type depthwiseGeometry struct {
 	xShape, kShape, bShape, yShape tensor.Shape // NCHW; k is [F, 1, KH, KW], b [1, F, 1, 1]
 	// splittable says the passes are large enough to be split over two goroutines.
 	splittable bool
-	kern       *kernels.Depthwise
+	// kern holds one kernels.Depthwise per slot, the goroutines of a split call (the second
+	// exists only when splittable is set); the layer's forward and gradient ops share them.
+	kern [2]*kernels.Depthwise
 	// bias is the geometry convBiasGradOp reads: F output channels over the output plane.
 	bias convGeometry
 }
@@ -126,7 +128,10 @@ func newDepthwiseGeometry(batch int, g kernels.DepthwiseGeom) *depthwiseGeometry
 		xShape: tensor.Shape{batch, g.C, g.H, g.W}, kShape: tensor.Shape{f, 1, g.KH, g.KW},
 		bShape: tensor.Shape{1, f, 1, 1}, yShape: tensor.Shape{batch, f, g.OutH(), g.OutW()},
 		splittable: batch >= 2 && g.Flops(batch) >= convSplitMinFlops,
-		kern:       kernels.NewDepthwise(g),
+	}
+	dg.kern[0] = kernels.NewDepthwise(g)
+	if dg.splittable {
+		dg.kern[1] = kernels.NewDepthwise(g)
 	}
 	dg.bias = convGeometry{batch: batch, bShape: dg.bShape, yShape: dg.yShape, ConvGeom: kernels.ConvGeom{
 		C: g.C, H: g.H, W: g.W, F: f, KH: g.KH, KW: g.KW, StrideH: g.StrideH, StrideW: g.StrideW,
@@ -203,12 +208,12 @@ func (op *depthwiseOp) Do(inputs ...G.Value) (G.Value, error) {
 }
 
 // chunk computes chunk c of chunks of the output.
-func (op *depthwiseOp) chunk(c, chunks, _ int) {
+func (op *depthwiseOp) chunk(c, chunks, slot int) {
 	g := op.geom
 	lo, hi := kernels.ChunkRange(g.batch, c, chunks)
 	in, out := g.InSize(), g.OutSize()
 	y := op.y[lo*out : hi*out]
-	g.kern.Forward(hi-lo, op.x[lo*in:hi*in], op.k, op.b, y)
+	g.kern[slot].Forward(hi-lo, op.x[lo*in:hi*in], op.k, op.b, y)
 	biasActivate(y, nil, len(y), op.act)
 }
 
@@ -323,12 +328,12 @@ func (op *depthwiseOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.
 		return nil
 	}
 	dx := make([]float32, len(x))
-	g.kern.BackwardData(g.batch, dz, k, dx)
+	g.kern[0].BackwardData(g.batch, dz, k, dx)
 	if err := add(0, dx); err != nil {
 		return err
 	}
 	dk := make([]float32, len(k))
-	g.kern.BackwardFilter(g.batch, x, dz, dk)
+	g.kern[0].BackwardFilter(g.batch, x, dz, dk)
 	if err := add(1, dk); err != nil {
 		return err
 	}
@@ -411,11 +416,11 @@ func (op *depthwiseDataGradOp) isUnused() bool {
 	return op.skip
 }
 
-func (op *depthwiseDataGradOp) chunk(c, chunks, _ int) {
+func (op *depthwiseDataGradOp) chunk(c, chunks, slot int) {
 	g := op.geom
 	lo, hi := kernels.ChunkRange(g.batch, c, chunks)
 	in, out := g.InSize(), g.OutSize()
-	g.kern.BackwardData(hi-lo, op.dz[lo*out:hi*out], op.k, op.dx[lo*in:hi*in])
+	g.kern[slot].BackwardData(hi-lo, op.dz[lo*out:hi*out], op.k, op.dx[lo*in:hi*in])
 }
 
 // UsePreallocDo is Do (see buffer.go).
@@ -488,11 +493,11 @@ func (op *depthwiseFilterGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	return out, nil
 }
 
-func (op *depthwiseFilterGradOp) chunk(c, chunks, _ int) {
+func (op *depthwiseFilterGradOp) chunk(c, chunks, slot int) {
 	g := op.geom
 	lo, hi := kernels.ChunkRange(g.batch, c, chunks)
 	in, out := g.InSize(), g.OutSize()
-	g.kern.BackwardFilter(hi-lo, op.x[lo*in:hi*in], op.dz[lo*out:hi*out], op.sums.dst(op.dk, c))
+	g.kern[slot].BackwardFilter(hi-lo, op.x[lo*in:hi*in], op.dz[lo*out:hi*out], op.sums.dst(op.dk, c))
 }
 
 // UsePreallocDo is Do (see buffer.go).

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/nnsweep/nnsweep/onnx"
+	"github.com/nnsweep/nnsweep/safetensors"
 )
 
 // Depthwise convolutions become a Conv with group = input channels, separable ones a grouped
@@ -62,6 +64,17 @@ func TestONNXSeparableNodes(t *testing.T) {
 	}
 	if !reflect.DeepEqual(groups, wantGroups) {
 		t.Errorf("groups %v, want %v", groups, wantGroups)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, sm.Record.Weights))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := safetensors.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if layout := st.Metadata["layout"]; layout != weightsLayout+depthwiseLayout {
+		t.Errorf("weights layout %q", layout)
 	}
 	file := filepath.Join(t.TempDir(), "m.onnx")
 	if err := Export(dir, ExportOptions{StoredRequest: StoredRequest{Point: "n=2"}, Out: file}, &bytes.Buffer{}); err != nil {

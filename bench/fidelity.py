@@ -120,6 +120,26 @@ class Model:
                 if masks is not None:  # training; evaluation keeps every value
                     x = x * masks[m].reshape(x.shape)
                     m += 1
+            elif kind in ("depthwise_conv2d", "separable_conv2d"):
+                # nnsweep's depthwise kernel is [c·m, 1, kh, kw], output channel ch·m + j being
+                # input channel ch's j-th kernel: PyTorch's grouped layout with groups = c.
+                # separable_conv2d adds a 1×1 convolution [filters, c·m, 1, 1] and one bias.
+                k = self.w[t]
+                t += 1
+                kh, kw = l["window"]
+                sh, sw = l["stride"]
+                if l.get("padding") == "same":
+                    x = F.pad(x, same_pads(x.shape[2], x.shape[3], kh, kw, sh, sw))
+                x = F.conv2d(x, k, stride=(sh, sw), groups=x.shape[1])
+                if kind == "separable_conv2d":
+                    x = F.conv2d(x, self.w[t])
+                    t += 1
+                if l.get("use_bias"):
+                    x = x + self.w[t].reshape(1, -1, 1, 1)
+                    t += 1
+                if probe is not None and act == "relu":
+                    probe["relu"] = probe.get("relu", 0) + near_zero(x)
+                x = activate(x, act)
             else:
                 raise SystemExit(f"fidelity: layer kind {kind!r} is not known to this script")
         return F.log_softmax(x, dim=1)

@@ -135,6 +135,24 @@ func independentCount(m spec.ResolvedModel, p spec.Point) (params, macs int64) {
 			ow := int64(spec.OutputSize(int(w), l.Window.W, l.Stride.W, l.Padding))
 			macs += oh * ow * k * c * f
 			h, w, c = oh, ow, f
+		case spec.KindDepthwiseConv2D, spec.KindSeparableConv2D:
+			// Depthwise: every input channel with m kernels of its own; separable adds a 1×1
+			// convolution to f channels with one bias.
+			m := int64(l.DepthMultiplier())
+			k := int64(l.Window.H * l.Window.W)
+			oh := int64(spec.OutputSize(int(h), l.Window.H, l.Stride.H, l.Padding))
+			ow := int64(spec.OutputSize(int(w), l.Window.W, l.Stride.W, l.Padding))
+			params += k * c * m
+			macs += oh * ow * k * c * m
+			out := c * m
+			if l.Kind == spec.KindSeparableConv2D {
+				f, _ := l.Width.Poly().Eval(vars)
+				params += c * m * f
+				macs += oh * ow * c * m * f
+				out = f
+			}
+			params += map[bool]int64{true: out}[l.UseBias]
+			h, w, c = oh, ow, out
 		case spec.KindMaxPool2D, spec.KindAvgPool2D:
 			h = int64(spec.OutputSize(int(h), l.Window.H, l.Stride.H, l.Padding))
 			w = int64(spec.OutputSize(int(w), l.Window.W, l.Stride.W, l.Padding))
@@ -165,7 +183,14 @@ func randomSpec(rng *rand.Rand) string {
 		stride := 1 + rng.IntN(2)
 		pad := []string{"valid", "same"}[rng.IntN(2)]
 		bias := rng.IntN(4) > 0
-		s += fmt.Sprintf("    - conv2d: {filters: %s, kernel: %d, stride: %d, padding: %s, use_bias: %v, activation: relu}\n", width(), k, stride, pad, bias)
+		switch rng.IntN(3) {
+		case 0:
+			s += fmt.Sprintf("    - conv2d: {filters: %s, kernel: %d, stride: %d, padding: %s, use_bias: %v, activation: relu}\n", width(), k, stride, pad, bias)
+		case 1:
+			s += fmt.Sprintf("    - depthwise_conv2d: {kernel: %d, depth_multiplier: %d, stride: %d, padding: %s, use_bias: %v, activation: relu}\n", k, 1+rng.IntN(3), stride, pad, bias)
+		default:
+			s += fmt.Sprintf("    - separable_conv2d: {filters: %s, kernel: %d, depth_multiplier: %d, stride: %d, padding: %s, use_bias: %v, activation: relu}\n", width(), k, 1+rng.IntN(3), stride, pad, bias)
+		}
 		size = spec.OutputSize(size, k, stride, pad)
 		if rng.IntN(2) == 0 && size >= 2 {
 			s += "    - maxpool2d: {pool: 2}\n"
@@ -199,6 +224,9 @@ func TestCountProperty(t *testing.T) {
 				params, macs := independentCount(m, p)
 				if pc.Params != params || pc.MACs != macs {
 					t.Fatalf("spec:\n%s\nat %s: closed form %d params, %d MACs; layer by layer %d, %d", src, p, pc.Params, pc.MACs, params, macs)
+				}
+				if w, err := NewWeights(m, p, 1); err != nil || w.Count() != pc.Params {
+					t.Fatalf("spec:\n%s\nat %s: weights %v (%v), closed form %d params", src, p, w, err, pc.Params)
 				}
 			}
 		}
@@ -236,4 +264,32 @@ model:
 	// MACs: 9288n² + 6404n
 	// n=32: 75242 params
 	// n=2: 932 params
+}
+
+func ExampleCount_separable() {
+	src := []byte(`
+name: separable
+dataset: mnist
+target: {min: 0.97}
+sweep: {n: [2, 8]}
+model:
+  layers:
+    - conv2d: {filters: n, kernel: 3, activation: relu}
+    - depthwise_conv2d: {kernel: 3, depth_multiplier: 2, activation: relu}
+    - separable_conv2d: {filters: 2n, kernel: 3, stride: 2, activation: relu}
+    - flatten: {}
+    - dense: {units: 10, activation: softmax}
+`)
+	s, _ := spec.Parse("separable.yaml", src)
+	models, _ := spec.Expand(s, &spec.DataInfo{H: 28, W: 28, C: 1, Classes: 10})
+	c := Count(models[0])
+	for _, l := range c.Layers {
+		fmt.Printf("%s: %s params, %s MACs\n", l.Name, l.Params, l.MACs)
+	}
+	// Output:
+	// conv2d_1: 10n params, 6084n MACs
+	// depthwise_conv2d_1: 20n params, 10368n MACs
+	// separable_conv2d_1: 4n² + 20n params, 484n² + 2178n MACs
+	// flatten_1: 0 params, 0 MACs
+	// dense_1: 2420n + 10 params, 2420n MACs
 }

@@ -182,6 +182,27 @@ func ONNXModel(sm *StoredModel) (onnx.Model, error) {
 			node(l.Name, "Flatten", []string{x}, onnx.IntAttr("axis", 1))
 		case spec.KindDropout:
 			node(l.Name, "Identity", []string{x})
+		case spec.KindDepthwiseConv2D, spec.KindSeparableConv2D:
+			// The depthwise kernel [c·m, 1, kh, kw] is a Conv's with group = c; a separable
+			// layer's pointwise step is a second, 1×1 Conv with the bias.
+			group := int64(w.Tensors[next].Shape()[0] / l.DepthMultiplier())
+			depthwise := l.Name
+			if l.Kind == spec.KindSeparableConv2D {
+				depthwise += "/depthwise"
+			}
+			in := []string{x, weight(false)}
+			if l.Kind == spec.KindDepthwiseConv2D && l.UseBias {
+				in = append(in, weight(true))
+			}
+			node(depthwise, "Conv", in, window, strides, pads, onnx.IntsAttr("dilations", 1, 1), onnx.IntAttr("group", group))
+			if l.Kind == spec.KindSeparableConv2D {
+				in := []string{x, weight(false)}
+				if l.UseBias {
+					in = append(in, weight(true))
+				}
+				node(l.Name, "Conv", in, onnx.IntsAttr("kernel_shape", 1, 1), onnx.IntsAttr("strides", 1, 1),
+					onnx.IntsAttr("pads", 0, 0, 0, 0), onnx.IntsAttr("dilations", 1, 1), onnx.IntAttr("group", 1))
+			}
 		default:
 			return onnx.Model{}, fmt.Errorf("pipeline: ONNX export has no translation of %s layers (%s)", l.Kind, l.Name)
 		}

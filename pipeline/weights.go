@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/nnsweep/nnsweep/builder"
 	"github.com/nnsweep/nnsweep/internal/atomicfile"
@@ -25,6 +26,10 @@ func weightsFile(key string) string {
 // weightsLayout is the metadata entry that says how the tensors are laid out.
 const weightsLayout = "float32 row-major; dense kernel [in, units], bias [1, units]; conv2d kernel [filters, in_channels, kh, kw] (OIHW), bias [1, filters, 1, 1]; images NCHW, flatten in CHW order"
 
+// depthwiseLayout is added to weightsLayout for models with depthwise or separable layers (the
+// files of other models stay as they were).
+const depthwiseLayout = "; depthwise_kernel [in_channels·depth_multiplier, 1, kh, kw] (PyTorch's groups = in_channels), pointwise_kernel [filters, in_channels·depth_multiplier, 1, 1]"
+
 // writeWeights writes the weights of rec's training to rec.Weights inside dir, atomically (a
 // synced temporary file renamed into place), so that the file exists whole before the record
 // that names it is appended. The tensors are named as the weights ("conv2d_1/kernel"); the
@@ -34,6 +39,9 @@ func writeWeights(dir string, rec Record, w *builder.Weights) error {
 		"key": rec.Key, "spec": rec.Spec, "model": rec.Model, "point": rec.Point,
 		"seed": strconv.FormatInt(rec.Seed, 10), "nnsweep_version": rec.Version, "layout": weightsLayout,
 	}}
+	if slices.ContainsFunc(w.Names, func(name string) bool { return strings.HasSuffix(name, "/depthwise_kernel") }) {
+		f.Metadata["layout"] += depthwiseLayout
+	}
 	for i, t := range w.Tensors {
 		f.Tensors = append(f.Tensors, safetensors.Tensor{Name: w.Names[i], Shape: slices.Clone([]int(t.Shape())), Data: t.Data().([]float32)})
 	}

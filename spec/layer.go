@@ -25,7 +25,7 @@ var LayerKinds = func() []LayerKind {
 // layer_conv2d.go, layer_pool.go, layer_flatten.go, layer_dropout.go) holding its settings, their
 // defaults and checks, its output shape and its closed forms. A new kind is a new file, an entry
 // here and its settings' field in Layer; its graph is a function of package ops.
-var layerUnits = []layerUnit{denseUnit{}, conv2dUnit{}, poolUnit{KindMaxPool2D}, poolUnit{KindAvgPool2D}, flattenUnit{}, dropoutUnit{}}
+var layerUnits = []layerUnit{denseUnit{}, conv2dUnit{}, poolUnit{KindMaxPool2D}, poolUnit{KindAvgPool2D}, flattenUnit{}, dropoutUnit{}, depthwiseConv2DUnit{}, separableConv2DUnit{}}
 
 // unitOf returns the unit of kind k, or nil.
 func unitOf(k LayerKind) layerUnit {
@@ -67,6 +67,9 @@ type Layer struct {
 	AvgPool2D *Pool     `yaml:"avgpool2d"`
 	Flatten   *Flatten  `yaml:"flatten"`
 	Dropout   *Dropout  `yaml:"dropout"`
+
+	DepthwiseConv2D *DepthwiseConv2D `yaml:"depthwise_conv2d"`
+	SeparableConv2D *SeparableConv2D `yaml:"separable_conv2d"`
 }
 
 // field returns the Layer's field that holds the settings of kind k, or the zero Value.

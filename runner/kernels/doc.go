@@ -1,6 +1,7 @@
 // Package kernels implements the float32 compute kernels of CPU training: a BLIS-style SGEMM
 // with assembly micro-kernels, 2-D convolutions over NCHW batches (im2col lowering and a direct
-// convolution for few channels), and bias / ReLU epilogues with their gradients. It imports no
+// convolution for few channels), depthwise convolutions (depthwise.go), and bias / ReLU epilogues
+// with their gradients. It imports no
 // other package of nnsweep and no gorgonia: gorgonia ops call it with plain slices.
 //
 // # Layouts and units

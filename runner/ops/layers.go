@@ -23,6 +23,9 @@ var layerGraphs = map[spec.LayerKind]layerGraph{
 	spec.KindAvgPool2D: poolingGraph,
 	spec.KindFlatten:   flattenGraph,
 	spec.KindDropout:   dropoutGraph,
+
+	spec.KindDepthwiseConv2D: depthwiseConv2DGraph,
+	spec.KindSeparableConv2D: separableConv2DGraph,
 }
 
 // addLayer is Stock's and Fast's Layer.
@@ -80,4 +83,23 @@ func dropoutGraph(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, _ str
 		G.WithValue(tensor.New(tensor.WithShape(x.Shape().Clone()...), tensor.Of(tensor.Float32))))
 	lb.AddDropout(mask, l.Rate)
 	return G.HadamardProd(x, mask)
+}
+
+func depthwiseConv2DGraph(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, act string, fast bool) (*G.Node, error) {
+	k, b := kernelAndBias(lb, l)
+	if fast {
+		return FusedDepthwiseConv2D(x, k, b, l, act)
+	}
+	return stockDepthwiseConv2D(x, k, b, l, act)
+}
+
+// separableConv2DGraph binds the depthwise kernel, the pointwise kernel and the bias, in the
+// order of spec's weights.
+func separableConv2DGraph(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, act string, fast bool) (*G.Node, error) {
+	dk := lb.Param()
+	pk, b := kernelAndBias(lb, l)
+	if fast {
+		return FusedSeparableConv2D(x, dk, pk, b, l, act)
+	}
+	return stockSeparableConv2D(x, dk, pk, b, l, act)
 }

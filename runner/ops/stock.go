@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/nnsweep/nnsweep/builder"
@@ -170,4 +171,47 @@ func zeroPad(x *G.Node, top, bottom, left, right int) (*G.Node, error) {
 		}
 	}
 	return x, nil
+}
+
+// stockDepthwiseConv2D returns activation(depthwise(x, k) + b) for x [batch, c, h, w], k
+// [c·m, 1, kh, kw] and b [1, c·m, 1, 1] (or nil) from gorgonia's operations. gorgonia has no
+// grouped convolution, so k is spread into the block-diagonal kernel of an ordinary one,
+// [c·m, c, kh, kw], zero except where input channel = output channel / m (k broadcast along
+// axis 1 times a constant 0/1 mask), and gorgonia's Conv2d runs it; the gradient of k is the
+// masked gradient of the full kernel summed back along axis 1. It is the reference, slow by c.
+func stockDepthwiseConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.Node, error) {
+	full, err := blockDiagonal(x, k, l)
+	if err != nil {
+		return nil, err
+	}
+	return stockConv2D(x, full, b, l, activation)
+}
+
+// blockDiagonal returns the block-diagonal full kernel [c·m, c, kh, kw] of depthwise kernel k.
+func blockDiagonal(x, k *G.Node, l spec.ResolvedLayer) (*G.Node, error) {
+	c, ks := x.Shape()[1], k.Shape()
+	m := l.DepthMultiplier()
+	if len(ks) != 4 || ks[0] != c*m || ks[1] != 1 {
+		return nil, fmt.Errorf("ops: depthwise_conv2d: k must be [%d, 1, kh, kw] for x %v and depth multiplier %d, got %v", c*m, x.Shape(), m, ks)
+	}
+	mask := make([]float32, ks[0]*c*ks[2]*ks[3])
+	taps := ks[2] * ks[3]
+	for f := range ks[0] {
+		for t := range taps {
+			mask[(f*c+f/m)*taps+t] = 1
+		}
+	}
+	maskNode := G.NewTensor(k.Graph(), tensor.Float32, 4, G.WithShape(ks[0], c, ks[2], ks[3]), G.WithName(l.Name+"/block_mask"),
+		G.WithValue(tensor.New(tensor.WithShape(ks[0], c, ks[2], ks[3]), tensor.WithBacking(mask))))
+	return G.BroadcastHadamardProd(k, maskNode, []byte{1}, nil)
+}
+
+// stockSeparableConv2D is the depthwise convolution with dk (no bias, linear), then an
+// ordinary 1×1 convolution with pk, b and the activation.
+func stockSeparableConv2D(x, dk, pk, b *G.Node, l spec.ResolvedLayer, activation string) (*G.Node, error) {
+	d, err := stockDepthwiseConv2D(x, dk, nil, l, "linear")
+	if err != nil {
+		return nil, err
+	}
+	return stockConv2D(d, pk, b, pointwise(l, d), activation)
 }

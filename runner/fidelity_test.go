@@ -162,7 +162,7 @@ func checkFidelityStep(t *testing.T, f *fidelityFixture, tr *trainer, step int) 
 		idx[i] = i
 	}
 	fillImages(g.Input.Value().Data().([]float32), set, idx)
-	fillLabels(g.Labels.Value().Data().([]float32), set, idx, tr.classes)
+	fillLabels(g.Labels.Value().Data().([]float32), set, idx, tr.classes, 0)
 	if err := G.Let(g.Count, float32(batch)); err != nil {
 		t.Fatal(err)
 	}

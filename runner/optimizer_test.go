@@ -104,10 +104,10 @@ func TestNewOptimizerRejectsBadConfig(t *testing.T) {
 		config OptimizerConfig
 		want   string
 	}{
-		{"unknown name", OptimizerConfig{Name: "adamw", LearningRate: 1},
-			`optimizer "adamw": unknown name; use one of sgd, rmsprop, adam, adadelta`},
+		{"unknown name", OptimizerConfig{Name: "lamb", LearningRate: 1},
+			`optimizer "lamb": unknown name; use one of sgd, rmsprop, adam, adadelta, adamw`},
 		{"empty name", OptimizerConfig{LearningRate: 1},
-			`optimizer "": unknown name; use one of sgd, rmsprop, adam, adadelta`},
+			`optimizer "": unknown name; use one of sgd, rmsprop, adam, adadelta, adamw`},
 		{"zero learning rate", OptimizerConfig{Name: "sgd"},
 			`optimizer "sgd": learning rate must be a positive number, got 0`},
 		{"negative learning rate", OptimizerConfig{Name: "sgd", LearningRate: -0.1},

@@ -233,3 +233,54 @@ func (a *Augment) resolve() *Augmentation {
 func (s *Spec) checkRecipe(t *Train, p Path) ErrorList {
 	return s.checkSchedule(t.Schedule, p.Child("schedule"))
 }
+
+// Recipe describes the training recipe beyond the optimizer's own update, in the spec's names:
+// weight decay, the schedule with its parameters, label smoothing and augmentation, e.g.
+// "weight_decay 0.004; schedule cosine (alpha 0.1, warmup_epochs 1); label_smoothing 0.1;
+// augment shift ±2 px, rotate ±10°, zoom ±0.1". It is "" when none is set.
+func (t Training) Recipe() string {
+	var parts []string
+	if wd := t.Optimizer.WeightDecay; wd != 0 {
+		parts = append(parts, fmt.Sprintf("weight_decay %g", wd))
+	}
+	if s := t.Schedule; s != nil {
+		var ps []string
+		for _, kv := range []struct {
+			key string
+			v   float64
+		}{{"every_epochs", s.EveryEpochs}, {"factor", s.Factor}, {"decay_rate", s.DecayRate}, {"decay_epochs", s.DecayEpochs},
+			{"alpha", s.Alpha}, {"pct_start", s.PctStart}, {"div_factor", s.DivFactor}, {"final_div_factor", s.FinalDivFactor}} {
+			if kv.v != 0 {
+				ps = append(ps, fmt.Sprintf("%s %g", kv.key, kv.v))
+			}
+		}
+		if s.AnnealStrategy != "" {
+			ps = append(ps, "anneal_strategy "+s.AnnealStrategy)
+		}
+		if s.WarmupEpochs != 0 {
+			ps = append(ps, fmt.Sprintf("warmup_epochs %g", s.WarmupEpochs))
+		}
+		text := "schedule " + s.Name
+		if len(ps) > 0 {
+			text += " (" + strings.Join(ps, ", ") + ")"
+		}
+		parts = append(parts, text)
+	}
+	if t.LabelSmoothing != 0 {
+		parts = append(parts, fmt.Sprintf("label_smoothing %g", t.LabelSmoothing))
+	}
+	if a := t.Augment; a != nil {
+		var ps []string
+		if a.Shift != 0 {
+			ps = append(ps, fmt.Sprintf("shift ±%d px", a.Shift))
+		}
+		if a.Rotate != 0 {
+			ps = append(ps, fmt.Sprintf("rotate ±%g°", a.Rotate))
+		}
+		if a.Zoom != 0 {
+			ps = append(ps, fmt.Sprintf("zoom ±%g", a.Zoom))
+		}
+		parts = append(parts, "augment "+strings.Join(ps, ", "))
+	}
+	return strings.Join(parts, "; ")
+}

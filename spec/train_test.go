@@ -216,3 +216,16 @@ func TestRecipeResolve(t *testing.T) {
 		}
 	})
 }
+
+func TestRecipeText(t *testing.T) {
+	t.Parallel()
+	if got := (Train{}).Resolve().Recipe(); got != "" {
+		t.Errorf("no recipe: %q", got)
+	}
+	tr := Train{Optimizer: &Optimizer{Name: "adamw"}, Schedule: &Schedule{Name: "cosine", Alpha: ptr(0.1), WarmupEpochs: ptr(1.0)},
+		LabelSmoothing: ptr(0.1), Augment: &Augment{Shift: ptr(2), Rotate: ptr(10.0), Zoom: ptr(0.1)}}
+	want := "weight_decay 0.004; schedule cosine (alpha 0.1, warmup_epochs 1); label_smoothing 0.1; augment shift ±2 px, rotate ±10°, zoom ±0.1"
+	if got := tr.Resolve().Recipe(); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}

@@ -115,10 +115,10 @@ func testPlane(h, w int) []float32 {
 func TestAugmentShiftMovesPixels(t *testing.T) {
 	t.Parallel()
 	const h, w = 7, 8
-	g := newAugmenter(&spec.Augmentation{Shift: 3}, 1, spec.Shape{H: h, W: w, C: 1})
+	g := newAugmenter(&spec.Augmentation{Shift: 3}, 1, spec.Shape{H: h, W: w, C: 1}, 1)
 	for _, d := range [][2]int{{2, 0}, {0, -3}, {-1, 2}, {3, 3}} {
 		img := testPlane(h, w)
-		g.apply(img, transform{dx: d[0], dy: d[1], scale: 1})
+		g.apply(img, transform{dx: d[0], dy: d[1], scale: 1}, make([]float32, h*w))
 		src := testPlane(h, w)
 		for y := range h {
 			for x := range w {
@@ -135,7 +135,7 @@ func TestAugmentShiftMovesPixels(t *testing.T) {
 	// The lit pixel at (3, 2) lands at (5, 1) after a shift of (2, −1), through the general
 	// (interpolating) path too: a rotation of 0 and a scale of 1 sample whole pixels.
 	img := testPlane(h, w)
-	g.apply(img, transform{dx: 2, dy: -1, theta: 1e-300, scale: 1})
+	g.apply(img, transform{dx: 2, dy: -1, theta: 1e-300, scale: 1}, make([]float32, h*w))
 	if img[1*w+5] != 1 || img[2*w+3] != 0 {
 		t.Errorf("interpolated shift: %v at (5, 1), %v at (3, 2)", img[1*w+5], img[2*w+3])
 	}
@@ -146,10 +146,10 @@ func TestAugmentShiftMovesPixels(t *testing.T) {
 func TestAugmentRotateZoom(t *testing.T) {
 	t.Parallel()
 	const n = 5
-	g := newAugmenter(&spec.Augmentation{Rotate: 90}, 1, spec.Shape{H: n, W: n, C: 1})
+	g := newAugmenter(&spec.Augmentation{Rotate: 90}, 1, spec.Shape{H: n, W: n, C: 1}, 1)
 	img := make([]float32, n*n)
 	img[0*n+3] = 1 // (x 3, y 0), offset (1, −2) from the centre (2, 2)
-	g.apply(img, transform{theta: math.Pi / 2, scale: 1})
+	g.apply(img, transform{theta: math.Pi / 2, scale: 1}, make([]float32, n*n))
 	// The output at p samples c + R(−θ)(p − c): the source offset (1, −2) is reached from the
 	// output offset (u, v) with cos·u + sin·v = 1 and −sin·u + cos·v = −2, so (u, v) = (2, 1).
 	for i, v := range img {
@@ -163,7 +163,7 @@ func TestAugmentRotateZoom(t *testing.T) {
 	}
 	img = make([]float32, n*n)
 	img[2*n+3] = 1 // one right of the centre
-	g.apply(img, transform{scale: 2})
+	g.apply(img, transform{scale: 2}, make([]float32, n*n))
 	// Scale 2: output (4, 2) samples offset 2/2 = 1: the lit pixel; (3, 2) samples 0.5, half lit.
 	if img[2*n+4] != 1 || img[2*n+3] != 0.5 || img[2*n+2] != 0 {
 		t.Errorf("zoomed row %v", img[2*n:3*n])
@@ -214,7 +214,7 @@ func TestAugmentDeterministic(t *testing.T) {
 	if seen, plain := images(2, 1, none); !slices.Equal(seen, plain) {
 		t.Error("without augment the batches are not the plain examples")
 	}
-	g := newAugmenter(m.Train.Augment, 1, m.Input)
+	g := newAugmenter(m.Train.Augment, 1, m.Input, 16)
 	a, b := g.draw(), g.draw()
 	if a == b {
 		t.Errorf("two examples drew the same transformation %+v", a)

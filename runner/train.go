@@ -252,7 +252,7 @@ func newTrainer(m spec.ResolvedModel, p spec.Point, cfg spec.Training, n, evalBa
 		dropout:   rand.New(rand.NewPCG(uint64(cfg.Seed), 0x64726f70)), // "drop"
 		classes:   tg.Labels.Shape()[1],
 		rates:     newLearningRates(cfg.Optimizer.LearningRate, cfg.Schedule, (n+batch-1)/batch, cfg.Epochs),
-		augment:   newAugmenter(cfg.Augment, cfg.Seed, m.Input),
+		augment:   newAugmenter(cfg.Augment, cfg.Seed, m.Input, batch),
 		smoothing: cfg.LabelSmoothing,
 	}
 	for i := range t.order {

@@ -381,6 +381,8 @@ def compare(d, args):
                 if k.startswith("mask_"):
                     fixture[f"s{step}_{k}"] = s[k]
             fixture[f"s{step}_loss"] = np.array([loss.item()])
+            if "lr" in s:
+                fixture[f"s{step}_lr"] = s["lr"]
             for i in range(n):
                 fixture[f"s{step}_grad_{i}"] = grads[i].detach().numpy().astype(np.float32).ravel()
                 fixture[f"s{step}_weight_{i}"] = model.w[i].detach().numpy().astype(np.float32).ravel()

@@ -52,7 +52,8 @@ type dumpTensor struct {
 
 // stepDumper writes one training's steps into dir: meta.json, init.npz with the initial weights
 // (weight_0, weight_1, … in meta's tensor order) and step-0001.npz, … with the batch (images NCHW
-// flattened, labels, indices), the dropout masks (mask_0, …), the loss, the gradients (grad_i)
+// flattened, labels, indices), the dropout masks (mask_0, …), the loss, the learning rate of the
+// step's update (lr), the gradients (grad_i)
 // and the weights after the update (weight_i), final.npz with the trained weights and, once the
 // training has been evaluated, result.json with its test metrics. Every array is
 // one-dimensional; meta.json has the shapes.

@@ -117,31 +117,35 @@ func (g *augmenter) apply(img []float32, t transform, out []float32) {
 		}
 		return float64(img[y*w+x])
 	}
+	fw, fh := float64(w), float64(h)
 	for y := range h {
-		// The output pixel p samples c + R(−θ)·(p − c − d)/s (cos and sin hold the 1/s).
+		// The output pixel p samples c + R(−θ)·(p − c − d)/s (cos and sin hold the 1/s); along a
+		// row the source moves by (cos, −sin) per pixel.
+		u := -cx - float64(t.dx)
 		v := float64(y) - cy - float64(t.dy)
-		u0 := -cx - float64(t.dx)
-		for x := range w {
-			u := u0 + float64(x)
-			qx := cos*u + sin*v + cx
-			qy := -sin*u + cos*v + cy
-			if qx <= -1 || qy <= -1 || qx >= float64(w) || qy >= float64(h) {
-				out[y*w+x] = 0
+		qx, qy := cos*u+sin*v+cx, -sin*u+cos*v+cy
+		row := out[y*w : (y+1)*w]
+		for x := range row {
+			if x > 0 {
+				qx += cos
+				qy -= sin
+			}
+			if qx <= -1 || qy <= -1 || qx >= fw || qy >= fh {
+				row[x] = 0
 				continue
 			}
-			x0, y0 := math.Floor(qx), math.Floor(qy)
-			fx, fy := qx-x0, qy-y0
-			ix, iy := int(x0), int(y0)
+			ix, iy := int(qx+1)-1, int(qy+1)-1 // floor: qx+1 and qy+1 are positive
+			fx, fy := qx-float64(ix), qy-float64(iy)
 			if ix >= 0 && iy >= 0 && ix+1 < w && iy+1 < h { // inside: no bounds to check
-				i := iy*w + ix
-				top := float64(img[i])*(1-fx) + float64(img[i+1])*fx
-				bottom := float64(img[i+w])*(1-fx) + float64(img[i+w+1])*fx
-				out[y*w+x] = float32(top*(1-fy) + bottom*fy)
+				q := img[iy*w+ix : iy*w+ix+w+2]
+				top := float64(q[0]) + (float64(q[1])-float64(q[0]))*fx
+				bottom := float64(q[w]) + (float64(q[w+1])-float64(q[w]))*fx
+				row[x] = float32(top + (bottom-top)*fy)
 				continue
 			}
 			top := at(iy, ix)*(1-fx) + at(iy, ix+1)*fx
 			bottom := at(iy+1, ix)*(1-fx) + at(iy+1, ix+1)*fx
-			out[y*w+x] = float32(top*(1-fy) + bottom*fy)
+			row[x] = float32(top*(1-fy) + bottom*fy)
 		}
 	}
 	copy(img, out)

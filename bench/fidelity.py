@@ -15,6 +15,14 @@ batches and masks, and steps the optimizer with Keras's update rules, which nnsw
   rmsprop   a = ρa + (1−ρ)g²;  w -= lr·g / (√a + ε)
   adam      m += (g−m)(1−β1), v += (g²−v)(1−β2);  w -= lr·√(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε)
   adadelta  a = ρa + (1−ρ)g²;  d = √(s+ε)/√(a+ε) · g;  s = ρs + (1−ρ)d²;  w -= lr·d
+  adamw     adam with weight decay
+
+With a weight decay wd, every weight first decays as Keras 3 does, w -= w·wd·lr, with the step's
+learning rate. With a schedule (meta.json's schedule), the learning rate of each step is worked
+out here from the schedule's closed form (onecycle by torch.optim.lr_scheduler.OneCycleLR) and
+compared with the one nnsweep used (lr in each step file). With label smoothing ε the loss is the
+cross-entropy against y·(1−ε) + ε/classes. Augmented batches need nothing: the dumped images
+are the transformed ones the graph saw.
 
 It runs free: PyTorch's weights evolve on their own from the initial ones, and after every step
 the loss, every gradient and every weight are compared with nnsweep's. A difference is relative
@@ -207,12 +215,17 @@ class Optimizer:
         self.s1 = [torch.zeros_like(p) for p in params]
         self.s2 = [torch.zeros_like(p) for p in params]
 
-    def step(self, grads):
+    def step(self, grads, lr=None):
         c = self.c
-        name, lr = c["name"], c["learning_rate"]
+        name = c["name"]
+        if lr is None:
+            lr = c["learning_rate"]
+        wd = c.get("weight_decay", 0)
         self.t += 1
         with torch.no_grad():
             for w, g, a, s in zip(self.p, grads, self.s1, self.s2):
+                if wd:
+                    w -= w * wd * lr
                 if name == "sgd" and not c.get("momentum"):
                     w -= lr * g
                 elif name == "sgd":
@@ -226,7 +239,7 @@ class Optimizer:
                     rho, eps = c["rho"], c["epsilon"]
                     a.mul_(rho).add_((1 - rho) * g * g)
                     w -= lr * g / (torch.sqrt(a) + eps)
-                elif name == "adam":
+                elif name in ("adam", "adamw"):
                     b1, b2, eps = c["beta_1"], c["beta_2"], c["epsilon"]
                     a.add_((g - a) * (1 - b1))
                     s.add_((g * g - s) * (1 - b2))
@@ -240,6 +253,74 @@ class Optimizer:
                     w -= lr * d
                 else:
                     raise SystemExit(f"fidelity: optimizer {name!r} is not known to this script")
+
+
+class Schedule:
+    """The learning rate of each step (0-based) of a schedule (spec.Schedule documents them), in
+    float64, from its closed form; onecycle from PyTorch's own OneCycleLR."""
+
+    def __init__(self, lr, sched, steps_per_epoch, epochs):
+        self.lr, self.s = lr, sched or {"name": "constant"}
+        total = steps_per_epoch * epochs
+        steps = lambda e: int(math.floor(e * steps_per_epoch + 0.5))
+        self.warmup = min(steps(self.s.get("warmup_epochs", 0)), total)
+        self.length = max(total - self.warmup, 1)
+        name = self.s["name"]
+        if name == "step":
+            self.every = max(steps(self.s["every_epochs"]), 1)
+        elif name == "exponential":
+            self.every = max(steps(self.s["decay_epochs"]), 1)
+        elif name == "cosine":
+            self.every = max(steps(self.s["decay_epochs"]), 1) if self.s.get("decay_epochs") else self.length
+        elif name == "onecycle":
+            p = torch.nn.Parameter(torch.zeros(1))
+            o = torch.optim.SGD([p], lr=lr)
+            sch = torch.optim.lr_scheduler.OneCycleLR(
+                o, max_lr=lr, total_steps=self.length, pct_start=self.s["pct_start"], div_factor=self.s["div_factor"],
+                final_div_factor=self.s["final_div_factor"], anneal_strategy=self.s["anneal_strategy"])
+            self.cycle = []
+            for _ in range(self.length):
+                self.cycle.append(o.param_groups[0]["lr"])
+                o.step()
+                sch.step()
+
+    def scheduled(self, k):
+        s, lr = self.s, self.lr
+        if s["name"] == "step":
+            return lr * s["factor"] ** (k // self.every)
+        if s["name"] == "exponential":
+            return lr * s["decay_rate"] ** (k / self.every)
+        if s["name"] == "cosine":
+            a = s.get("alpha", 0)
+            return lr * ((1 - a) * 0.5 * (1 + math.cos(math.pi * min(k, self.every) / self.every)) + a)
+        if s["name"] == "onecycle":
+            return self.cycle[min(k, self.length - 1)]
+        return lr
+
+    def at(self, step):
+        if step < self.warmup:
+            return self.scheduled(0) * step / self.warmup
+        return self.scheduled(step - self.warmup)
+
+
+def schedule_of(d, meta):
+    """The training's Schedule; its steps per epoch come from the epoch orders (order.npz)."""
+    if not meta.get("schedule"):
+        return Schedule(meta["optimizer"]["learning_rate"], None, 1, 1)
+    orders = load_npz(os.path.join(d, "order.npz"))
+    n = len(orders["epoch_1"])
+    return Schedule(meta["optimizer"]["learning_rate"], meta.get("schedule"), -(-n // meta["batch_size"]), meta.get("epochs", 1))
+
+
+def nll(logp, y, smoothing):
+    """The mean cross-entropy of log-probabilities logp against labels y, with label smoothing."""
+    if not smoothing:
+        return -logp[torch.arange(y.shape[0]), y].mean()
+    k = logp.shape[1]
+    target = torch.full_like(logp, float(np.float32(smoothing) / np.float32(k)))
+    on = float((np.float32(1) - np.float32(smoothing)) + np.float32(smoothing) / np.float32(k))
+    target[torch.arange(y.shape[0]), y] = on
+    return -(target * logp).sum(1).mean()
 
 
 def rel(a, b):
@@ -260,10 +341,12 @@ def compare(d, args):
     dtype = torch.float64 if args.float64 else torch.float32
     model = Model(meta, [init[f"weight_{i}"] for i in range(n)], dtype)
     opt = Optimizer(meta["optimizer"], model.w)
+    sched = schedule_of(d, meta)
+    smoothing = meta.get("label_smoothing", 0)
     files = sorted(glob.glob(os.path.join(d, "step-*.npz")))[: args.steps or None]
     if not files:
         raise SystemExit(f"fidelity: {d} has no step-*.npz files")
-    worst = {"loss": (0.0, 0), "grad": (0.0, 0, ""), "weight": (0.0, 0, "")}
+    worst = {"loss": (0.0, 0), "grad": (0.0, 0, ""), "weight": (0.0, 0, ""), "lr": (0.0, 0)}
     parted = None
     fixture = {}
     for k in range(n):
@@ -275,13 +358,19 @@ def compare(d, args):
         y = torch.tensor(s["labels"].astype(np.int64))
         masks = [torch.tensor(s[k], dtype=dtype) for k in sorted(k for k in s if k.startswith("mask_"))]
         logp = model.forward(x, masks)
-        loss = -logp[torch.arange(y.shape[0]), y].mean()
+        loss = nll(logp, y, smoothing)
         grads = torch.autograd.grad(loss, model.w)
-        opt.step(grads)
+        rate = sched.at(step - 1)
+        opt.step(grads, rate)
         lr_ = abs(loss.item() - float(s["loss"][0])) / max(abs(float(s["loss"][0])), 1e-30)
         if lr_ > worst["loss"][0]:
             worst["loss"] = (lr_, step)
         checks = [("loss", lr_, "loss", args.loss_tol)]
+        if "lr" in s:
+            lrd = abs(rate - float(s["lr"][0])) / max(abs(rate), 1e-30)
+            if lrd > worst["lr"][0]:
+                worst["lr"] = (lrd, step)
+            checks.append(("learning rate", lrd, "lr", 1e-6))
         for i in range(n):
             g = rel(s[f"grad_{i}"], grads[i].detach().numpy())
             w = rel(s[f"weight_{i}"], model.w[i].detach().numpy())
@@ -312,6 +401,8 @@ def compare(d, args):
                 if k.startswith("mask_"):
                     fixture[f"s{step}_{k}"] = s[k]
             fixture[f"s{step}_loss"] = np.array([loss.item()])
+            if "lr" in s:
+                fixture[f"s{step}_lr"] = s["lr"]
             for i in range(n):
                 fixture[f"s{step}_grad_{i}"] = grads[i].detach().numpy().astype(np.float32).ravel()
                 fixture[f"s{step}_weight_{i}"] = model.w[i].detach().numpy().astype(np.float32).ravel()
@@ -359,23 +450,26 @@ def replay(d, dtype):
     meta = json.load(open(os.path.join(d, "meta.json")))
     orders_path = os.path.join(d, "order.npz")
     if (meta.get("dataset") != "mnist" or meta.get("validation_split", 0) > 0 or not os.path.exists(orders_path)
-            or any(l["kind"] == "dropout" for l in meta["layers"])):
+            or any(l["kind"] == "dropout" for l in meta["layers"]) or meta.get("augment")):
         return None
     import peer  # bench/peer.py: the IDX readers
     x, y = peer.load(peer.DEFAULT_DATA, "train", meta.get("limit_train", 0))
     init = load_npz(os.path.join(d, "init.npz"))
     model = Model(meta, [init[f"weight_{i}"] for i in range(len(meta["tensors"]))], dtype)
     opt = Optimizer(meta["optimizer"], model.w)
+    sched = schedule_of(d, meta)
     orders = load_npz(orders_path)
     batch = meta["batch_size"]
+    step = 0
     for e in range(1, len(orders) + 1):
         order = torch.from_numpy(orders[f"epoch_{e}"].astype(np.int64))
         for lo in range(0, order.shape[0], batch):
             idx = order[lo:lo + batch]
             yb = y.index_select(0, idx)
             logp = model.forward(x.index_select(0, idx).to(dtype), [])
-            loss = -logp[torch.arange(yb.shape[0]), yb].mean()
-            opt.step(torch.autograd.grad(loss, model.w))
+            loss = nll(logp, yb, meta.get("label_smoothing", 0))
+            opt.step(torch.autograd.grad(loss, model.w), sched.at(step))
+            step += 1
     ev = evaluate(d, dtype, model)
     ev["epochs"] = len(orders)
     return ev
@@ -414,7 +508,11 @@ def main():
         meta, k, worst, parted = compare(d, args)
         name = os.path.basename(os.path.normpath(d))
         opt = meta["optimizer"]["name"] + ("+momentum" if meta["optimizer"].get("momentum") else "") + \
-            ("+nesterov" if meta["optimizer"].get("nesterov") else "")
+            ("+nesterov" if meta["optimizer"].get("nesterov") else "") + \
+            (f"+wd {meta['optimizer']['weight_decay']:g}" if meta["optimizer"].get("weight_decay") else "") + \
+            (f"+{meta['schedule']['name']}" if meta.get("schedule") else "") + \
+            (f"+ls {meta['label_smoothing']:g}" if meta.get("label_smoothing") else "") + \
+            ("+augment" if meta.get("augment") else "")
         g = f"{worst['grad'][0]:.1e} {worst['grad'][2]}@{worst['grad'][1]}"
         w = f"{worst['weight'][0]:.1e} {worst['weight'][2]}@{worst['weight'][1]}"
         verdict = "agree" if parted is None else "PART " + parted
@@ -431,11 +529,11 @@ def main():
             print(f"{'':44} the whole run ({rp['epochs']} epochs) from the same weights in the same order: test accuracy "
                   f"nnsweep {rp['nnsweep_accuracy']:.2%}, PyTorch {rp['torch_accuracy']:.2%}")
         elif args.replay:
-            print(f"{'':44} no replay: it needs MNIST, order.npz, no validation split and no dropout")
+            print(f"{'':44} no replay: it needs MNIST, order.npz, no validation split, no dropout and no augment")
         rows.append({"training": name, "optimizer": opt, "steps": k, "loss_rel": worst["loss"][0],
                      "grad_rel": worst["grad"][0], "grad_tensor": worst["grad"][2], "grad_step": worst["grad"][1],
                      "weight_rel": worst["weight"][0], "weight_tensor": worst["weight"][2],
-                     "weight_step": worst["weight"][1], "parted": parted, "eval": ev, "replay": rp})
+                     "weight_step": worst["weight"][1], "lr_rel": worst["lr"][0], "parted": parted, "eval": ev, "replay": rp})
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)

@@ -36,6 +36,13 @@ type dumpMeta struct {
 	// split, then the first LimitTrain (0: all).
 	ValidationSplit float64 `json:"validation_split"`
 	LimitTrain      int     `json:"limit_train"`
+	// The training recipe, when set: the epochs the schedule spans, the schedule (each step's
+	// learning rate is in its step file as lr), label smoothing and augmentation (the dumped
+	// images are the augmented ones the graph saw).
+	Epochs         int                    `json:"epochs"`
+	Schedule       *spec.ScheduleSettings `json:"schedule,omitempty"`
+	LabelSmoothing float64                `json:"label_smoothing,omitempty"`
+	Augment        *spec.Augmentation     `json:"augment,omitempty"`
 }
 
 type dumpTensor struct {
@@ -45,7 +52,8 @@ type dumpTensor struct {
 
 // stepDumper writes one training's steps into dir: meta.json, init.npz with the initial weights
 // (weight_0, weight_1, … in meta's tensor order) and step-0001.npz, … with the batch (images NCHW
-// flattened, labels, indices), the dropout masks (mask_0, …), the loss, the gradients (grad_i)
+// flattened, labels, indices), the dropout masks (mask_0, …), the loss, the learning rate of the
+// step's update (lr), the gradients (grad_i)
 // and the weights after the update (weight_i), final.npz with the trained weights and, once the
 // training has been evaluated, result.json with its test metrics. Every array is
 // one-dimensional; meta.json has the shapes.
@@ -66,6 +74,7 @@ func (r *runState) newStepDumper(j job) (*stepDumper, error) {
 		Input: [3]int{m.Input.C, m.Input.H, m.Input.W}, Classes: m.Classes, Layers: keyLayers(m.ResolvedModel, j.point),
 		Optimizer: m.Train.Optimizer, BatchSize: m.Train.BatchSize, Steps: r.opts.DumpCount,
 		Dataset: r.data.Name, ValidationSplit: m.Train.ValidationSplit, LimitTrain: r.opts.LimitTrain,
+		Epochs: m.Train.Epochs, Schedule: m.Train.Schedule, LabelSmoothing: m.Train.LabelSmoothing, Augment: m.Train.Augment,
 	}}
 	if err := os.MkdirAll(d.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("--dump-steps: %w", err)
@@ -102,6 +111,7 @@ func (d *stepDumper) step(s runner.Step) error {
 		}
 		arrays["images"], arrays["labels"], arrays["indices"] = s.Images, s.Labels, indices
 		arrays["loss"] = []float64{s.Loss}
+		arrays["lr"] = []float64{s.LearningRate}
 		arrays["epoch"] = []int64{int64(s.Epoch)}
 		for i, m := range s.Masks {
 			arrays[fmt.Sprintf("mask_%d", i)] = m

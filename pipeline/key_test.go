@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"testing"
+
+	"github.com/nnsweep/nnsweep/spec"
 )
 
 // TestKeysOfStoredResults recomputes the key of every result in the committed example report,
@@ -84,4 +86,40 @@ var stockKeyBeforeRevisions = map[string]string{
 	"cnn2 n=4":       "55ff2ba624302584327203d5f4111d18",
 	"cnn2 n=2":       "3843578b049d1979a59775a055ecea5f",
 	"cnn2 n=1":       "d89affaa43f5a315335393fe33249c83",
+}
+
+// Each recipe setting enters the key when set, and an unset one leaves the key as it was.
+func TestKeysOfRecipes(t *testing.T) {
+	t.Parallel()
+	e, err := Load("../examples/mnist-compare.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := e.Models[0].ResolvedModel
+	p := m.Points[0]
+	base := pointKey(m, p, 0, "sum", "fast")
+	seen := map[string]string{base: "unset"}
+	variants := map[string]func(*spec.Training){
+		"schedule":        func(t *spec.Training) { t.Schedule = &spec.ScheduleSettings{Name: "cosine"} },
+		"warm-up":         func(t *spec.Training) { t.Schedule = &spec.ScheduleSettings{Name: "cosine", WarmupEpochs: 1} },
+		"weight decay":    func(t *spec.Training) { t.Optimizer.WeightDecay = 1e-4 },
+		"label smoothing": func(t *spec.Training) { t.LabelSmoothing = 0.1 },
+		"augment":         func(t *spec.Training) { t.Augment = &spec.Augmentation{Shift: 2} },
+		"unset":           func(t *spec.Training) { t.Schedule, t.Augment, t.LabelSmoothing = nil, nil, 0 },
+	}
+	for name, change := range variants {
+		rm := m
+		change(&rm.Train)
+		key := pointKey(rm, p, 0, "sum", "fast")
+		if name == "unset" {
+			if key != base {
+				t.Errorf("unset recipe settings change the key")
+			}
+			continue
+		}
+		if prev, dup := seen[key]; dup {
+			t.Errorf("%s gives the key of %s", name, prev)
+		}
+		seen[key] = name
+	}
 }

@@ -68,6 +68,9 @@ type ManifestModel struct {
 	Search      string   `json:"search,omitempty"`
 	SearchDone  bool     `json:"search_done,omitempty"`
 	SearchNotes []string `json:"search_notes,omitempty"`
+	// Recipe describes the training recipe beyond the optimizer's update (spec.Training.Recipe);
+	// empty when none is set.
+	Recipe string `json:"recipe,omitempty"`
 }
 
 // ManifestPoint is one point to train and the key its result is stored under.
@@ -112,7 +115,7 @@ func (r *runState) manifest(jobs []job, sp shardPlan) Manifest {
 	var mp *ManifestPoint
 	for i, j := range jobs {
 		if cur == nil || cur.Name != j.model.Name {
-			mf.Models = append(mf.Models, ManifestModel{Name: j.model.Name, Polynomial: j.model.Count.Params.String()})
+			mf.Models = append(mf.Models, ManifestModel{Name: j.model.Name, Polynomial: j.model.Count.Params.String(), Recipe: j.model.Train.Recipe()})
 			cur = &mf.Models[len(mf.Models)-1]
 			if j.model.Search == "bisect" {
 				cur.Search = "bisect"

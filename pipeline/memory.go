@@ -21,7 +21,7 @@ const evalBatch = 256
 func trainingBytes(m *Model, params, activations int64) float64 {
 	perParam := 2.0 // weight and gradient
 	switch o := m.Train.Optimizer; o.Name {
-	case "adam", "adadelta":
+	case "adam", "adadelta", "adamw":
 		perParam += 2
 	case "rmsprop":
 		perParam++

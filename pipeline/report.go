@@ -236,7 +236,7 @@ func loadFolder(dir string, warnings io.Writer) (folderReport, error) {
 	var missing []missingPoint
 	total := 0
 	for _, mm := range mf.Models {
-		rm := report.Model{Name: mm.Name, Polynomial: mm.Polynomial}
+		rm := report.Model{Name: mm.Name, Polynomial: mm.Polynomial, Recipe: mm.Recipe}
 		for _, mp := range mm.Points {
 			total++
 			p, recs, miss := pointReport(dir, mm, mp, store)

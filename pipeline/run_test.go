@@ -237,3 +237,33 @@ func TestRunJobs(t *testing.T) {
 		}
 	}
 }
+
+// With every recipe setting, augmentation included, --jobs 2 gives the results of one point at
+// a time, it learns (2,000 augmented images, one epoch), and the report lists the recipe.
+func TestRunJobsRecipe(t *testing.T) {
+	t.Parallel()
+	one, two := t.TempDir(), t.TempDir()
+	runTiny(t, "testdata/tiny-recipe.yaml", one, RunOptions{})
+	runTiny(t, "testdata/tiny-recipe.yaml", two, RunOptions{Jobs: 2})
+	a, b := openStore(t, one).Records(), openStore(t, two).Records()
+	if len(a) != 2 || len(b) != 2 {
+		t.Fatalf("%d and %d records", len(a), len(b))
+	}
+	byKey := map[string]float64{}
+	for _, r := range a {
+		byKey[r.Key] = r.TestLoss
+	}
+	for _, r := range b {
+		if loss, ok := byKey[r.Key]; !ok || loss != r.TestLoss || r.TestAccuracy < 0.2 { // chance is 0.1
+			t.Errorf("%s: loss %v (accuracy %v) with --jobs 2, %v (found %v) one at a time", r.Point, r.TestLoss, r.TestAccuracy, loss, ok)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(two, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Training recipe: weight_decay 0.004; schedule onecycle (pct_start 0.3, div_factor 25, final_div_factor 10000, anneal_strategy cos, warmup_epochs 0.1); label_smoothing 0.1; augment shift ±2 px, rotate ±10°, zoom ±0.1\n"
+	if !strings.Contains(string(md), want) {
+		t.Errorf("the report lacks %q", want)
+	}
+}

@@ -196,6 +196,9 @@ func writeModel(b *strings.Builder, e Experiment, mi int, tp TurningResult, pare
 	if m.Polynomial != "" {
 		fmt.Fprintf(b, "Parameters: %s\n\n", code(m.Polynomial))
 	}
+	if m.Recipe != "" {
+		fmt.Fprintf(b, "Training recipe: %s\n\n", oneLine(m.Recipe))
+	}
 	if m.Search != nil {
 		writeSearch(b, *m.Search)
 	}

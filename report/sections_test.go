@@ -134,3 +134,25 @@ func TestSeedList(t *testing.T) {
 		}
 	}
 }
+
+// A model's training recipe is a line under its parameters, and nothing when it has none.
+func TestRecipeLine(t *testing.T) {
+	t.Parallel()
+	e := demoExperiment()
+	var plain strings.Builder
+	if err := WriteMarkdown(&plain, e, ""); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plain.String(), "Training recipe") {
+		t.Error("a model without a recipe has a recipe line")
+	}
+	e.Models[0].Recipe = "schedule cosine (alpha 0.1); label_smoothing 0.1"
+	var with strings.Builder
+	if err := WriteMarkdown(&with, e, ""); err != nil {
+		t.Fatal(err)
+	}
+	line := "Parameters: `" + e.Models[0].Polynomial + "`\n\nTraining recipe: schedule cosine (alpha 0.1); label_smoothing 0.1\n\n"
+	if !strings.Contains(with.String(), line) || strings.Count(with.String(), "Training recipe") != 1 {
+		t.Errorf("no recipe line %q under the parameters of %s", line, e.Models[0].Name)
+	}
+}

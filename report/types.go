@@ -107,6 +107,10 @@ type Model struct {
 	// Search says how the points to train were chosen (grid or bisection)
 	// and what that saved; nil means nothing is said about it.
 	Search *SearchInfo
+	// Recipe describes the training recipe beyond the optimizer's update
+	// (weight decay, schedule, label smoothing, augmentation); "" says
+	// nothing.
+	Recipe string
 }
 
 // SearchInfo says how the points of a model were chosen for training.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -162,7 +163,14 @@ func checkFidelityStep(t *testing.T, f *fidelityFixture, tr *trainer, step int) 
 		idx[i] = i
 	}
 	fillImages(g.Input.Value().Data().([]float32), set, idx)
-	fillLabels(g.Labels.Value().Data().([]float32), set, idx, tr.classes)
+	fillLabels(g.Labels.Value().Data().([]float32), set, idx, tr.classes, tr.smoothing)
+	if slices.Contains(fx.Keys(), key("lr")+".npy") { // the learning rate of a schedule's step
+		var lr []float64
+		if err := fx.Read(key("lr")+".npy", &lr); err != nil || len(lr) != 1 {
+			t.Fatalf("step %d: lr: %v", step, err)
+		}
+		tr.solver.SetLearningRate(lr[0])
+	}
 	if err := G.Let(g.Count, float32(batch)); err != nil {
 		t.Fatal(err)
 	}

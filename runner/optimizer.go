@@ -19,7 +19,7 @@ import (
 type OptimizerConfig = spec.OptimizerSettings
 
 func unknownOptimizer(name string) error {
-	return fmt.Errorf("optimizer %q: unknown name; use one of sgd, rmsprop, adam, adadelta", name)
+	return fmt.Errorf("optimizer %q: unknown name; use one of sgd, rmsprop, adam, adadelta, adamw", name)
 }
 
 // NewOptimizer returns a gorgonia.Solver that applies the update rule of c to float32 tensors,
@@ -31,6 +31,13 @@ func unknownOptimizer(name string) error {
 //	adam      t += 1;  m += (1−β1)·(g − m);  v += (1−β2)·(g² − v)
 //	          lr_t = lr·√(1−β2ᵗ) / (1−β1ᵗ);  w −= lr_t·m / (√v + ε)
 //	adadelta  a = rho·a + (1−rho)·g²;  d = √(s+ε)·g / √(a+ε);  s = rho·s + (1−rho)·d²;  w −= lr·d
+//	adamw     adam, with its weight decay (spec.DefaultOptimizerSettings gives it 0.004)
+//
+// With a weight decay wd (any optimizer), every weight first decays as Keras 3's
+// BaseOptimizer._apply_weight_decay does, w −= (w·wd)·lr, with the step's learning rate (the
+// scheduled one, not Adam's bias-corrected lr_t), and then takes the update above; every
+// parameter is decayed, biases included, as Keras decays every variable not excluded by name.
+// SetLearningRate changes lr between steps, for a learning-rate schedule.
 //
 // State (v, a, m, s, t) starts at zero. Adam's ε is added outside the bias correction (the
 // "ε̂" of Kingma & Ba, section 2), as TensorFlow's ApplyAdam kernel and Keras do; the moment
@@ -50,11 +57,16 @@ func unknownOptimizer(name string) error {
 // A solver is not safe for concurrent use. NewOptimizer reports every invalid value of c,
 // joined into one error.
 func NewOptimizer(c OptimizerConfig) (gorgonia.Solver, error) {
+	return newSolver(c)
+}
+
+// newSolver is NewOptimizer with the solver's own type, whose learning rate can be set.
+func newSolver(c OptimizerConfig) (*solver, error) {
 	rule, err := newUpdateRule(c)
 	if err != nil {
 		return nil, err
 	}
-	return &solver{name: c.Name, rule: rule}, nil
+	return &solver{name: c.Name, rule: rule, lr: float32(c.LearningRate), decay: float32(c.WeightDecay)}, nil
 }
 
 // newUpdateRule validates c and converts it to the float32 rule it names.
@@ -85,6 +97,9 @@ func newUpdateRule(c OptimizerConfig) (updateRule, error) {
 	}
 
 	positive("learning rate", c.LearningRate)
+	if !(c.WeightDecay >= 0 && c.WeightDecay < 1) {
+		bad("weight decay must be in [0, 1), got %v", c.WeightDecay)
+	}
 	var rule updateRule
 	switch c.Name {
 	case "sgd":
@@ -109,7 +124,7 @@ func newUpdateRule(c OptimizerConfig) (updateRule, error) {
 		unused("beta2", c.Beta2)
 		noNesterov()
 		rule = &rmspropRule{lr: float32(c.LearningRate), rho: float32(c.Rho), oneMinusRho: float32(1 - c.Rho), eps: float32(c.Epsilon)}
-	case "adam":
+	case "adam", "adamw":
 		inUnitInterval("beta1", c.Beta1)
 		inUnitInterval("beta2", c.Beta2)
 		positive("epsilon", c.Epsilon)
@@ -144,12 +159,16 @@ type updateRule interface {
 	// update applies one step to the weights w given their gradient g and the parameter's state
 	// slots; g and every slot have len(w) elements.
 	update(w, g []float32, state [][]float32)
+	// setLearningRate sets the learning rate of the next steps (before beginStep).
+	setLearningRate(lr float32)
 }
 
 // solver is the gorgonia.Solver NewOptimizer returns.
 type solver struct {
-	name string
-	rule updateRule
+	name  string
+	rule  updateRule
+	lr    float32 // the learning rate of the next step
+	decay float32 // the weight decay; 0 for none
 
 	started  bool          // whether the first Step has fixed the parameter set
 	sizes    []int         // sizes[i] is the number of float32s of parameter i
@@ -226,11 +245,32 @@ func (s *solver) chunk(c, chunks, _ int) {
 	for _, segs := range s.chunks[lo:hi] {
 		for _, seg := range segs {
 			g := s.grads[seg.param][seg.lo:seg.hi]
-			s.rule.update(s.weights[seg.param][seg.lo:seg.hi], g, seg.state)
+			w := s.weights[seg.param][seg.lo:seg.hi]
+			if s.decay != 0 {
+				decayWeights(w, s.decay, s.lr)
+			}
+			s.rule.update(w, g, seg.state)
 			if !s.keepGrad[seg.param] {
 				clear(g)
 			}
 		}
+	}
+}
+
+// SetLearningRate sets the learning rate of the steps that follow, as a schedule does; the
+// weight decay uses it too.
+func (s *solver) SetLearningRate(lr float64) {
+	s.lr = float32(lr)
+	s.rule.setLearningRate(s.lr)
+}
+
+// LearningRate returns the learning rate of the next step, as the update uses it (float32).
+func (s *solver) LearningRate() float32 { return s.lr }
+
+// decayWeights does w −= (w·decay)·lr, Keras 3's decoupled weight decay.
+func decayWeights(w []float32, decay, lr float32) {
+	for i := range w {
+		w[i] -= float32(float32(w[i]*decay) * lr)
 	}
 }
 
@@ -331,8 +371,9 @@ func paramName(vg gorgonia.ValueGrad) string {
 // sgdRule is SGD without momentum.
 type sgdRule struct{ lr float32 }
 
-func (r *sgdRule) slots() int { return 0 }
-func (r *sgdRule) beginStep() {}
+func (r *sgdRule) setLearningRate(lr float32) { r.lr = lr }
+func (r *sgdRule) slots() int                 { return 0 }
+func (r *sgdRule) beginStep()                 {}
 func (r *sgdRule) update(w, g []float32, _ [][]float32) {
 	sgdUpdate(w, g, r.lr)
 }
@@ -351,8 +392,9 @@ type momentumRule struct {
 	nesterov     bool
 }
 
-func (r *momentumRule) slots() int { return 1 }
-func (r *momentumRule) beginStep() {}
+func (r *momentumRule) setLearningRate(lr float32) { r.lr = lr }
+func (r *momentumRule) slots() int                 { return 1 }
+func (r *momentumRule) beginStep()                 {}
 func (r *momentumRule) update(w, g []float32, state [][]float32) {
 	momentumUpdate(w, g, state[0], r.lr, r.momentum, r.nesterov)
 }
@@ -380,8 +422,9 @@ func momentumUpdate(w, g, v []float32, lr, momentum float32, nesterov bool) {
 // rmspropRule is RMSprop, not centered, without momentum; its slot is the mean square a.
 type rmspropRule struct{ lr, rho, oneMinusRho, eps float32 }
 
-func (r *rmspropRule) slots() int { return 1 }
-func (r *rmspropRule) beginStep() {}
+func (r *rmspropRule) setLearningRate(lr float32) { r.lr = lr }
+func (r *rmspropRule) slots() int                 { return 1 }
+func (r *rmspropRule) beginStep()                 {}
 func (r *rmspropRule) update(w, g []float32, state [][]float32) {
 	kernels.RMSpropUpdate(w, g, state[0], r.lr, r.rho, r.oneMinusRho, r.eps)
 }
@@ -396,7 +439,8 @@ type adamRule struct {
 	alpha float32 // the bias-corrected learning rate of step t
 }
 
-func (r *adamRule) slots() int { return 2 }
+func (r *adamRule) setLearningRate(lr float32) { r.lr = lr }
+func (r *adamRule) slots() int                 { return 2 }
 func (r *adamRule) beginStep() {
 	r.t++
 	r.alpha = adamStepSize(r.lr, r.beta1, r.beta2, r.t)
@@ -416,8 +460,9 @@ func adamStepSize(lr, beta1, beta2 float32, t int64) float32 {
 // updates (s).
 type adadeltaRule struct{ lr, rho, oneMinusRho, eps float32 }
 
-func (r *adadeltaRule) slots() int { return 2 }
-func (r *adadeltaRule) beginStep() {}
+func (r *adadeltaRule) setLearningRate(lr float32) { r.lr = lr }
+func (r *adadeltaRule) slots() int                 { return 2 }
+func (r *adadeltaRule) beginStep()                 {}
 func (r *adadeltaRule) update(w, g []float32, state [][]float32) {
 	kernels.AdadeltaUpdate(w, g, state[0], state[1], r.lr, r.rho, r.oneMinusRho, r.eps)
 }

@@ -104,10 +104,10 @@ func TestNewOptimizerRejectsBadConfig(t *testing.T) {
 		config OptimizerConfig
 		want   string
 	}{
-		{"unknown name", OptimizerConfig{Name: "adamw", LearningRate: 1},
-			`optimizer "adamw": unknown name; use one of sgd, rmsprop, adam, adadelta`},
+		{"unknown name", OptimizerConfig{Name: "lamb", LearningRate: 1},
+			`optimizer "lamb": unknown name; use one of sgd, rmsprop, adam, adadelta, adamw`},
 		{"empty name", OptimizerConfig{LearningRate: 1},
-			`optimizer "": unknown name; use one of sgd, rmsprop, adam, adadelta`},
+			`optimizer "": unknown name; use one of sgd, rmsprop, adam, adadelta, adamw`},
 		{"zero learning rate", OptimizerConfig{Name: "sgd"},
 			`optimizer "sgd": learning rate must be a positive number, got 0`},
 		{"negative learning rate", OptimizerConfig{Name: "sgd", LearningRate: -0.1},
@@ -707,4 +707,60 @@ func TestOptimizerLeavesFreshGradients(t *testing.T) {
 	if !slices.Equal(bound.weights(), fresh.weights()) || bound.weights()[0] == 1 {
 		t.Errorf("weights after one step: bound %v, fresh %v; want equal and moved", bound.weights(), fresh.weights())
 	}
+}
+
+// Weight decay shrinks every weight by w·wd·lr before the optimizer's own update, with the
+// learning rate of the step (Keras 3's BaseOptimizer._apply_weight_decay); adamw is adam with
+// Keras's default decay 0.004.
+func TestWeightDecayMatchesHandComputation(t *testing.T) {
+	t.Parallel()
+	w0 := []float32{0.5, -1.5, 2}
+	g := []float32{0.8, -0.3, 0}
+	t.Run("sgd", func(t *testing.T) {
+		t.Parallel()
+		s := mustOptimizer(t, OptimizerConfig{Name: "sgd", LearningRate: 0.1, WeightDecay: 0.01})
+		p := newParam("w", slices.Clone(w0)...)
+		want := float64s(w0)
+		for step, lr := range []float64{0.1, 0.05, 0.2} {
+			s.SetLearningRate(lr)
+			p.setGrad(g)
+			for i := range want {
+				want[i] = want[i] - want[i]*0.01*lr - lr*float64(g[i])
+			}
+			if err := s.Step(model(p)); err != nil {
+				t.Fatal(err)
+			}
+			compareRelative(t, fmt.Sprintf("step %d", step+1), p.weights(), want)
+		}
+	})
+	t.Run("adamw", func(t *testing.T) {
+		t.Parallel()
+		c := mustDefault(t, "adamw")
+		if c.WeightDecay != 0.004 || c.LearningRate != 0.001 || c.Beta1 != 0.9 {
+			t.Fatalf("adamw defaults %+v", c)
+		}
+		c.WeightDecay = 0.1 // large enough to show
+		s := mustOptimizer(t, c)
+		p := newParam("w", slices.Clone(w0)...)
+		want := float64s(w0)
+		state := [][]float64{make([]float64, 3), make([]float64, 3)}
+		for step := 1; step <= 3; step++ {
+			p.setGrad(g)
+			for i := range want {
+				want[i] -= want[i] * c.WeightDecay * c.LearningRate
+			}
+			referenceAdam(c, want, float64s(g), state, step)
+			if err := s.Step(model(p)); err != nil {
+				t.Fatal(err)
+			}
+			compareRelative(t, fmt.Sprintf("step %d", step), p.weights(), want)
+		}
+	})
+	t.Run("out of range", func(t *testing.T) {
+		t.Parallel()
+		if _, err := NewOptimizer(OptimizerConfig{Name: "sgd", LearningRate: 0.1, WeightDecay: 1}); err == nil ||
+			err.Error() != `optimizer "sgd": weight decay must be in [0, 1), got 1` {
+			t.Errorf("error %v", err)
+		}
+	})
 }

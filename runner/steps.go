@@ -25,8 +25,10 @@ type Step struct {
 	// Masks are the dropout masks of the step, one per dropout layer in layer order, each NCHW or
 	// [rows, features] over the batch's real rows: 0 or 1/(1−rate) per value.
 	Masks [][]float32
-	// Loss is the batch's mean cross-entropy.
+	// Loss is the batch's mean cross-entropy (against the smoothed targets with label smoothing).
 	Loss float64
+	// LearningRate is the learning rate of the step's update (float32, as the optimizer used it).
+	LearningRate float64
 	// Names and Shapes name the weight tensors ("conv2d_1/kernel", "dense_1/bias") and their
 	// shapes (builder.Weights's layout); Grads and Weights follow that order.
 	Names   []string
@@ -77,7 +79,7 @@ func (r *stepRecorder) weights(t *trainer, final bool) error {
 func (r *stepRecorder) batch(t *trainer, set *dataset.Set, epoch int, idx []int, loss float64) Step {
 	g := t.train
 	size := t.model.Input.H * t.model.Input.W * t.model.Input.C
-	s := Step{Step: r.done + 1, Epoch: epoch, Indices: slices.Clone(idx), Loss: loss,
+	s := Step{Step: r.done + 1, Epoch: epoch, Indices: slices.Clone(idx), Loss: loss, LearningRate: float64(t.solver.LearningRate()),
 		Images: slices.Clone(g.Input.Value().Data().([]float32)[:len(idx)*size])}
 	for _, i := range idx {
 		s.Labels = append(s.Labels, set.Labels[i])

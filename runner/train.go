@@ -211,13 +211,18 @@ type trainer struct {
 	train   *builder.Graph
 	eval    *evaluator
 	trainVM G.VM
-	solver  G.Solver
+	solver  *solver
 	grads   []G.ValueGrad
 	order   []int
 	shuffle *rand.Rand
 	dropout *rand.Rand
 	classes int
 	steps   *stepRecorder // nil unless Options.OnStep records steps
+
+	rates     *learningRates // nil: the optimizer's constant learning rate
+	step      int            // global training steps taken
+	augment   *augmenter     // nil: the training images as they are
+	smoothing float64        // label smoothing ε
 }
 
 func newTrainer(m spec.ResolvedModel, p spec.Point, cfg spec.Training, n, evalBatch int, ops builder.Ops) (*trainer, error) {
@@ -234,18 +239,21 @@ func newTrainer(m spec.ResolvedModel, p spec.Point, cfg spec.Training, n, evalBa
 	if err != nil {
 		return nil, err
 	}
-	solver, err := NewOptimizer(cfg.Optimizer)
+	solver, err := newSolver(cfg.Optimizer)
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
 	t := &trainer{
 		model: m, weights: w, train: tg, eval: eval, solver: solver,
-		trainVM: G.NewTapeMachine(tg.G),
-		grads:   paramGrads(tg),
-		order:   make([]int, n),
-		shuffle: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x73687566)), // "shuf"
-		dropout: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x64726f70)), // "drop"
-		classes: tg.Labels.Shape()[1],
+		trainVM:   G.NewTapeMachine(tg.G),
+		grads:     paramGrads(tg),
+		order:     make([]int, n),
+		shuffle:   rand.New(rand.NewPCG(uint64(cfg.Seed), 0x73687566)), // "shuf"
+		dropout:   rand.New(rand.NewPCG(uint64(cfg.Seed), 0x64726f70)), // "drop"
+		classes:   tg.Labels.Shape()[1],
+		rates:     newLearningRates(cfg.Optimizer.LearningRate, cfg.Schedule, (n+batch-1)/batch, cfg.Epochs),
+		augment:   newAugmenter(cfg.Augment, cfg.Seed, m.Input, batch),
+		smoothing: cfg.LabelSmoothing,
 	}
 	for i := range t.order {
 		t.order[i] = i
@@ -296,7 +304,14 @@ func (t *trainer) epoch(ctx context.Context, set *dataset.Set, epoch, epochs int
 		}
 		idx := t.order[b*g.Batch : min((b+1)*g.Batch, set.N)]
 		fillImages(g.Input.Value().Data().([]float32), set, idx)
-		fillLabels(g.Labels.Value().Data().([]float32), set, idx, t.classes)
+		if t.augment != nil {
+			t.augment.batch(g.Input.Value().Data().([]float32), len(idx))
+		}
+		fillLabels(g.Labels.Value().Data().([]float32), set, idx, t.classes, t.smoothing)
+		if t.rates != nil {
+			t.solver.SetLearningRate(t.rates.at(t.step))
+		}
+		t.step++
 		if err := G.Let(g.Count, float32(len(idx))); err != nil {
 			return Epoch{}, err
 		}
@@ -472,11 +487,25 @@ func fillImages(dst []float32, set *dataset.Set, idx []int) {
 	clear(dst[len(idx)*size:])
 }
 
-// fillLabels writes one-hot rows for idx; rows past len(idx) are zero, so they add nothing to the loss.
-func fillLabels(dst []float32, set *dataset.Set, idx []int, classes int) {
+// fillLabels writes the target rows for idx: one-hot, or with label smoothing ε > 0 Keras's
+// y·(1−ε) + ε/classes (in float32, as Keras computes it); rows past len(idx) are zero, so they
+// add nothing to the loss.
+func fillLabels(dst []float32, set *dataset.Set, idx []int, classes int, smoothing float64) {
 	clear(dst)
+	if smoothing == 0 {
+		for r, i := range idx {
+			dst[r*classes+int(set.Labels[i])] = 1
+		}
+		return
+	}
+	off := float32(smoothing) / float32(classes)
+	on := (1 - float32(smoothing)) + off
 	for r, i := range idx {
-		dst[r*classes+int(set.Labels[i])] = 1
+		row := dst[r*classes : (r+1)*classes]
+		for k := range row {
+			row[k] = off
+		}
+		row[set.Labels[i]] = on
 	}
 }
 

@@ -229,6 +229,7 @@ func (s *Spec) resolveTraining(m *Model, mp Path, r *ResolvedModel) ErrorList {
 	if s.Train.Optimizer != nil {
 		inherited = s.Train.Optimizer.Name
 	}
+	errs = append(errs, s.checkRecipe(&m.Train, mp.Child("train"))...)
 	return append(errs, s.checkOptimizer(m.Train.Optimizer, mp.Child("train").Child("optimizer"), inherited)...)
 }
 

@@ -79,6 +79,14 @@ var fieldExamples = map[string]string{
 	"beta_1":           "0.9",
 	"beta_2":           "0.999",
 	"epsilon":          "1e-07",
+	"weight_decay":     "0.004",
+	"schedule":         "{name: cosine, warmup_epochs: 1}",
+	"label_smoothing":  "0.1",
+	"augment":          "{shift: 2, rotate: 10, zoom: 0.1}",
+	"shift":            "2",
+	"rotate":           "10",
+	"zoom":             "0.1",
+	"warmup_epochs":    "1",
 	"model":            "{layers: [...]}",
 	"models":           "[{name: mlp, layers: [...]}]",
 	"layers":           "[{flatten: {}}, {dense: {units: 10, activation: softmax}}]",
@@ -112,6 +120,9 @@ func fieldMessage(fe validator.FieldError, tag string, written bool) (problem, f
 	noun := field
 	if strings.HasSuffix(fe.StructNamespace(), "Optimizer.Name") {
 		noun = "optimizer"
+	}
+	if strings.HasSuffix(fe.StructNamespace(), "Schedule.Name") {
+		noun, example = "schedule", "cosine"
 	}
 	switch fe.Tag() {
 	case "required":

@@ -24,6 +24,9 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("name: a\nx: &a {dense: {units: 2}}\nmodel: {layers: [*a, *a, {flatten: *a}]}\n"))
 	f.Add([]byte("sweep: {n: {from: 1, to: 9223372036854775807, factor: 3}}\n"))
+	f.Add([]byte("train: {optimizer: {name: adamw, weight_decay: 0.01}, label_smoothing: 0.1,\n" +
+		"  schedule: {name: onecycle, warmup_epochs: 0.5, pct_start: 0.2, anneal_strategy: linear},\n" +
+		"  augment: {shift: 2, rotate: 10, zoom: 0.1}}\nmodel: {layers: [{flatten: {}}, {dense: {units: 10}}]}\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		s, errs := Parse("fuzz.yaml", src)
 		if s == nil && len(errs) == 0 {

@@ -201,10 +201,10 @@ func (Optimizer) JSONSchemaExtend(s *jsonschema.Schema) {
 			all = append(all, pair.Key)
 		}
 	}
-	for _, name := range []string{"sgd", "rmsprop", "adam", "adadelta"} {
+	for _, name := range optimizerNames {
 		forbidden := jsonschema.NewProperties()
 		for _, key := range all {
-			if !slices.Contains(optimizerParams[name], key) {
+			if !slices.Contains(optimizerParams[name], key) && !slices.Contains(commonOptimizerParams, key) {
 				forbidden.Set(key, jsonschema.FalseSchema)
 			}
 		}
@@ -214,12 +214,12 @@ func (Optimizer) JSONSchemaExtend(s *jsonschema.Schema) {
 		})
 	}
 	s.Description = "The optimizer and its parameters; unset parameters take Keras's defaults. " +
-		"Takes: " + optimizerTakes()
+		"Takes: " + optimizerTakes() + "; every optimizer also takes " + strings.Join(commonOptimizerParams, ", ")
 }
 
 func optimizerTakes() string {
 	var parts []string
-	for _, name := range []string{"sgd", "rmsprop", "adam", "adadelta"} {
+	for _, name := range optimizerNames {
 		parts = append(parts, name+" "+strings.Join(optimizerParams[name], ", "))
 	}
 	return strings.Join(parts, "; ")

@@ -16,6 +16,15 @@ type Train struct {
 	// EarlyStop ends training when the validation metric stops improving; it needs a
 	// validation_split. A model's early_stop replaces the top-level one as a whole.
 	EarlyStop *EarlyStop `yaml:"early_stop" jsonschema:"description=Stop training when the validation metric stops improving (needs validation_split)"`
+	// Schedule varies the learning rate over the training steps (default: constant). A model's
+	// schedule replaces the top-level one as a whole.
+	Schedule *Schedule `yaml:"schedule" jsonschema:"description=Learning-rate schedule\\, stepped per batch (default constant)"`
+	// LabelSmoothing is ε of Keras's CategoricalCrossentropy: the training targets are
+	// y·(1−ε) + ε/classes (default 0). Validation and test losses stay the plain cross-entropy.
+	LabelSmoothing *float64 `yaml:"label_smoothing" validate:"omitempty,gte=0,lt=1" jsonschema:"minimum=0,exclusiveMaximum=1,default=0,description=Training targets y·(1−ε) + ε/classes"`
+	// Augment transforms the training batches on the fly (validation and test never). A
+	// model's augment replaces the top-level one as a whole.
+	Augment *Augment `yaml:"augment" jsonschema:"description=Random shifts\\, rotations and zooms of the training images"`
 }
 
 // EarlyStop stops training once the monitored validation metric has not improved by more than
@@ -45,18 +54,25 @@ type EarlyStopping struct {
 //	rmsprop   learning_rate 0.001, rho 0.9, epsilon 1e-7
 //	adam      learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7
 //	adadelta  learning_rate 1.0, rho 0.95, epsilon 1e-7
+//	adamw     as adam, and weight_decay 0.004 (Keras 3's AdamW)
+//
+// Every optimizer takes weight_decay (default 0; 0.004 for adamw): decoupled weight decay as
+// Keras 3's BaseOptimizer applies it, w ← w − w·weight_decay·lr with the step's scheduled
+// learning rate, before the optimizer's own update. As in Keras, every weight is decayed,
+// biases included (Keras decays all variables unless exclude_from_weight_decay names them).
 //
 // Adadelta's learning rate defaults to 1.0, the value of the original paper and of Keras before
 // 2.3 (later Keras versions default to 0.001); the reference experiment trains with 1.0.
 type Optimizer struct {
-	Name         string   `yaml:"name" validate:"omitempty,oneof=sgd rmsprop adam adadelta" jsonschema:"enum=sgd,enum=rmsprop,enum=adam,enum=adadelta,description=Without a name: a model's optimizer changes the top-level one's parameters; a top-level one is adam"`
+	Name         string   `yaml:"name" validate:"omitempty,oneof=sgd rmsprop adam adadelta adamw" jsonschema:"enum=sgd,enum=rmsprop,enum=adam,enum=adadelta,enum=adamw,description=Without a name: a model's optimizer changes the top-level one's parameters; a top-level one is adam"`
 	LearningRate *float64 `yaml:"learning_rate" validate:"omitempty,gt=0" jsonschema:"exclusiveMinimum=0,description=Default 0.01 (sgd)\\, 0.001 (rmsprop\\, adam)\\, 1.0 (adadelta)"`
 	Momentum     *float64 `yaml:"momentum" validate:"omitempty,gte=0,lt=1" jsonschema:"minimum=0,exclusiveMaximum=1,description=sgd only"`
 	Nesterov     *bool    `yaml:"nesterov" jsonschema:"description=sgd only"`
 	Rho          *float64 `yaml:"rho" validate:"omitempty,gte=0,lt=1" jsonschema:"minimum=0,exclusiveMaximum=1,description=rmsprop and adadelta"`
 	Beta1        *float64 `yaml:"beta_1" validate:"omitempty,gte=0,lt=1" jsonschema:"minimum=0,exclusiveMaximum=1,description=adam only"`
 	Beta2        *float64 `yaml:"beta_2" validate:"omitempty,gte=0,lt=1" jsonschema:"minimum=0,exclusiveMaximum=1,description=adam only"`
-	Epsilon      *float64 `yaml:"epsilon" validate:"omitempty,gt=0" jsonschema:"exclusiveMinimum=0,description=rmsprop\\, adam and adadelta"`
+	Epsilon      *float64 `yaml:"epsilon" validate:"omitempty,gt=0" jsonschema:"exclusiveMinimum=0,description=rmsprop\\, adam\\, adamw and adadelta"`
+	WeightDecay  *float64 `yaml:"weight_decay" validate:"omitempty,gte=0,lt=1" jsonschema:"minimum=0,exclusiveMaximum=1,description=Decoupled weight decay w ← w − lr·wd·w before each update (Keras 3); default 0\\, 0.004 for adamw"`
 }
 
 // Training is a model's training settings with every default applied.
@@ -68,6 +84,12 @@ type Training struct {
 	ValidationSplit float64
 	// EarlyStop is nil when training runs for all its epochs.
 	EarlyStop *EarlyStopping
+	// Schedule is nil for a constant learning rate without warm-up as no schedule was set;
+	// LabelSmoothing is 0 and Augment nil when not set. None of them enters a result key
+	// unless set.
+	Schedule       *ScheduleSettings `json:",omitempty"`
+	LabelSmoothing float64           `json:",omitempty"`
+	Augment        *Augmentation     `json:",omitempty"`
 }
 
 // OptimizerSettings is an optimizer with every parameter resolved; parameters that the optimizer
@@ -81,6 +103,7 @@ type OptimizerSettings struct {
 	Beta1        float64 `json:"beta_1,omitempty"`
 	Beta2        float64 `json:"beta_2,omitempty"`
 	Epsilon      float64 `json:"epsilon,omitempty"`
+	WeightDecay  float64 `json:"weight_decay,omitempty"`
 }
 
 // Defaults of the training settings.
@@ -97,7 +120,21 @@ var optimizerParams = map[string][]string{
 	"rmsprop":  {"learning_rate", "rho", "epsilon"},
 	"adam":     {"learning_rate", "beta_1", "beta_2", "epsilon"},
 	"adadelta": {"learning_rate", "rho", "epsilon"},
+	"adamw":    {"learning_rate", "beta_1", "beta_2", "epsilon"},
 }
+
+// commonOptimizerParams are the keys every optimizer takes besides those of optimizerParams.
+var commonOptimizerParams = []string{"weight_decay"}
+
+// optimizerNames are the optimizers in documentation order; classicOptimizers those that an
+// error naming the optimizers a parameter belongs to lists (adamw is adam with weight decay).
+var (
+	optimizerNames    = []string{"sgd", "rmsprop", "adam", "adadelta", "adamw"}
+	classicOptimizers = optimizerNames[:4]
+)
+
+// DefaultAdamWWeightDecay is Keras 3's AdamW default weight_decay.
+const DefaultAdamWWeightDecay = 0.004
 
 // DefaultOptimizerSettings returns Keras's defaults for the named optimizer (see Optimizer).
 func DefaultOptimizerSettings(name string) (OptimizerSettings, bool) {
@@ -110,6 +147,8 @@ func DefaultOptimizerSettings(name string) (OptimizerSettings, bool) {
 		return OptimizerSettings{Name: name, LearningRate: 1e-3, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7}, true
 	case "adadelta":
 		return OptimizerSettings{Name: name, LearningRate: 1.0, Rho: 0.95, Epsilon: 1e-7}, true
+	case "adamw":
+		return OptimizerSettings{Name: name, LearningRate: 1e-3, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7, WeightDecay: DefaultAdamWWeightDecay}, true
 	}
 	return OptimizerSettings{}, false
 }
@@ -132,6 +171,15 @@ func (t Train) Override(o Train) Train {
 	if o.EarlyStop != nil {
 		t.EarlyStop = o.EarlyStop
 	}
+	if o.Schedule != nil {
+		t.Schedule = o.Schedule
+	}
+	if o.LabelSmoothing != nil {
+		t.LabelSmoothing = o.LabelSmoothing
+	}
+	if o.Augment != nil {
+		t.Augment = o.Augment
+	}
 	if o.Optimizer != nil {
 		if t.Optimizer == nil || o.Optimizer.Name != "" && o.Optimizer.Name != t.Optimizer.Name {
 			t.Optimizer = o.Optimizer
@@ -139,7 +187,8 @@ func (t Train) Override(o Train) Train {
 			m := *t.Optimizer
 			ov := *o.Optimizer
 			for _, pair := range [][2]**float64{{&m.LearningRate, &ov.LearningRate}, {&m.Momentum, &ov.Momentum},
-				{&m.Rho, &ov.Rho}, {&m.Beta1, &ov.Beta1}, {&m.Beta2, &ov.Beta2}, {&m.Epsilon, &ov.Epsilon}} {
+				{&m.Rho, &ov.Rho}, {&m.Beta1, &ov.Beta1}, {&m.Beta2, &ov.Beta2}, {&m.Epsilon, &ov.Epsilon},
+				{&m.WeightDecay, &ov.WeightDecay}} {
 				if *pair[1] != nil {
 					*pair[0] = *pair[1]
 				}
@@ -197,11 +246,21 @@ func (t Train) Resolve() Training {
 		set(&o.Beta1, opt.Beta1)
 		set(&o.Beta2, opt.Beta2)
 		set(&o.Epsilon, opt.Epsilon)
+		set(&o.WeightDecay, opt.WeightDecay)
 		if opt.Nesterov != nil {
 			o.Nesterov = *opt.Nesterov
 		}
 	}
 	r.Optimizer = o
+	if t.Schedule != nil {
+		r.Schedule = t.Schedule.resolve()
+	}
+	if t.LabelSmoothing != nil {
+		r.LabelSmoothing = *t.LabelSmoothing
+	}
+	if t.Augment != nil {
+		r.Augment = t.Augment.resolve()
+	}
 	return r
 }
 
@@ -228,6 +287,9 @@ func (o *Optimizer) setParams() []string {
 	}
 	if o.Epsilon != nil {
 		out = append(out, "epsilon")
+	}
+	if o.WeightDecay != nil {
+		out = append(out, "weight_decay")
 	}
 	return out
 }

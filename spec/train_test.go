@@ -94,11 +94,11 @@ func TestTrainInSpec(t *testing.T) {
 		want        string // the resolved training of model b, or the errors
 	}{
 		{"inherits", "    train: {batch_size: 8}\n",
-			"{Epochs:5 BatchSize:8 Optimizer:{Name:adadelta LearningRate:1 Momentum:0 Nesterov:false Rho:0.9 Beta1:0 Beta2:0 Epsilon:1e-07} Seed:1 ValidationSplit:0 EarlyStop:<nil>}"},
+			"{Epochs:5 BatchSize:8 Optimizer:{Name:adadelta LearningRate:1 Momentum:0 Nesterov:false Rho:0.9 Beta1:0 Beta2:0 Epsilon:1e-07 WeightDecay:0} Seed:1 ValidationSplit:0 EarlyStop:<nil> Schedule:<nil> LabelSmoothing:0 Augment:<nil>}"},
 		{"merges a nameless optimizer", "    train: {optimizer: {learning_rate: 0.5}}\n",
-			"{Epochs:5 BatchSize:32 Optimizer:{Name:adadelta LearningRate:0.5 Momentum:0 Nesterov:false Rho:0.9 Beta1:0 Beta2:0 Epsilon:1e-07} Seed:1 ValidationSplit:0 EarlyStop:<nil>}"},
+			"{Epochs:5 BatchSize:32 Optimizer:{Name:adadelta LearningRate:0.5 Momentum:0 Nesterov:false Rho:0.9 Beta1:0 Beta2:0 Epsilon:1e-07 WeightDecay:0} Seed:1 ValidationSplit:0 EarlyStop:<nil> Schedule:<nil> LabelSmoothing:0 Augment:<nil>}"},
 		{"replaces with another optimizer", "    train: {optimizer: {name: sgd, momentum: 0.5}}\n",
-			"{Epochs:5 BatchSize:32 Optimizer:{Name:sgd LearningRate:0.01 Momentum:0.5 Nesterov:false Rho:0 Beta1:0 Beta2:0 Epsilon:0} Seed:1 ValidationSplit:0 EarlyStop:<nil>}"},
+			"{Epochs:5 BatchSize:32 Optimizer:{Name:sgd LearningRate:0.01 Momentum:0.5 Nesterov:false Rho:0 Beta1:0 Beta2:0 Epsilon:0 WeightDecay:0} Seed:1 ValidationSplit:0 EarlyStop:<nil> Schedule:<nil> LabelSmoothing:0 Augment:<nil>}"},
 		{"parameter of the inherited optimizer's rival", "    train: {optimizer: {beta_1: 0.5}}\n",
 			"train.yaml:10:33: models[1].train.optimizer.beta_1: beta_1 is a parameter of adam, not of adadelta; adadelta takes learning_rate, rho, epsilon"},
 	}
@@ -160,5 +160,72 @@ models:
 	}
 	if s.Target.Rule != "min" {
 		t.Errorf("rule %q", s.Target.Rule)
+	}
+}
+
+// TestRecipeResolve checks the defaults of the recipe settings: adamw's weight decay, each
+// schedule's parameters, label smoothing and augmentation, and that a model's schedule and
+// augment replace the top-level ones as a whole.
+func TestRecipeResolve(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		t    Train
+		want string
+	}{
+		{"adamw", Train{Optimizer: &Optimizer{Name: "adamw"}},
+			"{Name:adamw LearningRate:0.001 Momentum:0 Nesterov:false Rho:0 Beta1:0.9 Beta2:0.999 Epsilon:1e-07 WeightDecay:0.004} <nil> 0 <nil>"},
+		{"weight decay on sgd", Train{Optimizer: &Optimizer{Name: "sgd", WeightDecay: ptr(0.0005)}},
+			"{Name:sgd LearningRate:0.01 Momentum:0 Nesterov:false Rho:0 Beta1:0 Beta2:0 Epsilon:0 WeightDecay:0.0005} <nil> 0 <nil>"},
+		{"step", Train{Schedule: &Schedule{Name: "step", EveryEpochs: ptr(3.0)}},
+			"&{Name:step WarmupEpochs:0 EveryEpochs:3 Factor:0.1 DecayRate:0 DecayEpochs:0 Alpha:0 PctStart:0 DivFactor:0 FinalDivFactor:0 AnnealStrategy:}"},
+		{"exponential", Train{Schedule: &Schedule{Name: "exponential", DecayRate: ptr(0.9), WarmupEpochs: ptr(0.5)}},
+			"&{Name:exponential WarmupEpochs:0.5 EveryEpochs:0 Factor:0 DecayRate:0.9 DecayEpochs:1 Alpha:0 PctStart:0 DivFactor:0 FinalDivFactor:0 AnnealStrategy:}"},
+		{"cosine", Train{Schedule: &Schedule{Name: "cosine"}},
+			"&{Name:cosine WarmupEpochs:0 EveryEpochs:0 Factor:0 DecayRate:0 DecayEpochs:0 Alpha:0 PctStart:0 DivFactor:0 FinalDivFactor:0 AnnealStrategy:}"},
+		{"onecycle", Train{Schedule: &Schedule{Name: "onecycle"}},
+			"&{Name:onecycle WarmupEpochs:0 EveryEpochs:0 Factor:0 DecayRate:0 DecayEpochs:0 Alpha:0 PctStart:0.3 DivFactor:25 FinalDivFactor:10000 AnnealStrategy:cos}"},
+		{"label smoothing and augment", Train{LabelSmoothing: ptr(0.1), Augment: &Augment{Shift: ptr(2), Zoom: ptr(0.1)}},
+			"0.1 &{Shift:2 Rotate:0 Zoom:0.1}"},
+		{"augment of nothing", Train{Augment: &Augment{Shift: ptr(0)}}, "0 <nil>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := tt.t.Resolve()
+			var got string
+			switch {
+			case tt.t.Optimizer != nil:
+				got = fmt.Sprintf("%+v %v %v %v", r.Optimizer, r.Schedule, r.LabelSmoothing, r.Augment)
+			case tt.t.Schedule != nil:
+				got = fmt.Sprintf("%+v", r.Schedule)
+			default:
+				got = fmt.Sprintf("%v %+v", r.LabelSmoothing, r.Augment)
+			}
+			if got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+	t.Run("a model's schedule and augment replace the top-level ones", func(t *testing.T) {
+		t.Parallel()
+		top := Train{Schedule: &Schedule{Name: "cosine", Alpha: ptr(0.1)}, Augment: &Augment{Shift: ptr(2)}, LabelSmoothing: ptr(0.1)}
+		r := top.Override(Train{Schedule: &Schedule{Name: "onecycle"}, Augment: &Augment{Rotate: ptr(5.0)}}).Resolve()
+		if r.Schedule.Name != "onecycle" || r.Schedule.Alpha != 0 || *r.Augment != (Augmentation{Rotate: 5}) || r.LabelSmoothing != 0.1 {
+			t.Errorf("got schedule %+v, augment %+v, label smoothing %v", r.Schedule, r.Augment, r.LabelSmoothing)
+		}
+	})
+}
+
+func TestRecipeText(t *testing.T) {
+	t.Parallel()
+	if got := (Train{}).Resolve().Recipe(); got != "" {
+		t.Errorf("no recipe: %q", got)
+	}
+	tr := Train{Optimizer: &Optimizer{Name: "adamw"}, Schedule: &Schedule{Name: "cosine", Alpha: ptr(0.1), WarmupEpochs: ptr(1.0)},
+		LabelSmoothing: ptr(0.1), Augment: &Augment{Shift: ptr(2), Rotate: ptr(10.0), Zoom: ptr(0.1)}}
+	want := "weight_decay 0.004; schedule cosine (alpha 0.1, warmup_epochs 1); label_smoothing 0.1; augment shift ±2 px, rotate ±10°, zoom ±0.1"
+	if got := tr.Resolve().Recipe(); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }

@@ -54,6 +54,7 @@ func (s *Spec) resolve(data *DataInfo) ([]ResolvedModel, ErrorList) {
 	}
 	errs = append(errs, s.checkTopSweep(ms)...)
 	errs = append(errs, s.checkOptimizer(s.Train.Optimizer, "train.optimizer", "")...)
+	errs = append(errs, s.checkRecipe(&s.Train, "train")...)
 	errs.Sort()
 	return models, errs
 }
@@ -159,9 +160,9 @@ func (s *Spec) checkOptimizer(o *Optimizer, p Path, inherited string) ErrorList 
 	}
 	var errs ErrorList
 	for _, key := range o.setParams() {
-		if !slices.Contains(takes, key) {
+		if !slices.Contains(takes, key) && !slices.Contains(commonOptimizerParams, key) {
 			var users []string
-			for _, opt := range []string{"sgd", "rmsprop", "adam", "adadelta"} {
+			for _, opt := range classicOptimizers {
 				if slices.Contains(optimizerParams[opt], key) {
 					users = append(users, opt)
 				}

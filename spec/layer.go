@@ -25,7 +25,8 @@ var LayerKinds = func() []LayerKind {
 // layer_conv2d.go, layer_pool.go, layer_flatten.go, layer_dropout.go) holding its settings, their
 // defaults and checks, its output shape and its closed forms. A new kind is a new file, an entry
 // here and its settings' field in Layer; its graph is a function of package ops.
-var layerUnits = []layerUnit{denseUnit{}, conv2dUnit{}, poolUnit{KindMaxPool2D}, poolUnit{KindAvgPool2D}, flattenUnit{}, dropoutUnit{}}
+var layerUnits = []layerUnit{denseUnit{}, conv2dUnit{}, poolUnit{KindMaxPool2D}, poolUnit{KindAvgPool2D}, flattenUnit{}, dropoutUnit{},
+	activationUnit{}, globalPoolUnit{KindGlobalAvgPool2D}, globalPoolUnit{KindGlobalMaxPool2D}}
 
 // unitOf returns the unit of kind k, or nil.
 func unitOf(k LayerKind) layerUnit {
@@ -54,7 +55,9 @@ type layerUnit interface {
 }
 
 // Activations lists the activation functions a dense or conv2d layer may use.
-var Activations = []string{"relu", "sigmoid", "tanh", "softmax", "linear"}
+// leaky_relu has Keras 3's slope of 0.2 below 0 (keras.activations.leaky_relu); swish is
+// x·sigmoid(x) (Keras's "swish", also "silu").
+var Activations = []string{"relu", "sigmoid", "tanh", "softmax", "linear", "leaky_relu", "swish"}
 
 // Layer is one entry of a model's layer list, written as a one-key mapping from the kind to its
 // settings: `- conv2d: {filters: 2n, kernel: 3, activation: relu}`. Exactly one of the pointers
@@ -67,6 +70,10 @@ type Layer struct {
 	AvgPool2D *Pool     `yaml:"avgpool2d"`
 	Flatten   *Flatten  `yaml:"flatten"`
 	Dropout   *Dropout  `yaml:"dropout"`
+
+	Activation      *ActivationLayer `yaml:"activation"`
+	GlobalAvgPool2D *GlobalPool      `yaml:"global_avgpool2d"`
+	GlobalMaxPool2D *GlobalPool      `yaml:"global_maxpool2d"`
 }
 
 // field returns the Layer's field that holds the settings of kind k, or the zero Value.
@@ -92,7 +99,7 @@ func (l *Layer) UserName() string {
 }
 
 func (l *Layer) decodeNode(d *decoder, n *yaml.Node, p Path) {
-	const example = `write "- conv2d: {filters: n, kernel: 3}" (kinds: dense, conv2d, maxpool2d, avgpool2d, flatten, dropout)`
+	const example = `write "- conv2d: {filters: n, kernel: 3}" (kinds: dense, conv2d, maxpool2d, avgpool2d, flatten, dropout, activation, global_avgpool2d, global_maxpool2d)`
 	if n.Kind != yaml.MappingNode || len(n.Content) < 2 {
 		d.errorf(n, p, example, "expected a layer, a one-key mapping from its kind to its settings, found %s", describe(n))
 		return

@@ -23,6 +23,10 @@ var layerGraphs = map[spec.LayerKind]layerGraph{
 	spec.KindAvgPool2D: poolingGraph,
 	spec.KindFlatten:   flattenGraph,
 	spec.KindDropout:   dropoutGraph,
+
+	spec.KindActivation:      activationGraph,
+	spec.KindGlobalAvgPool2D: globalPoolGraph,
+	spec.KindGlobalMaxPool2D: globalPoolGraph,
 }
 
 // addLayer is Stock's and Fast's Layer.
@@ -80,4 +84,18 @@ func dropoutGraph(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, _ str
 		G.WithValue(tensor.New(tensor.WithShape(x.Shape().Clone()...), tensor.Of(tensor.Float32))))
 	lb.AddDropout(mask, l.Rate)
 	return G.HadamardProd(x, mask)
+}
+
+// activationGraph applies the layer's activation act on its own: gorgonia's operations on Stock
+// (activate), our activation op on Fast (FusedActivation).
+func activationGraph(_ *builder.LayerBuild, x *G.Node, _ spec.ResolvedLayer, act string, fast bool) (*G.Node, error) {
+	if fast {
+		return FusedActivation(x, act)
+	}
+	return activate(x, act)
+}
+
+// globalPoolGraph is global average or max pooling, NCHW → [N, C] (see GlobalPool2D).
+func globalPoolGraph(_ *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, _ string, fast bool) (*G.Node, error) {
+	return GlobalPool2D(x, l.Kind == spec.KindGlobalMaxPool2D, fast)
 }

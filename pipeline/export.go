@@ -127,7 +127,9 @@ var onnxActivations = map[string]string{"relu": "Relu", "sigmoid": "Sigmoid", "t
 // ONNXModel translates a stored model into ONNX: NCHW float32 input [N, C, H, W] with a dynamic
 // batch, one node per layer (Conv, MaxPool or AveragePool with Keras's same padding as explicit
 // pads, begin and end, and average pooling over the real cells only, count_include_pad=0; Gemm;
-// Flatten, whose CHW order is nnsweep's; Identity for dropout) and its activation, and Softmax
+// Flatten, whose CHW order is nnsweep's; Identity for dropout; GlobalAveragePool or GlobalMaxPool
+// and a Flatten for global pooling; nothing for an activation layer) and its activation (leaky_relu
+// as LeakyRelu with alpha 0.2, swish as Sigmoid and Mul), and Softmax
 // in place of the last layer's activation, as the training's log-softmax: the output is the
 // probabilities [N, classes].
 func ONNXModel(sm *StoredModel) (onnx.Model, error) {
@@ -182,11 +184,25 @@ func ONNXModel(sm *StoredModel) (onnx.Model, error) {
 			node(l.Name, "Flatten", []string{x}, onnx.IntAttr("axis", 1))
 		case spec.KindDropout:
 			node(l.Name, "Identity", []string{x})
+		case spec.KindActivation: // its activation follows
+		case spec.KindGlobalAvgPool2D, spec.KindGlobalMaxPool2D:
+			op := map[spec.LayerKind]string{spec.KindGlobalAvgPool2D: "GlobalAveragePool", spec.KindGlobalMaxPool2D: "GlobalMaxPool"}[l.Kind]
+			node(l.Name+"/pool", op, []string{x})
+			node(l.Name, "Flatten", []string{x}, onnx.IntAttr("axis", 1))
 		default:
 			return onnx.Model{}, fmt.Errorf("pipeline: ONNX export has no translation of %s layers (%s)", l.Kind, l.Name)
 		}
 		if op := onnxActivations[l.Activation]; op != "" && !last {
 			node(l.Name+"/"+l.Activation, op, []string{x})
+		}
+		switch {
+		case last:
+		case l.Activation == "leaky_relu":
+			node(l.Name+"/leaky_relu", "LeakyRelu", []string{x}, onnx.FloatAttr("alpha", spec.LeakySlope))
+		case l.Activation == "swish": // x·sigmoid(x)
+			in := x
+			node(l.Name+"/swish_sigmoid", "Sigmoid", []string{in})
+			node(l.Name+"/swish", "Mul", []string{in, x})
 		}
 	}
 	if next != len(w.Tensors) {

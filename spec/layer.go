@@ -59,6 +59,11 @@ type layerUnit interface {
 // x·sigmoid(x) (Keras's "swish", also "silu").
 var Activations = []string{"relu", "sigmoid", "tanh", "softmax", "linear", "leaky_relu", "swish"}
 
+// LeakySlope is leaky_relu's slope below 0: 0.2, the default of Keras 3's "leaky_relu" activation
+// (keras.activations.leaky_relu; Keras's LeakyReLU layer defaults to 0.3 and PyTorch to 0.01).
+// leaky_relu(x) = x for x > 0, LeakySlope·x otherwise.
+const LeakySlope = 0.2
+
 // Layer is one entry of a model's layer list, written as a one-key mapping from the kind to its
 // settings: `- conv2d: {filters: 2n, kernel: 3, activation: relu}`. Exactly one of the pointers
 // is set, the one that Kind names (the field whose yaml tag is the kind).

@@ -7,6 +7,7 @@ import (
 
 	"github.com/chewxy/hm"
 	"github.com/nnsweep/nnsweep/runner/kernels"
+	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -44,10 +45,8 @@ const (
 	actSwish
 )
 
-// LeakySlope is leaky_relu's slope for negative inputs: 0.2, the default of Keras 3's
-// "leaky_relu" activation (keras.activations.leaky_relu; the LeakyReLU layer's default is 0.3
-// and PyTorch's 0.01). leaky_relu(x) = x for x > 0, LeakySlope·x otherwise.
-const LeakySlope = 0.2
+// LeakySlope is leaky_relu's slope below 0 (spec.LeakySlope: Keras 3's 0.2).
+const LeakySlope = spec.LeakySlope
 
 // parseActivation reads an activation name, for Stock and the fused ops alike: linear, softmax
 // (left to the log-softmax, so linear here) and the empty string are the identity.

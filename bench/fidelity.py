@@ -81,7 +81,7 @@ class Model:
                 if l.get("use_bias"):
                     x = x + self.w[t].reshape(1, -1)
                     t += 1
-                if probe is not None and act == "relu":
+                if probe is not None and act in ("relu", "leaky_relu"):
                     probe["relu"] = probe.get("relu", 0) + near_zero(x)
                 x = activate(x, act)
             elif kind == "conv2d":
@@ -95,7 +95,7 @@ class Model:
                 if l.get("use_bias"):
                     x = x + self.w[t].reshape(1, -1, 1, 1)
                     t += 1
-                if probe is not None and act == "relu":
+                if probe is not None and act in ("relu", "leaky_relu"):
                     probe["relu"] = probe.get("relu", 0) + near_zero(x)
                 x = activate(x, act)
             elif kind in ("maxpool2d", "avgpool2d"):
@@ -120,6 +120,18 @@ class Model:
                 if masks is not None:  # training; evaluation keeps every value
                     x = x * masks[m].reshape(x.shape)
                     m += 1
+            elif kind == "activation":  # Keras's Activation layer
+                if probe is not None and act in ("relu", "leaky_relu"):
+                    probe["relu"] = probe.get("relu", 0) + near_zero(x)
+                x = activate(x, act)
+            elif kind == "global_avgpool2d":
+                x = x.mean(dim=(2, 3))
+            elif kind == "global_maxpool2d":
+                # torch.max along one axis sends the gradient to the index it returns, the first
+                # maximum, as nnsweep's; amax would share it among ties.
+                if probe is not None:
+                    probe["pool"] = probe.get("pool", 0) + near_tied_windows(x, tuple(x.shape[2:]), tuple(x.shape[2:]))
+                x = x.reshape(x.shape[0], x.shape[1], -1).max(dim=2).values
             else:
                 raise SystemExit(f"fidelity: layer kind {kind!r} is not known to this script")
         return F.log_softmax(x, dim=1)
@@ -167,6 +179,9 @@ def near_ties(meta, weights, s):
     return probe
 
 
+LEAKY_SLOPE = 0.2  # spec.LeakySlope
+
+
 def activate(x, a):
     if a == "relu":
         return F.relu(x)
@@ -174,6 +189,10 @@ def activate(x, a):
         return torch.sigmoid(x)
     if a == "tanh":
         return torch.tanh(x)
+    if a == "leaky_relu":  # Keras 3's slope, 0.2 (PyTorch's default is 0.01)
+        return F.leaky_relu(x, LEAKY_SLOPE)
+    if a == "swish":  # x·sigmoid(x), PyTorch's silu
+        return x * torch.sigmoid(x)
     if a in ("linear", "softmax", "", None):
         return x
     raise SystemExit(f"fidelity: activation {a!r} is not known to this script")

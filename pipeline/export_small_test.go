@@ -7,45 +7,82 @@ import (
 	"testing"
 )
 
-// A model with the activation layer, swish, leaky_relu and global pooling trains, its stored
-// weights give back its test accuracy, and it exports as ONNX with the matching nodes.
+// Models with the activation layer, swish, leaky_relu, global pooling and residual blocks (nested,
+// projected on images and on vectors) train, their stored weights give back their test metrics,
+// and they export as ONNX with the matching nodes.
 func TestSmallKindsTrainAndExport(t *testing.T) {
 	t.Parallel()
+	tests := []struct{ spec, nodes string }{
+		{"testdata/small-kinds.yaml", "Conv Sigmoid Mul MaxPool Conv LeakyRelu GlobalAveragePool Flatten Gemm LeakyRelu Sigmoid Mul Gemm Softmax"},
+		{"testdata/residual.yaml", "Conv Relu Conv Relu Conv Add Relu Conv Sigmoid Mul Conv Add Conv Add GlobalAveragePool Flatten Gemm Relu Gemm Add Gemm Softmax"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			opts := RunOptions{Out: dir, LimitTrain: 200, Progress: "none"}
+			if err := Run(context.Background(), tt.spec, opts, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+				t.Fatal(err)
+			}
+			sm, err := OpenStoredModel(dir, StoredRequest{Point: "n=2"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			test, err := sm.TestData()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := sm.Evaluate(test, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Accuracy != sm.Record.TestAccuracy || got.Loss != sm.Record.TestLoss {
+				t.Errorf("reloaded weights give %+v, the record %v, %v", got, sm.Record.TestAccuracy, sm.Record.TestLoss)
+			}
+			m, err := ONNXModel(sm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ops []string
+			for _, n := range m.Graph.Nodes {
+				ops = append(ops, n.Op)
+				if n.Op == "Mul" && (len(n.Inputs) != 2 || !strings.HasSuffix(n.Inputs[1], "/swish_sigmoid")) {
+					t.Errorf("swish's Mul multiplies %v, want the input and its sigmoid", n.Inputs)
+				}
+			}
+			if strings.Join(ops, " ") != tt.nodes {
+				t.Errorf("nodes %s\nwant  %s", strings.Join(ops, " "), tt.nodes)
+			}
+			if len(m.Graph.Initializers) != len(sm.Weights.Names) {
+				t.Errorf("%d initializers for %d weight tensors", len(m.Graph.Initializers), len(sm.Weights.Names))
+			}
+		})
+	}
+}
+
+// The residual model's Add nodes add each block's output to its input (or its projection).
+func TestONNXResidualAddsShortcut(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	opts := RunOptions{Out: dir, LimitTrain: 200, Progress: "none"}
-	if err := Run(context.Background(), "testdata/small-kinds.yaml", opts, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+	if err := Run(context.Background(), "testdata/residual.yaml", RunOptions{Out: dir, LimitTrain: 64, Progress: "none"}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	sm, err := OpenStoredModel(dir, StoredRequest{Point: "n=2"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	test, err := sm.TestData()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := sm.Evaluate(test, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Accuracy != sm.Record.TestAccuracy || got.Loss != sm.Record.TestLoss {
-		t.Errorf("reloaded weights give %+v, the record %v, %v", got, sm.Record.TestAccuracy, sm.Record.TestLoss)
-	}
 	m, err := ONNXModel(sm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ops []string
+	var adds []string
 	for _, n := range m.Graph.Nodes {
-		ops = append(ops, n.Op)
-	}
-	want := "Conv Sigmoid Mul MaxPool Conv LeakyRelu GlobalAveragePool Flatten Gemm LeakyRelu Sigmoid Mul Gemm Softmax"
-	if strings.Join(ops, " ") != want {
-		t.Errorf("nodes %s\nwant  %s", strings.Join(ops, " "), want)
-	}
-	for _, n := range m.Graph.Nodes {
-		if n.Op == "Mul" && (len(n.Inputs) != 2 || !strings.HasSuffix(n.Inputs[1], "/swish_sigmoid")) {
-			t.Errorf("swish's Mul multiplies %v, want the input and its sigmoid", n.Inputs)
+		if n.Op == "Add" {
+			adds = append(adds, n.Name+"="+strings.Join(n.Inputs, "+"))
 		}
+	}
+	want := "residual_1=conv2d_3+conv2d_1/relu residual_3=conv2d_5+conv2d_4/swish residual_2=residual_3+residual_2/projection residual_4=dense_1/relu+residual_4/projection"
+	if got := strings.Join(adds, " "); got != want {
+		t.Errorf("adds %s\nwant %s", got, want)
 	}
 }

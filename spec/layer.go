@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -26,7 +27,8 @@ var LayerKinds = func() []LayerKind {
 // defaults and checks, its output shape and its closed forms. A new kind is a new file, an entry
 // here and its settings' field in Layer; its graph is a function of package ops.
 var layerUnits = []layerUnit{denseUnit{}, conv2dUnit{}, poolUnit{KindMaxPool2D}, poolUnit{KindAvgPool2D}, flattenUnit{}, dropoutUnit{},
-	activationUnit{}, globalPoolUnit{KindGlobalAvgPool2D}, globalPoolUnit{KindGlobalMaxPool2D}}
+	activationUnit{}, globalPoolUnit{KindGlobalAvgPool2D}, globalPoolUnit{KindGlobalMaxPool2D},
+	residualUnit{}}
 
 // unitOf returns the unit of kind k, or nil.
 func unitOf(k LayerKind) layerUnit {
@@ -79,6 +81,7 @@ type Layer struct {
 	Activation      *ActivationLayer `yaml:"activation"`
 	GlobalAvgPool2D *GlobalPool      `yaml:"global_avgpool2d"`
 	GlobalMaxPool2D *GlobalPool      `yaml:"global_maxpool2d"`
+	Residual        *Residual        `yaml:"residual"`
 }
 
 // field returns the Layer's field that holds the settings of kind k, or the zero Value.
@@ -104,7 +107,7 @@ func (l *Layer) UserName() string {
 }
 
 func (l *Layer) decodeNode(d *decoder, n *yaml.Node, p Path) {
-	const example = `write "- conv2d: {filters: n, kernel: 3}" (kinds: dense, conv2d, maxpool2d, avgpool2d, flatten, dropout, activation, global_avgpool2d, global_maxpool2d)`
+	const example = `write "- conv2d: {filters: n, kernel: 3}" (kinds: dense, conv2d, maxpool2d, avgpool2d, flatten, dropout, activation, global_avgpool2d, global_maxpool2d, residual)`
 	if n.Kind != yaml.MappingNode || len(n.Content) < 2 {
 		d.errorf(n, p, example, "expected a layer, a one-key mapping from its kind to its settings, found %s", describe(n))
 		return
@@ -130,6 +133,9 @@ func (l *Layer) decodeNode(d *decoder, n *yaml.Node, p Path) {
 		fix := "layer kinds: " + strings.Join(kinds, ", ")
 		if s := suggest(name, kinds); s != "" {
 			fix = fmt.Sprintf("did you mean %q?", s)
+		}
+		if slices.Contains(Activations, name) {
+			fix = fmt.Sprintf("an activation on its own is written \"- activation: %s\"", name)
 		}
 		d.errorf(k, p, fix, "unknown layer kind %q", name)
 		return

@@ -29,6 +29,10 @@ var layerGraphs = map[spec.LayerKind]layerGraph{
 	spec.KindGlobalMaxPool2D: globalPoolGraph,
 }
 
+// The residual kind's graph adds its inner layers through addLayer, which reads layerGraphs, so
+// it joins the map once the map exists.
+func init() { layerGraphs[spec.KindResidual] = residualGraph }
+
 // addLayer is Stock's and Fast's Layer.
 func addLayer(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, act string, fast bool) (*G.Node, error) {
 	graph := layerGraphs[l.Kind]
@@ -98,4 +102,29 @@ func activationGraph(_ *builder.LayerBuild, x *G.Node, _ spec.ResolvedLayer, act
 // globalPoolGraph is global average or max pooling, NCHW → [N, C] (see GlobalPool2D).
 func globalPoolGraph(_ *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, _ string, fast bool) (*G.Node, error) {
 	return GlobalPool2D(x, l.Kind == spec.KindGlobalMaxPool2D, fast)
+}
+
+// residualGraph is x + block(x): the inner layers added one by one through their own kinds'
+// graphs (each with its own activation), the shortcut x or its projection (a 1×1 convolution or a
+// dense layer, with bias, through conv2dGraph or denseGraph, its weights bound after the inner
+// layers'), then gorgonia's Add on both engines.
+func residualGraph(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, _ string, fast bool) (*G.Node, error) {
+	y := x
+	for _, il := range l.Layers {
+		var err error
+		if y, err = addLayer(lb, y, il, il.Activation, fast); err != nil {
+			return nil, fmt.Errorf("%s: %w", il.Name, err)
+		}
+	}
+	shortcut := x
+	if p, ok := l.Projection(); ok {
+		var err error
+		if shortcut, err = addLayer(lb, x, p, "linear", fast); err != nil {
+			return nil, fmt.Errorf("%s: %w", p.Name, err)
+		}
+	}
+	if !y.Shape().Eq(shortcut.Shape()) {
+		return nil, fmt.Errorf("residual block output %v cannot be added to its shortcut %v", y.Shape(), shortcut.Shape())
+	}
+	return G.Add(y, shortcut)
 }

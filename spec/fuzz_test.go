@@ -24,6 +24,9 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("name: a\nx: &a {dense: {units: 2}}\nmodel: {layers: [*a, *a, {flatten: *a}]}\n"))
 	f.Add([]byte("sweep: {n: {from: 1, to: 9223372036854775807, factor: 3}}\n"))
+	f.Add([]byte("name: r\ndataset: mnist\ntarget: {min: 0.5}\nsweep: {n: [2]}\nmodel:\n  layers:\n    - conv2d: {filters: n, kernel: 3, padding: same, activation: swish}\n" +
+		"    - residual: {project: true, layers: [{conv2d: {filters: 2n, kernel: 3, stride: 2, padding: same}}, {activation: leaky_relu}, {residual: {layers: [{dropout: {rate: 0.5}}]}}]}\n" +
+		"    - global_avgpool2d:\n    - residual: {layers: [{dense: {units: 2n}}]}\n    - dense: {units: 10}\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		s, errs := Parse("fuzz.yaml", src)
 		if s == nil && len(errs) == 0 {

@@ -26,6 +26,9 @@ var smallKindLayers = []struct{ name, input, layers string }{
 	{"activation-layer-vector", "[1, 1, 5]", "    - flatten: {}\n    - dense: {units: 2n}\n    - activation: leaky_relu\n    - activation: sigmoid\n    - dense: {units: 3}\n"},
 	{"global-avgpool", "[5, 4, 1]", "    - conv2d: {filters: 2n, kernel: 2, activation: tanh}\n    - global_avgpool2d: {}\n    - dense: {units: 3}\n"},
 	{"global-maxpool", "[5, 4, 1]", "    - conv2d: {filters: 2n, kernel: 2, activation: tanh}\n    - global_maxpool2d: {}\n    - dense: {units: 3}\n"},
+	{"residual-identity", "[5, 5, 1]", "    - conv2d: {filters: n, kernel: 2, padding: same, activation: tanh}\n    - residual:\n        layers:\n          - conv2d: {filters: n, kernel: 3, padding: same, activation: swish}\n          - conv2d: {filters: n, kernel: 3, padding: same}\n    - activation: tanh\n    - flatten: {}\n    - dense: {units: 3}\n"},
+	{"residual-project-stride", "[6, 5, 1]", "    - conv2d: {filters: n, kernel: 2, activation: tanh}\n    - residual:\n        project: true\n        layers:\n          - conv2d: {filters: 2n, kernel: 3, stride: 2, padding: same, activation: tanh}\n          - residual:\n              layers:\n                - dropout: {rate: 0.25}\n                - conv2d: {filters: 2n, kernel: 2, padding: same, use_bias: false}\n    - global_avgpool2d: {}\n    - dense: {units: 3}\n"},
+	{"residual-vector-project", "[1, 1, 5]", "    - flatten: {}\n    - residual:\n        project: true\n        layers:\n          - dense: {units: 2n, activation: sigmoid}\n    - residual:\n        layers:\n          - dense: {units: 2n, activation: leaky_relu}\n    - dense: {units: 3}\n"},
 }
 
 // TestSmallKindsFiniteDifferences checks the gradients of the new kinds and activations on both

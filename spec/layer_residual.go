@@ -61,7 +61,7 @@ func (residualUnit) resolve(w *layerWalk, body any, rl *ResolvedLayer) {
 	switch {
 	case in.vector != w.vector:
 		w.add("keep the block's data an image (no flatten, dense or global pooling inside) or a vector throughout",
-			"the block's input is %s but its output is %s; they cannot be added", shapeWords(in), shapeWords(*w))
+			"the block's input is %s but its output is %s, so they cannot be added", shapeWords(in), shapeWords(*w))
 		w.structure = false
 	case same && !project:
 	case !project:
@@ -69,7 +69,7 @@ func (residualUnit) resolve(w *layerWalk, body any, rl *ResolvedLayer) {
 		if w.vector {
 			fix = "set project: true or give the last inner layer the input's width"
 		}
-		w.add(fix, "the block's output %s does not match its input %s, so they cannot be added", shapeWords(*w), shapeWords(in))
+		w.add(fix, "the block's output (%s) does not match its input (%s), so they cannot be added", shapeWords(*w), shapeWords(in))
 		w.structure = false
 	case w.vector:
 		rl.Window, rl.Stride = Pair{1, 1}, Pair{1, 1}
@@ -79,7 +79,7 @@ func (residualUnit) resolve(w *layerWalk, body any, rl *ResolvedLayer) {
 		if !okh || !okw || !in.haveShape {
 			if in.haveShape {
 				w.add("make the block keep or shrink the size by a whole stride (padding: same)",
-					"no stride of a 1×1 projection takes the input %s to the block's output %s", shapeWords(in), shapeWords(*w))
+					"no stride of a 1×1 projection takes the input (%s) to the block's output (%s)", shapeWords(in), shapeWords(*w))
 			}
 			w.structure = false
 			return

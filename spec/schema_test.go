@@ -116,7 +116,7 @@ func TestSchemaRejectsBadSpecs(t *testing.T) {
 		"range-step-zero", "range-factor-and-step", "range-missing-to", "target-out-of-range", "missing-target",
 		"missing-dataset", "unknown-dataset", "user-dataset-no-test", "optimizer-unknown", "optimizer-parameter",
 		"dropout-rate", "model-and-models", "models-empty", "models-no-name", "validation-split", "input-length",
-		"model-name", "bad-values", "missing-fields", "activation-unknown",
+		"model-name", "bad-values", "missing-fields", "activation-unknown", "residual-inner-errors",
 	} {
 		src, err := os.ReadFile("testdata/bad/" + name + ".yaml")
 		if err != nil {

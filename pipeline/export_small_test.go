@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/nnsweep/nnsweep/spec"
 )
 
 // Models with the activation layer, swish, leaky_relu, global pooling and residual blocks (nested,
@@ -84,5 +86,32 @@ func TestONNXResidualAddsShortcut(t *testing.T) {
 	want := "residual_1=conv2d_3+conv2d_1/relu residual_3=conv2d_5+conv2d_4/swish residual_2=residual_3+residual_2/projection residual_4=dense_1/relu+residual_4/projection"
 	if got := strings.Join(adds, " "); got != want {
 		t.Errorf("adds %s\nwant %s", got, want)
+	}
+}
+
+// A residual block's inner layers enter the result key: changing one inner activation, or the
+// projection, changes the key.
+func TestResidualInnerLayersEnterKey(t *testing.T) {
+	t.Parallel()
+	key := func(inner, project string) string {
+		src := "name: k\ndataset: mnist\ntarget: {min: 0.5}\nmodel:\n  layers:\n    - conv2d: {filters: 2, kernel: 3, padding: same}\n" +
+			"    - residual: {project: " + project + ", layers: [{conv2d: {filters: 2, kernel: 3, padding: same, activation: " + inner + "}}]}\n" +
+			"    - flatten: {}\n    - dense: {units: 10}\n"
+		s, errs := spec.Parse("k.yaml", []byte(src))
+		if errs != nil {
+			t.Fatal(errs.Lines())
+		}
+		ms, errs := spec.Expand(s, &spec.DataInfo{H: 28, W: 28, C: 1, Classes: 10})
+		if errs != nil {
+			t.Fatal(errs.Lines())
+		}
+		return pointKey(ms[0], ms[0].Points[0], 0, "sum", "fast")
+	}
+	relu, tanh, projected := key("relu", "false"), key("tanh", "false"), key("relu", "true")
+	if relu == tanh || relu == projected || tanh == projected {
+		t.Errorf("keys relu %s, tanh %s, projected %s: want three different keys", relu, tanh, projected)
+	}
+	if relu != key("relu", "false") {
+		t.Error("the key of one model is not stable")
 	}
 }

@@ -77,33 +77,38 @@ class Model:
         """Log-probabilities of batch x; probe, a dict, collects near ties (see near_ties)."""
         c, h, w = self.meta["input_nchw"]
         x = x.reshape(-1, c, h, w)
-        t, m = 0, 0
-        last = len(self.layers) - 1
-        for i, l in enumerate(self.layers):
+        self.t, self.m = 0, 0  # the next weight tensor and dropout mask
+        x = self.run(self.layers, x, masks, probe, True)
+        return F.log_softmax(x, dim=1)
+
+    def take(self):
+        self.t += 1
+        return self.w[self.t - 1]
+
+    def run(self, layers, x, masks, probe, outer):
+        """layers applied to x; outer says they are the model's own, whose last activation is
+        left to the log-softmax."""
+        last = len(layers) - 1
+        for i, l in enumerate(layers):
             kind = l["kind"]
-            act = "linear" if i == last else l.get("activation", "linear")
+            act = "linear" if outer and i == last else l.get("activation", "linear")
             if kind == "dense":
-                k = self.w[t]
-                t += 1
-                x = x @ k
+                x = x @ self.take()
                 if l.get("use_bias"):
-                    x = x + self.w[t].reshape(1, -1)
-                    t += 1
-                if probe is not None and act == "relu":
+                    x = x + self.take().reshape(1, -1)
+                if probe is not None and act in ("relu", "leaky_relu"):
                     probe["relu"] = probe.get("relu", 0) + near_zero(x)
                 x = activate(x, act)
             elif kind == "conv2d":
-                k = self.w[t]
-                t += 1
+                k = self.take()
                 kh, kw = l["window"]
                 sh, sw = l["stride"]
                 if l.get("padding") == "same":
                     x = F.pad(x, same_pads(x.shape[2], x.shape[3], kh, kw, sh, sw))
                 x = F.conv2d(x, k, stride=(sh, sw))
                 if l.get("use_bias"):
-                    x = x + self.w[t].reshape(1, -1, 1, 1)
-                    t += 1
-                if probe is not None and act == "relu":
+                    x = x + self.take().reshape(1, -1, 1, 1)
+                if probe is not None and act in ("relu", "leaky_relu"):
                     probe["relu"] = probe.get("relu", 0) + near_zero(x)
                 x = activate(x, act)
             elif kind in ("maxpool2d", "avgpool2d"):
@@ -126,31 +131,49 @@ class Model:
                 x = x.reshape(x.shape[0], -1)  # NCHW: features in CHW order, as nnsweep's
             elif kind == "dropout":
                 if masks is not None:  # training; evaluation keeps every value
-                    x = x * masks[m].reshape(x.shape)
-                    m += 1
+                    x = x * masks[self.m].reshape(x.shape)
+                    self.m += 1
+            elif kind == "activation":  # Keras's Activation layer
+                if probe is not None and act in ("relu", "leaky_relu"):
+                    probe["relu"] = probe.get("relu", 0) + near_zero(x)
+                x = activate(x, act)
+            elif kind == "global_avgpool2d":
+                x = x.mean(dim=(2, 3))
+            elif kind == "global_maxpool2d":
+                # torch.max along one axis sends the gradient to the index it returns, the first
+                # maximum, as nnsweep's; amax would share it among ties.
+                if probe is not None:
+                    probe["pool"] = probe.get("pool", 0) + near_tied_windows(x, tuple(x.shape[2:]), tuple(x.shape[2:]))
+                x = x.reshape(x.shape[0], x.shape[1], -1).max(dim=2).values
+            elif kind == "residual":  # x + block(x), the shortcut projected by a 1×1 conv (dense on vectors)
+                y = self.run(l["layers"], x, masks, probe, False)
+                if (l.get("settings") or {}).get("project"):
+                    k, b = self.take(), self.take()
+                    if x.dim() == 2:
+                        x = x @ k + b.reshape(1, -1)
+                    else:
+                        x = F.conv2d(x, k, stride=tuple(l["stride"])) + b.reshape(1, -1, 1, 1)
+                x = y + x
             elif kind in ("depthwise_conv2d", "separable_conv2d"):
                 # nnsweep's depthwise kernel is [c·m, 1, kh, kw], output channel ch·m + j being
                 # input channel ch's j-th kernel: PyTorch's grouped layout with groups = c.
                 # separable_conv2d adds a 1×1 convolution [filters, c·m, 1, 1] and one bias.
-                k = self.w[t]
-                t += 1
+                k = self.take()
                 kh, kw = l["window"]
                 sh, sw = l["stride"]
                 if l.get("padding") == "same":
                     x = F.pad(x, same_pads(x.shape[2], x.shape[3], kh, kw, sh, sw))
                 x = F.conv2d(x, k, stride=(sh, sw), groups=x.shape[1])
                 if kind == "separable_conv2d":
-                    x = F.conv2d(x, self.w[t])
-                    t += 1
+                    x = F.conv2d(x, self.take())
                 if l.get("use_bias"):
-                    x = x + self.w[t].reshape(1, -1, 1, 1)
-                    t += 1
-                if probe is not None and act == "relu":
+                    x = x + self.take().reshape(1, -1, 1, 1)
+                if probe is not None and act in ("relu", "leaky_relu"):
                     probe["relu"] = probe.get("relu", 0) + near_zero(x)
                 x = activate(x, act)
             else:
                 raise SystemExit(f"fidelity: layer kind {kind!r} is not known to this script")
-        return F.log_softmax(x, dim=1)
+        return x
 
 
 def same_pads(h, w, kh, kw, sh, sw):
@@ -195,6 +218,9 @@ def near_ties(meta, weights, s):
     return probe
 
 
+LEAKY_SLOPE = 0.2  # spec.LeakySlope
+
+
 def activate(x, a):
     if a == "relu":
         return F.relu(x)
@@ -202,6 +228,10 @@ def activate(x, a):
         return torch.sigmoid(x)
     if a == "tanh":
         return torch.tanh(x)
+    if a == "leaky_relu":  # Keras 3's slope, 0.2 (PyTorch's default is 0.01)
+        return F.leaky_relu(x, LEAKY_SLOPE)
+    if a == "swish":  # x·sigmoid(x), PyTorch's silu
+        return x * torch.sigmoid(x)
     if a in ("linear", "softmax", "", None):
         return x
     raise SystemExit(f"fidelity: activation {a!r} is not known to this script")
@@ -440,6 +470,13 @@ def evaluate(d, dtype, model=None):
             "nnsweep_accuracy": res["test_accuracy"], "nnsweep_loss": res["test_loss"]}
 
 
+def all_layers(layers):
+    """Every layer of a list, those inside residual blocks included."""
+    for l in layers:
+        yield l
+        yield from all_layers(l.get("layers") or [])
+
+
 def replay(d, dtype):
     """Trains the whole run again in PyTorch from nnsweep's initial weights, in nnsweep's order of
     examples (order.npz), and evaluates it on the test set: the accuracy each side reaches from the
@@ -450,7 +487,7 @@ def replay(d, dtype):
     meta = json.load(open(os.path.join(d, "meta.json")))
     orders_path = os.path.join(d, "order.npz")
     if (meta.get("dataset") != "mnist" or meta.get("validation_split", 0) > 0 or not os.path.exists(orders_path)
-            or any(l["kind"] == "dropout" for l in meta["layers"]) or meta.get("augment")):
+            or any(l["kind"] == "dropout" for l in all_layers(meta["layers"])) or meta.get("augment")):
         return None
     import peer  # bench/peer.py: the IDX readers
     x, y = peer.load(peer.DEFAULT_DATA, "train", meta.get("limit_train", 0))

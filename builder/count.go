@@ -22,6 +22,10 @@ type LayerCount struct {
 	MACs spec.Poly
 	// Activations counts the output values per example.
 	Activations spec.Poly
+	// Depth is 0 for a model's own layers, 1 for the layers inside a residual block (and its
+	// projection), 2 inside a block inside a block, and so on. A block's counts include its inner
+	// layers', so only the rows of depth 0 add up to the model's.
+	Depth int
 }
 
 // ModelCount is a model's closed form: per layer and in total.
@@ -38,14 +42,29 @@ type ModelCount struct {
 func Count(m spec.ResolvedModel) ModelCount {
 	var mc ModelCount
 	for _, l := range m.Layers {
-		lc := LayerCount{Name: l.Name, Kind: l.Kind, H: l.OutH, W: l.OutW, C: l.OutC, Vector: l.Vector,
-			Params: l.Params(), MACs: l.MACs(), Activations: l.Activations()}
+		lc := layerCount(l, 0)
 		mc.Params = mc.Params.Add(lc.Params)
 		mc.MACs = mc.MACs.Add(lc.MACs)
 		mc.Activations = mc.Activations.Add(lc.Activations)
-		mc.Layers = append(mc.Layers, lc)
+		mc.addRows(l, 0)
 	}
 	return mc
+}
+
+func layerCount(l spec.ResolvedLayer, depth int) LayerCount {
+	return LayerCount{Name: l.Name, Kind: l.Kind, H: l.OutH, W: l.OutW, C: l.OutC, Vector: l.Vector,
+		Params: l.Params(), MACs: l.MACs(), Activations: l.Activations(), Depth: depth}
+}
+
+// addRows appends l's row and, for a residual block, its inner layers' and its projection's.
+func (mc *ModelCount) addRows(l spec.ResolvedLayer, depth int) {
+	mc.Layers = append(mc.Layers, layerCount(l, depth))
+	for _, il := range l.Layers {
+		mc.addRows(il, depth+1)
+	}
+	if p, ok := l.Projection(); ok {
+		mc.addRows(p, depth+1)
+	}
 }
 
 // LayerAt is one layer's numbers at a sweep point.
@@ -55,6 +74,8 @@ type LayerAt struct {
 	OutputShape []int64 `json:"output_shape"` // [H, W, C] for images, [units] for vectors
 	Params      int64   `json:"params"`
 	MACs        int64   `json:"macs"`
+	// Depth is LayerCount.Depth: rows inside residual blocks have depth 1 or more.
+	Depth int `json:"depth,omitempty"`
 }
 
 // PointCount is a model's numbers at a sweep point.
@@ -82,7 +103,7 @@ func (mc ModelCount) At(p spec.Point) (PointCount, error) {
 	pc.MACs = eval("multiply-adds", mc.MACs)
 	pc.Activations = eval("activations", mc.Activations)
 	for _, l := range mc.Layers {
-		la := LayerAt{Name: l.Name, Kind: string(l.Kind), Params: eval("parameters", l.Params), MACs: eval("multiply-adds", l.MACs)}
+		la := LayerAt{Name: l.Name, Kind: string(l.Kind), Params: eval("parameters", l.Params), MACs: eval("multiply-adds", l.MACs), Depth: l.Depth}
 		if l.Vector {
 			la.OutputShape = []int64{eval("channels", l.C)}
 		} else {

@@ -26,18 +26,28 @@ type keyLayer struct {
 	UseBias    bool    `json:"use_bias"`
 	Rate       float64 `json:"rate,omitempty"`
 	Settings   any     `json:"settings,omitempty"`
+	// Layers are a residual block's inner layers (absent for every other kind, so the keys of
+	// models without residual blocks are as before).
+	Layers []keyLayer `json:"layers,omitempty"`
 }
 
 // keyLayers returns m's layers at point p as they enter a result key.
 func keyLayers(m spec.ResolvedModel, p spec.Point) []keyLayer {
-	vars := p.Map()
-	layers := make([]keyLayer, len(m.Layers))
-	for i, l := range m.Layers {
+	return keyLayerList(m.Layers, p.Map())
+}
+
+// keyLayerList returns layers at the point's values vars as they enter a result key.
+func keyLayerList(ls []spec.ResolvedLayer, vars map[string]int64) []keyLayer {
+	layers := make([]keyLayer, len(ls))
+	for i, l := range ls {
 		k := keyLayer{Name: l.Name, Kind: string(l.Kind), Window: [2]int{l.Window.H, l.Window.W},
 			Stride: [2]int{l.Stride.H, l.Stride.W}, Padding: l.Padding, Activation: l.Activation, UseBias: l.UseBias, Rate: l.Rate,
 			Settings: l.Settings}
 		if !l.Width.IsZero() {
 			k.Width = l.Width.Poly().MustEval(vars)
+		}
+		if len(l.Layers) > 0 {
+			k.Layers = keyLayerList(l.Layers, vars)
 		}
 		layers[i] = k
 	}

@@ -199,7 +199,8 @@ func writeSummaries(w io.Writer, e *Experiment, out ParamsJSON, markdown bool) e
 			if pt.Params > 0 && l.Params > 0 {
 				share = fmt.Sprintf("%.1f%%", 100*float64(l.Params)/float64(pt.Params))
 			}
-			t.Append([]string{fmt.Sprintf("%s (%s)", l.Name, l.Kind), strings.Join(shape, "×"),
+			// A residual block's inner layers are marked "· " per level under it (the table trims spaces).
+			t.Append([]string{fmt.Sprintf("%s%s (%s)", strings.Repeat("· ", l.Depth), l.Name, l.Kind), strings.Join(shape, "×"),
 				m.Count.Layers[j].Params.String(), formatInt(l.Params), share})
 		}
 		t.Footer([]string{"total", "", pm.Params, formatInt(pt.Params), ""})

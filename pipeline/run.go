@@ -636,7 +636,9 @@ func (r *runState) train(ctx context.Context, j job) (Record, error) {
 		FinishedAt: time.Now().UTC(),
 	}
 	for _, l := range pc.Layers {
-		rec.Layers = append(rec.Layers, LayerParams{Name: l.Name, Kind: l.Kind, Params: l.Params})
+		if l.Depth == 0 { // a residual block's row counts its inner layers
+			rec.Layers = append(rec.Layers, LayerParams{Name: l.Name, Kind: l.Kind, Params: l.Params})
+		}
 	}
 	// The weights are on disk before the record that names them: a run killed in between leaves
 	// weights without a record (trained again, and replaced, by the next run), never the reverse.

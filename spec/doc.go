@@ -21,7 +21,8 @@
 // sweep.go, train.go, schedule.go for the training recipes, dataset.go). Each layer kind is one
 // file, layer_<kind>.go (layer_dense.go, layer_conv2d.go, …), holding its settings, defaults and checks,
 // its output shape, its parameters and multiply-adds as polynomials and its weights' shapes;
-// package ops adds its graph (runner/ops/layers.go). Expr is a width such as "2n" and Poly an
+// package ops adds its graph (runner/ops/layers.go). A residual block nests a layer list: its
+// ResolvedLayer holds the inner layers, resolved, in Layers. Expr is a width such as "2n" and Poly an
 // integer polynomial in the sweep variables such as 63n² + 335n + 10; JSONSchema (schema.go)
 // generates the schema from these types. Package spec imports no other package of nnsweep.
 package spec

@@ -67,8 +67,11 @@ type ResolvedLayer struct {
 	// the data is a vector, as polynomials in the sweep variables.
 	InC, OutC Poly
 	// Settings holds what a kind resolves beyond the fields above, for its graph to read (nil for
-	// every kind so far). It enters the result key as JSON, so it must marshal deterministically.
+	// every kind but residual's ResidualSettings). It enters the result key as JSON, so it must
+	// marshal deterministically.
 	Settings any
+	// Layers are a residual block's inner layers, resolved (nil for every other kind).
+	Layers []ResolvedLayer
 }
 
 // Params returns the layer's trainable parameters (weights and biases) in closed form.
@@ -79,11 +82,20 @@ func (l ResolvedLayer) Params() Poly { p, _ := unitOf(l.Kind).count(l); return p
 func (l ResolvedLayer) MACs() Poly { _, m := unitOf(l.Kind).count(l); return m }
 
 // Activations returns the layer's output values per example in closed form.
+//
+// A residual block's count adds its inner layers' and its projection's to its own output.
 func (l ResolvedLayer) Activations() Poly {
+	own := Const(int64(l.OutH * l.OutW)).Mul(l.OutC)
 	if l.Vector {
-		return l.OutC
+		own = l.OutC
 	}
-	return Const(int64(l.OutH * l.OutW)).Mul(l.OutC)
+	for _, il := range l.Layers {
+		own = own.Add(il.Activations())
+	}
+	if p, ok := l.Projection(); ok {
+		own = own.Add(p.Activations())
+	}
+	return own
 }
 
 // Weights returns the layer's trainable tensors, in the order the graph binds them.
@@ -332,6 +344,7 @@ type layerWalk struct {
 	c      Poly   // channels, or the vector's length
 	// bound is the sum of |coefficients| of the channel count, see maxCoeffSum.
 	bound float64
+	list  *layerList
 }
 
 // add reports a problem of the current layer.
@@ -374,52 +387,71 @@ func (w *layerWalk) slide(rl *ResolvedLayer, what, fix string) (oh, ow int, ok b
 // names, their widths at every point and softmax's place.
 func (s *Spec) resolveLayers(m *Model, mp Path, haveShape bool, known []string, r *ResolvedModel) ErrorList {
 	w := &layerWalk{s: s, haveShape: haveShape, structure: true, prev: "the input",
-		h: r.Input.H, w: r.Input.W, c: Const(int64(r.Input.C)), bound: float64(r.Input.C)}
-	counts := map[LayerKind]int{}
-	names := map[string]Path{}
-	var widths []width
-	for i := range m.Layers {
-		l := &m.Layers[i]
+		h: r.Input.H, w: r.Input.W, c: Const(int64(r.Input.C)), bound: float64(r.Input.C),
+		list: &layerList{counts: map[LayerKind]int{}, names: map[string]Path{}, known: known, mp: mp}}
+	r.Layers = w.resolveList(m.Layers, mp.Child("layers"), true)
+	return append(w.errs, s.checkWidthsAt(w.list.widths, r.Points)...)
+}
+
+// layerList is what the layers of a model share while they are resolved, those inside residual
+// blocks included: the count of each kind (for default names), the names taken, the widths to
+// check at every point, the sweep's variables and the model's path.
+type layerList struct {
+	counts map[LayerKind]int
+	names  map[string]Path
+	widths []width
+	known  []string
+	mp     Path
+}
+
+// resolveList resolves the layers written at lp (a model's layers, or a residual block's) in
+// order, moving w through them. outer says the list is the model's own, whose last layer may
+// have softmax.
+func (w *layerWalk) resolveList(layers []Layer, lp Path, outer bool) []ResolvedLayer {
+	s, list := w.s, w.list
+	var out []ResolvedLayer
+	for i := range layers {
+		l := &layers[i]
 		if l.Kind == "" || l.body().IsNil() {
 			w.structure = false // reported by Parse
 			continue
 		}
 		u := unitOf(l.Kind)
 		w.kind = l.Kind
-		counts[l.Kind]++
-		w.lp = mp.Child("layers").Index(i).Child(string(l.Kind))
+		list.counts[l.Kind]++
+		w.lp = lp.Index(i).Child(string(l.Kind))
 		if s.rejectedWithin(w.lp) {
 			w.structure = false
 		}
 		rl := ResolvedLayer{Kind: l.Kind, Path: w.lp, Name: l.UserName(), Activation: "linear", UseBias: true}
 		if rl.Name == "" {
-			rl.Name = fmt.Sprintf("%s_%d", l.Kind, counts[l.Kind])
+			rl.Name = fmt.Sprintf("%s_%d", l.Kind, list.counts[l.Kind])
 		} else if !modelName.MatchString(rl.Name) {
 			w.errs = append(w.errs, s.errorAt(w.lp.Child("name"), layerNameFix, "%q is not a valid layer name", rl.Name))
 		}
-		if p, dup := names[rl.Name]; dup {
+		if p, dup := list.names[rl.Name]; dup {
 			w.errs = append(w.errs, s.errorAt(w.lp.Child("name"), "give each layer its own name", "layer name %q is already used by %s", rl.Name, p))
 		}
-		names[rl.Name] = w.lp
+		list.names[rl.Name] = w.lp
 		rl.InH, rl.InW, rl.InC = w.h, w.w, w.c
 		u.resolve(w, l.body().Interface(), &rl)
 		if w.vector {
 			w.h, w.w = 0, 0
 		}
 		rl.OutH, rl.OutW, rl.Vector, rl.OutC = w.h, w.w, w.vector, w.c
-		if rl.Activation == "softmax" && i != len(m.Layers)-1 {
+		if rl.Activation == "softmax" && (!outer || i != len(layers)-1) {
 			w.errs = append(w.errs, s.errorAt(w.lp.Child("activation"), "use relu, sigmoid, tanh or linear here", "softmax belongs to the last layer only"))
 		}
 		w.prev = rl.Name
-		r.Layers = append(r.Layers, rl)
+		out = append(out, rl)
 		field, e := u.width(l.body().Interface())
-		wd, werrs := s.checkWidth(rl.Path.Child(field), field, e, known, mp)
+		wd, werrs := s.checkWidth(rl.Path.Child(field), field, e, list.known, list.mp)
 		w.errs = append(w.errs, werrs...)
 		if !wd.expr.IsZero() {
-			widths = append(widths, wd)
+			list.widths = append(list.widths, wd)
 		}
 	}
-	return append(w.errs, s.checkWidthsAt(widths, r.Points)...)
+	return out
 }
 
 // checkClassifier checks that m ends in a dense classifier of the dataset's classes whose
@@ -471,11 +503,18 @@ func imageSize(h, w int, known bool) string {
 // usedVars returns the sweep variables that m's widths use.
 func usedVars(m *Model) map[string]bool {
 	used := map[string]bool{}
-	for _, l := range m.Layers {
-		for _, v := range widthOf(l).Poly().Vars() {
-			used[v] = true
+	var walk func(layers []Layer)
+	walk = func(layers []Layer) {
+		for _, l := range layers {
+			for _, v := range widthOf(l).Poly().Vars() {
+				used[v] = true
+			}
+			if l.Kind == KindResidual && l.Residual != nil {
+				walk(l.Residual.Layers)
+			}
 		}
 	}
+	walk(m.Layers)
 	return used
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -112,6 +113,9 @@ func exampleFix(p Path, generic string) string {
 	return generic
 }
 
+// optionAliases are other libraries' names of an option, suggested in place of the nearest spelling.
+var optionAliases = map[string]string{"silu": "swish"}
+
 // fieldMessage words a failed tag rule as a problem and a fix. tag is the field's whole validate
 // tag; written is whether the user wrote the value.
 func fieldMessage(fe validator.FieldError, tag string, written bool) (problem, fix string) {
@@ -134,7 +138,11 @@ func fieldMessage(fe validator.FieldError, tag string, written bool) (problem, f
 		options := strings.Fields(fe.Param())
 		s, _ := fe.Value().(string)
 		fix = "use one of: " + strings.Join(options, ", ")
-		if best := suggest(s, options); best != "" {
+		best := suggest(s, options)
+		if alias, ok := optionAliases[strings.ToLower(s)]; ok && slices.Contains(options, alias) {
+			best = alias
+		}
+		if best != "" {
 			fix = fmt.Sprintf("did you mean %q?", best)
 			if len(options) > 1 {
 				fix += " (" + strings.Join(options, ", ") + ")"

@@ -27,6 +27,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("train: {optimizer: {name: adamw, weight_decay: 0.01}, label_smoothing: 0.1,\n" +
 		"  schedule: {name: onecycle, warmup_epochs: 0.5, pct_start: 0.2, anneal_strategy: linear},\n" +
 		"  augment: {shift: 2, rotate: 10, zoom: 0.1}}\nmodel: {layers: [{flatten: {}}, {dense: {units: 10}}]}\n"))
+	f.Add([]byte("name: r\ndataset: mnist\ntarget: {min: 0.5}\nsweep: {n: [2]}\nmodel:\n  layers:\n    - conv2d: {filters: n, kernel: 3, padding: same, activation: swish}\n" +
+		"    - residual: {project: true, layers: [{conv2d: {filters: 2n, kernel: 3, stride: 2, padding: same}}, {activation: leaky_relu}, {residual: {layers: [{dropout: {rate: 0.5}}]}}]}\n" +
+		"    - global_avgpool2d:\n    - residual: {layers: [{dense: {units: 2n}}]}\n    - dense: {units: 10}\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		s, errs := Parse("fuzz.yaml", src)
 		if s == nil && len(errs) == 0 {

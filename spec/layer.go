@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,7 +26,10 @@ var LayerKinds = func() []LayerKind {
 // layer_conv2d.go, layer_pool.go, layer_flatten.go, layer_dropout.go) holding its settings, their
 // defaults and checks, its output shape and its closed forms. A new kind is a new file, an entry
 // here and its settings' field in Layer; its graph is a function of package ops.
-var layerUnits = []layerUnit{denseUnit{}, conv2dUnit{}, poolUnit{KindMaxPool2D}, poolUnit{KindAvgPool2D}, flattenUnit{}, dropoutUnit{}, depthwiseConv2DUnit{}, separableConv2DUnit{}}
+var layerUnits = []layerUnit{denseUnit{}, conv2dUnit{}, poolUnit{KindMaxPool2D}, poolUnit{KindAvgPool2D}, flattenUnit{}, dropoutUnit{},
+	depthwiseConv2DUnit{}, separableConv2DUnit{},
+	activationUnit{}, globalPoolUnit{KindGlobalAvgPool2D}, globalPoolUnit{KindGlobalMaxPool2D},
+	residualUnit{}}
 
 // unitOf returns the unit of kind k, or nil.
 func unitOf(k LayerKind) layerUnit {
@@ -54,7 +58,14 @@ type layerUnit interface {
 }
 
 // Activations lists the activation functions a dense or conv2d layer may use.
-var Activations = []string{"relu", "sigmoid", "tanh", "softmax", "linear"}
+// leaky_relu has Keras 3's slope of 0.2 below 0 (keras.activations.leaky_relu); swish is
+// x·sigmoid(x) (Keras's "swish", also "silu").
+var Activations = []string{"relu", "sigmoid", "tanh", "softmax", "linear", "leaky_relu", "swish"}
+
+// LeakySlope is leaky_relu's slope below 0: 0.2, the default of Keras 3's "leaky_relu" activation
+// (keras.activations.leaky_relu; Keras's LeakyReLU layer defaults to 0.3 and PyTorch to 0.01).
+// leaky_relu(x) = x for x > 0, LeakySlope·x otherwise.
+const LeakySlope = 0.2
 
 // Layer is one entry of a model's layer list, written as a one-key mapping from the kind to its
 // settings: `- conv2d: {filters: 2n, kernel: 3, activation: relu}`. Exactly one of the pointers
@@ -70,6 +81,10 @@ type Layer struct {
 
 	DepthwiseConv2D *DepthwiseConv2D `yaml:"depthwise_conv2d"`
 	SeparableConv2D *SeparableConv2D `yaml:"separable_conv2d"`
+	Activation      *ActivationLayer `yaml:"activation"`
+	GlobalAvgPool2D *GlobalPool      `yaml:"global_avgpool2d"`
+	GlobalMaxPool2D *GlobalPool      `yaml:"global_maxpool2d"`
+	Residual        *Residual        `yaml:"residual"`
 }
 
 // field returns the Layer's field that holds the settings of kind k, or the zero Value.
@@ -95,7 +110,7 @@ func (l *Layer) UserName() string {
 }
 
 func (l *Layer) decodeNode(d *decoder, n *yaml.Node, p Path) {
-	const example = `write "- conv2d: {filters: n, kernel: 3}" (kinds: dense, conv2d, maxpool2d, avgpool2d, flatten, dropout)`
+	const example = `write "- conv2d: {filters: n, kernel: 3}" (kinds: dense, conv2d, maxpool2d, avgpool2d, flatten, dropout, activation, global_avgpool2d, global_maxpool2d, residual)`
 	if n.Kind != yaml.MappingNode || len(n.Content) < 2 {
 		d.errorf(n, p, example, "expected a layer, a one-key mapping from its kind to its settings, found %s", describe(n))
 		return
@@ -121,6 +136,9 @@ func (l *Layer) decodeNode(d *decoder, n *yaml.Node, p Path) {
 		fix := "layer kinds: " + strings.Join(kinds, ", ")
 		if s := suggest(name, kinds); s != "" {
 			fix = fmt.Sprintf("did you mean %q?", s)
+		}
+		if slices.Contains(Activations, name) {
+			fix = fmt.Sprintf("an activation on its own is written \"- activation: %s\"", name)
 		}
 		d.errorf(k, p, fix, "unknown layer kind %q", name)
 		return

@@ -8,7 +8,7 @@ const KindDense LayerKind = "dense"
 type Dense struct {
 	Name       string `yaml:"name" jsonschema:"pattern=^[A-Za-z0-9][A-Za-z0-9_.-]*$,description=Layer name; default <kind>_<k> as in Keras (dense_1)"`
 	Units      Expr   `yaml:"units" jsonschema:"required,description=Number of outputs: an integer or an expression in the sweep variables"`
-	Activation string `yaml:"activation" validate:"omitempty,oneof=relu sigmoid tanh softmax linear" jsonschema:"enum=relu,enum=sigmoid,enum=tanh,enum=softmax,enum=linear,default=linear,description=Activation function; softmax only on the last layer"`
+	Activation string `yaml:"activation" validate:"omitempty,oneof=relu sigmoid tanh softmax linear leaky_relu swish" jsonschema:"enum=relu,enum=sigmoid,enum=tanh,enum=softmax,enum=linear,enum=leaky_relu,enum=swish,default=linear,description=Activation function (leaky_relu: slope 0.2 below 0; swish: x·sigmoid(x)); softmax only on the last layer"`
 	UseBias    *bool  `yaml:"use_bias" jsonschema:"default=true,description=Whether the layer adds a bias"`
 }
 

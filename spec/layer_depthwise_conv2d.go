@@ -15,7 +15,7 @@ type DepthwiseConv2D struct {
 	DepthMultiplier *int   `yaml:"depth_multiplier" jsonschema:"minimum=1,maximum=4096,default=1,description=Output channels per input channel"`
 	Stride          *Pair  `yaml:"stride" jsonschema:"description=Default 1"`
 	Padding         string `yaml:"padding" validate:"omitempty,oneof=valid same" jsonschema:"enum=valid,enum=same,default=valid,description=valid: no padding; same: pad so that the output size is the input size divided by the stride\\, rounded up"`
-	Activation      string `yaml:"activation" validate:"omitempty,oneof=relu sigmoid tanh softmax linear" jsonschema:"enum=relu,enum=sigmoid,enum=tanh,enum=softmax,enum=linear,default=linear,description=Activation function; softmax only on the last layer"`
+	Activation      string `yaml:"activation" validate:"omitempty,oneof=relu sigmoid tanh softmax linear leaky_relu swish" jsonschema:"enum=relu,enum=sigmoid,enum=tanh,enum=softmax,enum=linear,enum=leaky_relu,enum=swish,default=linear,description=Activation function (leaky_relu: slope 0.2 below 0; swish: x·sigmoid(x)); softmax only on the last layer"`
 	UseBias         *bool  `yaml:"use_bias" jsonschema:"default=true,description=Whether the layer adds a bias"`
 }
 

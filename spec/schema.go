@@ -112,8 +112,15 @@ func (Layer) JSONSchemaExtend(s *jsonschema.Schema) {
 	s.Description = "A layer: a one-key mapping from its kind to its settings, such as {conv2d: {filters: n, kernel: 3}}"
 	for pair := s.Properties.Oldest(); pair != nil; pair = pair.Next() {
 		body := pair.Value
-		if pair.Key == string(KindFlatten) {
+		switch LayerKind(pair.Key) {
+		case KindFlatten, KindGlobalAvgPool2D, KindGlobalMaxPool2D:
 			body = &jsonschema.Schema{AnyOf: []*jsonschema.Schema{body, {Type: "null"}}}
+		case KindActivation: // the shorthand "- activation: relu"
+			names := make([]any, len(Activations))
+			for i, a := range Activations {
+				names[i] = a
+			}
+			body = &jsonschema.Schema{AnyOf: []*jsonschema.Schema{body, {Type: "string", Enum: names, Description: "The activation function alone"}}}
 		}
 		s.OneOf = append(s.OneOf, &jsonschema.Schema{
 			Type:                 "object",

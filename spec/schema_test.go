@@ -98,6 +98,8 @@ func TestSchemaAcceptsExamples(t *testing.T) {
 	for _, src := range []string{
 		"name: a\ndataset: {train: {images: a, labels: b}, test: {images: c, labels: d}}\ntarget: {min: 0.5}\nsweep: {n: {from: 1, to: 8, factor: 2}, m: {from: 3, to: 1, step: 1}}\nmodel:\n  input: [8, 8, 1]\n  layers:\n    - conv2d: {filters: \"n m\", kernel: [3, 1], stride: 2, padding: same, use_bias: false}\n    - avgpool2d: {pool: [2, 1], stride: 1}\n    - flatten:\n    - dropout: {rate: 0.5}\n    - dense: {units: 2, name: out}\n",
 		"name: b\ndataset: mnist\ntarget: {min: 1}\ntrain: {optimizer: {learning_rate: 0.1}}\nmodels: [{name: x, layers: [{flatten: {}}, {dense: {units: 10}}], train: {optimizer: {name: sgd, momentum: 0.9, nesterov: true}}}]\n",
+		"name: c\ndataset: mnist\ntarget: {min: 0.5}\nmodel:\n  layers:\n    - conv2d: {filters: 2, kernel: 3, activation: swish}\n    - activation: leaky_relu\n    - activation: {activation: relu, name: act}\n    - global_maxpool2d:\n    - dense: {units: 10}\n",
+		"name: d\ndataset: mnist\ntarget: {min: 0.5}\nmodel:\n  layers:\n    - conv2d: {filters: 2, kernel: 3, activation: leaky_relu}\n    - global_avgpool2d: {}\n    - dense: {units: 10}\n",
 	} {
 		if err := sch.Validate(yamlToJSON(t, []byte(src))); err != nil {
 			t.Errorf("%s\n%v", src, err)
@@ -114,7 +116,7 @@ func TestSchemaRejectsBadSpecs(t *testing.T) {
 		"range-step-zero", "range-factor-and-step", "range-missing-to", "target-out-of-range", "missing-target",
 		"missing-dataset", "unknown-dataset", "user-dataset-no-test", "optimizer-unknown", "optimizer-parameter",
 		"dropout-rate", "model-and-models", "models-empty", "models-no-name", "validation-split", "input-length",
-		"model-name", "bad-values", "missing-fields",
+		"model-name", "bad-values", "missing-fields", "activation-unknown", "residual-inner-errors",
 	} {
 		src, err := os.ReadFile("testdata/bad/" + name + ".yaml")
 		if err != nil {

@@ -47,7 +47,8 @@ const convSplitMinFloats = 1 << 19
 // FusedConv2D returns activation(conv(x, k) + b) for x [batch, in_ch, h, w], k [filters, in_ch,
 // kh, kw] and b [1, filters, 1, 1] (or without bias when b is nil), all float32, with l's stride
 // and padding ("valid", or "same" split as Keras does, the smaller half before), as one op;
-// activation is relu, sigmoid, tanh or linear (softmax and "" mean linear). The kernel size is
+// activation is relu, sigmoid, tanh, leaky_relu, swish or linear (softmax and "" mean linear;
+// swish is a second op, FusedActivation, since its derivative needs the pre-activation). The kernel size is
 // k's; l.Window, when set, must agree. It has the meaning of Stock.Conv2D, except that
 // the gradient of relu at 0 is 0 (TensorFlow's and PyTorch's choice; gorgonia's is 1).
 //
@@ -87,14 +88,18 @@ func FusedConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.N
 	if err != nil {
 		return nil, fmt.Errorf("ops: conv2d: %w", err)
 	}
-	op := newConvOp(geom, act, b != nil)
+	fused := act
+	if act == actSwish {
+		fused = actLinear // swish follows as its own op (activation.go)
+	}
+	op := newConvOp(geom, fused, b != nil)
 	if b == nil {
-		return G.ApplyOp(op, x, k)
+		return withSwish(act)(G.ApplyOp(op, x, k))
 	}
 	if !b.Shape().Eq(geom.bShape) {
 		return nil, fmt.Errorf("ops: conv2d: b must have shape %v, got %v", geom.bShape, b.Shape())
 	}
-	return G.ApplyOp(op, x, k, b)
+	return withSwish(act)(G.ApplyOp(op, x, k, b))
 }
 
 // opTensor4Type is the type of a 4-D float tensor node (type variable a).

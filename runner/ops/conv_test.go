@@ -540,7 +540,7 @@ func TestFusedConv2DErrors(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"activation", second(FusedConv2D(x, k, b, layer(3, 1, "valid"), "gelu")), `ops: conv2d: unknown activation "gelu"; use relu, sigmoid, tanh or linear`},
+		{"activation", second(FusedConv2D(x, k, b, layer(3, 1, "valid"), "gelu")), `ops: conv2d: unknown activation "gelu"; use relu, sigmoid, tanh, leaky_relu, swish or linear`},
 		{"channels", second(FusedConv2D(x, t4("k2", 4, 2, 3, 3), nil, layer(3, 1, "valid"), "relu")), "ops: conv2d: x (2, 3, 5, 5) has 3 channels, k (4, 2, 3, 3) has 2"},
 		{"window", second(FusedConv2D(x, k, nil, layer(2, 1, "valid"), "relu")), "ops: conv2d: the layer's kernel is 2×2, k (4, 3, 3, 3) is 3×3"},
 		{"stride", second(FusedConv2D(x, k, nil, layer(3, 0, "valid"), "relu")), "ops: conv2d: strides 0×0 must be at least 1×1"},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/chewxy/hm"
 	"github.com/nnsweep/nnsweep/runner/kernels"
+	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -40,7 +41,12 @@ const (
 	actReLU
 	actSigmoid
 	actTanh
+	actLeakyReLU
+	actSwish
 )
+
+// LeakySlope is leaky_relu's slope below 0 (spec.LeakySlope: Keras 3's 0.2).
+const LeakySlope = spec.LeakySlope
 
 // parseActivation reads an activation name, for Stock and the fused ops alike: linear, softmax
 // (left to the log-softmax, so linear here) and the empty string are the identity.
@@ -54,8 +60,12 @@ func parseActivation(name string) (activation, error) {
 		return actSigmoid, nil
 	case "tanh":
 		return actTanh, nil
+	case "leaky_relu":
+		return actLeakyReLU, nil
+	case "swish":
+		return actSwish, nil
 	}
-	return 0, fmt.Errorf("unknown activation %q; use relu, sigmoid, tanh or linear", name)
+	return 0, fmt.Errorf("unknown activation %q; use relu, sigmoid, tanh, leaky_relu, swish or linear", name)
 }
 
 func (a activation) String() string {
@@ -66,13 +76,18 @@ func (a activation) String() string {
 		return "sigmoid"
 	case actTanh:
 		return "tanh"
+	case actLeakyReLU:
+		return "leaky_relu"
+	case actSwish:
+		return "swish"
 	}
 	return "linear"
 }
 
 // FusedDense returns activation(x·w + b) for x [batch, in], w [in, units] and b [1, units] (or
-// without bias when b is nil), all float32, as one op; activation is relu, sigmoid, tanh or
-// linear (softmax and "" mean linear, as in Stock). It has the meaning of
+// without bias when b is nil), all float32, as one op; activation is relu, sigmoid, tanh,
+// leaky_relu, swish or linear (softmax and "" mean linear, as in Stock); swish is a second op
+// (FusedActivation), since its derivative needs the pre-activation. It has the meaning of
 // Stock.Dense, except that the gradient of relu at 0 is 0 (TensorFlow's and
 // PyTorch's choice; gorgonia's is 1).
 //
@@ -86,14 +101,18 @@ func FusedDense(x, w, b *G.Node, activation string) (*G.Node, error) {
 	if xs[1] != ws[0] {
 		return nil, fmt.Errorf("ops: dense: x %v has %d columns, w %v has %d rows", xs, xs[1], ws, ws[0])
 	}
-	op := newDenseOp(act, b != nil, xs[0], xs[1], ws[1])
+	fused := act
+	if act == actSwish {
+		fused = actLinear // swish follows as its own op (activation.go)
+	}
+	op := newDenseOp(fused, b != nil, xs[0], xs[1], ws[1])
 	if b == nil {
-		return G.ApplyOp(op, x, w)
+		return withSwish(act)(G.ApplyOp(op, x, w))
 	}
 	if !b.Shape().Eq(op.bShape) {
 		return nil, fmt.Errorf("ops: dense: b must have shape %v, got %v", op.bShape, b.Shape())
 	}
-	return G.ApplyOp(op, x, w, b)
+	return withSwish(act)(G.ApplyOp(op, x, w, b))
 }
 
 // denseOp is the forward op of FusedDense: (x, w[, b]) → activation(x·w + b).
@@ -298,13 +317,27 @@ func biasActivate(y, b []float32, units int, act activation) {
 			if b != nil {
 				v += b[j]
 			}
-			if act == actSigmoid {
-				row[j] = sigmoid(v)
-			} else {
-				row[j] = float32(math.Tanh(float64(v)))
-			}
+			row[j] = activate1(act, v)
 		}
 	}
+}
+
+// activate1 returns activation act of v for sigmoid, tanh, leaky_relu and swish (x·sigmoid(x)).
+func activate1(act activation, v float32) float32 {
+	switch act {
+	case actSigmoid:
+		return sigmoid(v)
+	case actTanh:
+		return float32(math.Tanh(float64(v)))
+	case actLeakyReLU:
+		if v > 0 || v != v {
+			return v
+		}
+		return LeakySlope * v
+	case actSwish:
+		return v * sigmoid(v)
+	}
+	return v
 }
 
 // sigmoid returns 1/(1+e^-v) without overflow for large |v|.
@@ -317,7 +350,9 @@ func sigmoid(v float32) float32 {
 }
 
 // activationBackward writes dz = activation'(·) ⊙ dy, with the derivative written in terms of the
-// activation's output y: relu 1 where y > 0 (else 0), sigmoid y(1-y), tanh 1-y², linear 1.
+// activation's output y: relu 1 where y > 0 (else 0), leaky_relu 1 where y > 0 (else LeakySlope,
+// PyTorch's choice at 0), sigmoid y(1-y), tanh 1-y², linear 1. Swish's derivative needs its input,
+// not its output (swishBackward); the fused ops apply swish as a separate activation op.
 func activationBackward(act activation, y, dy, dz []float32) {
 	y, dz = y[:len(dy)], dz[:len(dy)]
 	switch act {
@@ -333,6 +368,25 @@ func activationBackward(act activation, y, dy, dz []float32) {
 		for i, g := range dy {
 			dz[i] = g * (1 - y[i]*y[i])
 		}
+	case actLeakyReLU:
+		for i, g := range dy {
+			if y[i] > 0 {
+				dz[i] = g
+			} else {
+				dz[i] = g * LeakySlope
+			}
+		}
+	case actSwish:
+		panic("ops: swish's derivative is computed from its input (swishBackward)")
+	}
+}
+
+// swishBackward writes dz = swish'(x) ⊙ dy for swish(x) = x·σ(x): swish'(x) = σ(x)·(1 + x·(1-σ(x))).
+func swishBackward(x, dy, dz []float32) {
+	x, dz = x[:len(dy)], dz[:len(dy)]
+	for i, g := range dy {
+		s := sigmoid(x[i])
+		dz[i] = g * (s * (1 + x[i]*(1-s)))
 	}
 }
 

@@ -445,7 +445,7 @@ func TestFusedOpsErrors(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"activation", second(FusedDense(x, w, b, "gelu")), `ops: dense: unknown activation "gelu"; use relu, sigmoid, tanh or linear`},
+		{"activation", second(FusedDense(x, w, b, "gelu")), `ops: dense: unknown activation "gelu"; use relu, sigmoid, tanh, leaky_relu, swish or linear`},
 		{"inner-size", second(FusedDense(x, mat("w2", 4, 4), nil, "relu")), "ops: dense: x (2, 3) has 3 columns, w (4, 4) has 4 rows"},
 		{"bias-shape", second(FusedDense(x, w, mat("b2", 4, 1), "relu")), "ops: dense: b must have shape (1, 4), got (4, 1)"},
 		{"not-matrices", second(FusedDense(vec, f64, nil, "relu")), "ops: dense: x must be a float32 matrix, got shape (3) of float32\nw must be a float32 matrix, got shape (3, 4) of float64"},

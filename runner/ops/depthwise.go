@@ -49,14 +49,18 @@ func FusedDepthwiseConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation stri
 		return nil, err
 	}
 	geom := newDepthwiseGeometry(x.Shape()[0], dg)
-	op := newDepthwiseOp(geom, act, b != nil)
+	fused := act
+	if act == actSwish {
+		fused = actLinear // swish follows as its own op (activation.go)
+	}
+	op := newDepthwiseOp(geom, fused, b != nil)
 	if b == nil {
-		return G.ApplyOp(op, x, k)
+		return withSwish(act)(G.ApplyOp(op, x, k))
 	}
 	if !b.Shape().Eq(geom.bShape) {
 		return nil, fmt.Errorf("ops: depthwise_conv2d: b must have shape %v, got %v", geom.bShape, b.Shape())
 	}
-	return G.ApplyOp(op, x, k, b)
+	return withSwish(act)(G.ApplyOp(op, x, k, b))
 }
 
 // FusedSeparableConv2D returns activation(pointwise(depthwise(x, dk), pk) + b): the depthwise

@@ -28,6 +28,8 @@ func TestDepthwiseFiniteDifferences(t *testing.T) {
 		{"depthwise-nobias-linear", "[4, 4, 3]", "    - depthwise_conv2d: {kernel: 2, depth_multiplier: 2, use_bias: false}\n    - conv2d: {filters: n, kernel: 1}\n    - flatten: {}\n    - dense: {units: 3}\n", 0},
 		{"separable-tanh", "[6, 6, 2]", "    - separable_conv2d: {filters: n, kernel: 3, activation: tanh}\n    - flatten: {}\n    - dense: {units: 3, activation: softmax}\n", 0},
 		{"separable-multiplier-same-stride-nobias", "[7, 6, 1]", "    - conv2d: {filters: n, kernel: 2, activation: tanh}\n    - separable_conv2d: {filters: 3, kernel: 3, depth_multiplier: 2, stride: 2, padding: same, activation: sigmoid, use_bias: false}\n    - flatten: {}\n    - dense: {units: 3}\n", 0},
+		{"depthwise-swish", "[5, 5, 2]", "    - depthwise_conv2d: {kernel: 3, activation: swish}\n    - conv2d: {filters: n, kernel: 1}\n    - flatten: {}\n    - dense: {units: 3}\n", 0},
+		{"depthwise-leaky-separable-swish", "[6, 6, 2]", "    - depthwise_conv2d: {kernel: 2, activation: leaky_relu}\n    - separable_conv2d: {filters: n, kernel: 2, activation: swish}\n    - flatten: {}\n    - dense: {units: 3}\n", 1e-3},
 		{"separable-relu", "[6, 6, 2]", "    - separable_conv2d: {filters: 2n, kernel: 2, activation: tanh}\n    - separable_conv2d: {filters: n, kernel: 2, padding: same, activation: relu}\n    - flatten: {}\n    - dense: {units: 3}\n", 1e-3},
 	}
 	for _, tt := range tests {

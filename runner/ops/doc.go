@@ -7,7 +7,10 @@
 // padding differently from Keras. Fast (fast.go) builds the heavy layers from fused ops: dense
 // (dense.go) and convolution (conv.go) fused with their bias and activation, the log-softmax and
 // cross-entropy (loss.go), depthwise convolution (depthwise.go, whose separable layer adds a fused
-// 1×1 convolution), and the same pooling ops on faster kernels. Their work runs on package
+// 1×1 convolution), and the same pooling ops on faster kernels. activation.go is an
+// activation on its own (the activation layer, and swish after a fused layer, since swish's
+// derivative needs its input); global_pool.go is global pooling through the pooling ops; a
+// residual block adds its inner layers through the same graphs and gorgonia's Add. Their work runs on package
 // kernels; passes large enough run on both cores (kernels.Pass). buffer.go holds what every op
 // shares: its own reused output buffer, input checks, its hash and opBase.
 //

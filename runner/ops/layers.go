@@ -26,7 +26,14 @@ var layerGraphs = map[spec.LayerKind]layerGraph{
 
 	spec.KindDepthwiseConv2D: depthwiseConv2DGraph,
 	spec.KindSeparableConv2D: separableConv2DGraph,
+	spec.KindActivation:      activationGraph,
+	spec.KindGlobalAvgPool2D: globalPoolGraph,
+	spec.KindGlobalMaxPool2D: globalPoolGraph,
 }
+
+// The residual kind's graph adds its inner layers through addLayer, which reads layerGraphs, so
+// it joins the map once the map exists.
+func init() { layerGraphs[spec.KindResidual] = residualGraph }
 
 // addLayer is Stock's and Fast's Layer.
 func addLayer(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, act string, fast bool) (*G.Node, error) {
@@ -102,4 +109,43 @@ func separableConv2DGraph(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLaye
 		return FusedSeparableConv2D(x, dk, pk, b, l, act)
 	}
 	return stockSeparableConv2D(x, dk, pk, b, l, act)
+}
+
+// activationGraph applies the layer's activation act on its own: gorgonia's operations on Stock
+// (activate), our activation op on Fast (FusedActivation).
+func activationGraph(_ *builder.LayerBuild, x *G.Node, _ spec.ResolvedLayer, act string, fast bool) (*G.Node, error) {
+	if fast {
+		return FusedActivation(x, act)
+	}
+	return activate(x, act)
+}
+
+// globalPoolGraph is global average or max pooling, NCHW → [N, C] (see GlobalPool2D).
+func globalPoolGraph(_ *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, _ string, fast bool) (*G.Node, error) {
+	return GlobalPool2D(x, l.Kind == spec.KindGlobalMaxPool2D, fast)
+}
+
+// residualGraph is x + block(x): the inner layers added one by one through their own kinds'
+// graphs (each with its own activation), the shortcut x or its projection (a 1×1 convolution or a
+// dense layer, with bias, through conv2dGraph or denseGraph, its weights bound after the inner
+// layers'), then gorgonia's Add on both engines.
+func residualGraph(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, _ string, fast bool) (*G.Node, error) {
+	y := x
+	for _, il := range l.Layers {
+		var err error
+		if y, err = addLayer(lb, y, il, il.Activation, fast); err != nil {
+			return nil, fmt.Errorf("%s: %w", il.Name, err)
+		}
+	}
+	shortcut := x
+	if p, ok := l.Projection(); ok {
+		var err error
+		if shortcut, err = addLayer(lb, x, p, "linear", fast); err != nil {
+			return nil, fmt.Errorf("%s: %w", p.Name, err)
+		}
+	}
+	if !y.Shape().Eq(shortcut.Shape()) {
+		return nil, fmt.Errorf("residual block output %v cannot be added to its shortcut %v", y.Shape(), shortcut.Shape())
+	}
+	return G.Add(y, shortcut)
 }

@@ -91,8 +91,37 @@ func activate(x *G.Node, name string) (*G.Node, error) {
 		return G.Sigmoid(x)
 	case actTanh:
 		return G.Tanh(x)
+	case actLeakyReLU:
+		return leakyReLU(x)
+	case actSwish:
+		s, err := G.Sigmoid(x)
+		if err != nil {
+			return nil, err
+		}
+		return G.HadamardProd(x, s)
 	}
 	return x, nil
+}
+
+// leakyReLU returns x ⊙ (x > 0) + LeakySlope·x ⊙ (x ≤ 0): its gradient is LeakySlope where x
+// is 0, as PyTorch's.
+func leakyReLU(x *G.Node) (*G.Node, error) {
+	pos, err := G.Gt(x, G.NewConstant(float32(0)), true)
+	if err != nil {
+		return nil, err
+	}
+	neg, err := G.Lte(x, G.NewConstant(float32(0)), true)
+	if err != nil {
+		return nil, err
+	}
+	if neg, err = G.Mul(neg, G.NewConstant(float32(LeakySlope))); err != nil {
+		return nil, err
+	}
+	slope, err := G.Add(pos, neg)
+	if err != nil {
+		return nil, err
+	}
+	return G.HadamardProd(x, slope)
 }
 
 // relu returns x ⊙ (x > 0), whose gradient is 0 where x is 0, as in Keras and PyTorch.

@@ -25,7 +25,7 @@ var LayerKinds = func() []LayerKind {
 // layer_conv2d.go, layer_pool.go, layer_flatten.go, layer_dropout.go) holding its settings, their
 // defaults and checks, its output shape and its closed forms. A new kind is a new file, an entry
 // here and its settings' field in Layer; its graph is a function of package ops.
-var layerUnits = []layerUnit{denseUnit{}, conv2dUnit{}, poolUnit{KindMaxPool2D}, poolUnit{KindAvgPool2D}, flattenUnit{}, dropoutUnit{}}
+var layerUnits = []layerUnit{denseUnit{}, conv2dUnit{}, poolUnit{KindMaxPool2D}, poolUnit{KindAvgPool2D}, flattenUnit{}, dropoutUnit{}, batchNormUnit{}}
 
 // unitOf returns the unit of kind k, or nil.
 func unitOf(k LayerKind) layerUnit {
@@ -47,9 +47,11 @@ type layerUnit interface {
 	resolve(w *layerWalk, body any, rl *ResolvedLayer)
 	// width returns the YAML key of the layer's width (units, filters) and its value, or "".
 	width(body any) (field string, e Expr)
-	// count returns the layer's trainable parameters and forward multiply-adds per example.
+	// count returns the layer's parameters (trainable or not: the sizes of its weights) and
+	// forward multiply-adds per example.
 	count(l ResolvedLayer) (params, macs Poly)
-	// weights returns the layer's trainable tensors, in the order the graph binds them.
+	// weights returns the layer's tensors, in the order the graph binds them; those marked
+	// NonTrainable are not trained by the optimizer.
 	weights(l ResolvedLayer) []WeightShape
 }
 
@@ -60,13 +62,14 @@ var Activations = []string{"relu", "sigmoid", "tanh", "softmax", "linear"}
 // settings: `- conv2d: {filters: 2n, kernel: 3, activation: relu}`. Exactly one of the pointers
 // is set, the one that Kind names (the field whose yaml tag is the kind).
 type Layer struct {
-	Kind      LayerKind `yaml:"-"`
-	Dense     *Dense    `yaml:"dense"`
-	Conv2D    *Conv2D   `yaml:"conv2d"`
-	MaxPool2D *Pool     `yaml:"maxpool2d"`
-	AvgPool2D *Pool     `yaml:"avgpool2d"`
-	Flatten   *Flatten  `yaml:"flatten"`
-	Dropout   *Dropout  `yaml:"dropout"`
+	Kind      LayerKind  `yaml:"-"`
+	Dense     *Dense     `yaml:"dense"`
+	Conv2D    *Conv2D    `yaml:"conv2d"`
+	MaxPool2D *Pool      `yaml:"maxpool2d"`
+	AvgPool2D *Pool      `yaml:"avgpool2d"`
+	Flatten   *Flatten   `yaml:"flatten"`
+	Dropout   *Dropout   `yaml:"dropout"`
+	BatchNorm *BatchNorm `yaml:"batch_norm"`
 }
 
 // field returns the Layer's field that holds the settings of kind k, or the zero Value.
@@ -92,7 +95,7 @@ func (l *Layer) UserName() string {
 }
 
 func (l *Layer) decodeNode(d *decoder, n *yaml.Node, p Path) {
-	const example = `write "- conv2d: {filters: n, kernel: 3}" (kinds: dense, conv2d, maxpool2d, avgpool2d, flatten, dropout)`
+	const example = `write "- conv2d: {filters: n, kernel: 3}" (kinds: dense, conv2d, maxpool2d, avgpool2d, flatten, dropout, batch_norm)`
 	if n.Kind != yaml.MappingNode || len(n.Content) < 2 {
 		d.errorf(n, p, example, "expected a layer, a one-key mapping from its kind to its settings, found %s", describe(n))
 		return

@@ -23,6 +23,7 @@ var layerGraphs = map[spec.LayerKind]layerGraph{
 	spec.KindAvgPool2D: poolingGraph,
 	spec.KindFlatten:   flattenGraph,
 	spec.KindDropout:   dropoutGraph,
+	spec.KindBatchNorm: batchNormGraph,
 }
 
 // addLayer is Stock's and Fast's Layer.

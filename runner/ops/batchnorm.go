@@ -78,6 +78,7 @@ type BatchNorm struct {
 type bnGeometry struct {
 	rows, c, s int
 	shape      tensor.Shape
+	cShape     tensor.Shape // [c], the shape of γ, β and the statistics
 }
 
 func newBNGeometry(x *G.Node) (bnGeometry, error) {
@@ -85,7 +86,7 @@ func newBNGeometry(x *G.Node) (bnGeometry, error) {
 	if x.Dtype() != tensor.Float32 || (len(sh) != 2 && len(sh) != 4) {
 		return bnGeometry{}, fmt.Errorf("ops: batch_norm: x must be float32 [N, C, H, W] or [N, F], got shape %v of %v", sh, x.Dtype())
 	}
-	g := bnGeometry{rows: sh[0], c: sh[1], s: 1, shape: sh.Clone()}
+	g := bnGeometry{rows: sh[0], c: sh[1], s: 1, shape: sh.Clone(), cShape: tensor.Shape{sh[1]}}
 	if len(sh) == 4 {
 		g.s = sh[2] * sh[3]
 	}
@@ -196,16 +197,16 @@ func (op *bnTrainOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
 }
 
 // params returns γ and β from the inputs after x and count (nil for those the layer lacks).
-func bnParams(op fmt.Stringer, c int, hasGamma, hasBeta bool, inputs []G.Value) (gamma, beta []float32, err error) {
+func bnParams(op fmt.Stringer, c tensor.Shape, hasGamma, hasBeta bool, inputs []G.Value) (gamma, beta []float32, err error) {
 	i := 0
 	if hasGamma {
-		if gamma, err = opInput(inputs[i], tensor.Shape{c}, op, "gamma"); err != nil {
+		if gamma, err = opInput(inputs[i], c, op, "gamma"); err != nil {
 			return nil, nil, err
 		}
 		i++
 	}
 	if hasBeta {
-		if beta, err = opInput(inputs[i], tensor.Shape{c}, op, "beta"); err != nil {
+		if beta, err = opInput(inputs[i], c, op, "beta"); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -238,7 +239,7 @@ func (op *bnTrainOp) Do(inputs ...G.Value) (G.Value, error) {
 	if op.real, err = realRows(op, inputs[1], op.rows); err != nil {
 		return nil, err
 	}
-	gamma, beta, err := bnParams(op, op.c, op.hasGamma, op.hasBeta, inputs[2:])
+	gamma, beta, err := bnParams(op, op.cShape, op.hasGamma, op.hasBeta, inputs[2:])
 	if err != nil {
 		return nil, err
 	}
@@ -433,7 +434,7 @@ func (op *bnParamGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	if op.gamma {
 		src = op.sums[1]
 	}
-	out := op.out.tensor(tensor.Shape{op.fwd.c})
+	out := op.out.tensor(op.fwd.cShape)
 	for i, v := range src {
 		out.Float32s()[i] = float32(v)
 	}
@@ -509,7 +510,7 @@ func (op *bnInputGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	}
 	var gamma []float32
 	if f.hasGamma {
-		if gamma, err = opInput(inputs[2], tensor.Shape{f.c}, op, "gamma"); err != nil {
+		if gamma, err = opInput(inputs[2], f.cShape, op, "gamma"); err != nil {
 			return nil, err
 		}
 	}
@@ -625,15 +626,15 @@ func (op *bnEvalOp) Do(inputs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	mean, err := opInput(inputs[1], tensor.Shape{op.c}, op, "moving mean")
+	mean, err := opInput(inputs[1], op.cShape, op, "moving mean")
 	if err != nil {
 		return nil, err
 	}
-	variance, err := opInput(inputs[2], tensor.Shape{op.c}, op, "moving variance")
+	variance, err := opInput(inputs[2], op.cShape, op, "moving variance")
 	if err != nil {
 		return nil, err
 	}
-	gamma, beta, err := bnParams(op, op.c, op.hasGamma, op.hasBeta, inputs[3:])
+	gamma, beta, err := bnParams(op, op.cShape, op.hasGamma, op.hasBeta, inputs[3:])
 	if err != nil {
 		return nil, err
 	}
@@ -752,7 +753,7 @@ func (bn BatchNorm) StockTrain(x, count, gamma, beta *G.Node) (*G.Node, error) {
 		func() (err error) { y, err = stockAffine(g, xhat, gamma, beta); return err },
 		func() (err error) { y, err = G.BroadcastHadamardProd(y, mask, nil, rowPattern); return err },
 		func() (err error) {
-			_, err = G.ApplyOp(&movingStatsOp{bn: bn, c: g.c, batch: make([]float64, g.c)}, mean, variance)
+			_, err = G.ApplyOp(&movingStatsOp{bn: bn, c: g.c, cShape: g.cShape, batch: make([]float64, g.c)}, mean, variance)
 			return err
 		},
 	}
@@ -795,10 +796,11 @@ func (bn BatchNorm) StockEval(x, mean, variance, gamma, beta *G.Node) (*G.Node, 
 // runs (Stock's training graph: the tape machine runs every node, whether used or not).
 type movingStatsOp struct {
 	opBase
-	bn    BatchNorm
-	c     int
-	batch []float64
-	out   G.F32
+	bn     BatchNorm
+	c      int
+	cShape tensor.Shape
+	batch  []float64
+	out    G.F32
 }
 
 func (op *movingStatsOp) Arity() int { return 2 }
@@ -821,7 +823,7 @@ func (op *movingStatsOp) Do(inputs ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	for i, t := range []*tensor.Dense{op.bn.MovingMean, op.bn.MovingVariance} {
-		v, err := opInput(inputs[i], tensor.Shape{op.c}, op, "batch statistic")
+		v, err := opInput(inputs[i], op.cShape, op, "batch statistic")
 		if err != nil {
 			return nil, err
 		}

@@ -80,17 +80,18 @@ func (batchNormUnit) weights(l ResolvedLayer) []WeightShape {
 }
 
 // fold is the change in parameters when the layer is folded into prev, the layer before it:
-// γ, β, the moving mean and variance (4c) go, and prev gains a bias (c) if it had none. ok is
-// false when prev cannot absorb it (it is not a dense or conv2d layer with a linear activation).
-func (batchNormUnit) fold(prev, l ResolvedLayer) (delta Poly, ok bool) {
+// its own parameters go (γ, β, the moving mean and variance: 4c with center and scale), and prev
+// gains a bias (c) if it had none. ok is false when prev cannot absorb it (it is not a dense or
+// conv2d layer with a linear activation).
+func (u batchNormUnit) fold(prev, l ResolvedLayer) (delta Poly, ok bool) {
 	a, can := unitOf(prev.Kind).(absorber)
 	if !can || !a.absorbs(prev) {
 		return Poly{}, false
 	}
-	c := l.InC
-	delta = Const(-4).Mul(c)
+	params, _ := u.count(l)
+	delta = Poly{}.Sub(params)
 	if !prev.UseBias {
-		delta = delta.Add(c)
+		delta = delta.Add(l.InC)
 	}
 	return delta, true
 }

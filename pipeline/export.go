@@ -127,7 +127,8 @@ var onnxActivations = map[string]string{"relu": "Relu", "sigmoid": "Sigmoid", "t
 // ONNXModel translates a stored model into ONNX: NCHW float32 input [N, C, H, W] with a dynamic
 // batch, one node per layer (Conv, MaxPool or AveragePool with Keras's same padding as explicit
 // pads, begin and end, and average pooling over the real cells only, count_include_pad=0; Gemm;
-// Flatten, whose CHW order is nnsweep's; Identity for dropout) and its activation, and Softmax
+// Flatten, whose CHW order is nnsweep's; Identity for dropout; BatchNormalization with the moving
+// statistics for batch_norm) and its activation, and Softmax
 // in place of the last layer's activation, as the training's log-softmax: the output is the
 // probabilities [N, classes].
 func ONNXModel(sm *StoredModel) (onnx.Model, error) {
@@ -182,6 +183,32 @@ func ONNXModel(sm *StoredModel) (onnx.Model, error) {
 			node(l.Name, "Flatten", []string{x}, onnx.IntAttr("axis", 1))
 		case spec.KindDropout:
 			node(l.Name, "Identity", []string{x})
+		case spec.KindBatchNorm:
+			// BatchNormalization in inference mode with the moving statistics; a layer without
+			// scale or center gets a constant γ of ones or β of zeros.
+			bn := l.Settings.(spec.BatchNormSettings)
+			c := int64(m.Layers[i].OutC.MustEval(sm.Point.Map()))
+			constant := func(name string, v float32) string {
+				vals := make([]float32, c)
+				for k := range vals {
+					vals[k] = v
+				}
+				g.Initializers = append(g.Initializers, onnx.Tensor{Name: name, Dims: []int64{c}, Floats: vals})
+				return name
+			}
+			in := []string{x}
+			if bn.Scale {
+				in = append(in, weight(false))
+			} else {
+				in = append(in, constant(l.Name+"/gamma", 1))
+			}
+			if bn.Center {
+				in = append(in, weight(false))
+			} else {
+				in = append(in, constant(l.Name+"/beta", 0))
+			}
+			in = append(in, weight(false), weight(false))
+			node(l.Name, "BatchNormalization", in, onnx.FloatAttr("epsilon", float32(bn.Epsilon)), onnx.FloatAttr("momentum", float32(bn.Momentum)))
 		default:
 			return onnx.Model{}, fmt.Errorf("pipeline: ONNX export has no translation of %s layers (%s)", l.Kind, l.Name)
 		}

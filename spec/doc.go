@@ -19,7 +19,7 @@
 //
 // Spec, Model, Layer and Sweep mirror the YAML one type per concept (spec.go, model.go, layer.go,
 // sweep.go, train.go, dataset.go). Each layer kind is one file (layer_dense.go, layer_conv2d.go,
-// layer_pool.go, layer_flatten.go, layer_dropout.go) holding its settings, defaults and checks,
+// layer_pool.go, layer_flatten.go, layer_dropout.go, layer_batchnorm.go) holding its settings, defaults and checks,
 // its output shape, its parameters and multiply-adds as polynomials and its weights' shapes;
 // package ops adds its graph (runner/ops/layers.go). Expr is a width such as "2n" and Poly an
 // integer polynomial in the sweep variables such as 63n² + 335n + 10; JSONSchema (schema.go)

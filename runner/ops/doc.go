@@ -6,7 +6,8 @@
 // ours (pool.go) because gorgonia's average pooling has wrong gradients and its max pooling reads
 // padding differently from Keras. Fast (fast.go) builds the heavy layers from fused ops: dense
 // (dense.go) and convolution (conv.go) fused with their bias and activation, the log-softmax and
-// cross-entropy (loss.go), and the same pooling ops on faster kernels. Their work runs on package
+// cross-entropy (loss.go), batch normalisation (batchnorm.go, whose stock form is gorgonia's
+// reductions with a mask of the batch's real rows), and the same pooling ops on faster kernels. Their work runs on package
 // kernels; passes large enough run on both cores (kernels.Pass). buffer.go holds what every op
 // shares: its own reused output buffer, input checks, its hash and opBase.
 //

@@ -32,12 +32,13 @@ import (
 // Stock composes gorgonia's reductions and broadcasts with a 0/1 mask of the real rows, and a
 // small op of ours (movingStatsOp) applies the update with the mean and variance nodes as inputs.
 // Fast runs one op forward (bnTrainOp: one pass for the per-channel sums, one to normalise, scale
-// and shift, then the update) and its gradient as two ops, bnParamGradOp (dγ = Σ dy·x̂ and
-// dβ = Σ dy over the real rows, per channel) and bnInputGradOp (the standard
-// dx = γ/√(σ²+ε)·(dy − dβ/m − x̂·dγ/m), m = count·s, 0 on padding rows). The gradient ops read
-// the batch's μ and 1/√(σ² + ε) that the forward op keeps (c floats each, the op's own memory,
-// not a graph value: the forward op runs before its gradient on every step, which needs it for
-// dy). Every buffer is the op's own, so a step allocates nothing.
+// and shift, then the update) and its gradient in one pass for the sums and one for dx:
+// bnSumsOp (dβ = Σ dy and dγ = Σ dy·x̂ over the real rows, per channel), bnPickOp (dγ and dβ from
+// them) and bnInputGradOp (the standard dx = γ/√(σ²+ε)·(dy − dβ/m − x̂·dγ/m), m = count·s, 0 on
+// padding rows). The gradient ops read the batch's μ and 1/√(σ² + ε) that the forward op keeps
+// (c floats each, the op's own memory, not a graph value: the forward op runs before its
+// gradient on every step, which needs it for dy); everything else comes through their inputs.
+// Every buffer is the op's own, so a step allocates nothing.
 
 // batchNormGraph is the batch_norm layer (see above).
 func batchNormGraph(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, _ string, fast bool) (*G.Node, error) {
@@ -79,6 +80,7 @@ type bnGeometry struct {
 	rows, c, s int
 	shape      tensor.Shape
 	cShape     tensor.Shape // [c], the shape of γ, β and the statistics
+	sumsShape  tensor.Shape // [2, c], the shape of bnSumsOp's output
 }
 
 func newBNGeometry(x *G.Node) (bnGeometry, error) {
@@ -86,7 +88,7 @@ func newBNGeometry(x *G.Node) (bnGeometry, error) {
 	if x.Dtype() != tensor.Float32 || (len(sh) != 2 && len(sh) != 4) {
 		return bnGeometry{}, fmt.Errorf("ops: batch_norm: x must be float32 [N, C, H, W] or [N, F], got shape %v of %v", sh, x.Dtype())
 	}
-	g := bnGeometry{rows: sh[0], c: sh[1], s: 1, shape: sh.Clone(), cShape: tensor.Shape{sh[1]}}
+	g := bnGeometry{rows: sh[0], c: sh[1], s: 1, shape: sh.Clone(), cShape: tensor.Shape{sh[1]}, sumsShape: tensor.Shape{2, sh[1]}}
 	if len(sh) == 4 {
 		g.s = sh[2] * sh[3]
 	}
@@ -196,7 +198,8 @@ func (op *bnTrainOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
 	return op.shape.Clone(), nil
 }
 
-// params returns γ and β from the inputs after x and count (nil for those the layer lacks).
+// bnParams returns γ and β from the inputs that follow x and count (or the moving statistics), nil
+// for those the layer lacks.
 func bnParams(op fmt.Stringer, c tensor.Shape, hasGamma, hasBeta bool, inputs []G.Value) (gamma, beta []float32, err error) {
 	i := 0
 	if hasGamma {
@@ -329,33 +332,34 @@ func (op *bnTrainOp) DiffWRT(inputs int) []bool {
 	return d
 }
 
-// SymDiff returns the gradient nodes of x, (nil for count), γ and β.
+// SymDiff returns the gradient nodes of x, (nil for count), γ and β: one bnSumsOp computes both
+// per-channel sums, which the input gradient and the parameters' gradients (bnPickOp) read.
 func (op *bnTrainOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	if err := opCheckArity(op, len(inputs), op.Arity()); err != nil {
 		return nil, err
 	}
 	x := inputs[0]
-	var gamma *G.Node
+	sums, err := G.ApplyOp(&bnSumsOp{fwd: op}, x, grad)
+	if err != nil {
+		return nil, err
+	}
+	dxInputs := []*G.Node{x, grad, sums}
 	if op.hasGamma {
-		gamma = inputs[2]
+		dxInputs = append(dxInputs, inputs[2])
 	}
-	dxInputs := []*G.Node{x, grad}
-	if gamma != nil {
-		dxInputs = append(dxInputs, gamma)
-	}
-	dx, err := G.ApplyOp(&bnInputGradOp{fwd: op, sums: make([]float64, 2*op.c)}, dxInputs...)
+	dx, err := G.ApplyOp(&bnInputGradOp{fwd: op}, dxInputs...)
 	if err != nil {
 		return nil, err
 	}
 	grads := G.Nodes{dx, nil}
-	for _, which := range []struct {
-		has   bool
-		gamma bool
-	}{{op.hasGamma, true}, {op.hasBeta, false}} {
-		if !which.has {
+	for _, p := range []struct {
+		has bool
+		row int
+	}{{op.hasGamma, bnSumGamma}, {op.hasBeta, bnSumBeta}} {
+		if !p.has {
 			continue
 		}
-		d, err := G.ApplyOp(&bnParamGradOp{fwd: op, gamma: which.gamma}, x, grad)
+		d, err := G.ApplyOp(&bnPickOp{fwd: op, row: p.row}, sums)
 		if err != nil {
 			return nil, err
 		}
@@ -364,103 +368,146 @@ func (op *bnTrainOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, err
 	return grads, nil
 }
 
-// bnSums adds Σ dy and Σ dy·x̂ over the real rows of the forward op's last run, per channel,
-// into dBeta and dGamma (float64, cleared first).
-func (op *bnTrainOp) sums(x, dy []float32, dBeta, dGamma []float64) {
-	clear(dBeta)
-	clear(dGamma)
-	for r := range op.real {
-		for ch := range op.c {
-			i := (r*op.c + ch) * op.s
-			m, inv := float32(op.mean[ch]), op.invStd[ch]
-			var sb, sg float64
-			g := dy[i : i+op.s]
-			for j, v := range x[i : i+op.s] {
-				sb += float64(g[j])
-				sg += float64(g[j] * ((v - m) * inv))
-			}
-			dBeta[ch] += sb
-			dGamma[ch] += sg
-		}
-	}
-}
+// The rows of bnSumsOp's output.
+const (
+	bnSumBeta  = 0 // Σ dy: dβ
+	bnSumGamma = 1 // Σ dy·x̂: dγ
+)
 
-// bnParamGradOp is (x, dy) → dγ = Σ dy·x̂ or dβ = Σ dy, [c], over the real rows.
-type bnParamGradOp struct {
+// bnSumsOp is (x, dy) → [2, c]: per channel Σ dy (row bnSumBeta) and Σ dy·x̂ (row bnSumGamma) over
+// the real rows of the forward op's last run, summed in float64.
+type bnSumsOp struct {
 	opBase
-	fwd   *bnTrainOp
-	gamma bool
-	out   opBuffer
-	sums  [2][]float64
+	fwd *bnTrainOp
+	out opBuffer
 }
 
 var (
-	_ G.Op              = (*bnParamGradOp)(nil)
-	_ G.UsePreallocDoer = (*bnParamGradOp)(nil)
+	_ G.Op              = (*bnSumsOp)(nil)
+	_ G.UsePreallocDoer = (*bnSumsOp)(nil)
 )
 
-func (op *bnParamGradOp) Arity() int { return 2 }
+func (op *bnSumsOp) Arity() int { return 2 }
 
-func (op *bnParamGradOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	t := G.TensorType{Dims: len(op.fwd.shape), Of: a}
-	return hm.NewFnType(t, t, G.TensorType{Dims: 1, Of: a})
+// Type is T a → T a → Matrix a.
+func (op *bnSumsOp) Type() hm.Type {
+	t := G.TensorType{Dims: len(op.fwd.shape), Of: hm.TypeVariable('a')}
+	return hm.NewFnType(t, t, opMatrixType)
 }
 
-func (op *bnParamGradOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
+func (op *bnSumsOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
 	if err := opCheckShapes(op, inputs, op.fwd.shape, op.fwd.shape); err != nil {
 		return nil, err
 	}
-	return tensor.Shape{op.fwd.c}, nil
+	return op.fwd.sumsShape.Clone(), nil
 }
 
-func (op *bnParamGradOp) Do(inputs ...G.Value) (G.Value, error) {
+// Do computes the sums into the op's own buffer and returns it.
+func (op *bnSumsOp) Do(inputs ...G.Value) (G.Value, error) {
 	if err := opCheckArity(op, len(inputs), 2); err != nil {
 		return nil, err
 	}
-	x, err := opInput(inputs[0], op.fwd.shape, op, "x")
+	f := op.fwd
+	x, err := opInput(inputs[0], f.shape, op, "x")
 	if err != nil {
 		return nil, err
 	}
-	dy, err := opInput(inputs[1], op.fwd.shape, op, "output gradient")
+	dy, err := opInput(inputs[1], f.shape, op, "output gradient")
 	if err != nil {
 		return nil, err
 	}
-	if op.sums[0] == nil {
-		op.sums = [2][]float64{make([]float64, op.fwd.c), make([]float64, op.fwd.c)}
-	}
-	op.fwd.sums(x, dy, op.sums[0], op.sums[1])
-	src := op.sums[0]
-	if op.gamma {
-		src = op.sums[1]
-	}
-	out := op.out.tensor(op.fwd.cShape)
-	for i, v := range src {
-		out.Float32s()[i] = float32(v)
+	out := op.out.tensor(op.fwd.sumsShape)
+	sums := out.Float32s()
+	dBeta, dGamma := sums[bnSumBeta*f.c:(bnSumBeta+1)*f.c], sums[bnSumGamma*f.c:(bnSumGamma+1)*f.c]
+	clear(sums)
+	for r := range f.real {
+		for ch := range f.c {
+			i := (r*f.c + ch) * f.s
+			m, inv := float32(f.mean[ch]), f.invStd[ch]
+			var sb, sg float64
+			g := dy[i : i+f.s]
+			for j, v := range x[i : i+f.s] {
+				sb += float64(g[j])
+				sg += float64(g[j] * ((v - m) * inv))
+			}
+			dBeta[ch] += float32(sb)
+			dGamma[ch] += float32(sg)
+		}
 	}
 	return out, nil
 }
 
-func (op *bnParamGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
+// UsePreallocDo is Do (see buffer.go).
+func (op *bnSumsOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }
 
-func (op *bnParamGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
-func (op *bnParamGradOp) Hashcode() uint32      { return opHash(op) }
-func (op *bnParamGradOp) String() string {
+func (op *bnSumsOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+func (op *bnSumsOp) Hashcode() uint32      { return opHash(op) }
+func (op *bnSumsOp) String() string        { return fmt.Sprintf("nnsweep.BatchNormSums{%p}", op.fwd) }
+
+// bnPickOp is [2, c] → [c], one row of bnSumsOp's output: dγ or dβ.
+type bnPickOp struct {
+	opBase
+	fwd *bnTrainOp
+	row int
+	out opBuffer
+}
+
+var (
+	_ G.Op              = (*bnPickOp)(nil)
+	_ G.UsePreallocDoer = (*bnPickOp)(nil)
+)
+
+func (op *bnPickOp) Arity() int { return 1 }
+
+// Type is Matrix a → Vector a.
+func (op *bnPickOp) Type() hm.Type {
+	return hm.NewFnType(opMatrixType, G.TensorType{Dims: 1, Of: hm.TypeVariable('a')})
+}
+
+func (op *bnPickOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
+	if err := opCheckShapes(op, inputs, op.fwd.sumsShape); err != nil {
+		return nil, err
+	}
+	return op.fwd.cShape.Clone(), nil
+}
+
+// Do copies the row into the op's own buffer and returns it.
+func (op *bnPickOp) Do(inputs ...G.Value) (G.Value, error) {
+	if err := opCheckArity(op, len(inputs), 1); err != nil {
+		return nil, err
+	}
+	c := op.fwd.c
+	sums, err := opInput(inputs[0], op.fwd.sumsShape, op, "sums")
+	if err != nil {
+		return nil, err
+	}
+	out := op.out.tensor(op.fwd.cShape)
+	copy(out.Float32s(), sums[op.row*c:(op.row+1)*c])
+	return out, nil
+}
+
+// UsePreallocDo is Do (see buffer.go).
+func (op *bnPickOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
+	return op.Do(inputs...)
+}
+
+func (op *bnPickOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+func (op *bnPickOp) Hashcode() uint32      { return opHash(op) }
+func (op *bnPickOp) String() string {
 	what := "Beta"
-	if op.gamma {
+	if op.row == bnSumGamma {
 		what = "Gamma"
 	}
 	return fmt.Sprintf("nnsweep.BatchNorm%sGrad{%p}", what, op.fwd)
 }
 
-// bnInputGradOp is (x, dy[, γ]) → dx (see the top of this file).
+// bnInputGradOp is (x, dy, sums[, γ]) → dx (see the top of this file), sums being bnSumsOp's.
 type bnInputGradOp struct {
 	opBase
-	fwd  *bnTrainOp
-	out  opBuffer
-	sums []float64 // Σ dy, then Σ dy·x̂, per channel
+	fwd *bnTrainOp
+	out opBuffer
 }
 
 var (
@@ -470,24 +517,25 @@ var (
 
 func (op *bnInputGradOp) Arity() int {
 	if op.fwd.hasGamma {
-		return 3
+		return 4
 	}
-	return 2
+	return 3
 }
 
+// Type is T a → T a → Matrix a [→ Vector a] → T a.
 func (op *bnInputGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	t := G.TensorType{Dims: len(op.fwd.shape), Of: a}
 	if op.fwd.hasGamma {
-		return hm.NewFnType(t, t, G.TensorType{Dims: 1, Of: a}, t)
+		return hm.NewFnType(t, t, opMatrixType, G.TensorType{Dims: 1, Of: a}, t)
 	}
-	return hm.NewFnType(t, t, t)
+	return hm.NewFnType(t, t, opMatrixType, t)
 }
 
 func (op *bnInputGradOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
-	want := []tensor.Shape{op.fwd.shape, op.fwd.shape}
+	want := []tensor.Shape{op.fwd.shape, op.fwd.shape, op.fwd.sumsShape}
 	if op.fwd.hasGamma {
-		want = append(want, tensor.Shape{op.fwd.c})
+		want = append(want, op.fwd.cShape)
 	}
 	if err := opCheckShapes(op, inputs, want...); err != nil {
 		return nil, err
@@ -495,6 +543,8 @@ func (op *bnInputGradOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) 
 	return op.fwd.shape.Clone(), nil
 }
 
+// Do computes dx = γ/√(σ²+ε)·(dy − dβ/m − x̂·dγ/m) on the real rows, 0 on padding rows, into the
+// op's own buffer.
 func (op *bnInputGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	if err := opCheckArity(op, len(inputs), op.Arity()); err != nil {
 		return nil, err
@@ -508,17 +558,20 @@ func (op *bnInputGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	sums, err := opInput(inputs[2], f.sumsShape, op, "sums")
+	if err != nil {
+		return nil, err
+	}
 	var gamma []float32
 	if f.hasGamma {
-		if gamma, err = opInput(inputs[2], f.cShape, op, "gamma"); err != nil {
+		if gamma, err = opInput(inputs[3], f.cShape, op, "gamma"); err != nil {
 			return nil, err
 		}
 	}
-	dBeta, dGamma := op.sums[:f.c], op.sums[f.c:]
-	f.sums(x, dy, dBeta, dGamma)
+	dBeta, dGamma := sums[bnSumBeta*f.c:(bnSumBeta+1)*f.c], sums[bnSumGamma*f.c:(bnSumGamma+1)*f.c]
 	out := op.out.tensor(f.shape)
 	dx := out.Float32s()
-	m := float64(f.real * f.s)
+	m := float32(f.real * f.s)
 	for r := range f.real {
 		for ch := range f.c {
 			k := f.invStd[ch]
@@ -526,7 +579,7 @@ func (op *bnInputGradOp) Do(inputs ...G.Value) (G.Value, error) {
 				k *= gamma[ch]
 			}
 			mu, inv := float32(f.mean[ch]), f.invStd[ch]
-			mb, mg := float32(dBeta[ch]/m), float32(dGamma[ch]/m)
+			mb, mg := dBeta[ch]/m, dGamma[ch]/m
 			i := (r*f.c + ch) * f.s
 			g, d := dy[i:i+f.s], dx[i:i+f.s]
 			for j, v := range x[i : i+f.s] {
@@ -538,6 +591,7 @@ func (op *bnInputGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	return out, nil
 }
 
+// UsePreallocDo is Do (see buffer.go).
 func (op *bnInputGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }

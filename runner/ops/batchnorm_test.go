@@ -425,7 +425,7 @@ func TestBatchNormAllocations(t *testing.T) {
 		}
 		for _, n := range gr.G.AllNodes() {
 			switch n.Op().(type) {
-			case *bnTrainOp, *bnEvalOp, *bnParamGradOp, *bnInputGradOp, *movingStatsOp:
+			case *bnTrainOp, *bnEvalOp, *bnSumsOp, *bnPickOp, *bnInputGradOp, *movingStatsOp:
 			default:
 				continue
 			}
@@ -445,8 +445,9 @@ func TestBatchNormAllocations(t *testing.T) {
 		}
 		vm.Close()
 	}
-	// Training: two forward ops, two input gradients, four parameter gradients; evaluation: two.
-	if checked != 10 {
-		t.Fatalf("checked %d batch-norm ops, want 10", checked)
+	// Training: two forward ops, two sums, two input gradients, four parameter gradients;
+	// evaluation: two.
+	if checked != 12 {
+		t.Fatalf("checked %d batch-norm ops, want 12", checked)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/chewxy/hm"
 	"github.com/nnsweep/nnsweep/builder"
+	"github.com/nnsweep/nnsweep/runner/kernels"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -95,6 +96,23 @@ func newBNGeometry(x *G.Node) (bnGeometry, error) {
 	return g, nil
 }
 
+// bnSplit runs an op's per-channel work in chunks of channels, on both cores when the tensor is
+// large enough (kernels.Pass): every channel is computed whole by one goroutine, in the same
+// order, so a split changes no bit of the result.
+type bnSplit struct {
+	task       *kernels.Pass
+	splittable bool
+}
+
+func newBNSplit(g bnGeometry, chunk func(lo, hi int)) bnSplit {
+	c := g.c
+	return bnSplit{splittable: c >= 2 && g.shape.TotalSize() >= convSplitMinFloats,
+		task: kernels.NewPass(func(chunk_, chunks, _ int) { chunk(kernels.ChunkRange(c, chunk_, chunks)) }, c)}
+}
+
+// run runs the op's chunks over every channel.
+func (b bnSplit) run() { b.task.Run(b.splittable) }
+
 func (g bnGeometry) checkParam(n *G.Node, what string) error {
 	if n != nil && (n.Dtype() != tensor.Float32 || !n.Shape().Eq(tensor.Shape{g.c})) {
 		return fmt.Errorf("ops: batch_norm: %s must be float32 [%d], got shape %v of %v", what, g.c, n.Shape(), n.Dtype())
@@ -138,6 +156,7 @@ func (bn BatchNorm) FusedTrain(x, count, gamma, beta *G.Node) (*G.Node, error) {
 	}
 	op := &bnTrainOp{bnGeometry: g, bn: bn, hasGamma: gamma != nil, hasBeta: beta != nil,
 		mean: make([]float64, g.c), variance: make([]float64, g.c), invStd: make([]float32, g.c)}
+	op.bnSplit = newBNSplit(g, op.channels)
 	inputs := []*G.Node{x, count}
 	for _, n := range []*G.Node{gamma, beta} {
 		if n != nil {
@@ -151,6 +170,7 @@ func (bn BatchNorm) FusedTrain(x, count, gamma, beta *G.Node) (*G.Node, error) {
 type bnTrainOp struct {
 	opBase
 	bnGeometry
+	bnSplit
 	bn                BatchNorm
 	hasGamma, hasBeta bool
 	out               opBuffer
@@ -158,6 +178,8 @@ type bnTrainOp struct {
 	real           int
 	mean, variance []float64
 	invStd         []float32
+	// The current call's operands, for the chunks.
+	x, y, gamma, beta []float32
 }
 
 var (
@@ -247,67 +269,62 @@ func (op *bnTrainOp) Do(inputs ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	out := op.out.tensor(op.shape)
-	y := out.Float32s()
-	op.statistics(x)
-	for ch := range op.c {
-		op.invStd[ch] = float32(1 / math.Sqrt(op.variance[ch]+op.bn.Epsilon))
-	}
-	for r := range op.real {
-		for ch := range op.c {
-			a, b := op.invStd[ch], float32(0)
-			if gamma != nil {
-				a *= gamma[ch]
-			}
-			if beta != nil {
-				b = beta[ch]
-			}
-			m := float32(op.mean[ch])
-			i := (r*op.c + ch) * op.s
-			xs, ys := x[i:i+op.s], y[i:i+op.s]
-			for j, v := range xs {
-				ys[j] = (v-m)*a + b
-			}
-		}
-	}
-	clear(y[op.real*op.c*op.s:])
+	op.x, op.y, op.gamma, op.beta = x, out.Float32s(), gamma, beta
+	op.run()
+	op.x, op.y, op.gamma, op.beta = nil, nil, nil, nil
 	updateMoving(op.bn.MovingMean.Float32s(), op.mean, op.bn.Momentum)
 	updateMoving(op.bn.MovingVariance.Float32s(), op.variance, op.bn.Momentum)
 	return out, nil
 }
 
-// statistics computes the per-channel mean and biased variance of x's real rows (in float64,
-// the variance as the mean of squared deviations from the mean: two passes).
-func (op *bnTrainOp) statistics(x []float32) {
-	clear(op.mean)
-	clear(op.variance)
-	for r := range op.real {
-		for ch := range op.c {
-			i := (r*op.c + ch) * op.s
-			var sum float64
-			for _, v := range x[i : i+op.s] {
-				sum += float64(v)
+// channels computes channels lo to hi of the current call: their mean and biased variance over
+// the real rows (in float64, the variance as the mean of squared deviations from the mean: two
+// passes), then y = γ(x − μ)/√(σ² + ε) + β on the real rows and 0 on the padding rows.
+func (op *bnTrainOp) channels(lo, hi int) {
+	x, y, c, s := op.x, op.y, op.c, op.s
+	m := float64(op.real * s)
+	for ch := lo; ch < hi; ch++ {
+		var sum float64
+		for r := range op.real {
+			i := (r*c + ch) * s
+			var part float64
+			for _, v := range x[i : i+s] {
+				part += float64(v)
 			}
-			op.mean[ch] += sum
+			sum += part
 		}
-	}
-	m := float64(op.real * op.s)
-	for ch := range op.mean {
-		op.mean[ch] /= m
-	}
-	for r := range op.real {
-		for ch := range op.c {
-			i := (r*op.c + ch) * op.s
-			mu := op.mean[ch]
-			var sum float64
-			for _, v := range x[i : i+op.s] {
+		mu := sum / m
+		var sq float64
+		for r := range op.real {
+			i := (r*c + ch) * s
+			var part float64
+			for _, v := range x[i : i+s] {
 				d := float64(v) - mu
-				sum += d * d
+				part += d * d
 			}
-			op.variance[ch] += sum
+			sq += part
 		}
-	}
-	for ch := range op.variance {
-		op.variance[ch] /= m
+		op.mean[ch], op.variance[ch] = mu, sq/m
+		op.invStd[ch] = float32(1 / math.Sqrt(op.variance[ch]+op.bn.Epsilon))
+		a, b := op.invStd[ch], float32(0)
+		if op.gamma != nil {
+			a *= op.gamma[ch]
+		}
+		if op.beta != nil {
+			b = op.beta[ch]
+		}
+		m32 := float32(mu)
+		for r := range op.rows {
+			i := (r*c + ch) * s
+			ys := y[i : i+s]
+			if r >= op.real {
+				clear(ys)
+				continue
+			}
+			for j, v := range x[i : i+s] {
+				ys[j] = (v-m32)*a + b
+			}
+		}
 	}
 }
 
@@ -339,7 +356,9 @@ func (op *bnTrainOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, err
 		return nil, err
 	}
 	x := inputs[0]
-	sums, err := G.ApplyOp(&bnSumsOp{fwd: op}, x, grad)
+	so := &bnSumsOp{fwd: op}
+	so.bnSplit = newBNSplit(op.bnGeometry, so.channels)
+	sums, err := G.ApplyOp(so, x, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -347,7 +366,9 @@ func (op *bnTrainOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, err
 	if op.hasGamma {
 		dxInputs = append(dxInputs, inputs[2])
 	}
-	dx, err := G.ApplyOp(&bnInputGradOp{fwd: op}, dxInputs...)
+	dxOp := &bnInputGradOp{fwd: op}
+	dxOp.bnSplit = newBNSplit(op.bnGeometry, dxOp.channels)
+	dx, err := G.ApplyOp(dxOp, dxInputs...)
 	if err != nil {
 		return nil, err
 	}
@@ -378,8 +399,11 @@ const (
 // the real rows of the forward op's last run, summed in float64.
 type bnSumsOp struct {
 	opBase
+	bnSplit
 	fwd *bnTrainOp
 	out opBuffer
+	// The current call's operands, for the chunks.
+	x, dy, sums []float32
 }
 
 var (
@@ -417,24 +441,31 @@ func (op *bnSumsOp) Do(inputs ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	out := op.out.tensor(op.fwd.sumsShape)
-	sums := out.Float32s()
-	dBeta, dGamma := sums[bnSumBeta*f.c:(bnSumBeta+1)*f.c], sums[bnSumGamma*f.c:(bnSumGamma+1)*f.c]
-	clear(sums)
-	for r := range f.real {
-		for ch := range f.c {
+	op.x, op.dy, op.sums = x, dy, out.Float32s()
+	op.run()
+	op.x, op.dy, op.sums = nil, nil, nil
+	return out, nil
+}
+
+// channels computes the sums of channels lo to hi.
+func (op *bnSumsOp) channels(lo, hi int) {
+	f, x, dy := op.fwd, op.x, op.dy
+	for ch := lo; ch < hi; ch++ {
+		m, inv := float32(f.mean[ch]), f.invStd[ch]
+		var sb, sg float64
+		for r := range f.real {
 			i := (r*f.c + ch) * f.s
-			m, inv := float32(f.mean[ch]), f.invStd[ch]
-			var sb, sg float64
+			var pb, pg float64
 			g := dy[i : i+f.s]
 			for j, v := range x[i : i+f.s] {
-				sb += float64(g[j])
-				sg += float64(g[j] * ((v - m) * inv))
+				pb += float64(g[j])
+				pg += float64(g[j] * ((v - m) * inv))
 			}
-			dBeta[ch] += float32(sb)
-			dGamma[ch] += float32(sg)
+			sb += pb
+			sg += pg
 		}
+		op.sums[bnSumBeta*f.c+ch], op.sums[bnSumGamma*f.c+ch] = float32(sb), float32(sg)
 	}
-	return out, nil
 }
 
 // UsePreallocDo is Do (see buffer.go).
@@ -506,8 +537,11 @@ func (op *bnPickOp) String() string {
 // bnInputGradOp is (x, dy, sums[, γ]) → dx (see the top of this file), sums being bnSumsOp's.
 type bnInputGradOp struct {
 	opBase
+	bnSplit
 	fwd *bnTrainOp
 	out opBuffer
+	// The current call's operands, for the chunks.
+	x, dy, sums, gamma, dx []float32
 }
 
 var (
@@ -568,27 +602,37 @@ func (op *bnInputGradOp) Do(inputs ...G.Value) (G.Value, error) {
 			return nil, err
 		}
 	}
-	dBeta, dGamma := sums[bnSumBeta*f.c:(bnSumBeta+1)*f.c], sums[bnSumGamma*f.c:(bnSumGamma+1)*f.c]
 	out := op.out.tensor(f.shape)
-	dx := out.Float32s()
+	op.x, op.dy, op.sums, op.gamma, op.dx = x, dy, sums, gamma, out.Float32s()
+	op.run()
+	op.x, op.dy, op.sums, op.gamma, op.dx = nil, nil, nil, nil, nil
+	return out, nil
+}
+
+// channels computes dx for channels lo to hi.
+func (op *bnInputGradOp) channels(lo, hi int) {
+	f, x, dy, dx := op.fwd, op.x, op.dy, op.dx
 	m := float32(f.real * f.s)
-	for r := range f.real {
-		for ch := range f.c {
-			k := f.invStd[ch]
-			if gamma != nil {
-				k *= gamma[ch]
-			}
-			mu, inv := float32(f.mean[ch]), f.invStd[ch]
-			mb, mg := dBeta[ch]/m, dGamma[ch]/m
+	for ch := lo; ch < hi; ch++ {
+		k := f.invStd[ch]
+		if op.gamma != nil {
+			k *= op.gamma[ch]
+		}
+		mu, inv := float32(f.mean[ch]), f.invStd[ch]
+		mb, mg := op.sums[bnSumBeta*f.c+ch]/m, op.sums[bnSumGamma*f.c+ch]/m
+		for r := range f.rows {
 			i := (r*f.c + ch) * f.s
-			g, d := dy[i:i+f.s], dx[i:i+f.s]
+			d := dx[i : i+f.s]
+			if r >= f.real {
+				clear(d)
+				continue
+			}
+			g := dy[i : i+f.s]
 			for j, v := range x[i : i+f.s] {
 				d[j] = k * (g[j] - mb - (v-mu)*inv*mg)
 			}
 		}
 	}
-	clear(dx[f.real*f.c*f.s:])
-	return out, nil
 }
 
 // UsePreallocDo is Do (see buffer.go).
@@ -614,6 +658,7 @@ func (bn BatchNorm) FusedEval(x, mean, variance, gamma, beta *G.Node) (*G.Node, 
 	}
 	op := &bnEvalOp{bnGeometry: g, eps: bn.Epsilon, hasGamma: gamma != nil, hasBeta: beta != nil,
 		a: make([]float32, g.c), b: make([]float32, g.c)}
+	op.bnSplit = newBNSplit(g, op.channels)
 	inputs := []*G.Node{x, mean, variance}
 	for _, n := range []*G.Node{gamma, beta} {
 		if n != nil {
@@ -629,10 +674,13 @@ func (bn BatchNorm) FusedEval(x, mean, variance, gamma, beta *G.Node) (*G.Node, 
 type bnEvalOp struct {
 	opBase
 	bnGeometry
+	bnSplit
 	eps               float64
 	hasGamma, hasBeta bool
 	out               opBuffer
 	a, b              []float32
+	// The current call's operands, for the chunks.
+	x, y []float32
 }
 
 var (
@@ -704,18 +752,24 @@ func (op *bnEvalOp) Do(inputs ...G.Value) (G.Value, error) {
 		}
 	}
 	out := op.out.tensor(op.shape)
-	y := out.Float32s()
-	for r := range op.rows {
-		for ch := range op.c {
-			a, b := op.a[ch], op.b[ch]
+	op.x, op.y = x, out.Float32s()
+	op.run()
+	op.x, op.y = nil, nil
+	return out, nil
+}
+
+// channels computes y = a·x + b for channels lo to hi.
+func (op *bnEvalOp) channels(lo, hi int) {
+	for ch := lo; ch < hi; ch++ {
+		a, b := op.a[ch], op.b[ch]
+		for r := range op.rows {
 			i := (r*op.c + ch) * op.s
-			ys := y[i : i+op.s]
-			for j, v := range x[i : i+op.s] {
+			ys := op.y[i : i+op.s]
+			for j, v := range op.x[i : i+op.s] {
 				ys[j] = v*a + b
 			}
 		}
 	}
-	return out, nil
 }
 
 func (op *bnEvalOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {

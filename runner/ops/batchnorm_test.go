@@ -10,6 +10,7 @@ import (
 	"github.com/nnsweep/nnsweep/builder"
 	"github.com/nnsweep/nnsweep/internal/graphtest"
 	"github.com/nnsweep/nnsweep/internal/spectest"
+	"github.com/nnsweep/nnsweep/runner/kernels"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -449,5 +450,104 @@ func TestBatchNormAllocations(t *testing.T) {
 	// evaluation: two.
 	if checked != 12 {
 		t.Fatalf("checked %d batch-norm ops, want 12", checked)
+	}
+}
+
+// bnTasks returns the kernels.Pass of every fused batch-norm op of g.
+func bnTasks(g *G.ExprGraph) []*kernels.Pass {
+	var tasks []*kernels.Pass
+	for _, n := range g.AllNodes() {
+		switch op := n.Op().(type) {
+		case *bnTrainOp:
+			tasks = append(tasks, op.task)
+		case *bnSumsOp:
+			tasks = append(tasks, op.task)
+		case *bnInputGradOp:
+			tasks = append(tasks, op.task)
+		case *bnEvalOp:
+			tasks = append(tasks, op.task)
+		}
+	}
+	return tasks
+}
+
+// TestBatchNormSplitIsExact checks that the fused batch-norm ops of a tensor large enough to
+// split over both cores give the same bits whole and split (each channel is computed by one
+// goroutine), training (with padding rows) and evaluating, and that they agree with the stock
+// composition.
+func TestBatchNormSplitIsExact(t *testing.T) {
+	t.Parallel()
+	const input, layers = "[32, 32, 1]", "    - conv2d: {filters: 4n, kernel: 1, use_bias: false}\n    - batch_norm: {}\n    - maxpool2d: {pool: 4}\n    - flatten: {}\n    - dense: {units: 4}\n"
+	m, p := spectest.Model(t, input, 4, 2, "{}", layers) // 64 rows × 8 channels × 32×32 = 2¹⁹ floats
+	type result struct {
+		train bnRun
+		eval  []float32
+	}
+	runs := map[string]result{}
+	for _, mode := range []struct {
+		name string
+		mode kernels.PassMode
+		ops  builder.Ops
+	}{{"whole", kernels.PassWhole, Fast{}}, {"split", kernels.PassSplit, Fast{}}, {"stock", kernels.PassWhole, Stock{}}} {
+		w, _ := builder.NewWeights(m, p, 3)
+		gr, err := builder.Build(m, p, w, 64, true, mode.ops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tasks := bnTasks(gr.G)
+		if mode.name != "stock" && (len(tasks) != 3 || !slices.ContainsFunc(gr.G.AllNodes(), func(n *G.Node) bool {
+			op, ok := n.Op().(*bnTrainOp)
+			return ok && op.splittable
+		})) {
+			t.Fatalf("%d batch-norm passes, the forward splittable: want 3 and true", len(tasks))
+		}
+		for _, task := range tasks {
+			task.Mode = mode.mode
+		}
+		graphtest.Fill(gr, rand.New(rand.NewPCG(6, 6)), 61)
+		vm := G.NewTapeMachine(gr.G)
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		r := result{train: bnRun{logp: slices.Clone(gr.LogProbs.Value().Data().([]float32)), loss: gr.Loss.Value().Data().(float32)}}
+		for _, g := range gr.Grads {
+			r.train.grads = append(r.train.grads, slices.Clone(g.Value().Data().([]float32)))
+		}
+		for _, f := range w.Floats() {
+			r.train.weights = append(r.train.weights, slices.Clone(f))
+		}
+		vm.Close()
+		ev, err := builder.Build(m, p, w, 64, false, mode.ops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range bnTasks(ev.G) {
+			task.Mode = mode.mode
+		}
+		copy(ev.Input.Value().Data().([]float32), gr.Input.Value().Data().([]float32))
+		evm := G.NewTapeMachine(ev.G)
+		if err := evm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		r.eval = slices.Clone(ev.LogProbs.Value().Data().([]float32))
+		evm.Close()
+		runs[mode.name] = r
+	}
+	whole, split := runs["whole"], runs["split"]
+	compareRuns(t, split.train, whole.train, 0)
+	bnClose(t, "evaluation", split.eval, whole.eval, 0)
+	compareRuns(t, whole.train, runs["stock"].train, 2e-4)
+	bnClose(t, "evaluation against stock", whole.eval, runs["stock"].eval, 2e-5)
+}
+
+// init takes one gradient before any test runs: gorgonia's G.Grad adds its package-level
+// constant 1 to every graph and hashes it on first use, an unsynchronised write that the race
+// detector reports when the package's parallel tests build their first graphs at once (the
+// value written is the same; nothing of ours is involved).
+func init() {
+	g := G.NewGraph()
+	x := G.NewScalar(g, tensor.Float32, G.WithName("x"), G.WithValue(float32(1)))
+	if _, err := G.Grad(G.Must(G.Mul(x, x)), x); err != nil {
+		panic("ops: warming up gorgonia's gradient: " + err.Error())
 	}
 }

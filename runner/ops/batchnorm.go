@@ -39,7 +39,9 @@ import (
 // padding rows). The gradient ops read the batch's μ and 1/√(σ² + ε) that the forward op keeps
 // (c floats each, the op's own memory, not a graph value: the forward op runs before its
 // gradient on every step, which needs it for dy); everything else comes through their inputs.
-// Every buffer is the op's own, so a step allocates nothing.
+// Every buffer is the op's own, so a step allocates nothing. Each op works channel by channel, so
+// a tensor large enough (convSplitMinFloats) is split by channels over both cores (kernels.Pass)
+// with the same bits as whole: every channel's sums are made by one goroutine in one order.
 
 // batchNormGraph is the batch_norm layer (see above).
 func batchNormGraph(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, _ string, fast bool) (*G.Node, error) {

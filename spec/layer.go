@@ -22,7 +22,7 @@ var LayerKinds = func() []LayerKind {
 }()
 
 // layerUnits are the layer kinds, in documentation order; each is one file (layer_dense.go,
-// layer_conv2d.go, layer_pool.go, layer_flatten.go, layer_dropout.go, layer_batchnorm.go) holding its settings, their
+// layer_conv2d.go, layer_pool.go, layer_flatten.go, layer_dropout.go) holding its settings, their
 // defaults and checks, its output shape and its closed forms. A new kind is a new file, an entry
 // here and its settings' field in Layer; its graph is a function of package ops.
 var layerUnits = []layerUnit{denseUnit{}, conv2dUnit{}, poolUnit{KindMaxPool2D}, poolUnit{KindAvgPool2D}, flattenUnit{}, dropoutUnit{}, batchNormUnit{}}
@@ -62,13 +62,14 @@ var Activations = []string{"relu", "sigmoid", "tanh", "softmax", "linear"}
 // settings: `- conv2d: {filters: 2n, kernel: 3, activation: relu}`. Exactly one of the pointers
 // is set, the one that Kind names (the field whose yaml tag is the kind).
 type Layer struct {
-	Kind      LayerKind  `yaml:"-"`
-	Dense     *Dense     `yaml:"dense"`
-	Conv2D    *Conv2D    `yaml:"conv2d"`
-	MaxPool2D *Pool      `yaml:"maxpool2d"`
-	AvgPool2D *Pool      `yaml:"avgpool2d"`
-	Flatten   *Flatten   `yaml:"flatten"`
-	Dropout   *Dropout   `yaml:"dropout"`
+	Kind      LayerKind `yaml:"-"`
+	Dense     *Dense    `yaml:"dense"`
+	Conv2D    *Conv2D   `yaml:"conv2d"`
+	MaxPool2D *Pool     `yaml:"maxpool2d"`
+	AvgPool2D *Pool     `yaml:"avgpool2d"`
+	Flatten   *Flatten  `yaml:"flatten"`
+	Dropout   *Dropout  `yaml:"dropout"`
+
 	BatchNorm *BatchNorm `yaml:"batch_norm"`
 }
 

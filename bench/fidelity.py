@@ -7,7 +7,9 @@ meta.json (the layers at the point, the optimizer, the tensors' names and shapes
 step-NNNN.npz (the batch as the graph saw it, NCHW; its dropout masks; the loss; the gradients;
 the weights after the update). This script builds the same model from torch.nn.functional
 operations with Keras's semantics (valid/same padding split as Keras does, max pooling that never
-picks a padded cell, average pooling over the real cells), loads exactly those weights
+picks a padded cell, average pooling over the real cells, batch_norm with the batch's statistics
+in training and the moving ones in evaluation, its moving statistics updated by Keras's rule with
+the biased variance), loads exactly those weights
 (nnsweep's layouts are PyTorch's but for dense kernels, stored [in, units]), replays exactly those
 batches and masks, and steps the optimizer with Keras's update rules, which nnsweep implements:
 
@@ -70,8 +72,17 @@ class Model:
         self.layers = meta["layers"]
         self.shapes = [t["shape"] for t in meta["tensors"]]
         self.names = [t["name"] for t in meta["tensors"]]
-        self.w = [torch.tensor(np.asarray(a, dtype=np.float64).reshape(s), dtype=dtype).requires_grad_(True)
-                  for a, s in zip(weights, self.shapes)]
+        # Tensors marked non_trainable (batch_norm's moving mean and variance) get no gradient and
+        # no optimizer: the forward pass of a training step updates them, as Keras does.
+        self.trainable = [not t.get("non_trainable", False) for t in meta["tensors"]]
+        self.w = [torch.tensor(np.asarray(a, dtype=np.float64).reshape(s), dtype=dtype).requires_grad_(tr)
+                  for a, s, tr in zip(weights, self.shapes, self.trainable)]
+        self.params = [w for w, tr in zip(self.w, self.trainable) if tr]
+
+    def grads(self, loss):
+        """The gradients of loss, one per tensor in meta's order: None for a non-trainable one."""
+        gs = iter(torch.autograd.grad(loss, self.params))
+        return [next(gs) if tr else None for tr in self.trainable]
 
     def forward(self, x, masks, probe=None):
         """Log-probabilities of batch x; probe, a dict, collects near ties (see near_ties)."""
@@ -171,6 +182,34 @@ class Model:
                 if probe is not None and act in ("relu", "leaky_relu"):
                     probe["relu"] = probe.get("relu", 0) + near_zero(x)
                 x = activate(x, act)
+            elif kind == "batch_norm":
+                # Keras's BatchNormalization: per channel over N, H, W (per feature over N); training
+                # with the batch's mean and biased variance, then moving = moving·momentum +
+                # batch·(1 − momentum), the biased variance included (PyTorch's running_var would be
+                # unbiased, so F.batch_norm's update is not used); evaluation with the moving ones.
+                st = l["settings"]
+                gamma = beta = None
+                if st["scale"]:
+                    gamma = self.take()
+                if st["center"]:
+                    beta = self.take()
+                mm, mv = self.take(), self.take()
+                axes = (0, 2, 3) if x.dim() == 4 else (0,)
+                shape = (1, -1, 1, 1) if x.dim() == 4 else (1, -1)
+                if masks is not None:  # training
+                    mean = x.mean(dim=axes)
+                    var = ((x - mean.reshape(shape)) ** 2).mean(dim=axes)
+                    with torch.no_grad():
+                        mom = st["momentum"]
+                        mm.copy_(mm * mom + mean.detach() * (1 - mom))
+                        mv.copy_(mv * mom + var.detach() * (1 - mom))
+                else:
+                    mean, var = mm, mv
+                x = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + st["epsilon"])
+                if gamma is not None:
+                    x = x * gamma.reshape(shape)
+                if beta is not None:
+                    x = x + beta.reshape(shape)
             else:
                 raise SystemExit(f"fidelity: layer kind {kind!r} is not known to this script")
         return x
@@ -370,7 +409,7 @@ def compare(d, args):
     n = len(meta["tensors"])
     dtype = torch.float64 if args.float64 else torch.float32
     model = Model(meta, [init[f"weight_{i}"] for i in range(n)], dtype)
-    opt = Optimizer(meta["optimizer"], model.w)
+    opt = Optimizer(meta["optimizer"], model.params)
     sched = schedule_of(d, meta)
     smoothing = meta.get("label_smoothing", 0)
     files = sorted(glob.glob(os.path.join(d, "step-*.npz")))[: args.steps or None]
@@ -389,9 +428,9 @@ def compare(d, args):
         masks = [torch.tensor(s[k], dtype=dtype) for k in sorted(k for k in s if k.startswith("mask_"))]
         logp = model.forward(x, masks)
         loss = nll(logp, y, smoothing)
-        grads = torch.autograd.grad(loss, model.w)
+        grads = model.grads(loss)
         rate = sched.at(step - 1)
-        opt.step(grads, rate)
+        opt.step([g for g in grads if g is not None], rate)
         lr_ = abs(loss.item() - float(s["loss"][0])) / max(abs(float(s["loss"][0])), 1e-30)
         if lr_ > worst["loss"][0]:
             worst["loss"] = (lr_, step)
@@ -402,13 +441,18 @@ def compare(d, args):
                 worst["lr"] = (lrd, step)
             checks.append(("learning rate", lrd, "lr", 1e-6))
         for i in range(n):
-            g = rel(s[f"grad_{i}"], grads[i].detach().numpy())
             w = rel(s[f"weight_{i}"], model.w[i].detach().numpy())
-            if g > worst["grad"][0]:
-                worst["grad"] = (g, step, model.names[i])
             if w > worst["weight"][0]:
                 worst["weight"] = (w, step, model.names[i])
-            checks += [("gradient", g, model.names[i], args.grad_tol), ("weight", w, model.names[i], args.weight_tol)]
+            checks.append(("weight", w, model.names[i], args.weight_tol))
+            if grads[i] is None:  # a non-trainable tensor: nnsweep dumps no gradient either
+                if f"grad_{i}" in s:
+                    raise SystemExit(f"fidelity: {f}: grad_{i} given for the non-trainable {model.names[i]}")
+                continue
+            g = rel(s[f"grad_{i}"], grads[i].detach().numpy())
+            if g > worst["grad"][0]:
+                worst["grad"] = (g, step, model.names[i])
+            checks.append(("gradient", g, model.names[i], args.grad_tol))
         if args.verbose:
             top = max(checks[1:], key=lambda c: c[1])
             print(f"  step {step:4d} (epoch {int(s['epoch'][0])}, {y.shape[0]} examples): loss {lr_:.1e}, "
@@ -434,7 +478,8 @@ def compare(d, args):
             if "lr" in s:
                 fixture[f"s{step}_lr"] = s["lr"]
             for i in range(n):
-                fixture[f"s{step}_grad_{i}"] = grads[i].detach().numpy().astype(np.float32).ravel()
+                if grads[i] is not None:
+                    fixture[f"s{step}_grad_{i}"] = grads[i].detach().numpy().astype(np.float32).ravel()
                 fixture[f"s{step}_weight_{i}"] = model.w[i].detach().numpy().astype(np.float32).ravel()
     if args.fixture:
         fixture["steps"] = np.array([len(files)], dtype=np.int64)
@@ -493,7 +538,7 @@ def replay(d, dtype):
     x, y = peer.load(peer.DEFAULT_DATA, "train", meta.get("limit_train", 0))
     init = load_npz(os.path.join(d, "init.npz"))
     model = Model(meta, [init[f"weight_{i}"] for i in range(len(meta["tensors"]))], dtype)
-    opt = Optimizer(meta["optimizer"], model.w)
+    opt = Optimizer(meta["optimizer"], model.params)
     sched = schedule_of(d, meta)
     orders = load_npz(orders_path)
     batch = meta["batch_size"]
@@ -505,7 +550,7 @@ def replay(d, dtype):
             yb = y.index_select(0, idx)
             logp = model.forward(x.index_select(0, idx).to(dtype), [])
             loss = nll(logp, yb, meta.get("label_smoothing", 0))
-            opt.step(torch.autograd.grad(loss, model.w), sched.at(step))
+            opt.step(torch.autograd.grad(loss, model.params), sched.at(step))
             step += 1
     ev = evaluate(d, dtype, model)
     ev["epochs"] = len(orders)

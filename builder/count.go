@@ -15,8 +15,11 @@ type LayerCount struct {
 	H, W   int
 	C      spec.Poly
 	Vector bool
-	// Params counts the layer's trainable parameters (weights and biases).
-	Params spec.Poly
+	// Params counts the layer's parameters (weights and biases), the non-trainable ones included
+	// (Keras's total); NonTrainable counts those no optimizer trains (a batch_norm's moving
+	// statistics), so Params − NonTrainable are trained.
+	Params       spec.Poly
+	NonTrainable spec.Poly
 	// MACs counts the forward multiply-adds per example (dense and conv2d; pooling, activations
 	// and dropout count 0).
 	MACs spec.Poly
@@ -30,10 +33,16 @@ type LayerCount struct {
 
 // ModelCount is a model's closed form: per layer and in total.
 type ModelCount struct {
-	Layers      []LayerCount
-	Params      spec.Poly
-	MACs        spec.Poly
-	Activations spec.Poly // sum over layers of output values per example
+	Layers []LayerCount
+	// Params is the total (the turning point is judged on it), NonTrainable its non-trainable
+	// part, and Folded the parameters once every batch_norm that follows a dense or conv2d layer
+	// with a linear activation is folded into it (spec.ResolvedModel.FoldedParams): what a
+	// deployed model carries. Folded equals Params for a model without batch_norm.
+	Params       spec.Poly
+	NonTrainable spec.Poly
+	Folded       spec.Poly
+	MACs         spec.Poly
+	Activations  spec.Poly // sum over layers of output values per example
 }
 
 // Count computes the closed forms of a resolved model from its layers' (see
@@ -44,16 +53,18 @@ func Count(m spec.ResolvedModel) ModelCount {
 	for _, l := range m.Layers {
 		lc := layerCount(l, 0)
 		mc.Params = mc.Params.Add(lc.Params)
+		mc.NonTrainable = mc.NonTrainable.Add(lc.NonTrainable)
 		mc.MACs = mc.MACs.Add(lc.MACs)
 		mc.Activations = mc.Activations.Add(lc.Activations)
 		mc.addRows(l, 0)
 	}
+	mc.Folded = m.FoldedParams()
 	return mc
 }
 
 func layerCount(l spec.ResolvedLayer, depth int) LayerCount {
 	return LayerCount{Name: l.Name, Kind: l.Kind, H: l.OutH, W: l.OutW, C: l.OutC, Vector: l.Vector,
-		Params: l.Params(), MACs: l.MACs(), Activations: l.Activations(), Depth: depth}
+		Params: l.Params(), NonTrainable: l.NonTrainable(), MACs: l.MACs(), Activations: l.Activations(), Depth: depth}
 }
 
 // addRows appends l's row and, for a residual block, its inner layers' and its projection's.
@@ -67,6 +78,13 @@ func (mc *ModelCount) addRows(l spec.ResolvedLayer, depth int) {
 	}
 }
 
+// HasNonTrainable reports whether the model's counts differ by kind: it has non-trainable
+// parameters or folds (a batch_norm layer), so its total, trainable, non-trainable and folded
+// counts are worth showing apart.
+func (mc ModelCount) HasNonTrainable() bool {
+	return !mc.NonTrainable.IsZero() || !mc.Folded.Equal(mc.Params)
+}
+
 // LayerAt is one layer's numbers at a sweep point.
 type LayerAt struct {
 	Name        string  `json:"name"`
@@ -76,15 +94,21 @@ type LayerAt struct {
 	MACs        int64   `json:"macs"`
 	// Depth is LayerCount.Depth: rows inside residual blocks have depth 1 or more.
 	Depth int `json:"depth,omitempty"`
+	// NonTrainable is the part of Params no optimizer trains (absent when 0).
+	NonTrainable int64 `json:"non_trainable,omitempty"`
 }
 
 // PointCount is a model's numbers at a sweep point.
 type PointCount struct {
-	Vars        spec.Point
-	Params      int64
-	MACs        int64
-	Activations int64
-	Layers      []LayerAt
+	Vars spec.Point
+	// Params is the total, NonTrainable its non-trainable part, Folded the count once batch norm
+	// is folded (see ModelCount).
+	Params       int64
+	NonTrainable int64
+	Folded       int64
+	MACs         int64
+	Activations  int64
+	Layers       []LayerAt
 }
 
 // At evaluates the closed forms at point p. It returns an error when a count overflows int64.
@@ -100,10 +124,13 @@ func (mc ModelCount) At(p spec.Point) (PointCount, error) {
 		return v
 	}
 	pc.Params = eval("parameters", mc.Params)
+	pc.NonTrainable = eval("parameters", mc.NonTrainable)
+	pc.Folded = eval("parameters", mc.Folded)
 	pc.MACs = eval("multiply-adds", mc.MACs)
 	pc.Activations = eval("activations", mc.Activations)
 	for _, l := range mc.Layers {
-		la := LayerAt{Name: l.Name, Kind: string(l.Kind), Params: eval("parameters", l.Params), MACs: eval("multiply-adds", l.MACs), Depth: l.Depth}
+		la := LayerAt{Name: l.Name, Kind: string(l.Kind), Params: eval("parameters", l.Params), MACs: eval("multiply-adds", l.MACs), Depth: l.Depth,
+			NonTrainable: eval("parameters", l.NonTrainable)}
 		if l.Vector {
 			la.OutputShape = []int64{eval("channels", l.C)}
 		} else {

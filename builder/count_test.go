@@ -293,3 +293,117 @@ model:
 	// flatten_1: 0 params, 0 MACs
 	// dense_1: 2420n + 10 params, 2420n MACs
 }
+
+// TestBatchNormCounts checks the counts of models with batch_norm against Keras's summary worked
+// out by hand: the total, its non-trainable part (the moving mean and variance), and the count
+// once each batch_norm that follows a linear dense or conv2d layer is folded into it.
+func TestBatchNormCounts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, layers                string
+		total, nonTrainable, folded string
+		at2                         [3]int64 // total, non-trainable, folded at n=2
+		layerParams                 []int64  // per layer at n=2
+	}{
+		// conv 9n (no bias), batch_norm 4n (2n moving), dense 13·13·n·10 + 10; folding drops 4n
+		// and gives the convolution a bias of n.
+		{"conv-nobias", "    - conv2d: {filters: n, kernel: 3, use_bias: false}\n    - batch_norm: {}\n    - maxpool2d: {pool: 2}\n    - flatten: {}\n    - dense: {units: 10, activation: softmax}\n",
+			"1703n + 10", "2n", "1700n + 10", [3]int64{3416, 4, 3410}, []int64{18, 8, 0, 0, 3390}},
+		// dense 784·2n + 2n with relu: the batch_norm after it (β and the moving statistics, 6n)
+		// cannot fold through the activation.
+		{"dense-relu-noscale", "    - flatten: {}\n    - dense: {units: 2n, activation: relu}\n    - batch_norm: {scale: false}\n    - dense: {units: 10, activation: softmax}\n",
+			"1596n + 10", "4n", "1596n + 10", [3]int64{3202, 8, 3202}, []int64{0, 3140, 12, 50}},
+		// conv with a bias (10n), batch_norm with only the moving statistics (2n), folded away.
+		{"conv-bias-plain", "    - conv2d: {filters: n, kernel: 3}\n    - batch_norm: {center: false, scale: false}\n    - flatten: {}\n    - dense: {units: 10}\n",
+			"6772n + 10", "2n", "6770n + 10", [3]int64{13554, 4, 13550}, []int64{20, 4, 0, 13530}},
+		// A batch_norm first has no layer to fold into.
+		{"first", "    - batch_norm: {}\n    - flatten: {}\n    - dense: {units: n}\n    - dense: {units: 10}\n",
+			"795n + 14", "2", "795n + 14", [3]int64{1604, 2, 1604}, []int64{4, 0, 1570, 30}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src := "name: bn\ndataset: mnist\ntarget: {min: 0.9}\nsweep: {n: [2]}\nmodel:\n  layers:\n" + tt.layers
+			m := expandSource(t, tt.name+".yaml", []byte(src))[0]
+			c := Count(m)
+			if got := [3]string{c.Params.String(), c.NonTrainable.String(), c.Folded.String()}; got != [3]string{tt.total, tt.nonTrainable, tt.folded} {
+				t.Errorf("total, non-trainable, folded = %q, want %q", got, [3]string{tt.total, tt.nonTrainable, tt.folded})
+			}
+			if !c.HasNonTrainable() {
+				t.Error("HasNonTrainable is false")
+			}
+			pc, err := c.At(m.Points[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := [3]int64{pc.Params, pc.NonTrainable, pc.Folded}; got != tt.at2 {
+				t.Errorf("at n=2: %v, want %v", got, tt.at2)
+			}
+			for i, l := range pc.Layers {
+				if l.Params != tt.layerParams[i] {
+					t.Errorf("%s: %d params, want %d", l.Name, l.Params, tt.layerParams[i])
+				}
+			}
+			// The weights hold the total, and their non-trainable tensors the non-trainable part.
+			w, err := NewWeights(m, m.Points[0], 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var non int64
+			for i, f := range w.Floats() {
+				if !w.Trainable(i) {
+					non += int64(len(f))
+				}
+			}
+			if w.Count() != pc.Params || non != pc.NonTrainable {
+				t.Errorf("weights hold %d values, %d non-trainable; closed form %d, %d", w.Count(), non, pc.Params, pc.NonTrainable)
+			}
+		})
+	}
+	// A model without batch_norm keeps one count.
+	m := expandFile(t, filepath.Join("..", "examples", "mnist-cnn2.yaml"))[0]
+	if c := Count(m); c.HasNonTrainable() || !c.Folded.Equal(c.Params) {
+		t.Errorf("mnist-cnn2: non-trainable %s, folded %s", c.NonTrainable, c.Folded)
+	}
+}
+
+// TestBatchNormInitialWeights checks the starting values: γ 1, β 0, moving mean 0, moving
+// variance 1, and that only the moving statistics are non-trainable.
+func TestBatchNormInitialWeights(t *testing.T) {
+	t.Parallel()
+	src := "name: bn\ndataset: mnist\ntarget: {min: 0.9}\nsweep: {n: [3]}\nmodel:\n  layers:\n    - conv2d: {filters: n, kernel: 3}\n    - batch_norm: {}\n    - flatten: {}\n    - dense: {units: 10}\n"
+	m := expandSource(t, "bn.yaml", []byte(src))[0]
+	w, err := NewWeights(m, m.Points[0], 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]struct {
+		value     float32
+		trainable bool
+	}{"batch_norm_1/gamma": {1, true}, "batch_norm_1/beta": {0, true}, "batch_norm_1/moving_mean": {0, false}, "batch_norm_1/moving_variance": {1, false}}
+	found := 0
+	for i, name := range w.Names {
+		wv, ok := want[name]
+		if !ok {
+			if !w.Trainable(i) {
+				t.Errorf("%s is non-trainable", name)
+			}
+			continue
+		}
+		found++
+		if w.Trainable(i) != wv.trainable {
+			t.Errorf("%s: trainable %v, want %v", name, w.Trainable(i), wv.trainable)
+		}
+		for _, v := range w.Floats()[i] {
+			if v != wv.value {
+				t.Fatalf("%s starts at %v, want %v", name, w.Floats()[i], wv.value)
+			}
+		}
+		if s := w.Tensors[i].Shape(); len(s) != 1 || s[0] != 3 {
+			t.Errorf("%s has shape %v, want [3]", name, s)
+		}
+	}
+	if found != 4 {
+		t.Fatalf("found %d of the 4 batch_norm tensors in %v", found, w.Names)
+	}
+}

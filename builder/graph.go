@@ -31,7 +31,8 @@ type Graph struct {
 	LogProbs *G.Node
 	// Loss is the scalar mean cross-entropy (training graphs only).
 	Loss *G.Node
-	// Params are the weight nodes, in the order of Weights.Tensors.
+	// Params are the trainable weight nodes, in the order of Weights.Tensors (the non-trainable
+	// tensors, Weights.NonTrainable, are bound but not among them).
 	Params G.Nodes
 	// Grads are the nodes of the loss's gradient with respect to each of Params (training
 	// graphs only): after a run of the graph their values are the gradients of that run.
@@ -93,7 +94,9 @@ func Build(m spec.ResolvedModel, p spec.Point, w *Weights, batch int, train bool
 	classes := x.Shape()[1]
 	gr.Labels = G.NewMatrix(g, tensor.Float32, G.WithShape(batch, classes), G.WithName("labels"),
 		G.WithValue(tensor.New(tensor.WithShape(batch, classes), tensor.Of(tensor.Float32))))
-	gr.Count = G.NewScalar(g, tensor.Float32, G.WithName("count"), G.WithValue(float32(batch)))
+	if gr.Count == nil {
+		gr.Count = G.NewScalar(g, tensor.Float32, G.WithName("count"), G.WithValue(float32(batch)))
+	}
 	if gr.Loss, err = ops.CrossEntropy(gr.LogProbs, gr.Labels, gr.Count); err != nil {
 		return nil, fmt.Errorf("builder: loss: %w", err)
 	}

@@ -9,15 +9,22 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// Weights are a model's trainable tensors at one sweep point, in layer order (each layer's kernel,
-// then its bias). The training and evaluation graphs of the point bind the same tensors, so an
-// optimizer step on one is seen by the other.
+// Weights are a model's tensors at one sweep point, in layer order (each layer's kernel, then its
+// bias; a batch_norm's γ, β, moving mean and variance). The training and evaluation graphs of the
+// point bind the same tensors, so an optimizer step on one, or a batch_norm's update of its moving
+// statistics, is seen by the other.
 type Weights struct {
 	Names   []string // "dense_1/kernel", "dense_1/bias"
 	Tensors []*tensor.Dense
+	// NonTrainable marks the tensors no optimizer trains (spec.WeightShape.NonTrainable), one
+	// flag per tensor; nil means every tensor is trained.
+	NonTrainable []bool
 }
 
-// Count returns the number of trainable values.
+// Trainable reports whether tensor i is trained by the optimizer.
+func (w *Weights) Trainable(i int) bool { return i >= len(w.NonTrainable) || !w.NonTrainable[i] }
+
+// Count returns the number of values, trainable or not.
 func (w *Weights) Count() int64 {
 	var n int64
 	for _, t := range w.Tensors {
@@ -36,7 +43,8 @@ func (w *Weights) Floats() [][]float32 {
 }
 
 // NewWeights draws a model's weights at point p, in the shapes and order of each layer's
-// spec.ResolvedLayer.Weights: kernels Glorot-uniform (limit √(6/(fan_in+fan_out))), biases zero.
+// spec.ResolvedLayer.Weights: kernels Glorot-uniform (limit √(6/(fan_in+fan_out))), biases zero,
+// other tensors without a fan-in their InitValue (a batch_norm's γ and moving variance 1).
 // The draws come from one PCG stream seeded by seed and walk the layers in order, so the same
 // model, point and seed give the same weights on every machine. Images flow through the graphs as
 // NCHW (batch, channels, height, width), so a flatten after convolutions orders its features CHW.
@@ -61,8 +69,20 @@ func NewWeights(m spec.ResolvedModel, p spec.Point, seed int64) (*Weights, error
 				}
 			}
 			name := l.Name + "/" + ws.Name
+			if ws.NonTrainable {
+				for len(w.NonTrainable) < len(w.Tensors) {
+					w.NonTrainable = append(w.NonTrainable, false)
+				}
+				w.NonTrainable = append(w.NonTrainable, true)
+			}
 			if ws.FanIn.IsZero() {
-				w.add(name, tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32)))
+				t := tensor.New(tensor.WithShape(shape...), tensor.Of(tensor.Float32))
+				if ws.InitValue != 0 {
+					for i, d := 0, t.Float32s(); i < len(d); i++ {
+						d[i] = ws.InitValue
+					}
+				}
+				w.add(name, t)
 				continue
 			}
 			fanIn, err := size(ws.FanIn)
@@ -82,6 +102,9 @@ func NewWeights(m spec.ResolvedModel, p spec.Point, seed int64) (*Weights, error
 func (w *Weights) add(name string, t *tensor.Dense) {
 	w.Names = append(w.Names, name)
 	w.Tensors = append(w.Tensors, t)
+	if w.NonTrainable != nil && len(w.NonTrainable) < len(w.Tensors) {
+		w.NonTrainable = append(w.NonTrainable, false)
+	}
 }
 
 func glorot(rng *rand.Rand, shape []int, fanIn, fanOut int) *tensor.Dense {

@@ -48,12 +48,14 @@ type dumpMeta struct {
 type dumpTensor struct {
 	Name  string `json:"name"`
 	Shape []int  `json:"shape"`
+	// NonTrainable marks a tensor without gradients (a batch_norm's moving statistics).
+	NonTrainable bool `json:"non_trainable,omitempty"`
 }
 
 // stepDumper writes one training's steps into dir: meta.json, init.npz with the initial weights
 // (weight_0, weight_1, … in meta's tensor order) and step-0001.npz, … with the batch (images NCHW
 // flattened, labels, indices), the dropout masks (mask_0, …), the loss, the learning rate of the
-// step's update (lr), the gradients (grad_i)
+// step's update (lr), the gradients (grad_i, absent for the non-trainable tensors)
 // and the weights after the update (weight_i), final.npz with the trained weights and, once the
 // training has been evaluated, result.json with its test metrics. Every array is
 // one-dimensional; meta.json has the shapes.
@@ -94,7 +96,7 @@ func (d *stepDumper) step(s runner.Step) error {
 		file = "final.npz"
 	} else if s.Step == 0 {
 		for i, n := range s.Names {
-			d.meta.Tensors = append(d.meta.Tensors, dumpTensor{Name: n, Shape: s.Shapes[i]})
+			d.meta.Tensors = append(d.meta.Tensors, dumpTensor{Name: n, Shape: s.Shapes[i], NonTrainable: s.NonTrainable[i]})
 		}
 		b, err := json.MarshalIndent(d.meta, "", "  ")
 		if err != nil {
@@ -117,7 +119,9 @@ func (d *stepDumper) step(s runner.Step) error {
 			arrays[fmt.Sprintf("mask_%d", i)] = m
 		}
 		for i, g := range s.Grads {
-			arrays[fmt.Sprintf("grad_%d", i)] = g
+			if g != nil { // a non-trainable tensor has no gradient
+				arrays[fmt.Sprintf("grad_%d", i)] = g
+			}
 		}
 	}
 	named := make(map[string]any, len(arrays))

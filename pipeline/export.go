@@ -129,7 +129,8 @@ var onnxActivations = map[string]string{"relu": "Relu", "sigmoid": "Sigmoid", "t
 // pads, begin and end, and average pooling over the real cells only, count_include_pad=0; Gemm;
 // Flatten, whose CHW order is nnsweep's; Identity for dropout; GlobalAveragePool or GlobalMaxPool
 // and a Flatten for global pooling; nothing for an activation layer; a residual block's inner
-// nodes, its projection's Conv or Gemm, and an Add) and its activation (leaky_relu
+// nodes, its projection's Conv or Gemm, and an Add; BatchNormalization with the moving
+// statistics for batch_norm) and its activation (leaky_relu
 // as LeakyRelu with alpha 0.2, swish as Sigmoid and Mul), and Softmax
 // in place of the last layer's activation, as the training's log-softmax: the output is the
 // probabilities [N, classes].
@@ -228,6 +229,32 @@ func ONNXModel(sm *StoredModel) (onnx.Model, error) {
 					node(l.Name, "Conv", in, onnx.IntsAttr("kernel_shape", 1, 1), onnx.IntsAttr("strides", 1, 1),
 						onnx.IntsAttr("pads", 0, 0, 0, 0), onnx.IntsAttr("dilations", 1, 1), onnx.IntAttr("group", 1))
 				}
+			case spec.KindBatchNorm:
+				// BatchNormalization in inference mode with the moving statistics; a layer without
+				// scale or center gets a constant γ of ones or β of zeros.
+				bn := l.Settings.(spec.BatchNormSettings)
+				c := int64(l.OutC.MustEval(sm.Point.Map()))
+				constant := func(name string, v float32) string {
+					vals := make([]float32, c)
+					for k := range vals {
+						vals[k] = v
+					}
+					g.Initializers = append(g.Initializers, onnx.Tensor{Name: name, Dims: []int64{c}, Floats: vals})
+					return name
+				}
+				in := []string{x}
+				if bn.Scale {
+					in = append(in, weight(false))
+				} else {
+					in = append(in, constant(l.Name+"/gamma", 1))
+				}
+				if bn.Center {
+					in = append(in, weight(false))
+				} else {
+					in = append(in, constant(l.Name+"/beta", 0))
+				}
+				in = append(in, weight(false), weight(false))
+				node(l.Name, "BatchNormalization", in, onnx.FloatAttr("epsilon", float32(bn.Epsilon)), onnx.FloatAttr("momentum", float32(bn.Momentum)))
 			default:
 				return fmt.Errorf("pipeline: ONNX export has no translation of %s layers (%s)", l.Kind, l.Name)
 			}

@@ -79,6 +79,10 @@ type ManifestPoint struct {
 	Key    string `json:"key"` // the first seed's key
 	Params int64  `json:"params"`
 	MACs   int64  `json:"macs"` // forward multiply-adds per example
+	// NonTrainable and Folded are the point's non-trainable parameters and its count with batch
+	// norm folded (builder.PointCount), set only for models with batch norm.
+	NonTrainable int64 `json:"non_trainable,omitempty"`
+	Folded       int64 `json:"folded,omitempty"`
 	// Layers are the per-layer parameter counts, in manifests of earlier builds only; the records
 	// carry them now, so that a manifest's size does not grow with the layers of every point.
 	Layers []LayerParams `json:"layers,omitempty"`
@@ -133,6 +137,9 @@ func (r *runState) manifest(jobs []job, sp shardPlan) Manifest {
 			pc, _ := j.model.Count.At(j.point)
 			cur.Points = append(cur.Points, ManifestPoint{Label: j.point.String(), Key: j.key, Params: pc.Params, MACs: pc.MACs})
 			mp = &cur.Points[len(cur.Points)-1]
+			if j.model.Count.HasNonTrainable() {
+				mp.NonTrainable, mp.Folded = pc.NonTrainable, pc.Folded
+			}
 			if sp.Count > 0 {
 				mp.Shard, mp.Cost = shard, sp.Cost[i]
 			}

@@ -41,12 +41,18 @@ type ParamsModel struct {
 	Points []ParamsPoint `json:"points"`
 }
 
-// ParamsPoint is one point's counts, per layer and in total.
+// ParamsPoint is one point's counts, per layer and in total. Params is the total (Keras's
+// "Total params"); for a model with non-trainable parameters or batch norm to fold, Trainable,
+// NonTrainable and Folded (the count once batch norm is folded into the layer before it) are
+// given too, and absent otherwise.
 type ParamsPoint struct {
-	Vars   map[string]int64  `json:"vars"`
-	Params int64             `json:"params"`
-	MACs   int64             `json:"macs"`
-	Layers []builder.LayerAt `json:"layers"`
+	Vars         map[string]int64  `json:"vars"`
+	Params       int64             `json:"params"`
+	Trainable    int64             `json:"trainable,omitempty"`
+	NonTrainable *int64            `json:"non_trainable,omitempty"`
+	Folded       int64             `json:"folded,omitempty"`
+	MACs         int64             `json:"macs"`
+	Layers       []builder.LayerAt `json:"layers"`
 }
 
 // ParseAt parses "n=2" or "n=2,m=4" into variable values.
@@ -101,7 +107,12 @@ func Params(path string, opts ParamsOptions, w io.Writer) error {
 			if err != nil {
 				return err
 			}
-			pm.Points = append(pm.Points, ParamsPoint{Vars: p.Map(), Params: pc.Params, MACs: pc.MACs, Layers: pc.Layers})
+			pp := ParamsPoint{Vars: p.Map(), Params: pc.Params, MACs: pc.MACs, Layers: pc.Layers}
+			if m.Count.HasNonTrainable() {
+				non := pc.NonTrainable
+				pp.Trainable, pp.NonTrainable, pp.Folded = pc.Params-non, &non, pc.Folded
+			}
+			pm.Points = append(pm.Points, pp)
 		}
 		out.Models = append(out.Models, pm)
 	}
@@ -164,6 +175,25 @@ func writePointTables(w io.Writer, e *Experiment, out ParamsJSON, markdown bool)
 			largest = max(largest, p.Params)
 		}
 		heading(w, markdown, fmt.Sprintf("%s: %s parameters", pm.Name, pm.Params))
+		split := e.Models[i].Count.HasNonTrainable()
+		if split {
+			// A model with batch norm: the total (which the turning point is judged on), its
+			// trainable and non-trainable parts, and the count with batch norm folded.
+			t := newTable(w, markdown, []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight})
+			t.Header([]string{"point", "params", "trainable", "non-trainable", "folded", "MACs", "× smaller"})
+			for j, p := range pm.Points {
+				t.Append([]string{e.Models[i].Points[j].String(), formatInt(p.Params), formatInt(p.Trainable), formatInt(*p.NonTrainable),
+					formatInt(p.Folded), formatInt(p.MACs), numfmt.TimesSmallerFixed(largest, p.Params)})
+			}
+			if err := t.Render(); err != nil {
+				return err
+			}
+			if markdown {
+				fmt.Fprintln(w)
+			}
+			fmt.Fprintln(w, foldedNote)
+			continue
+		}
 		t := newTable(w, markdown, []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight})
 		t.Header([]string{"point", "params", "MACs", "× smaller"})
 		for j, p := range pm.Points {
@@ -207,8 +237,33 @@ func writeSummaries(w io.Writer, e *Experiment, out ParamsJSON, markdown bool) e
 		if err := t.Render(); err != nil {
 			return err
 		}
+		if m.Count.HasNonTrainable() {
+			c := m.Count
+			if markdown {
+				fmt.Fprintln(w)
+			}
+			fmt.Fprintf(w, "%sTotal params: %s (%s)\n", bullet(markdown), formatInt(pt.Params), c.Params)
+			fmt.Fprintf(w, "%sTrainable params: %s (%s)\n", bullet(markdown), formatInt(pt.Trainable), c.Params.Sub(c.NonTrainable))
+			fmt.Fprintf(w, "%sNon-trainable params: %s (%s)\n", bullet(markdown), formatInt(*pt.NonTrainable), c.NonTrainable)
+			fmt.Fprintf(w, "%sFolded params: %s (%s)\n", bullet(markdown), formatInt(pt.Folded), c.Folded)
+			if markdown {
+				fmt.Fprintln(w)
+			}
+			fmt.Fprintln(w, foldedNote)
+		}
 	}
 	return nil
+}
+
+// foldedNote explains the three counts of a model with batch norm, under its table.
+const foldedNote = "params is the total (trainable + non-trainable: batch norm's moving mean and variance), the count turning points are judged on; " +
+	"folded counts what a deployed model carries, each batch_norm folded into the linear dense or conv2d layer before it."
+
+func bullet(markdown bool) string {
+	if markdown {
+		return "- "
+	}
+	return ""
 }
 
 func heading(w io.Writer, markdown bool, s string) {

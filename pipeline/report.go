@@ -279,7 +279,8 @@ func manifestExperiment(mf Manifest) report.Experiment {
 // the store holds of its seeds. It returns those records too, and the seeds without one that
 // are still to be trained (none once a bisect search is done).
 func pointReport(dir string, mm ManifestModel, mp ManifestPoint, store *Store) (report.Point, []Record, []missingPoint) {
-	p := report.Point{Label: mp.Label, Params: mp.Params, Status: report.StatusPending, Layers: reportLayers(mp.Layers)}
+	p := report.Point{Label: mp.Label, Params: mp.Params, NonTrainable: mp.NonTrainable, Folded: mp.Folded,
+		Status: report.StatusPending, Layers: reportLayers(mp.Layers)}
 	searchDone := mm.Search == "bisect" && mm.SearchDone
 	var runs []report.Run
 	var used []Record

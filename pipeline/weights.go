@@ -71,7 +71,7 @@ func readWeights(dir string, rec Record, want *builder.Weights) (*builder.Weight
 	if f.Metadata["key"] != rec.Key {
 		return nil, fmt.Errorf("%s holds the weights of the key %q, not of %s %s seed %d (%s)", path, f.Metadata["key"], rec.Model, rec.Point, rec.Seed, rec.Key)
 	}
-	out := &builder.Weights{}
+	out := &builder.Weights{NonTrainable: want.NonTrainable}
 	for i, name := range want.Names {
 		t, ok := f.Tensor(name)
 		shape := []int(want.Tensors[i].Shape())

@@ -212,7 +212,28 @@ func writeModel(b *strings.Builder, e Experiment, mi int, tp TurningResult, pare
 	} else {
 		writePointsTable(b, mi, m, tp, pareto)
 	}
+	writeParamKinds(b, m)
 	writeModelNotes(b, e, m, tp)
+}
+
+// writeParamKinds writes, for a model with batch norm (points with Folded set), each point's
+// total, trainable, non-trainable and folded parameters; nothing for other models.
+func writeParamKinds(b *strings.Builder, m Model) {
+	split := false
+	for _, p := range m.Points {
+		split = split || p.Folded != 0
+	}
+	if !split {
+		return
+	}
+	b.WriteString("Params counts every parameter, trainable and non-trainable (batch norm's moving mean and variance), " +
+		"and the turning point is judged on it; folded is what a deployed model carries, each batch norm folded into the layer before it.\n\n")
+	b.WriteString("| point | params | trainable | non-trainable | folded |\n|:--|--:|--:|--:|--:|\n")
+	for _, p := range m.Points {
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", cell(p.Label), numfmt.GroupDigits(p.Params),
+			numfmt.GroupDigits(p.Params-p.NonTrainable), numfmt.GroupDigits(p.NonTrainable), numfmt.GroupDigits(p.Folded))
+	}
+	b.WriteString("\n")
 }
 
 // writeModelNotes writes what follows a model's table: the points without a result, the

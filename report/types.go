@@ -157,8 +157,14 @@ type Point struct {
 	// Label names the point by its sweep variables, e.g. "n=2", or
 	// "n=2, m=4" for several variables.
 	Label string
-	// Params is the number of trainable parameters (scalars, not bytes).
+	// Params is the number of parameters (scalars, not bytes): every one, trainable or not, as
+	// Keras's "Total params"; the turning point is judged on it.
 	Params int64
+	// NonTrainable is the part of Params no optimizer trains (batch norm's moving mean and
+	// variance), and Folded the parameters once batch norm is folded into the layer before it
+	// (what a deployed model carries). Both are zero for a model without batch norm, whose
+	// report shows neither.
+	NonTrainable, Folded int64
 	// Accuracy is the test accuracy as a fraction in [0,1]. It is
 	// meaningful only when Status is StatusOK.
 	Accuracy float64

@@ -30,11 +30,13 @@ type Step struct {
 	// LearningRate is the learning rate of the step's update (float32, as the optimizer used it).
 	LearningRate float64
 	// Names and Shapes name the weight tensors ("conv2d_1/kernel", "dense_1/bias") and their
-	// shapes (builder.Weights's layout); Grads and Weights follow that order.
-	Names   []string
-	Shapes  [][]int
-	Grads   [][]float32
-	Weights [][]float32
+	// shapes (builder.Weights's layout); Grads and Weights follow that order, Grads nil for a
+	// tensor the optimizer does not train (a batch_norm's moving statistics).
+	Names        []string
+	Shapes       [][]int
+	NonTrainable []bool // per tensor: no gradient, not trained by the optimizer
+	Grads        [][]float32
+	Weights      [][]float32
 }
 
 // stepRecorder copies what Options.OnStep is given out of a trainer's buffers.
@@ -88,8 +90,14 @@ func (r *stepRecorder) batch(t *trainer, set *dataset.Set, epoch int, idx []int,
 		d := m.Value().Data().([]float32)
 		s.Masks = append(s.Masks, slices.Clone(d[:len(d)/g.Batch*len(idx)]))
 	}
-	for _, gr := range g.Grads {
-		s.Grads = append(s.Grads, slices.Clone(gr.Value().Data().([]float32)))
+	j := 0
+	for i := range t.weights.Tensors {
+		if !t.weights.Trainable(i) {
+			s.Grads = append(s.Grads, nil) // no gradient: a batch_norm's moving statistics
+			continue
+		}
+		s.Grads = append(s.Grads, slices.Clone(g.Grads[j].Value().Data().([]float32)))
+		j++
 	}
 	return s
 }
@@ -104,6 +112,7 @@ func (r *stepRecorder) finish(t *trainer, s Step) error {
 func (t *trainer) describeWeights(s *Step) {
 	for i, w := range t.weights.Tensors {
 		s.Names = append(s.Names, t.weights.Names[i])
+		s.NonTrainable = append(s.NonTrainable, !t.weights.Trainable(i))
 		s.Shapes = append(s.Shapes, slices.Clone([]int(w.Shape())))
 		s.Weights = append(s.Weights, slices.Clone(w.Data().([]float32)))
 	}

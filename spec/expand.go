@@ -74,8 +74,25 @@ type ResolvedLayer struct {
 	Layers []ResolvedLayer
 }
 
-// Params returns the layer's trainable parameters (weights and biases) in closed form.
+// Params returns the layer's parameters (weights and biases) in closed form, the non-trainable
+// ones (a batch_norm's moving statistics) included, as Keras's count_params.
 func (l ResolvedLayer) Params() Poly { p, _ := unitOf(l.Kind).count(l); return p }
+
+// NonTrainable returns the layer's non-trainable parameters in closed form (those of its Weights
+// marked NonTrainable): Params less NonTrainable is what an optimizer trains.
+func (l ResolvedLayer) NonTrainable() Poly {
+	var p Poly
+	for _, w := range l.Weights() {
+		if w.NonTrainable {
+			size := Const(1)
+			for _, d := range w.Shape {
+				size = size.Mul(d)
+			}
+			p = p.Add(size)
+		}
+	}
+	return p
+}
 
 // MACs returns the layer's forward multiply-adds per example in closed form (pooling, flatten,
 // dropout and activations count 0).
@@ -98,16 +115,20 @@ func (l ResolvedLayer) Activations() Poly {
 	return own
 }
 
-// Weights returns the layer's trainable tensors, in the order the graph binds them.
+// Weights returns the layer's tensors, trainable or not, in the order the graph binds them.
 func (l ResolvedLayer) Weights() []WeightShape { return unitOf(l.Kind).weights(l) }
 
-// WeightShape is one trainable tensor of a layer: float32, row-major, Shape as polynomials in the
-// sweep variables. Kernels are drawn Glorot-uniform with limit √(6/(FanIn+FanOut)); a tensor
-// with a zero FanIn (a bias) starts at zero.
+// WeightShape is one tensor of a layer: float32, row-major, Shape as polynomials in the sweep
+// variables. Kernels are drawn Glorot-uniform with limit √(6/(FanIn+FanOut)); a tensor with a
+// zero FanIn (a bias) starts at InitValue in every element (0 unless set, as for a bias).
 type WeightShape struct {
 	Name          string // "kernel" or "bias"; the tensor is named "<layer>/<Name>"
 	Shape         []Poly
 	FanIn, FanOut Poly
+	InitValue     float32
+	// NonTrainable marks a tensor the optimizer leaves alone (a batch_norm's moving mean and
+	// variance, which training updates by their own rule); the zero value is a trained weight.
+	NonTrainable bool
 }
 
 // ResolvedModel is a model ready to count, build and train: its layers resolved, its sweep

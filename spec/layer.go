@@ -29,7 +29,7 @@ var LayerKinds = func() []LayerKind {
 var layerUnits = []layerUnit{denseUnit{}, conv2dUnit{}, poolUnit{KindMaxPool2D}, poolUnit{KindAvgPool2D}, flattenUnit{}, dropoutUnit{},
 	depthwiseConv2DUnit{}, separableConv2DUnit{},
 	activationUnit{}, globalPoolUnit{KindGlobalAvgPool2D}, globalPoolUnit{KindGlobalMaxPool2D},
-	residualUnit{}}
+	residualUnit{}, batchNormUnit{}}
 
 // unitOf returns the unit of kind k, or nil.
 func unitOf(k LayerKind) layerUnit {
@@ -51,9 +51,11 @@ type layerUnit interface {
 	resolve(w *layerWalk, body any, rl *ResolvedLayer)
 	// width returns the YAML key of the layer's width (units, filters) and its value, or "".
 	width(body any) (field string, e Expr)
-	// count returns the layer's trainable parameters and forward multiply-adds per example.
+	// count returns the layer's parameters (trainable or not: the sizes of its weights) and
+	// forward multiply-adds per example.
 	count(l ResolvedLayer) (params, macs Poly)
-	// weights returns the layer's trainable tensors, in the order the graph binds them.
+	// weights returns the layer's tensors, in the order the graph binds them; those marked
+	// NonTrainable are not trained by the optimizer.
 	weights(l ResolvedLayer) []WeightShape
 }
 
@@ -85,6 +87,8 @@ type Layer struct {
 	GlobalAvgPool2D *GlobalPool      `yaml:"global_avgpool2d"`
 	GlobalMaxPool2D *GlobalPool      `yaml:"global_maxpool2d"`
 	Residual        *Residual        `yaml:"residual"`
+
+	BatchNorm *BatchNorm `yaml:"batch_norm"`
 }
 
 // field returns the Layer's field that holds the settings of kind k, or the zero Value.
@@ -110,7 +114,7 @@ func (l *Layer) UserName() string {
 }
 
 func (l *Layer) decodeNode(d *decoder, n *yaml.Node, p Path) {
-	const example = `write "- conv2d: {filters: n, kernel: 3}" (kinds: dense, conv2d, maxpool2d, avgpool2d, flatten, dropout, activation, global_avgpool2d, global_maxpool2d, residual)`
+	const example = `write "- conv2d: {filters: n, kernel: 3}" (kinds: dense, conv2d, maxpool2d, avgpool2d, flatten, dropout, activation, global_avgpool2d, global_maxpool2d, residual, batch_norm)`
 	if n.Kind != yaml.MappingNode || len(n.Content) < 2 {
 		d.errorf(n, p, example, "expected a layer, a one-key mapping from its kind to its settings, found %s", describe(n))
 		return

@@ -6,7 +6,8 @@
 // ours (pool.go) because gorgonia's average pooling has wrong gradients and its max pooling reads
 // padding differently from Keras. Fast (fast.go) builds the heavy layers from fused ops: dense
 // (dense.go) and convolution (conv.go) fused with their bias and activation, the log-softmax and
-// cross-entropy (loss.go), depthwise convolution (depthwise.go, whose separable layer adds a fused
+// cross-entropy (loss.go), batch normalisation (batchnorm.go, whose stock form is gorgonia's
+// reductions with a mask of the batch's real rows), depthwise convolution (depthwise.go, whose separable layer adds a fused
 // 1×1 convolution), and the same pooling ops on faster kernels. activation.go is an
 // activation on its own (the activation layer, and swish after a fused layer, since swish's
 // derivative needs its input); global_pool.go is global pooling through the pooling ops; a

@@ -29,6 +29,7 @@ var layerGraphs = map[spec.LayerKind]layerGraph{
 	spec.KindActivation:      activationGraph,
 	spec.KindGlobalAvgPool2D: globalPoolGraph,
 	spec.KindGlobalMaxPool2D: globalPoolGraph,
+	spec.KindBatchNorm:       batchNormGraph,
 }
 
 // The residual kind's graph adds its inner layers through addLayer, which reads layerGraphs, so

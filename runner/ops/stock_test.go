@@ -41,6 +41,10 @@ func TestFiniteDifferences(t *testing.T) {
 		{"fast-cnn-tanh-same-stride", "[6, 5, 2]", "    - conv2d: {filters: n, kernel: [2, 3], stride: 2, padding: same, activation: tanh}\n    - conv2d: {filters: n, kernel: 2, padding: same, activation: sigmoid}\n    - flatten: {}\n    - dense: {units: 3, activation: softmax}\n", 0, Fast{}},
 		{"fast-cnn-relu-pool-nobias", "[7, 7, 1]", "    - conv2d: {filters: n, kernel: 3, activation: relu, use_bias: false}\n    - maxpool2d: {pool: 2}\n    - conv2d: {filters: 2n, kernel: 2, activation: relu}\n    - flatten: {}\n    - dense: {units: 3}\n", 1e-3, Fast{}},
 		{"fast-cnn-linear-valid", "[5, 4, 3]", "    - conv2d: {filters: n, kernel: 3, activation: linear}\n    - flatten: {}\n    - dense: {units: 3}\n", 0, Fast{}},
+		{"stock-batch-norm-conv", "[5, 5, 2]", "    - conv2d: {filters: n, kernel: 3}\n    - batch_norm: {}\n    - conv2d: {filters: n, kernel: 2, activation: tanh}\n    - flatten: {}\n    - dense: {units: 3}\n", 0, Stock{}},
+		{"stock-batch-norm-dense-noscale", "[1, 1, 5]", "    - flatten: {}\n    - dense: {units: 2n, use_bias: false}\n    - batch_norm: {scale: false}\n    - dense: {units: 3, activation: tanh}\n    - batch_norm: {center: false, epsilon: 0.1}\n    - dense: {units: 3}\n", 0, Stock{}},
+		{"fast-batch-norm-conv", "[5, 5, 2]", "    - conv2d: {filters: n, kernel: 3}\n    - batch_norm: {}\n    - conv2d: {filters: n, kernel: 2, activation: tanh}\n    - flatten: {}\n    - dense: {units: 3}\n", 0, Fast{}},
+		{"fast-batch-norm-dense-noscale", "[1, 1, 5]", "    - flatten: {}\n    - dense: {units: 2n, use_bias: false}\n    - batch_norm: {scale: false}\n    - dense: {units: 3, activation: tanh}\n    - batch_norm: {center: false, epsilon: 0.1}\n    - dense: {units: 3}\n", 0, Fast{}},
 		{"fast-avgpool2d-same-stride-dropout", "[7, 6, 1]", "    - conv2d: {filters: n, kernel: 2, activation: tanh}\n    - avgpool2d: {pool: 3, stride: 2, padding: same}\n    - flatten: {}\n    - dropout: {rate: 0.25}\n    - dense: {units: 3}\n", 0, Fast{}},
 	}
 	for _, tt := range tests {
@@ -102,8 +106,13 @@ func checkFiniteDifferences(t *testing.T, m spec.ResolvedModel, p spec.Point, op
 	if eps == 0 {
 		eps = 1e-2
 	}
-	checked := 0
-	for i, vals := range w.Floats() {
+	checked, trainable := 0, 0
+	for k, vals := range w.Floats() {
+		if !w.Trainable(k) {
+			continue // a batch_norm's moving statistics: no gradient
+		}
+		i := trainable
+		trainable++
 		for j := range vals {
 			old := vals[j]
 			vals[j] = old + eps
@@ -113,13 +122,19 @@ func checkFiniteDifferences(t *testing.T, m spec.ResolvedModel, p spec.Point, op
 			vals[j] = old
 			num := (up - down) / (2 * float64(eps))
 			if got := float64(grads[i][j]); math.Abs(num-got) > 2e-3+0.05*math.Abs(num) {
-				t.Errorf("%s[%d]: gradient %.5f, finite difference %.5f", w.Names[i], j, got, num)
+				t.Errorf("%s[%d]: gradient %.5f, finite difference %.5f", w.Names[k], j, got, num)
 			}
 			checked++
 		}
 	}
-	if checked != int(w.Count()) {
-		t.Fatalf("checked %d of %d weights", checked, w.Count())
+	var want int
+	for k, vals := range w.Floats() {
+		if w.Trainable(k) {
+			want += len(vals)
+		}
+	}
+	if checked != want || trainable != len(gr.Params) {
+		t.Fatalf("checked %d of %d trainable weights, %d of %d tensors", checked, want, trainable, len(gr.Params))
 	}
 }
 

@@ -35,7 +35,7 @@ type LayerCount struct {
 type ModelCount struct {
 	Layers []LayerCount
 	// Params is the total (the turning point is judged on it), NonTrainable its non-trainable
-	// part, and Folded the parameters once every batch_norm that follows a dense or conv2d layer
+	// part, and Folded the parameters once every batch_norm that follows a dense or convolution layer
 	// with a linear activation is folded into it (spec.ResolvedModel.FoldedParams): what a
 	// deployed model carries. Folded equals Params for a model without batch_norm.
 	Params       spec.Poly

@@ -257,7 +257,7 @@ func writeSummaries(w io.Writer, e *Experiment, out ParamsJSON, markdown bool) e
 
 // foldedNote explains the three counts of a model with batch norm, under its table.
 const foldedNote = "params is the total (trainable + non-trainable: batch norm's moving mean and variance), the count turning points are judged on; " +
-	"folded counts what a deployed model carries, each batch_norm folded into the linear dense or conv2d layer before it."
+	"folded counts what a deployed model carries, each batch_norm folded into the linear dense or convolution layer before it."
 
 func bullet(markdown bool) string {
 	if markdown {

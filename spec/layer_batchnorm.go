@@ -82,7 +82,7 @@ func (batchNormUnit) weights(l ResolvedLayer) []WeightShape {
 // fold is the change in parameters when the layer is folded into prev, the layer before it:
 // its own parameters go (γ, β, the moving mean and variance: 4c with center and scale), and prev
 // gains a bias (c) if it had none. ok is false when prev cannot absorb it (it is not a dense or
-// conv2d layer with a linear activation).
+// conv2d, depthwise_conv2d or separable_conv2d layer with a linear activation).
 func (u batchNormUnit) fold(prev, l ResolvedLayer) (delta Poly, ok bool) {
 	a, can := unitOf(prev.Kind).(absorber)
 	if !can || !a.absorbs(prev) {
@@ -109,6 +109,11 @@ type absorber interface {
 
 func (denseUnit) absorbs(l ResolvedLayer) bool  { return l.Activation == "linear" }
 func (conv2dUnit) absorbs(l ResolvedLayer) bool { return l.Activation == "linear" }
+
+// A depthwise convolution's output channel is its own kernel's, and a separable one ends in a 1×1
+// convolution: both take in a per-channel affine map as conv2d does.
+func (depthwiseConv2DUnit) absorbs(l ResolvedLayer) bool { return l.Activation == "linear" }
+func (separableConv2DUnit) absorbs(l ResolvedLayer) bool { return l.Activation == "linear" }
 
 // FoldedParams returns the model's parameters once every layer that can (batch_norm) is folded
 // into the layer before it: what a deployed model carries. It equals Params for a model without

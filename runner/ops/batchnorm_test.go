@@ -539,15 +539,3 @@ func TestBatchNormSplitIsExact(t *testing.T) {
 	compareRuns(t, whole.train, runs["stock"].train, 2e-4)
 	bnClose(t, "evaluation against stock", whole.eval, runs["stock"].eval, 2e-5)
 }
-
-// init takes one gradient before any test runs: gorgonia's G.Grad adds its package-level
-// constant 1 to every graph and hashes it on first use, an unsynchronised write that the race
-// detector reports when the package's parallel tests build their first graphs at once (the
-// value written is the same; nothing of ours is involved).
-func init() {
-	g := G.NewGraph()
-	x := G.NewScalar(g, tensor.Float32, G.WithName("x"), G.WithValue(float32(1)))
-	if _, err := G.Grad(G.Must(G.Mul(x, x)), x); err != nil {
-		panic("ops: warming up gorgonia's gradient: " + err.Error())
-	}
-}

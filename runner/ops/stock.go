@@ -160,6 +160,18 @@ func conv(x, kernel *G.Node, l spec.ResolvedLayer) (*G.Node, error) {
 // data race when two graphs are built at once (points trained in parallel, parallel tests).
 var gorgoniaGroups sync.Mutex
 
+// init takes one gradient before any graph is built: gorgonia's Grad adds its package-level
+// constant 1 to every graph and hashes it on first use, an unguarded write that two graphs
+// built at once (points trained in parallel, parallel tests) would race on (the value written is
+// the same).
+func init() {
+	g := G.NewGraph()
+	x := G.NewScalar(g, tensor.Float32, G.WithName("x"), G.WithValue(float32(1)))
+	if _, err := G.Grad(G.Must(G.Mul(x, x)), x); err != nil {
+		panic("ops: warming up gorgonia's gradient: " + err.Error())
+	}
+}
+
 // lockGorgoniaGroups locks gorgoniaGroups and returns its unlock; every call of those four
 // functions of gorgonia goes through it.
 func lockGorgoniaGroups() (unlock func()) {

@@ -68,6 +68,10 @@ type ManifestModel struct {
 	Search      string   `json:"search,omitempty"`
 	SearchDone  bool     `json:"search_done,omitempty"`
 	SearchNotes []string `json:"search_notes,omitempty"`
+	// SearchEvaluated lists the labels of the points a finished search evaluated (trained, or
+	// read from the store), in order, and SearchGuided how many of them the power-law fit proposed.
+	SearchEvaluated []string `json:"search_evaluated,omitempty"`
+	SearchGuided    int      `json:"search_guided,omitempty"`
 }
 
 // ManifestPoint is one point to train and the key its result is stored under.
@@ -118,6 +122,7 @@ func (r *runState) manifest(jobs []job, sp shardPlan) Manifest {
 				cur.Search = "bisect"
 				if st, ok := r.searches[j.model.Name]; ok {
 					cur.SearchDone, cur.SearchNotes = st.done, st.notes
+					cur.SearchEvaluated, cur.SearchGuided = st.evaluated, st.guided
 				}
 			}
 			mp = nil

@@ -26,8 +26,11 @@ func (r *runState) autoJobs() bool {
 	return r.opts.AutoJobs && r.opts.Jobs == 0
 }
 
-// cores is how many trainings can run at once on this machine.
-func cores() int {
+// cores is how many trainings can run at once on this machine (r.cpus when set, for tests).
+func (r *runState) cores() int {
+	if r.cpus > 0 {
+		return r.cpus
+	}
 	return min(runtime.NumCPU(), runtime.GOMAXPROCS(0))
 }
 
@@ -49,19 +52,19 @@ func smallTraining(m *Model, p spec.Point) bool {
 // seedsAtOnce is how many seeds of j's point train at once: up to one per core for a small
 // repeated point under AutoJobs, else 1.
 func (r *runState) seedsAtOnce(j job) int {
-	if !r.autoJobs() || j.model.Repeats < 2 || cores() < 2 {
+	if !r.autoJobs() || j.model.Repeats < 2 || r.cores() < 2 {
 		return 1
 	}
 	if !smallTraining(j.model, j.point) {
 		return 1
 	}
-	return min(cores(), j.model.Repeats)
+	return min(r.cores(), j.model.Repeats)
 }
 
 // jobsChoice is the run's line saying what AutoJobs chose for jobs, and why.
 func (r *runState) jobsChoice(jobs []job) string {
 	const how = "give --jobs N to choose yourself"
-	if cores() < 2 {
+	if r.cores() < 2 {
 		return fmt.Sprintf("jobs: one training at a time: this machine has one core (%s)", how)
 	}
 	var parts []string
@@ -84,8 +87,8 @@ func (r *runState) jobsChoice(jobs []job) string {
 	if !repeated {
 		return fmt.Sprintf("jobs: one training at a time: no model repeats its points, and a point's trainings split their larger products over the cores (%s)", how)
 	}
-	return fmt.Sprintf("jobs: the seeds of a point train at once, up to %d (one per core), where one training's largest product is under %.0e FLOPs and would leave a core idle (points: %s); the others train one seed at a time over every core (%s)",
-		cores(), kernels.ParallelMinFlops, strings.Join(parts, ", "), how)
+	return fmt.Sprintf("jobs: the seeds of a point train at once, up to %d (one per core), where one training's largest product is under %.0f million operations, too small to split, and would leave a core idle (points: %s); the others train one seed at a time over every core (%s)",
+		r.cores(), kernels.ParallelMinFlops/1e6, strings.Join(parts, ", "), how)
 }
 
 // ensurePoint returns the stored results of a point's seeds (in seed order), training those not

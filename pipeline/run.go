@@ -443,6 +443,8 @@ type runState struct {
 	// time.Now for reportDue in tests.
 	lastReport time.Time
 	clock      func() time.Time
+	// cpus, when positive, replaces the machine's core count for AutoJobs, in tests.
+	cpus int
 }
 
 // searchState is where a model's bisect search stands.

@@ -21,9 +21,10 @@ import (
 // train one seed at a time, each splitting its products over every core. Each training's result
 // is the same either way: it has its own weights, data order and buffers.
 
-// autoJobs says whether the run chooses how many trainings run at once.
+// autoJobs says whether the run chooses how many trainings run at once: not under --dump-steps,
+// whose recordings are made one training at a time.
 func (r *runState) autoJobs() bool {
-	return r.opts.AutoJobs && r.opts.Jobs == 0
+	return r.opts.AutoJobs && r.opts.Jobs == 0 && r.opts.DumpSteps == ""
 }
 
 // cores is how many trainings can run at once on this machine (r.cpus when set, for tests).

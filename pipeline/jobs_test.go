@@ -29,6 +29,7 @@ func TestSeedsAtOnce(t *testing.T) {
 		{"auto, 1 core", RunOptions{AutoJobs: true}, 1, map[string]int{"n=64": 1, "n=16": 1}},
 		{"--jobs 1", RunOptions{AutoJobs: true, Jobs: 1}, 2, map[string]int{"n=64": 1, "n=16": 1}},
 		{"library default", RunOptions{}, 2, map[string]int{"n=16": 1}},
+		{"--dump-steps", RunOptions{AutoJobs: true, DumpSteps: "dump"}, 2, map[string]int{"n=16": 1}},
 	} {
 		r := &runState{e: e, opts: tt.opts, cpus: tt.cpus}
 		got := map[string]int{}

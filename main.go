@@ -284,7 +284,7 @@ trains only shard I of N and stores it in its own results file of the shared fol
 	f.IntVar(&opts.LimitTrain, "limit-train", 0, "train on the first N training examples only (default: all)")
 	f.BoolVar(&opts.Force, "force", false, "train again points whose results are stored")
 	f.StringVar(&opts.Progress, "progress", "auto", "progress display: auto, bar, lines or none")
-	f.IntVar(&opts.Jobs, "jobs", 0, "train this many points of a grid at once (2 can pay for small models; default: auto, the seeds of a point too small to use every core train at once)")
+	f.IntVar(&opts.Jobs, "jobs", 0, "train this many points of a grid, or seeds of a searched point, at once (2 can pay for small models; default: auto, the seeds of a point too small to use every core train at once)")
 	f.StringVar(&opts.Search, "search", "", "grid or bisect, instead of the spec's search")
 	cmd.RegisterFlagCompletionFunc("search", cobra.FixedCompletions([]string{"grid", "bisect"}, cobra.ShellCompDirectiveNoFileComp))
 	f.StringVar(&opts.Engine, "engine", "fast", "how layers are built: fast (fused ops on our kernels) or stock (gorgonia's own operations)")

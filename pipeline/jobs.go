@@ -50,9 +50,13 @@ func smallTraining(m *Model, p spec.Point) bool {
 	return 2*float64(m.Train.BatchSize)*float64(largest) < kernels.ParallelMinFlops
 }
 
-// seedsAtOnce is how many seeds of j's point train at once: up to one per core for a small
-// repeated point under AutoJobs, else 1.
+// seedsAtOnce is how many seeds of j's point train at once: up to --jobs when given (a grid's
+// workers take its jobs; a search trains a point's seeds with them), up to one per core for a
+// small repeated point under AutoJobs, else 1.
 func (r *runState) seedsAtOnce(j job) int {
+	if r.opts.Jobs > 1 {
+		return min(r.opts.Jobs, max(j.model.Repeats, 1))
+	}
 	if !r.autoJobs() || j.model.Repeats < 2 || r.cores() < 2 {
 		return 1
 	}

@@ -28,6 +28,8 @@ func TestSeedsAtOnce(t *testing.T) {
 		{"auto, 4 cores", RunOptions{AutoJobs: true}, 4, map[string]int{"n=512": 1, "n=64": 3, "n=16": 3}},
 		{"auto, 1 core", RunOptions{AutoJobs: true}, 1, map[string]int{"n=64": 1, "n=16": 1}},
 		{"--jobs 1", RunOptions{AutoJobs: true, Jobs: 1}, 2, map[string]int{"n=64": 1, "n=16": 1}},
+		{"--jobs 2", RunOptions{AutoJobs: true, Jobs: 2}, 1, map[string]int{"n=512": 2, "n=16": 2}},
+		{"--jobs 8", RunOptions{Jobs: 8}, 2, map[string]int{"n=512": 3, "n=16": 3}},
 		{"library default", RunOptions{}, 2, map[string]int{"n=16": 1}},
 		{"--dump-steps", RunOptions{AutoJobs: true, DumpSteps: "dump"}, 2, map[string]int{"n=16": 1}},
 	} {

@@ -49,8 +49,9 @@ type RunOptions struct {
 	Progress string
 	// Search, when set, replaces every model's search: "grid" or "bisect".
 	Search string
-	// Jobs is how many points of a grid train at once (default 1). Two small points at once can
-	// use both cores better than one; large points already split their work over both cores.
+	// Jobs is how many points of a grid (or seeds of a point a search evaluates) train at once
+	// (default 1). Two small points at once can use both cores better than one; large points
+	// already split their work over both cores.
 	Jobs int
 	// AutoJobs, when set and Jobs is 0 (the command line's default, --jobs left out), lets the run
 	// choose: the seeds of a repeated point whose largest product is too small to be split over

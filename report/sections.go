@@ -20,7 +20,11 @@ func writeSearch(b *strings.Builder, s SearchInfo) {
 	if method == "" {
 		method = "the search"
 	}
-	fmt.Fprintf(b, "**Search:** %s trained ", method)
+	verb := "trained"
+	if s.GridSeconds > 0 && s.Method != "grid" {
+		verb = "needed" // the grid trained every point; the search used the results it needed
+	}
+	fmt.Fprintf(b, "**Search:** %s %s ", method, verb)
 	if s.GridPoints > 0 {
 		fmt.Fprintf(b, "%d of %s (%.0f%%", s.Trained, numfmt.Plural(s.GridPoints, "point", "points"),
 			100*float64(s.Trained)/float64(s.GridPoints))

@@ -35,7 +35,7 @@ func TestWriteSearch(t *testing.T) {
 			name: "guided, with repeats, grid measured",
 			s: SearchInfo{Method: "bisect", Trained: 4, GridPoints: 6, Trainings: 12, GridTrainings: 18, Guided: 2,
 				TrainSeconds: 190, GridSeconds: 600, GridSecondsEstimate: 1e6},
-			want: "**Search:** bisect trained 4 of 6 points (67%; 12 of 18 trainings) in 3m10s, 2 of them proposed by the power-law fit; " +
+			want: "**Search:** bisect needed 4 of 6 points (67%; 12 of 18 trainings) in 3m10s, 2 of them proposed by the power-law fit; " +
 				"the full grid took 10m00s (measured: its results are in this folder), 68% saved.\n\n",
 		},
 		{

@@ -116,6 +116,15 @@ func runSearch(pts []searchPoint, target float64, eval evalFunc, label func(i in
 		out.Evaluated = append(out.Evaluated, next)
 	}
 	out.Notes = detourNotes(c, label)
+	if top := len(pts) - 1; out.Guided > 0 && out.Turning < 0 && top >= 0 && len(out.Evaluated) < len(pts) {
+		// The fit jumped to the largest point, and it missed: say what that rests on.
+		why := "misses the target"
+		if math.IsNaN(known[top].Figure) {
+			why = "has no accuracy (diverged)"
+		}
+		out.Notes = append(out.Notes, fmt.Sprintf("the largest point, %s, %s: taking accuracy to rise with size, the search trained %d of the %d points; `--search grid` trains the others",
+			label(top), why, len(out.Evaluated), len(pts)))
+	}
 	return out, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/nnsweep/nnsweep/report"
@@ -398,5 +399,21 @@ func TestBisectErrors(t *testing.T) {
 	}, func(i int) string { return fmt.Sprint(i) })
 	if err == nil || calls != 2 {
 		t.Fatalf("err %v after %d calls", err, calls)
+	}
+}
+
+// When the fit sends the search to the largest point and it misses, the search concludes that
+// none meets after a few trainings, and its note says what that rests on.
+func TestGuidedSearchNoteWhenTheLargestMisses(t *testing.T) {
+	t.Parallel()
+	grid := cnn2Grid(32)
+	out, _ := searchWith(t, grid, powerLaw(0.995, 64, 0.5), 0.97, true)
+	plain, _ := searchWith(t, grid, powerLaw(0.995, 64, 0.5), 0.97, false)
+	if out.Turning != -1 || len(out.Evaluated) >= len(plain.Evaluated) || len(out.Notes) != 1 ||
+		!strings.Contains(out.Notes[0], "the largest point, #31, misses the target") {
+		t.Fatalf("guided %v, notes %q; plain %v", out.Evaluated, out.Notes, plain.Evaluated)
+	}
+	if len(plain.Notes) != 0 {
+		t.Errorf("plain search notes %q", plain.Notes)
 	}
 }

@@ -99,7 +99,9 @@ def run_measured(cmd, env=None, timeout=900):
 def run_nnsweep(binary, spec, n, k, epochs, tmp, extra=()):
     out_dir = tempfile.mkdtemp(prefix="nnsweep-", dir=tmp)
     cmd = [binary, "run", spec, "--points", f"n={n}", "--epochs", str(epochs), "--limit-train", str(k),
-           "--out", out_dir, "--progress", "none", "--force", *extra]
+           "--out", out_dir, "--progress", "none", "--force",
+           "--jobs", "1",  # one training at a time, as PyTorch's; left out, seeds of small points share the cores
+           *extra]
     try:
         stdout, stderr, rc, wall, rss, other = run_measured(cmd)
         if rc != 0:

@@ -71,6 +71,10 @@ type ManifestModel struct {
 	// Recipe describes the training recipe beyond the optimizer's update (spec.Training.Recipe);
 	// empty when none is set.
 	Recipe string `json:"recipe,omitempty"`
+	// SearchEvaluated lists the labels of the points a finished search evaluated (trained, or
+	// read from the store), in order, and SearchGuided how many of them the power-law fit proposed.
+	SearchEvaluated []string `json:"search_evaluated,omitempty"`
+	SearchGuided    int      `json:"search_guided,omitempty"`
 }
 
 // ManifestPoint is one point to train and the key its result is stored under.
@@ -125,6 +129,7 @@ func (r *runState) manifest(jobs []job, sp shardPlan) Manifest {
 				cur.Search = "bisect"
 				if st, ok := r.searches[j.model.Name]; ok {
 					cur.SearchDone, cur.SearchNotes = st.done, st.notes
+					cur.SearchEvaluated, cur.SearchGuided = st.evaluated, st.guided
 				}
 			}
 			mp = nil

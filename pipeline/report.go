@@ -505,12 +505,21 @@ func cpuModel() string {
 	return runtime.GOARCH
 }
 
-// searchInfo summarises a bisect model: how many points it trained, in how long, and an estimate
-// of what the full grid would have cost. Training time is fitted as a + b·MACs over the trained
-// points (time proportional to MACs with one trained point) and extrapolated to the others.
+// searchInfo summarises a bisect model: how many points (and trainings) it trained, in how long,
+// and what the full grid cost: measured when every point of the grid has its results in the
+// folder (a grid run there with the same keys), else estimated. Training time is fitted as
+// a + b·MACs over the trained points (time proportional to MACs with one trained point) and
+// extrapolated to the others. A finished search of this build names the points it evaluated
+// (mm.SearchEvaluated), and those are what it counts; for a manifest without them, every point
+// with a result is counted.
 func searchInfo(mm ManifestModel, store *Store) *report.SearchInfo {
-	info := &report.SearchInfo{Method: "bisect", GridPoints: len(mm.Points), Notes: mm.SearchNotes}
+	info := &report.SearchInfo{Method: "bisect", GridPoints: len(mm.Points), Notes: mm.SearchNotes, Guided: mm.SearchGuided}
+	evaluated := map[string]bool{}
+	for _, l := range mm.SearchEvaluated {
+		evaluated[l] = true
+	}
 	var xs, ys []float64
+	complete, gridSeconds, gridTrainings := true, 0.0, 0
 	for _, mp := range mm.Points {
 		secs, n := 0.0, 0
 		for _, seed := range mp.runs() {
@@ -519,12 +528,26 @@ func searchInfo(mm ManifestModel, store *Store) *report.SearchInfo {
 				n++
 			}
 		}
-		if n > 0 {
+		gridTrainings += len(mp.runs())
+		gridSeconds += secs
+		complete = complete && n == len(mp.runs())
+		if n > 0 && (len(evaluated) == 0 || evaluated[mp.Label]) {
 			info.Trained++
+			info.Trainings += n
 			info.TrainSeconds += secs
+		}
+		if n > 0 {
 			xs = append(xs, float64(mp.MACs))
 			ys = append(ys, secs/float64(n))
 		}
+	}
+	if len(evaluated) > 0 {
+		info.GridTrainings = gridTrainings
+		if complete {
+			info.GridSeconds = gridSeconds
+		}
+	} else {
+		info.Trainings = 0 // a manifest of an earlier build: points only, as its report said
 	}
 	if len(xs) == 0 {
 		return info

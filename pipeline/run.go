@@ -49,9 +49,15 @@ type RunOptions struct {
 	Progress string
 	// Search, when set, replaces every model's search: "grid" or "bisect".
 	Search string
-	// Jobs is how many points of a grid train at once (default 1). Two small points at once can
-	// use both cores better than one; large points already split their work over both cores.
+	// Jobs is how many points of a grid (or seeds of a point a search evaluates) train at once
+	// (default 1). Two small points at once can use both cores better than one; large points
+	// already split their work over both cores.
 	Jobs int
+	// AutoJobs, when set and Jobs is 0 (the command line's default, --jobs left out), lets the run
+	// choose: the seeds of a repeated point whose largest product is too small to be split over
+	// the cores (see smallTraining) train at once, one per core; every other training runs alone.
+	// An explicit Jobs wins.
+	AutoJobs bool
 	// Engine builds the layers: "fast" (default) or "stock" (gorgonia's own operations).
 	Engine string
 	// Shard, when Sharded, trains only that shard's points (see AssignShards) and stores them in
@@ -149,8 +155,11 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 	}
 	fmt.Fprintf(stderr, "%s: %s%s to train%s, %d already stored, data %s %s; writing to %s\n",
 		path, shardNote, plural(todo, unit), searched, len(jobs)-todo, r.dataName, loaded, opts.Out)
-	if opts.Jobs > 1 {
+	if opts.Jobs > 1 || r.autoJobs() {
 		r.stderr = &lockedWriter{w: stderr}
+	}
+	if todo > 0 && r.autoJobs() {
+		fmt.Fprintln(r.stderr, r.jobsChoice(jobs))
 	}
 	r.progress = newProgress(r.progressMode(), stderr)
 	runErr := r.trainGroups(ctx, jobs, all, shards)
@@ -435,12 +444,18 @@ type runState struct {
 	// time.Now for reportDue in tests.
 	lastReport time.Time
 	clock      func() time.Time
+	// cpus, when positive, replaces the machine's core count for AutoJobs, in tests.
+	cpus int
 }
 
 // searchState is where a model's bisect search stands.
 type searchState struct {
 	done  bool
 	notes []string
+	// evaluated are the labels of the points the search evaluated, in order; guided counts those
+	// the power-law fit proposed.
+	evaluated []string
+	guided    int
 }
 
 // progressMode is the --progress mode, with bars replaced by lines when trainings run at once.
@@ -466,8 +481,8 @@ func byModel(jobs []job) [][]job {
 // grid trains every job not stored yet, refreshing the report after each.
 func (r *runState) grid(ctx context.Context, jobs []job) error {
 	if r.opts.Jobs <= 1 {
-		for _, j := range jobs {
-			if _, err := r.ensure(ctx, j); err != nil {
+		for _, seeds := range bySeeds(jobs) {
+			if _, err := r.ensurePoint(ctx, seeds); err != nil {
 				return err
 			}
 		}
@@ -601,9 +616,13 @@ func (r *runState) train(ctx context.Context, j job) (Record, error) {
 	rm := m.ResolvedModel
 	rm.Train.Seed = j.seed
 	progress := r.progress
-	if r.opts.Jobs > 1 {
+	if r.opts.Jobs > 1 || r.seedsAtOnce(j) > 1 {
 		// Each training of a parallel run writes its own lines.
-		progress = newProgress(r.progressMode(), r.stderr)
+		mode := r.progressMode()
+		if mode != "none" {
+			mode = "lines"
+		}
+		progress = newProgress(mode, r.stderr)
 	}
 	progress.start(label, m.Train.Epochs)
 	opts := runner.Options{LimitTrain: r.opts.LimitTrain, Progress: progress.update, Ops: r.ops}

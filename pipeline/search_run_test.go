@@ -3,6 +3,8 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,6 +69,72 @@ func TestRunBisectMatchesGrid(t *testing.T) {
 		t.Fatalf("bisect's turning point %s misses the target", tpBis.Label)
 	}
 	t.Logf("grid: %s; bisect: %s with %d of 12 trainings; monotone %v", tpGrid.Label, tpBis.Label, searched, monotone)
+
+	// The search again over the grid's folder trains nothing, and its report measures what the
+	// grid cost instead of estimating it.
+	log = runTiny(t, "testdata/tiny-bisect.yaml", dir, RunOptions{Search: "bisect"})
+	if !strings.Contains(log, "0 points to train (bisect trains only those it needs), 12 already stored") {
+		t.Fatalf("the search over the grid's results trained:\n%s", log)
+	}
+	recs := openStore(t, dir).Records()
+	if len(recs) != 12 {
+		t.Fatalf("%d records after the search, the grid and the search again, want 12", len(recs))
+	}
+	again, err := loadReport(dir, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := again.Models[0].Search
+	grid := 0.0
+	for _, r := range recs {
+		grid += r.TrainSeconds
+	}
+	if s == nil || s.Trained != searched || math.Abs(s.GridSeconds-grid) > 1e-9*grid || grid == 0 {
+		t.Fatalf("search info %+v, want %d points trained and the grid's %v s measured", s, searched, grid)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	if !strings.Contains(string(md), "(measured: its results are in this folder)") {
+		t.Fatalf("the report does not say the grid's time was measured:\n%s", md)
+	}
+}
+
+// A search over repeated points trains each seed of a point it evaluates once and stores it once,
+// the seeds of its small points at once (--jobs left out), and its report counts the trainings.
+func TestRunBisectRepeats(t *testing.T) {
+	t.Parallel()
+	src, _ := os.ReadFile("testdata/tiny-bisect.yaml")
+	spec := filepath.Join(t.TempDir(), "repeats.yaml")
+	src = bytes.Replace(src, []byte("target: {min: 0.75}"), []byte("target: {min: 0.75}\nrepeats: 2"), 1)
+	src = bytes.Replace(src, []byte("from: 1, to: 12"), []byte("from: 1, to: 8"), 1)
+	os.WriteFile(spec, src, 0o644)
+	dir := t.TempDir()
+	log := runTiny(t, spec, dir, RunOptions{AutoJobs: true})
+	recs := openStore(t, dir).Records()
+	keys := map[string]bool{}
+	points := map[string]int{}
+	for _, r := range recs {
+		if keys[r.Key] {
+			t.Errorf("%s seed %d stored twice", r.Point, r.Seed)
+		}
+		keys[r.Key] = true
+		points[r.Point]++
+	}
+	for p, n := range points {
+		if n != 2 {
+			t.Errorf("%s has %d seeds stored, want 2", p, n)
+		}
+	}
+	e, err := loadReport(dir, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := e.Models[0].Search
+	if s == nil || s.Trained != len(points) || s.Trainings != len(recs) || s.GridTrainings != 16 || s.GridSeconds != 0 {
+		t.Fatalf("search info %+v after %d points, %d trainings", s, len(points), len(recs))
+	}
+	if !strings.Contains(log, fmt.Sprintf("bisect evaluated %d of 8 points", len(points))) {
+		t.Fatalf("log:\n%s", log)
+	}
 }
 
 // repeats train each point with seed, seed+1, …; the report aggregates them by the rule.

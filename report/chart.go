@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/nnsweep/nnsweep/internal/numfmt"
 	chart "github.com/wcharczuk/go-chart/v2"
@@ -265,6 +266,9 @@ func WriteChart(dir, base string, e Experiment) error {
 }
 
 func renderChart(buf *bytes.Buffer, e Experiment, rp chart.RendererProvider) error {
+	if _, err := chartFont(); err != nil {
+		return err
+	}
 	data := chartData(e)
 	target := 100 * e.Target
 	lo, hi := parameterExtent(e, data)
@@ -284,6 +288,11 @@ func renderChart(buf *bytes.Buffer, e Experiment, rp chart.RendererProvider) err
 	}
 	return c.Render(rp, buf)
 }
+
+// chartFont loads go-chart's default font once, before any chart renders: go-chart loads it
+// lazily with an unsynchronised check, which races when two reports render at once (two runs in
+// one process, or trainings at once refreshing a report).
+var chartFont = sync.OnceValues(chart.GetDefaultFont)
 
 // parameterExtent returns the chart's horizontal extent in decades: the ok points, else every
 // point, else 100..1M, widened to a predicted turning point up to predictionReach beyond them.

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	chart "github.com/wcharczuk/go-chart/v2"
@@ -315,5 +316,25 @@ func TestChartPredictionOnTargetLine(t *testing.T) {
 	svg, _ := os.ReadFile(filepath.Join(dir, "chart.svg"))
 	if n := strings.Count(string(svg), ">predicted</text>"); n != drawn {
 		t.Errorf("%d predictions labelled, want %d", n, drawn)
+	}
+}
+
+// Charts render at once without a data race (go test -race): reports of runs in one process
+// refresh concurrently.
+func TestChartsAtOnce(t *testing.T) {
+	t.Parallel()
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			var buf bytes.Buffer
+			errs[i] = renderChart(&buf, demoExperiment(), chart.SVG)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }

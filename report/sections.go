@@ -13,25 +13,46 @@ import (
 
 // writeSearch says how a model's points were chosen and what that saved,
 // e.g. "bisect trained 6 of 32 points (19%) in 4m10s; the full grid would
-// take about 1h02m (est.), 93% saved.", followed by the search's notes.
+// take about 1h02m (est.), 93% saved.", followed by the search's notes. The
+// grid's time is the measured one when known, else the estimate, marked so.
 func writeSearch(b *strings.Builder, s SearchInfo) {
 	method := oneLine(s.Method)
 	if method == "" {
 		method = "the search"
 	}
-	fmt.Fprintf(b, "**Search:** %s trained ", method)
+	verb := "trained"
+	if s.GridSeconds > 0 && s.Method != "grid" {
+		verb = "needed" // the grid trained every point; the search used the results it needed
+	}
+	fmt.Fprintf(b, "**Search:** %s %s ", method, verb)
 	if s.GridPoints > 0 {
-		fmt.Fprintf(b, "%d of %s (%.0f%%)", s.Trained, numfmt.Plural(s.GridPoints, "point", "points"),
+		fmt.Fprintf(b, "%d of %s (%.0f%%", s.Trained, numfmt.Plural(s.GridPoints, "point", "points"),
 			100*float64(s.Trained)/float64(s.GridPoints))
+		if s.GridTrainings > s.GridPoints && s.Trainings > 0 {
+			fmt.Fprintf(b, "; %d of %d trainings", s.Trainings, s.GridTrainings)
+		}
+		b.WriteString(")")
 	} else {
 		b.WriteString(numfmt.Plural(s.Trained, "point", "points"))
 	}
 	if t := duration(s.TrainSeconds); t != "—" {
 		fmt.Fprintf(b, " in %s", t)
 	}
-	if est := s.GridSecondsEstimate; est > 0 && !math.IsInf(est, 0) && s.Method != "grid" {
-		fmt.Fprintf(b, "; the full grid would take about %s (est.)", duration(est))
-		if saved := 1 - s.TrainSeconds/est; s.TrainSeconds > 0 && saved > 0 {
+	if s.Guided > 0 {
+		fmt.Fprintf(b, ", %d of them proposed by the power-law fit", s.Guided)
+	}
+	grid := 0.0
+	switch {
+	case s.Method == "grid":
+	case s.GridSeconds > 0 && !math.IsInf(s.GridSeconds, 0):
+		grid = s.GridSeconds
+		fmt.Fprintf(b, "; the full grid took %s (measured: its results are in this folder)", duration(grid))
+	case s.GridSecondsEstimate > 0 && !math.IsInf(s.GridSecondsEstimate, 0):
+		grid = s.GridSecondsEstimate
+		fmt.Fprintf(b, "; the full grid would take about %s (est.)", duration(grid))
+	}
+	if grid > 0 {
+		if saved := 1 - s.TrainSeconds/grid; s.TrainSeconds > 0 && saved > 0 {
 			fmt.Fprintf(b, ", %.0f%% saved", 100*saved)
 		} else if s.TrainSeconds > 0 {
 			b.WriteString(", no time saved")

@@ -32,6 +32,18 @@ func TestWriteSearch(t *testing.T) {
 			want: "**Search:** bisect trained 30 of 32 points (94%) in 1h07m; the full grid would take about 1h02m (est.), no time saved.\n\n",
 		},
 		{
+			name: "guided, with repeats, grid measured",
+			s: SearchInfo{Method: "bisect", Trained: 4, GridPoints: 6, Trainings: 12, GridTrainings: 18, Guided: 2,
+				TrainSeconds: 190, GridSeconds: 600, GridSecondsEstimate: 1e6},
+			want: "**Search:** bisect needed 4 of 6 points (67%; 12 of 18 trainings) in 3m10s, 2 of them proposed by the power-law fit; " +
+				"the full grid took 10m00s (measured: its results are in this folder), 68% saved.\n\n",
+		},
+		{
+			name: "one seed per point: no trainings said",
+			s:    SearchInfo{Method: "bisect", Trained: 3, GridPoints: 6, Trainings: 3, GridTrainings: 6, TrainSeconds: 30, GridSecondsEstimate: 120},
+			want: "**Search:** bisect trained 3 of 6 points (50%) in 30.0 s; the full grid would take about 2m00s (est.), 75% saved.\n\n",
+		},
+		{
 			name: "nothing known",
 			s:    SearchInfo{Trained: 1},
 			want: "**Search:** the search trained 1 point.\n\n",

@@ -133,6 +133,20 @@ type SearchInfo struct {
 	// written, e.g. "accuracy fell from n=12 (97.3%) to n=13 (96.9%):
 	// trained n=11 and n=14 to confirm the bracket".
 	Notes []string
+	// Trainings and GridTrainings count the trainings of the search and of
+	// the full grid, each seed of a point counting once; they are shown
+	// when GridTrainings exceeds GridPoints (points repeated with several
+	// seeds). 0 means not known.
+	Trainings, GridTrainings int
+	// Guided is how many of the trained points a power-law fit of the
+	// points before them proposed (the others were plain gallop or
+	// bisection steps).
+	Guided int
+	// GridSeconds is the measured training time of the full grid, in
+	// seconds, all seeds together: set when every point of the grid has
+	// a result in the same folder. It is shown instead of
+	// GridSecondsEstimate; 0 means not measured.
+	GridSeconds float64
 }
 
 // Status says whether a point has a meaningful test result.

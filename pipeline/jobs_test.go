@@ -1,0 +1,93 @@
+package pipeline
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Under AutoJobs the seeds of a point train at once exactly when its largest product is too small
+// to split over the cores; an explicit --jobs, or one core, trains one seed at a time.
+func TestSeedsAtOnce(t *testing.T) {
+	t.Parallel()
+	e, err := Load("../examples/mnist-seed.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The MLP's largest product per batch of 128 is 2·128·784n operations (the first dense
+	// layer): under 2e7 for n < 99.6, so n = 16, 32 and 64 of its 512 … 16.
+	for _, tt := range []struct {
+		name string
+		opts RunOptions
+		cpus int
+		want map[string]int // point → seeds at once, for the MLP
+	}{
+		{"auto, 2 cores", RunOptions{AutoJobs: true}, 2, map[string]int{"n=512": 1, "n=128": 1, "n=64": 2, "n=16": 2}},
+		{"auto, 4 cores", RunOptions{AutoJobs: true}, 4, map[string]int{"n=512": 1, "n=64": 3, "n=16": 3}},
+		{"auto, 1 core", RunOptions{AutoJobs: true}, 1, map[string]int{"n=64": 1, "n=16": 1}},
+		{"--jobs 1", RunOptions{AutoJobs: true, Jobs: 1}, 2, map[string]int{"n=64": 1, "n=16": 1}},
+		{"--jobs 2", RunOptions{AutoJobs: true, Jobs: 2}, 1, map[string]int{"n=512": 2, "n=16": 2}},
+		{"--jobs 8", RunOptions{Jobs: 8}, 2, map[string]int{"n=512": 3, "n=16": 3}},
+		{"library default", RunOptions{}, 2, map[string]int{"n=16": 1}},
+		{"--dump-steps", RunOptions{AutoJobs: true, DumpSteps: "dump"}, 2, map[string]int{"n=16": 1}},
+	} {
+		r := &runState{e: e, opts: tt.opts, cpus: tt.cpus}
+		got := map[string]int{}
+		for _, j := range r.plan() {
+			if j.model.Name == "mlp" {
+				got[j.point.String()] = r.seedsAtOnce(j)
+			}
+		}
+		for p, want := range tt.want {
+			if got[p] != want {
+				t.Errorf("%s: %s trains %d seeds at once, want %d", tt.name, p, got[p], want)
+			}
+		}
+	}
+	r := &runState{e: e, opts: RunOptions{AutoJobs: true}, cpus: 2}
+	line := r.jobsChoice(r.plan())
+	if !strings.Contains(line, "mlp 3 of 6") || !strings.Contains(line, "up to 2 (one per core)") {
+		t.Errorf("jobs line: %s", line)
+	}
+	r.cpus = 1
+	if line := r.jobsChoice(r.plan()); !strings.Contains(line, "one core") {
+		t.Errorf("jobs line on one core: %s", line)
+	}
+}
+
+// With --jobs left out the seeds of a small point train at once, with the same results as one
+// at a time, each stored once; the run says what it chose.
+func TestRunAutoJobs(t *testing.T) {
+	t.Parallel()
+	src, _ := os.ReadFile("testdata/tiny-mlp.yaml")
+	spec := filepath.Join(t.TempDir(), "repeats.yaml")
+	src = bytes.Replace(src, []byte("target: {min: 0.8}"), []byte("target: {min: 0.5}\nrepeats: 2"), 1)
+	os.WriteFile(spec, src, 0o644)
+	one, auto := t.TempDir(), t.TempDir()
+	runTiny(t, spec, one, RunOptions{Jobs: 1})
+	log := runTiny(t, spec, auto, RunOptions{AutoJobs: true})
+	if !strings.Contains(log, "jobs: ") {
+		t.Fatalf("the run does not say what it chose:\n%s", log)
+	}
+	a, b := openStore(t, one).Records(), openStore(t, auto).Records()
+	if len(a) != 4 || len(b) != 4 {
+		t.Fatalf("%d and %d records", len(a), len(b))
+	}
+	loss := map[string]float64{}
+	for _, r := range a {
+		loss[r.Key] = r.TestLoss
+	}
+	seen := map[string]bool{}
+	for _, r := range b {
+		if seen[r.Key] {
+			t.Errorf("%s seed %d stored twice", r.Point, r.Seed)
+		}
+		seen[r.Key] = true
+		if l, ok := loss[r.Key]; !ok || l != r.TestLoss {
+			t.Errorf("%s seed %d: loss %v at once, %v (found %v) one at a time", r.Point, r.Seed, r.TestLoss, l, ok)
+		}
+	}
+	t.Log(log)
+}

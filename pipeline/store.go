@@ -131,7 +131,7 @@ func (s *Store) takeLock() error {
 	if err != nil {
 		return fmt.Errorf("locking %s: %w", path, err)
 	}
-	switch err := lockFile(f); {
+	switch err := lockRetrying(f); {
 	case errors.Is(err, errNoLocks):
 		s.Unlocked = fmt.Sprintf("%s cannot be locked (%v): make sure that no other run writes it at the same time", path, err)
 		s.lock = f
@@ -149,6 +149,18 @@ func (s *Store) takeLock() error {
 	f.WriteAt([]byte(strings.TrimSpace(fmt.Sprintf("%d %s", os.Getpid(), host))+"\n"), 0)
 	s.lock = f
 	return nil
+}
+
+// lockRetrying is lockFile, tried again for up to half a second while the lock is held: a child
+// process that this process starts (os/exec) holds a copy of every open file between its fork
+// and its exec, and with it, for that moment, a lock this process has just released.
+func lockRetrying(f *os.File) error {
+	err := lockFile(f)
+	for i := 0; i < 50 && errors.Is(err, errLocked); i++ {
+		time.Sleep(10 * time.Millisecond)
+		err = lockFile(f)
+	}
+	return err
 }
 
 // lockHolder reads who holds the lock file at path: "PID 123 on host", or "another process" when

@@ -35,6 +35,7 @@ WORKLOADS = [
     ("cnn2-n32", "examples/mnist-cnn2.yaml", "cnn2", 32, 12000, 1),
     ("cnn2-n8", "examples/mnist-cnn2.yaml", "cnn2", 8, 60000, 1),
     ("cnn2-n2", "examples/mnist-cnn2.yaml", "cnn2", 2, 60000, 5),
+    ("frontier-n12", "examples/mnist-frontier.yaml", "frontier", 12, 20000, 1),
 ]
 
 
@@ -164,7 +165,7 @@ def describe(side, r, quiet):
 
 def main():
     ap = argparse.ArgumentParser(prog="bench/run", description=(
-        "Train six workloads in nnsweep and in PyTorch, alternating, and compare images/s and peak memory."))
+        "Train seven workloads in nnsweep and in PyTorch, alternating, and compare images/s and peak memory."))
     ap.add_argument("--only", default="", help="comma-separated workloads: " + ",".join(w[0] for w in WORKLOADS))
     ap.add_argument("--reps", type=int, default=3, help="pairs of runs (nnsweep, PyTorch) on a quiet machine per workload; medians taken (default 3)")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every workload's training examples K")

@@ -28,6 +28,7 @@ import time
 import numpy as np
 import torch
 from torch import nn
+import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DATA = os.path.join(os.path.dirname(HERE), "dataset", "mnist")
@@ -84,17 +85,33 @@ def build(arch, n):
     elif arch == "cnn2":  # conv n, conv n, maxpool, conv 2n, conv 2n, maxpool, flatten, dense 10
         layers = (conv(1, n) + conv(n, n) + [nn.MaxPool2d(2)] + conv(n, 2 * n) + conv(2 * n, 2 * n)
                   + [nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2 * n * 4 * 4, 10)])
+    elif arch == "frontier":
+        # examples/mnist-frontier.yaml: conv n, then separable convolutions (depthwise 3×3, then 1×1),
+        # each without bias and followed by batch norm (Keras's momentum 0.99 is torch's 0.01,
+        # epsilon 1e-3) and ReLU; one max-pool; global average pooling; dense 10.
+        def bn_relu(c):
+            return [nn.BatchNorm2d(c, eps=1e-3, momentum=0.01), nn.ReLU()]
+
+        def separable(cin, cout):
+            return [nn.Conv2d(cin, cin, 3, groups=cin, bias=False), nn.Conv2d(cin, cout, 1, bias=False)] + bn_relu(cout)
+        layers = ([nn.Conv2d(1, n, 3, bias=False)] + bn_relu(n) + separable(n, 2 * n) + [nn.MaxPool2d(2)]
+                  + separable(2 * n, 2 * n) + separable(2 * n, 2 * n) + separable(2 * n, 2 * n)
+                  + [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * n, 10)])
     else:
-        raise SystemExit(f"unknown architecture {arch!r}; use mlp, mlp-pool, cnn1 or cnn2")
+        raise SystemExit(f"unknown architecture {arch!r}; use mlp, mlp-pool, cnn1, cnn2 or frontier")
     model = nn.Sequential(*layers)
     for m in model.modules():
         if isinstance(m, (nn.Linear, nn.Conv2d)):
             nn.init.xavier_uniform_(m.weight)  # Glorot-uniform, fans as Keras counts them
-            nn.init.zeros_(m.bias)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    model.shift = 2 if arch == "frontier" else 0  # the spec's train.augment.shift
     return model
 
 
 def optimizer(arch, params):
+    if arch == "frontier":  # the spec's adam at 0.01 (its onecycle schedule costs nothing per step)
+        return torch.optim.Adam(params, lr=0.01, eps=1e-7)
     if arch in ("mlp", "mlp-pool"):
         # Keras/nnsweep RMSprop: a = rho·a + (1−rho)·g²; w −= lr·g / (√a + ε).
         # torch's RMSprop puts ε after the square root too; its rho is called alpha.
@@ -111,12 +128,28 @@ def train_batches(model, opt, loss_fn, x, y, batch, gen, max_batches=None):
             break
         idx = perm[start:start + batch]
         xb, yb = x.index_select(0, idx), y.index_select(0, idx)
+        if getattr(model, "shift", 0):
+            xb = shift(xb, model.shift, gen)
         opt.zero_grad(set_to_none=False)
         loss = loss_fn(model(xb), yb)
         loss.backward()
         opt.step()
         done += 1
     return loss.item() if done else float("nan")
+
+
+def shift(xb, k, gen):
+    """Each image moved by whole pixels drawn from −k…k on each axis, zeros shifted in, as
+    nnsweep's train.augment.shift (one batched grid_sample)."""
+    n, _, h, w = xb.shape
+    off = torch.randint(-k, k + 1, (n, 2), generator=gen).to(xb.dtype)
+    theta = torch.zeros(n, 2, 3, dtype=xb.dtype)
+    theta[:, 0, 0] = 1
+    theta[:, 1, 1] = 1
+    theta[:, 0, 2] = off[:, 0] * 2 / w
+    theta[:, 1, 2] = off[:, 1] * 2 / h
+    grid = F.affine_grid(theta, xb.shape, align_corners=False)
+    return F.grid_sample(xb, grid, mode="nearest", padding_mode="zeros", align_corners=False)
 
 
 def evaluate(model, x, y, loss_fn):
@@ -175,7 +208,7 @@ def blas_info():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--arch", required=True, choices=["mlp", "mlp-pool", "cnn1", "cnn2"])
+    ap.add_argument("--arch", required=True, choices=["mlp", "mlp-pool", "cnn1", "cnn2", "frontier"])
     ap.add_argument("--n", type=int, required=True)
     ap.add_argument("--limit-train", type=int, default=0, help="train on the first K examples (0: all 60,000)")
     ap.add_argument("--epochs", type=int, default=1)

@@ -2,13 +2,15 @@
 """Checks nnsweep's closed-form counts against PyTorch's modules on random architectures.
 
 For each of --specs random CNNs (conv2d, depthwise_conv2d, separable_conv2d with random kernels,
-strides, paddings, depth multipliers and biases, pooling, dense layers; seeded), it writes the
-spec, asks `nnsweep params SPEC --format json` for every point's per-layer parameters, MACs and
-output shapes, builds the same layers from torch.nn modules (depthwise: nn.Conv2d with
-groups = in_channels; separable: that without bias, then a 1×1 nn.Conv2d), and compares, layer by
-layer: the parameters (sum of numel), the output shape (a forward pass of zeros) and the MACs
-(output pixels × weight numel for convolutions, weight numel for dense layers). Exits 1 on any
-difference.
+strides, paddings, depth multipliers and biases, batch_norm with or without center and scale, the
+activation layer, pooling, flatten or global average or max pooling, dense layers; seeded), it
+writes the spec, asks `nnsweep params SPEC --format json` for every point's per-layer parameters,
+MACs and output shapes, builds the same layers from torch.nn modules (depthwise: nn.Conv2d with
+groups = in_channels; separable: that without bias, then a 1×1 nn.Conv2d; batch_norm:
+nn.BatchNorm2d, whose running mean and variance count as Keras counts its non-trainable weights),
+and compares, layer by layer: the parameters (sum of numel), the output shape (a forward pass of
+zeros) and the MACs (output pixels × weight numel for convolutions, weight numel for dense layers,
+one per output value for batch_norm, none for activations and pooling). Exits 1 on any difference.
 
 Usage: bench/counts.py [--specs 50] [--seed 1] [--nnsweep PATH]   (builds nnsweep when no PATH)
 """
@@ -50,10 +52,15 @@ def random_spec(rng):
         layers.append(l)
         s = l["stride"]
         size = (size + s - 1) // s if l["padding"] == "same" else (size - k) // s + 1
+        if rng.random() < 0.4:
+            layers.append({"kind": "batch_norm", "center": rng.random() < 0.8, "scale": rng.random() < 0.8})
+        if rng.random() < 0.3:
+            layers.append({"kind": "activation", "activation": rng.choice(["relu", "swish", "leaky_relu"])})
         if rng.random() < 0.3 and size >= 2:
             layers.append({"kind": "maxpool2d", "pool": 2})
             size //= 2
-    layers += [{"kind": "flatten"}, {"kind": "dense", "units": "n", "use_bias": True}, {"kind": "dense", "units": "10", "use_bias": True}]
+    layers.append({"kind": rng.choice(["flatten", "global_avgpool2d", "global_maxpool2d"])})
+    layers += [{"kind": "dense", "units": "n", "use_bias": True}, {"kind": "dense", "units": "10", "use_bias": True}]
     lines = []
     for l in layers:
         body = {k: v for k, v in l.items() if k != "kind"}
@@ -89,6 +96,14 @@ def torch_layers(layers, n):
             c = f
         elif kind == "maxpool2d":
             mods.append((l, [nn.MaxPool2d(2)]))
+        elif kind == "batch_norm":
+            mods.append((l, [nn.BatchNorm2d(c)]))
+        elif kind == "activation":
+            mods.append((l, [{"relu": nn.ReLU(), "swish": nn.SiLU(), "leaky_relu": nn.LeakyReLU(0.2)}[l["activation"]]]))
+        elif kind == "global_avgpool2d":
+            mods.append((l, [nn.AdaptiveAvgPool2d(1), nn.Flatten()]))
+        elif kind == "global_maxpool2d":
+            mods.append((l, [nn.AdaptiveMaxPool2d(1), nn.Flatten()]))
         elif kind == "flatten":
             mods.append((l, [nn.Flatten()]))
         elif kind == "dense":
@@ -115,6 +130,12 @@ def check(layers, point, n):
                 macs += x.shape[2] * x.shape[3] * mod.weight.numel()
             elif isinstance(mod, nn.Linear):
                 macs += mod.weight.numel()
+            elif isinstance(mod, nn.BatchNorm2d):
+                # γ (scale) and β (center) as the layer has them, and the running statistics,
+                # which Keras counts as non-trainable parameters.
+                params += (mod.running_mean.numel() + mod.running_var.numel()
+                           - (0 if l["scale"] else mod.weight.numel()) - (0 if l["center"] else mod.bias.numel()))
+                macs += x[0].numel()
         shape = [x.shape[2], x.shape[3], x.shape[1]] if x.dim() == 4 else [x.shape[1]]
         if (params, macs, shape) != (got["params"], got["macs"], got["output_shape"]):
             bad.append(f"{got['name']} at n={n}: nnsweep {got['params']} params, {got['macs']} MACs, {got['output_shape']}; "
@@ -148,7 +169,8 @@ def main():
                 bad = check(layers, point, point["vars"]["n"])
                 layers_checked += len(point["layers"])
                 failures += [f"random-{i}: {b}\n{src}" for b in bad]
-    kinds = "conv2d, depthwise_conv2d, separable_conv2d, maxpool2d, flatten, dense"
+    kinds = ("conv2d, depthwise_conv2d, separable_conv2d, batch_norm, activation, maxpool2d, flatten, "
+             "global_avgpool2d, global_maxpool2d, dense")
     if failures:
         print("\n".join(failures[:10]))
         print(f"counts: {len(failures)} layer(s) differ from PyTorch's modules")

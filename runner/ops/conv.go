@@ -67,20 +67,9 @@ func FusedConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.N
 	if xs[1] != ks[1] {
 		return nil, fmt.Errorf("ops: conv2d: x %v has %d channels, k %v has %d", xs, xs[1], ks, ks[1])
 	}
-	if l.Window != (spec.Pair{}) && (l.Window.H != ks[2] || l.Window.W != ks[3]) {
-		return nil, fmt.Errorf("ops: conv2d: the layer's kernel is %v, k %v is %d×%d", l.Window, ks, ks[2], ks[3])
-	}
-	if l.Stride.H < 1 || l.Stride.W < 1 {
-		return nil, fmt.Errorf("ops: conv2d: strides %v must be at least 1×1", l.Stride)
-	}
-	var top, bottom, left, right int
-	switch l.Padding {
-	case "same":
-		top, bottom = spec.SamePadding(xs[2], ks[2], l.Stride.H)
-		left, right = spec.SamePadding(xs[3], ks[3], l.Stride.W)
-	case "valid", "":
-	default:
-		return nil, fmt.Errorf("ops: conv2d: unknown padding %q; use valid or same", l.Padding)
+	top, bottom, left, right, err := convWindow("conv2d", l, xs, ks)
+	if err != nil {
+		return nil, err
 	}
 	if xs[0] < 1 {
 		return nil, fmt.Errorf("ops: conv2d: x %v has no examples", xs)
@@ -93,16 +82,44 @@ func FusedConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.N
 	if err != nil {
 		return nil, fmt.Errorf("ops: conv2d: %w", err)
 	}
+	return applyFusedConv("conv2d", geom, act, x, k, b)
+}
+
+// convWindow checks layer l's kernel (when set, it must be k's: ks [F, ·, KH, KW]), strides and
+// padding for an input of shape xs [N, C, H, W], and returns the padding; name is the layer's
+// kind, for the errors.
+func convWindow(name string, l spec.ResolvedLayer, xs, ks tensor.Shape) (top, bottom, left, right int, err error) {
+	if l.Window != (spec.Pair{}) && (l.Window.H != ks[2] || l.Window.W != ks[3]) {
+		return 0, 0, 0, 0, fmt.Errorf("ops: %s: the layer's kernel is %v, k %v is %d×%d", name, l.Window, ks, ks[2], ks[3])
+	}
+	if l.Stride.H < 1 || l.Stride.W < 1 {
+		return 0, 0, 0, 0, fmt.Errorf("ops: %s: strides %v must be at least 1×1", name, l.Stride)
+	}
+	switch l.Padding {
+	case "same":
+		top, bottom = spec.SamePadding(xs[2], ks[2], l.Stride.H)
+		left, right = spec.SamePadding(xs[3], ks[3], l.Stride.W)
+	case "valid", "":
+	default:
+		return 0, 0, 0, 0, fmt.Errorf("ops: %s: unknown padding %q; use valid or same", name, l.Padding)
+	}
+	return top, bottom, left, right, nil
+}
+
+// applyFusedConv applies the forward op of geom with activation act to x, k and b (nil: no
+// bias), act fused into the op unless it is swish, which follows as its own op (activation.go,
+// since its derivative needs the pre-activation); name is the layer's kind, for the errors.
+func applyFusedConv[T any, L convLayerOf[T]](name string, geom T, act activation, x, k, b *G.Node) (*G.Node, error) {
 	fused := act
 	if act == actSwish {
-		fused = actLinear // swish follows as its own op (activation.go)
+		fused = actLinear
 	}
-	op := newConvOp(geom, fused, b != nil)
+	op := newConvForwardOp[T, L](geom, fused, b != nil)
 	if b == nil {
 		return withSwish(act)(G.ApplyOp(op, x, k))
 	}
-	if !b.Shape().Eq(geom.bShape) {
-		return nil, fmt.Errorf("ops: conv2d: b must have shape %v, got %v", geom.bShape, b.Shape())
+	if bShape := op.layer().shapes().bShape; !b.Shape().Eq(bShape) {
+		return nil, fmt.Errorf("ops: %s: b must have shape %v, got %v", name, bShape, b.Shape())
 	}
 	return withSwish(act)(G.ApplyOp(op, x, k, b))
 }

@@ -46,19 +46,7 @@ func FusedDepthwiseConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation stri
 	if err != nil {
 		return nil, err
 	}
-	geom := newDepthwiseGeometry(x.Shape()[0], dg)
-	fused := act
-	if act == actSwish {
-		fused = actLinear // swish follows as its own op (activation.go)
-	}
-	op := newDepthwiseOp(geom, fused, b != nil)
-	if b == nil {
-		return withSwish(act)(G.ApplyOp(op, x, k))
-	}
-	if !b.Shape().Eq(geom.bShape) {
-		return nil, fmt.Errorf("ops: depthwise_conv2d: b must have shape %v, got %v", geom.bShape, b.Shape())
-	}
-	return withSwish(act)(G.ApplyOp(op, x, k, b))
+	return applyFusedConv("depthwise_conv2d", newDepthwiseGeometry(x.Shape()[0], dg), act, x, k, b)
 }
 
 // FusedSeparableConv2D returns activation(pointwise(depthwise(x, dk), pk) + b): the depthwise
@@ -90,20 +78,13 @@ func depthwiseGeomOf(x, k *G.Node, l spec.ResolvedLayer) (kernels.DepthwiseGeom,
 		return kernels.DepthwiseGeom{}, fmt.Errorf("ops: depthwise_conv2d: x %v has no examples", xs)
 	case ks[1] != 1 || ks[0] != xs[1]*m:
 		return kernels.DepthwiseGeom{}, fmt.Errorf("ops: depthwise_conv2d: k must be [%d, 1, kh, kw] for x %v and depth multiplier %d, got %v", xs[1]*m, xs, m, ks)
-	case l.Window != (spec.Pair{}) && (l.Window.H != ks[2] || l.Window.W != ks[3]):
-		return kernels.DepthwiseGeom{}, fmt.Errorf("ops: depthwise_conv2d: the layer's kernel is %v, k %v is %d×%d", l.Window, ks, ks[2], ks[3])
-	case l.Stride.H < 1 || l.Stride.W < 1:
-		return kernels.DepthwiseGeom{}, fmt.Errorf("ops: depthwise_conv2d: strides %v must be at least 1×1", l.Stride)
 	}
-	g := kernels.DepthwiseGeom{C: xs[1], M: m, H: xs[2], W: xs[3], KH: ks[2], KW: ks[3], StrideH: l.Stride.H, StrideW: l.Stride.W}
-	switch l.Padding {
-	case "same":
-		g.PadTop, g.PadBottom = spec.SamePadding(xs[2], ks[2], l.Stride.H)
-		g.PadLeft, g.PadRight = spec.SamePadding(xs[3], ks[3], l.Stride.W)
-	case "valid", "":
-	default:
-		return kernels.DepthwiseGeom{}, fmt.Errorf("ops: depthwise_conv2d: unknown padding %q; use valid or same", l.Padding)
+	top, bottom, left, right, err := convWindow("depthwise_conv2d", l, xs, ks)
+	if err != nil {
+		return kernels.DepthwiseGeom{}, err
 	}
+	g := kernels.DepthwiseGeom{C: xs[1], M: m, H: xs[2], W: xs[3], KH: ks[2], KW: ks[3], StrideH: l.Stride.H, StrideW: l.Stride.W,
+		PadTop: top, PadBottom: bottom, PadLeft: left, PadRight: right}
 	if err := g.Validate(); err != nil {
 		return kernels.DepthwiseGeom{}, fmt.Errorf("ops: depthwise_conv2d: %w", err)
 	}
@@ -150,10 +131,6 @@ type (
 	depthwiseDataGradOp   = convDataGrad[*depthwiseGeometry]
 	depthwiseFilterGradOp = convFilterGrad[*depthwiseGeometry]
 )
-
-func newDepthwiseOp(geom depthwiseGeometry, act activation, hasBias bool) *depthwiseOp {
-	return newConvForwardOp[depthwiseGeometry, *depthwiseGeometry](geom, act, hasBias)
-}
 
 var (
 	_ G.SDOp            = (*depthwiseOp)(nil)

@@ -392,40 +392,15 @@ func (op *convForwardOp[T, L]) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, ou
 	if err := opCheckArity(op, len(inputs), op.Arity()); err != nil {
 		return err
 	}
-	vals := make([]G.Value, len(inputs))
-	for i, n := range inputs {
-		vals[i] = n.Value()
-	}
-	x, k, _, err := op.inputs(vals)
+	x, k, _, err := op.inputs(nodeValues(inputs))
 	if err != nil {
 		return err
 	}
 	geom := op.layer()
 	s := geom.shapes()
-	y, err := opInput(output.Value(), s.yShape, op, "output")
+	dz, grads, err := layerDiff(op, op.act, inputs, output, s.yShape, s.xShape, s.kShape, s.bShape)
 	if err != nil {
 		return err
-	}
-	dyv, err := output.Grad()
-	if err != nil {
-		return fmt.Errorf("ops: %v: output gradient: %w", op, err)
-	}
-	dy, err := opInput(dyv, s.yShape, op, "output gradient")
-	if err != nil {
-		return err
-	}
-	dz := make([]float32, len(dy))
-	activationBackward(op.act, y, dy, dz)
-	shapes := []tensor.Shape{s.xShape, s.kShape, s.bShape}
-	grads := make([][]float32, len(inputs))
-	for i, n := range inputs {
-		gv, err := n.Grad()
-		if err != nil {
-			return fmt.Errorf("ops: %v: gradient of input %d: %w", op, i, err)
-		}
-		if grads[i], err = opInput(gv, shapes[i], op, "input gradient"); err != nil {
-			return err
-		}
 	}
 	conv := geom.slotKernels(0)
 	add := func(dst, src []float32) {

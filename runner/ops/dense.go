@@ -250,38 +250,13 @@ func (op *denseOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node
 	if err := opCheckArity(op, len(inputs), op.Arity()); err != nil {
 		return err
 	}
-	vals := make([]G.Value, len(inputs))
-	for i, n := range inputs {
-		vals[i] = n.Value()
-	}
-	x, w, _, err := op.inputs(vals)
+	x, w, _, err := op.inputs(nodeValues(inputs))
 	if err != nil {
 		return err
 	}
-	y, err := opInput(output.Value(), op.outShape, op, "output")
+	dz, grads, err := layerDiff(op, op.act, inputs, output, op.outShape, op.xShape, op.wShape, op.bShape)
 	if err != nil {
 		return err
-	}
-	dyv, err := output.Grad()
-	if err != nil {
-		return fmt.Errorf("ops: %v: output gradient: %w", op, err)
-	}
-	dy, err := opInput(dyv, op.outShape, op, "output gradient")
-	if err != nil {
-		return err
-	}
-	dz := make([]float32, len(dy))
-	activationBackward(op.act, y, dy, dz)
-	grads := make([][]float32, len(inputs))
-	shapes := []tensor.Shape{op.xShape, op.wShape, op.bShape}
-	for i, n := range inputs {
-		gv, err := n.Grad()
-		if err != nil {
-			return fmt.Errorf("ops: %v: gradient of input %d: %w", op, i, err)
-		}
-		if grads[i], err = opInput(gv, shapes[i], op, "input gradient"); err != nil {
-			return err
-		}
 	}
 	sgemm(false, true, op.batch, op.in, op.units, 1, dz, op.units, w, op.units, 1, grads[0], op.in)
 	sgemm(true, false, op.in, op.units, op.batch, 1, x, op.in, dz, op.units, 1, grads[1], op.units)
@@ -289,6 +264,46 @@ func (op *denseOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node
 		columnSums(dz, op.units, grads[2], true)
 	}
 	return nil
+}
+
+// nodeValues returns the values of nodes.
+func nodeValues(nodes G.Nodes) []G.Value {
+	vals := make([]G.Value, len(nodes))
+	for i, n := range nodes {
+		vals[i] = n.Value()
+	}
+	return vals
+}
+
+// layerDiff returns what the DoDiff of a fused layer op (output = act(…), inputs x, w[, b])
+// needs besides its inputs' values: dz = act'(y) ⊙ dy from the output's value y and gradient dy
+// (output shape yShape), allocated, and the bound gradient of each input i, of shape shapes[i].
+func layerDiff(op fmt.Stringer, act activation, inputs G.Nodes, output *G.Node, yShape tensor.Shape, shapes ...tensor.Shape) (dz []float32, grads [][]float32, err error) {
+	y, err := opInput(output.Value(), yShape, op, "output")
+	if err != nil {
+		return nil, nil, err
+	}
+	dyv, err := output.Grad()
+	if err != nil {
+		return nil, nil, fmt.Errorf("ops: %v: output gradient: %w", op, err)
+	}
+	dy, err := opInput(dyv, yShape, op, "output gradient")
+	if err != nil {
+		return nil, nil, err
+	}
+	dz = make([]float32, len(dy))
+	activationBackward(act, y, dy, dz)
+	grads = make([][]float32, len(inputs))
+	for i, n := range inputs {
+		gv, err := n.Grad()
+		if err != nil {
+			return nil, nil, fmt.Errorf("ops: %v: gradient of input %d: %w", op, i, err)
+		}
+		if grads[i], err = opInput(gv, shapes[i], op, "input gradient"); err != nil {
+			return nil, nil, err
+		}
+	}
+	return dz, grads, nil
 }
 
 // biasActivate replaces every row r of y (units columns) with activation(r + b); b nil adds

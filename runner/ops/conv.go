@@ -363,11 +363,7 @@ func (op *convForwardOp[T, L]) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.
 	if err != nil {
 		return nil, err
 	}
-	// gorgonia returns an existing node for an identical op on the same inputs; that node's op
-	// then runs, and it recorded its node when it was made.
-	if d, ok := dx.Op().(*convDataGrad[L]); ok && d.node == nil {
-		d.node = dx
-	}
+	recordNode(dx)
 	dkOp := &convFilterGrad[L]{geom: geom}
 	dkOp.task = kernels.NewPass(dkOp.chunk, s.batch)
 	dk, err := G.ApplyOp(dkOp, x, dz)
@@ -442,9 +438,7 @@ type convDataGrad[L convLayer] struct {
 	// The current call's operands, for the chunks.
 	dz, k, dx []float32
 
-	// node is the op's node (set once it exists); decided and skip record the first run's check.
-	node          *G.Node
-	decided, skip bool
+	resultUse
 }
 
 // convDataGradOp is the input-gradient op of FusedConv2D.
@@ -501,20 +495,6 @@ func (op *convDataGrad[L]) chunk(c, chunks, slot int) {
 	lo, hi := kernels.ChunkRange(s.batch, c, chunks)
 	in, out := s.inSize, s.outSize
 	op.geom.slotKernels(slot).BackwardData(hi-lo, op.dz[lo*out:hi*out], op.k, op.dx[lo*in:hi*in])
-}
-
-// isUnused reports whether nothing in the graph uses the op's result (decided on the first call).
-func (op *convDataGrad[L]) isUnused() bool {
-	if !op.decided {
-		n := op.node
-		op.skip = false
-		if n != nil && len(n.DerivOf()) == 0 {
-			parents := n.Graph().To(n.ID())
-			op.skip = parents == nil || parents.Len() == 0
-		}
-		op.decided = true
-	}
-	return op.skip
 }
 
 // UsePreallocDo is Do (see buffer.go).

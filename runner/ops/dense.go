@@ -422,12 +422,43 @@ type matMulOp struct {
 	aShape, bShape, outShape tensor.Shape
 	out                      opBuffer
 
-	// pruneIfUnused makes the op skip the product when nothing uses its result: node (set once
-	// the node exists) has no parent in the graph and is the derivative of no node. decided and
-	// skip record the check, made on the first run.
+	// pruneIfUnused makes the op skip the product when nothing uses its result (resultUse).
 	pruneIfUnused bool
+	resultUse
+}
+
+// resultUse records whether anything in the graph uses an op's result, for a gradient op that
+// gorgonia asks for though nothing may use it (see the top of this file): node is the op's node
+// (set once it exists, recordNode), and decided and skip record the check, made on the first run.
+type resultUse struct {
 	node          *G.Node
 	decided, skip bool
+}
+
+func (u *resultUse) use() *resultUse { return u }
+
+// isUnused reports whether nothing in the graph uses the op's result: its node has no parent in
+// the graph and is the derivative of no node (decided on the first call).
+func (u *resultUse) isUnused() bool {
+	if !u.decided {
+		n := u.node
+		u.skip = false
+		if n != nil && len(n.DerivOf()) == 0 {
+			parents := n.Graph().To(n.ID())
+			u.skip = parents == nil || parents.Len() == 0
+		}
+		u.decided = true
+	}
+	return u.skip
+}
+
+// recordNode records n in its op, when the op keeps a resultUse. gorgonia returns an existing
+// node for an identical op on the same inputs; that node's op then runs, and it recorded its
+// node when it was made.
+func recordNode(n *G.Node) {
+	if op, ok := n.Op().(interface{ use() *resultUse }); ok && op.use().node == nil {
+		op.use().node = n
+	}
 }
 
 // applyMatMul applies op to (a, b) and records the node in the op that runs it.
@@ -436,11 +467,7 @@ func applyMatMul(op *matMulOp, a, b *G.Node) (*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	// gorgonia returns an existing node for an identical op on the same inputs; that node's op
-	// then runs, and it recorded its node when it was made.
-	if mm, ok := n.Op().(*matMulOp); ok && mm.node == nil {
-		mm.node = n
-	}
+	recordNode(n)
 	return n, nil
 }
 
@@ -480,20 +507,6 @@ func (op *matMulOp) Do(inputs ...G.Value) (G.Value, error) {
 	}
 	sgemm(op.transA, op.transB, op.m, op.n, op.k, 1, a, op.aShape[1], b, op.bShape[1], 0, out.Float32s(), op.n)
 	return out, nil
-}
-
-// isUnused reports whether nothing in the graph uses the op's result (decided on the first call).
-func (op *matMulOp) isUnused() bool {
-	if !op.decided {
-		n := op.node
-		op.skip = false
-		if n != nil && len(n.DerivOf()) == 0 {
-			parents := n.Graph().To(n.ID())
-			op.skip = parents == nil || parents.Len() == 0
-		}
-		op.decided = true
-	}
-	return op.skip
 }
 
 // UsePreallocDo is Do (see buffer.go).

@@ -13,8 +13,10 @@ import (
 // from it.
 //
 // The forward op computes y = activation(depthwise(x, k) + b) for an NCHW batch x in one op, on
-// kernels.Depthwise (DirectConv per channel with the AVX-512 kernels, Go loops otherwise), then one pass over the output for the activation, like the convolution's
-// (conv.go). Its symbolic gradient is
+// kernels.Depthwise (DirectConv per channel with the AVX-512 kernels, Go loops otherwise), then
+// one pass over the output for the activation. The ops are the convolution's (conv.go) over a
+// depthwiseGeometry, which differs from a convGeometry only in its kernels and shapes. Its
+// symbolic gradient is
 //
 //	dZ = activation'(y) ⊙ dy      (newConvActivationGradOp; for linear, dy itself)
 //	dX = BackwardData(dZ, k)      (a depthwiseDataGradOp, skipped when nothing uses it)

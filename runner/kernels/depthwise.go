@@ -126,14 +126,68 @@ func scatter(dst, src []float32, n, per, c int) {
 	}
 }
 
+// channelKernels returns the M kernels of input channel c in w (KH·KW floats each): those of
+// output channels c·M … c·M+M−1.
+func (g DepthwiseGeom) channelKernels(w []float32, c int) []float32 {
+	size := g.M * g.KH * g.KW
+	return w[c*size : (c+1)*size]
+}
+
+// depthwiseTap is one kernel tap (kh, kw) of one output plane f of one example b, for the Go
+// loops: output plane f gets w[f][kh][kw] times input plane f/M. The tap reaches the output rows
+// rlo … rhi−1 and, in each, the columns lo … hi−1 (at least one); output pixel (r, ow) reads
+// input column ow·StrideW + off of the input row that rows returns.
+type depthwiseTap struct {
+	w                int // the tap's index in w: f·KH·KW + kh·KW + kw
+	rlo, rhi, lo, hi int
+	off              int // kw − PadLeft
+	// in and out are where the input plane and the output plane start in x and y; inRow is
+	// where the input row of output row 0 would start in the input plane, (kh − PadTop)·W.
+	in, out, inRow int
+	rowStep, outW  int // StrideH·W and OutW
+}
+
+// rows returns the input row of output row r, from its column 0 to the end of x, and the output
+// pixels of row r that the tap reaches, columns lo … hi−1 of y.
+func (t depthwiseTap) rows(x, y []float32, r int) (xr, yr []float32) {
+	o := t.out + r*t.outW
+	return x[t.in+t.inRow+r*t.rowStep:], y[o+t.lo : o+t.hi]
+}
+
+// eachTap calls visit for every tap of n examples that reaches at least one output pixel, in
+// the order of the examples, then the output planes, then kh and kw: the order every pass of
+// the Go loops sums in.
+func (g DepthwiseGeom) eachTap(n int, visit func(t depthwiseTap)) {
+	in, out, plane, oplane := g.InSize(), g.OutSize(), g.H*g.W, g.OutH()*g.OutW()
+	taps := g.KH * g.KW
+	t := depthwiseTap{rowStep: g.StrideH * g.W, outW: g.OutW()}
+	for b := range n {
+		for f := range g.F() {
+			t.in, t.out = b*in+(f/g.M)*plane, b*out+f*oplane
+			for kh := range g.KH {
+				t.rlo, t.rhi = validRange(kh-g.PadTop, g.StrideH, g.H, g.OutH())
+				t.inRow = (kh - g.PadTop) * g.W
+				for kw := range g.KW {
+					t.off = kw - g.PadLeft
+					t.lo, t.hi = validRange(t.off, g.StrideW, g.W, t.outW)
+					if t.lo >= t.hi {
+						continue
+					}
+					t.w = f*taps + kh*g.KW + kw
+					visit(t)
+				}
+			}
+		}
+	}
+}
+
 // Forward sets y = depthwise(x, w) + bias for n examples; bias has F entries or is nil.
 func (d *Depthwise) Forward(n int, x, w, bias, y []float32) {
 	g := d.g
-	in, out, plane, oplane := g.InSize(), g.OutSize(), g.H*g.W, g.OutH()*g.OutW()
+	in, out := g.InSize(), g.OutSize()
 	checkLen(x, n*in, "x")
 	checkLen(y, n*out, "y")
 	checkLen(w, g.FilterSize(), "w")
-	taps, ow, sw := g.KH*g.KW, g.OutW(), g.StrideW
 	if d.plane != nil {
 		if g.C == 1 {
 			d.plane.Forward(n, x, w, bias, y)
@@ -146,60 +200,50 @@ func (d *Depthwise) Forward(n int, x, w, bias, y []float32) {
 				bc = bias[c*g.M : (c+1)*g.M]
 			}
 			gather(xs, x, n, in, c)
-			d.plane.Forward(n, xs, w[c*g.M*taps:(c+1)*g.M*taps], bc, ys)
+			d.plane.Forward(n, xs, g.channelKernels(w, c), bc, ys)
 			scatter(y, ys, n, out, c)
 		}
 		return
 	}
+	oplane := g.OutH() * g.OutW()
 	for b := range n {
 		for f := range g.F() {
-			xp := x[b*in+(f/g.M)*plane : b*in+(f/g.M+1)*plane]
-			yp := y[b*out+f*oplane : b*out+(f+1)*oplane]
 			var b0 float32
 			if bias != nil {
 				b0 = bias[f]
 			}
+			yp := y[b*out+f*oplane : b*out+(f+1)*oplane]
 			for i := range yp {
 				yp[i] = b0
 			}
-			wf := w[f*taps : (f+1)*taps]
-			for kh := range g.KH {
-				rlo, rhi := validRange(kh-g.PadTop, g.StrideH, g.H, g.OutH())
-				for kw := range g.KW {
-					off := kw - g.PadLeft
-					lo, hi := validRange(off, sw, g.W, ow)
-					if lo >= hi {
-						continue
-					}
-					wv := wf[kh*g.KW+kw]
-					for r := rlo; r < rhi; r++ {
-						xr := xp[(r*g.StrideH+kh-g.PadTop)*g.W:]
-						yr := yp[r*ow+lo : r*ow+hi]
-						if sw == 1 {
-							xs := xr[lo+off : hi+off]
-							for i := range yr {
-								yr[i] += wv * xs[i]
-							}
-							continue
-						}
-						for i := range yr {
-							yr[i] += wv * xr[(lo+i)*sw+off]
-						}
-					}
-				}
-			}
 		}
 	}
+	sw := g.StrideW
+	g.eachTap(n, func(t depthwiseTap) {
+		wv, lo, hi, off := w[t.w], t.lo, t.hi, t.off
+		for r := t.rlo; r < t.rhi; r++ {
+			xr, yr := t.rows(x, y, r)
+			if sw == 1 {
+				xs := xr[lo+off : hi+off]
+				for i := range yr {
+					yr[i] += wv * xs[i]
+				}
+				continue
+			}
+			for i := range yr {
+				yr[i] += wv * xr[(lo+i)*sw+off]
+			}
+		}
+	})
 }
 
 // BackwardData sets dx to the gradient with respect to x of Σ y·dy for n examples.
 func (d *Depthwise) BackwardData(n int, dy, w, dx []float32) {
 	g := d.g
-	in, out, plane, oplane := g.InSize(), g.OutSize(), g.H*g.W, g.OutH()*g.OutW()
+	in, out := g.InSize(), g.OutSize()
 	checkLen(dy, n*out, "dy")
 	checkLen(dx, n*in, "dx")
 	checkLen(w, g.FilterSize(), "w")
-	taps, ow, sw := g.KH*g.KW, g.OutW(), g.StrideW
 	if d.plane != nil {
 		if g.C == 1 {
 			d.plane.BackwardData(n, dy, w, dx)
@@ -208,55 +252,39 @@ func (d *Depthwise) BackwardData(n int, dy, w, dx []float32) {
 		xs, ys := d.scratch(n)
 		for c := range g.C {
 			gather(ys, dy, n, out, c)
-			d.plane.BackwardData(n, ys, w[c*g.M*taps:(c+1)*g.M*taps], xs)
+			d.plane.BackwardData(n, ys, g.channelKernels(w, c), xs)
 			scatter(dx, xs, n, in, c)
 		}
 		return
 	}
 	clear(dx[:n*in])
-	for b := range n {
-		for f := range g.F() {
-			xp := dx[b*in+(f/g.M)*plane : b*in+(f/g.M+1)*plane]
-			yp := dy[b*out+f*oplane : b*out+(f+1)*oplane]
-			wf := w[f*taps : (f+1)*taps]
-			for kh := range g.KH {
-				rlo, rhi := validRange(kh-g.PadTop, g.StrideH, g.H, g.OutH())
-				for kw := range g.KW {
-					off := kw - g.PadLeft
-					lo, hi := validRange(off, sw, g.W, ow)
-					if lo >= hi {
-						continue
-					}
-					wv := wf[kh*g.KW+kw]
-					for r := rlo; r < rhi; r++ {
-						xr := xp[(r*g.StrideH+kh-g.PadTop)*g.W:]
-						yr := yp[r*ow+lo : r*ow+hi]
-						if sw == 1 {
-							xs := xr[lo+off : hi+off]
-							for i, v := range yr {
-								xs[i] += wv * v
-							}
-							continue
-						}
-						for i, v := range yr {
-							xr[(lo+i)*sw+off] += wv * v
-						}
-					}
+	sw := g.StrideW
+	g.eachTap(n, func(t depthwiseTap) {
+		wv, lo, hi, off := w[t.w], t.lo, t.hi, t.off
+		for r := t.rlo; r < t.rhi; r++ {
+			xr, yr := t.rows(dx, dy, r)
+			if sw == 1 {
+				xs := xr[lo+off : hi+off]
+				for i, v := range yr {
+					xs[i] += wv * v
 				}
+				continue
+			}
+			for i, v := range yr {
+				xr[(lo+i)*sw+off] += wv * v
 			}
 		}
-	}
+	})
 }
 
 // BackwardFilter sets dw to the gradient with respect to w of Σ y·dy, summed over the n examples
 // in order.
 func (d *Depthwise) BackwardFilter(n int, x, dy, dw []float32) {
 	g := d.g
-	in, out, plane, oplane := g.InSize(), g.OutSize(), g.H*g.W, g.OutH()*g.OutW()
+	in, out := g.InSize(), g.OutSize()
 	checkLen(x, n*in, "x")
 	checkLen(dy, n*out, "dy")
 	checkLen(dw, g.FilterSize(), "dw")
-	taps, ow, sw := g.KH*g.KW, g.OutW(), g.StrideW
 	if d.plane != nil {
 		if g.C == 1 {
 			d.plane.BackwardFilter(n, x, dy, dw)
@@ -266,42 +294,28 @@ func (d *Depthwise) BackwardFilter(n int, x, dy, dw []float32) {
 		for c := range g.C {
 			gather(xs, x, n, in, c)
 			gather(ys, dy, n, out, c)
-			d.plane.BackwardFilter(n, xs, ys, dw[c*g.M*taps:(c+1)*g.M*taps])
+			d.plane.BackwardFilter(n, xs, ys, g.channelKernels(dw, c))
 		}
 		return
 	}
 	clear(dw[:g.FilterSize()])
-	for b := range n {
-		for f := range g.F() {
-			xp := x[b*in+(f/g.M)*plane : b*in+(f/g.M+1)*plane]
-			yp := dy[b*out+f*oplane : b*out+(f+1)*oplane]
-			wf := dw[f*taps : (f+1)*taps]
-			for kh := range g.KH {
-				rlo, rhi := validRange(kh-g.PadTop, g.StrideH, g.H, g.OutH())
-				for kw := range g.KW {
-					off := kw - g.PadLeft
-					lo, hi := validRange(off, sw, g.W, ow)
-					if lo >= hi {
-						continue
-					}
-					var s float32
-					for r := rlo; r < rhi; r++ {
-						xr := xp[(r*g.StrideH+kh-g.PadTop)*g.W:]
-						yr := yp[r*ow+lo : r*ow+hi]
-						if sw == 1 {
-							xs := xr[lo+off : hi+off]
-							for i, v := range yr {
-								s += xs[i] * v
-							}
-							continue
-						}
-						for i, v := range yr {
-							s += xr[(lo+i)*sw+off] * v
-						}
-					}
-					wf[kh*g.KW+kw] += s
+	sw := g.StrideW
+	g.eachTap(n, func(t depthwiseTap) {
+		lo, hi, off := t.lo, t.hi, t.off
+		var s float32
+		for r := t.rlo; r < t.rhi; r++ {
+			xr, yr := t.rows(x, dy, r)
+			if sw == 1 {
+				xs := xr[lo+off : hi+off]
+				for i, v := range yr {
+					s += xs[i] * v
 				}
+				continue
+			}
+			for i, v := range yr {
+				s += xr[(lo+i)*sw+off] * v
 			}
 		}
-	}
+		dw[t.w] += s
+	})
 }

@@ -128,3 +128,23 @@ func TestDepthwiseNoAllocs(t *testing.T) {
 		t.Errorf("%v allocations per call, want 0", a)
 	}
 }
+
+// TestDepthwiseGoLoopsNoAllocs checks that the Go loops (the passes without the AVX-512
+// kernels, walking the taps through eachTap) allocate nothing per call either.
+func TestDepthwiseGoLoopsNoAllocs(t *testing.T) {
+	for _, g := range depthwiseGeoms[1:3] {
+		d := &Depthwise{g: g}
+		r := rand.New(rand.NewPCG(3, 4))
+		const n = 2
+		x, w, dy := randFloats(r, n*g.InSize()), randFloats(r, g.FilterSize()), randFloats(r, n*g.OutSize())
+		bias := randFloats(r, g.F())
+		y, dx, dw := make([]float32, n*g.OutSize()), make([]float32, n*g.InSize()), make([]float32, g.FilterSize())
+		if a := testing.AllocsPerRun(10, func() {
+			d.Forward(n, x, w, bias, y)
+			d.BackwardData(n, dy, w, dx)
+			d.BackwardFilter(n, x, dy, dw)
+		}); a != 0 {
+			t.Errorf("%v: %v allocations per call, want 0", g, a)
+		}
+	}
+}

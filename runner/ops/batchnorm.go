@@ -122,18 +122,24 @@ func (g bnGeometry) checkParam(n *G.Node, what string) error {
 	return nil
 }
 
-func (bn BatchNorm) check(g bnGeometry, nodes map[string]*G.Node) error {
+// geometry returns the geometry of x after checking the nodes (γ, β or the moving statistics'
+// nodes, each [c] or nil) and bn's moving statistics against it.
+func (bn BatchNorm) geometry(x *G.Node, nodes map[string]*G.Node) (bnGeometry, error) {
+	g, err := newBNGeometry(x)
+	if err != nil {
+		return bnGeometry{}, err
+	}
 	for what, n := range nodes {
 		if err := g.checkParam(n, what); err != nil {
-			return err
+			return bnGeometry{}, err
 		}
 	}
 	for what, t := range map[string]*tensor.Dense{"moving mean": bn.MovingMean, "moving variance": bn.MovingVariance} {
 		if t == nil || t.Dtype() != tensor.Float32 || t.Shape().TotalSize() != g.c {
-			return fmt.Errorf("ops: batch_norm: the %s must be a float32 tensor of %d values", what, g.c)
+			return bnGeometry{}, fmt.Errorf("ops: batch_norm: the %s must be a float32 tensor of %d values", what, g.c)
 		}
 	}
-	return nil
+	return g, nil
 }
 
 // updateMoving moves each moving statistic towards the batch's: m·momentum + b·(1 − momentum).
@@ -149,23 +155,14 @@ func updateMoving(moving []float32, batch []float64, momentum float64) {
 // FusedTrain is the training graph's batch norm of x as one op over the batch's first count rows
 // (a float32 scalar node); gamma and beta are [c] or nil (scale or center off).
 func (bn BatchNorm) FusedTrain(x, count, gamma, beta *G.Node) (*G.Node, error) {
-	g, err := newBNGeometry(x)
+	g, err := bn.geometry(x, map[string]*G.Node{"gamma": gamma, "beta": beta})
 	if err != nil {
 		return nil, err
 	}
-	if err := bn.check(g, map[string]*G.Node{"gamma": gamma, "beta": beta}); err != nil {
-		return nil, err
-	}
-	op := &bnTrainOp{bnGeometry: g, bn: bn, hasGamma: gamma != nil, hasBeta: beta != nil,
+	op := &bnTrainOp{bnGeometry: g, bn: bn, bnAffine: newBNAffine(gamma, beta),
 		mean: make([]float64, g.c), variance: make([]float64, g.c), invStd: make([]float32, g.c)}
 	op.bnSplit = newBNSplit(g, op.channels)
-	inputs := []*G.Node{x, count}
-	for _, n := range []*G.Node{gamma, beta} {
-		if n != nil {
-			inputs = append(inputs, n)
-		}
-	}
-	return G.ApplyOp(op, inputs...)
+	return G.ApplyOp(op, bnInputs([]*G.Node{x, count}, gamma, beta)...)
 }
 
 // bnTrainOp is (x, count[, γ][, β]) → y on a training graph (see the top of this file).
@@ -173,9 +170,9 @@ type bnTrainOp struct {
 	opBase
 	bnGeometry
 	bnSplit
-	bn                BatchNorm
-	hasGamma, hasBeta bool
-	out               opBuffer
+	bnAffine
+	bn  BatchNorm
+	out opBuffer
 	// The last run's real rows, batch mean and variance and 1/√(σ² + ε), per channel.
 	real           int
 	mean, variance []float64
@@ -189,50 +186,83 @@ var (
 	_ G.UsePreallocDoer = (*bnTrainOp)(nil)
 )
 
-func (op *bnTrainOp) Arity() int {
-	n := 2
-	if op.hasGamma {
+func (op *bnTrainOp) Arity() int { return op.arity(2) }
+
+// Type is T a → a → [Vector a →] [Vector a →] T a.
+func (op *bnTrainOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return op.fnType(op.bnGeometry, a)
+}
+
+func (op *bnTrainOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
+	return op.inferShape(op, op.bnGeometry, inputs, tensor.ScalarShape())
+}
+
+// bnAffine says which of γ and β a batch norm op takes: its last inputs, after x and the op's
+// fixed inputs (count, or the moving statistics), γ first.
+type bnAffine struct{ hasGamma, hasBeta bool }
+
+// newBNAffine is the bnAffine of the nodes gamma and beta, nil for those the layer lacks.
+func newBNAffine(gamma, beta *G.Node) bnAffine { return bnAffine{gamma != nil, beta != nil} }
+
+// arity is the number of inputs of an op with fixed inputs before γ and β, x counted.
+func (p bnAffine) arity(fixed int) int {
+	n := fixed
+	if p.hasGamma {
 		n++
 	}
-	if op.hasBeta {
+	if p.hasBeta {
 		n++
 	}
 	return n
 }
 
-// Type is T a → a → [Vector a →] [Vector a →] T a.
-func (op *bnTrainOp) Type() hm.Type {
+// bnInputs appends γ and β, those the layer has, to an op's fixed input nodes (x first).
+func bnInputs(fixed []*G.Node, gamma, beta *G.Node) []*G.Node {
+	for _, n := range []*G.Node{gamma, beta} {
+		if n != nil {
+			fixed = append(fixed, n)
+		}
+	}
+	return fixed
+}
+
+// fnType is T a → fixed… → [Vector a →] [Vector a →] T a for an input x of geometry g, fixed
+// being the types of the inputs between x and γ.
+func (p bnAffine) fnType(g bnGeometry, fixed ...hm.Type) hm.Type {
 	a := hm.TypeVariable('a')
-	t := G.TensorType{Dims: len(op.shape), Of: a}
-	ts := []hm.Type{t, a}
-	for range op.Arity() - 2 {
+	t := G.TensorType{Dims: len(g.shape), Of: a}
+	ts := append([]hm.Type{t}, fixed...)
+	for range p.arity(0) {
 		ts = append(ts, G.TensorType{Dims: 1, Of: a})
 	}
 	return hm.NewFnType(append(ts, t)...)
 }
 
-func (op *bnTrainOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
-	want := []tensor.Shape{op.shape, tensor.ScalarShape()}
-	for range op.Arity() - 2 {
-		want = append(want, tensor.Shape{op.c})
+// inferShape checks an op's inputs, x of geometry g, then fixed, then γ and β [c], and returns
+// x's shape, the op's output.
+func (p bnAffine) inferShape(op fmt.Stringer, g bnGeometry, inputs []G.DimSizer, fixed ...tensor.Shape) (tensor.Shape, error) {
+	want := append([]tensor.Shape{g.shape}, fixed...)
+	for range p.arity(0) {
+		want = append(want, tensor.Shape{g.c})
 	}
 	if err := opCheckShapes(op, inputs, want...); err != nil {
 		return nil, err
 	}
-	return op.shape.Clone(), nil
+	return g.shape.Clone(), nil
 }
 
-// bnParams returns γ and β from the inputs that follow x and count (or the moving statistics), nil
-// for those the layer lacks.
-func bnParams(op fmt.Stringer, c tensor.Shape, hasGamma, hasBeta bool, inputs []G.Value) (gamma, beta []float32, err error) {
+// params returns γ and β from the inputs that follow x and the fixed ones, nil for those the
+// layer lacks.
+func (p bnAffine) params(op fmt.Stringer, c tensor.Shape, inputs []G.Value) (gamma, beta []float32, err error) {
 	i := 0
-	if hasGamma {
+	if p.hasGamma {
 		if gamma, err = opInput(inputs[i], c, op, "gamma"); err != nil {
 			return nil, nil, err
 		}
 		i++
 	}
-	if hasBeta {
+	if p.hasBeta {
 		if beta, err = opInput(inputs[i], c, op, "beta"); err != nil {
 			return nil, nil, err
 		}
@@ -266,7 +296,7 @@ func (op *bnTrainOp) Do(inputs ...G.Value) (G.Value, error) {
 	if op.real, err = realRows(op, inputs[1], op.rows); err != nil {
 		return nil, err
 	}
-	gamma, beta, err := bnParams(op, op.cShape, op.hasGamma, op.hasBeta, inputs[2:])
+	gamma, beta, err := op.params(op, op.cShape, inputs[2:])
 	if err != nil {
 		return nil, err
 	}
@@ -391,6 +421,17 @@ func (op *bnTrainOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, err
 	return grads, nil
 }
 
+// gradInputs returns x and dy, the first two inputs of the gradient op op of the forward op f.
+func (f *bnTrainOp) gradInputs(op fmt.Stringer, inputs []G.Value) (x, dy []float32, err error) {
+	if x, err = opInput(inputs[0], f.shape, op, "x"); err != nil {
+		return nil, nil, err
+	}
+	if dy, err = opInput(inputs[1], f.shape, op, "output gradient"); err != nil {
+		return nil, nil, err
+	}
+	return x, dy, nil
+}
+
 // The rows of bnSumsOp's output.
 const (
 	bnSumBeta  = 0 // Σ dy: dβ
@@ -434,11 +475,7 @@ func (op *bnSumsOp) Do(inputs ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	f := op.fwd
-	x, err := opInput(inputs[0], f.shape, op, "x")
-	if err != nil {
-		return nil, err
-	}
-	dy, err := opInput(inputs[1], f.shape, op, "output gradient")
+	x, dy, err := f.gradInputs(op, inputs)
 	if err != nil {
 		return nil, err
 	}
@@ -586,11 +623,7 @@ func (op *bnInputGradOp) Do(inputs ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	f := op.fwd
-	x, err := opInput(inputs[0], f.shape, op, "x")
-	if err != nil {
-		return nil, err
-	}
-	dy, err := opInput(inputs[1], f.shape, op, "output gradient")
+	x, dy, err := f.gradInputs(op, inputs)
 	if err != nil {
 		return nil, err
 	}
@@ -651,23 +684,14 @@ func (op *bnInputGradOp) String() string {
 // FusedEval is the evaluation graph's batch norm of x with the moving statistics (the nodes of
 // the layer's moving mean and variance, [c]) as one op.
 func (bn BatchNorm) FusedEval(x, mean, variance, gamma, beta *G.Node) (*G.Node, error) {
-	g, err := newBNGeometry(x)
+	g, err := bn.geometry(x, map[string]*G.Node{"moving mean": mean, "moving variance": variance, "gamma": gamma, "beta": beta})
 	if err != nil {
 		return nil, err
 	}
-	if err := bn.check(g, map[string]*G.Node{"moving mean": mean, "moving variance": variance, "gamma": gamma, "beta": beta}); err != nil {
-		return nil, err
-	}
-	op := &bnEvalOp{bnGeometry: g, eps: bn.Epsilon, hasGamma: gamma != nil, hasBeta: beta != nil,
+	op := &bnEvalOp{bnGeometry: g, eps: bn.Epsilon, bnAffine: newBNAffine(gamma, beta),
 		a: make([]float32, g.c), b: make([]float32, g.c)}
 	op.bnSplit = newBNSplit(g, op.channels)
-	inputs := []*G.Node{x, mean, variance}
-	for _, n := range []*G.Node{gamma, beta} {
-		if n != nil {
-			inputs = append(inputs, n)
-		}
-	}
-	return G.ApplyOp(op, inputs...)
+	return G.ApplyOp(op, bnInputs([]*G.Node{x, mean, variance}, gamma, beta)...)
 }
 
 // bnEvalOp is (x, moving mean, moving variance[, γ][, β]) → y = a·x + b per channel, with
@@ -677,10 +701,10 @@ type bnEvalOp struct {
 	opBase
 	bnGeometry
 	bnSplit
-	eps               float64
-	hasGamma, hasBeta bool
-	out               opBuffer
-	a, b              []float32
+	bnAffine
+	eps  float64
+	out  opBuffer
+	a, b []float32
 	// The current call's operands, for the chunks.
 	x, y []float32
 }
@@ -690,36 +714,16 @@ var (
 	_ G.UsePreallocDoer = (*bnEvalOp)(nil)
 )
 
-func (op *bnEvalOp) Arity() int {
-	n := 3
-	if op.hasGamma {
-		n++
-	}
-	if op.hasBeta {
-		n++
-	}
-	return n
-}
+func (op *bnEvalOp) Arity() int { return op.arity(3) }
 
+// Type is T a → Vector a → Vector a → [Vector a →] [Vector a →] T a.
 func (op *bnEvalOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	t := G.TensorType{Dims: len(op.shape), Of: a}
-	ts := []hm.Type{t}
-	for range op.Arity() - 1 {
-		ts = append(ts, G.TensorType{Dims: 1, Of: a})
-	}
-	return hm.NewFnType(append(ts, t)...)
+	v := G.TensorType{Dims: 1, Of: hm.TypeVariable('a')}
+	return op.fnType(op.bnGeometry, v, v)
 }
 
 func (op *bnEvalOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
-	want := []tensor.Shape{op.shape}
-	for range op.Arity() - 1 {
-		want = append(want, tensor.Shape{op.c})
-	}
-	if err := opCheckShapes(op, inputs, want...); err != nil {
-		return nil, err
-	}
-	return op.shape.Clone(), nil
+	return op.inferShape(op, op.bnGeometry, inputs, op.cShape, op.cShape)
 }
 
 func (op *bnEvalOp) Do(inputs ...G.Value) (G.Value, error) {
@@ -738,7 +742,7 @@ func (op *bnEvalOp) Do(inputs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	gamma, beta, err := bnParams(op, op.cShape, op.hasGamma, op.hasBeta, inputs[3:])
+	gamma, beta, err := op.params(op, op.cShape, inputs[3:])
 	if err != nil {
 		return nil, err
 	}
@@ -818,11 +822,8 @@ func stockAffine(g bnGeometry, xhat, gamma, beta *G.Node) (*G.Node, error) {
 // StockTrain is FusedTrain composed of gorgonia's operations: a 0/1 mask of the real rows
 // (row index < count) weighs the sums, and movingStatsOp updates the moving statistics.
 func (bn BatchNorm) StockTrain(x, count, gamma, beta *G.Node) (*G.Node, error) {
-	g, err := newBNGeometry(x)
+	g, err := bn.geometry(x, map[string]*G.Node{"gamma": gamma, "beta": beta})
 	if err != nil {
-		return nil, err
-	}
-	if err := bn.check(g, map[string]*G.Node{"gamma": gamma, "beta": beta}); err != nil {
 		return nil, err
 	}
 	axes, param, pattern := stockAxes(g)
@@ -877,11 +878,8 @@ func (bn BatchNorm) StockTrain(x, count, gamma, beta *G.Node) (*G.Node, error) {
 
 // StockEval is FusedEval composed of gorgonia's operations.
 func (bn BatchNorm) StockEval(x, mean, variance, gamma, beta *G.Node) (*G.Node, error) {
-	g, err := newBNGeometry(x)
+	g, err := bn.geometry(x, map[string]*G.Node{"moving mean": mean, "moving variance": variance, "gamma": gamma, "beta": beta})
 	if err != nil {
-		return nil, err
-	}
-	if err := bn.check(g, map[string]*G.Node{"moving mean": mean, "moving variance": variance, "gamma": gamma, "beta": beta}); err != nil {
 		return nil, err
 	}
 	_, param, pattern := stockAxes(g)

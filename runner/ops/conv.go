@@ -32,6 +32,11 @@ import (
 // chunks, every chunk with its own partial sums, run on two goroutines (each with its own
 // kernels.Conv2D) when that measures faster; the results do not depend on which goroutine ran
 // which chunk, or whether the call was split (see kernels.Pass).
+//
+// These ops are written once for every convolution whose weights are [F, ·, KH, KW] and whose
+// passes run per chunk of examples (convLayer): FusedConv2D's over a convGeometry and
+// kernels.Conv2D, FusedDepthwiseConv2D's (depthwise.go) over a depthwiseGeometry and
+// kernels.Depthwise.
 
 // convSplitMinFlops is the smallest convolution pass, in floating-point operations over the
 // whole batch (kernels.ConvGeom.Flops), that may be split over two goroutines (whether it is, is
@@ -62,20 +67,9 @@ func FusedConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.N
 	if xs[1] != ks[1] {
 		return nil, fmt.Errorf("ops: conv2d: x %v has %d channels, k %v has %d", xs, xs[1], ks, ks[1])
 	}
-	if l.Window != (spec.Pair{}) && (l.Window.H != ks[2] || l.Window.W != ks[3]) {
-		return nil, fmt.Errorf("ops: conv2d: the layer's kernel is %v, k %v is %d×%d", l.Window, ks, ks[2], ks[3])
-	}
-	if l.Stride.H < 1 || l.Stride.W < 1 {
-		return nil, fmt.Errorf("ops: conv2d: strides %v must be at least 1×1", l.Stride)
-	}
-	var top, bottom, left, right int
-	switch l.Padding {
-	case "same":
-		top, bottom = spec.SamePadding(xs[2], ks[2], l.Stride.H)
-		left, right = spec.SamePadding(xs[3], ks[3], l.Stride.W)
-	case "valid", "":
-	default:
-		return nil, fmt.Errorf("ops: conv2d: unknown padding %q; use valid or same", l.Padding)
+	top, bottom, left, right, err := convWindow("conv2d", l, xs, ks)
+	if err != nil {
+		return nil, err
 	}
 	if xs[0] < 1 {
 		return nil, fmt.Errorf("ops: conv2d: x %v has no examples", xs)
@@ -88,16 +82,44 @@ func FusedConv2D(x, k, b *G.Node, l spec.ResolvedLayer, activation string) (*G.N
 	if err != nil {
 		return nil, fmt.Errorf("ops: conv2d: %w", err)
 	}
+	return applyFusedConv("conv2d", geom, act, x, k, b)
+}
+
+// convWindow checks layer l's kernel (when set, it must be k's: ks [F, ·, KH, KW]), strides and
+// padding for an input of shape xs [N, C, H, W], and returns the padding; name is the layer's
+// kind, for the errors.
+func convWindow(name string, l spec.ResolvedLayer, xs, ks tensor.Shape) (top, bottom, left, right int, err error) {
+	if l.Window != (spec.Pair{}) && (l.Window.H != ks[2] || l.Window.W != ks[3]) {
+		return 0, 0, 0, 0, fmt.Errorf("ops: %s: the layer's kernel is %v, k %v is %d×%d", name, l.Window, ks, ks[2], ks[3])
+	}
+	if l.Stride.H < 1 || l.Stride.W < 1 {
+		return 0, 0, 0, 0, fmt.Errorf("ops: %s: strides %v must be at least 1×1", name, l.Stride)
+	}
+	switch l.Padding {
+	case "same":
+		top, bottom = spec.SamePadding(xs[2], ks[2], l.Stride.H)
+		left, right = spec.SamePadding(xs[3], ks[3], l.Stride.W)
+	case "valid", "":
+	default:
+		return 0, 0, 0, 0, fmt.Errorf("ops: %s: unknown padding %q; use valid or same", name, l.Padding)
+	}
+	return top, bottom, left, right, nil
+}
+
+// applyFusedConv applies the forward op of geom with activation act to x, k and b (nil: no
+// bias), act fused into the op unless it is swish, which follows as its own op (activation.go,
+// since its derivative needs the pre-activation); name is the layer's kind, for the errors.
+func applyFusedConv[T any, L convLayerOf[T]](name string, geom T, act activation, x, k, b *G.Node) (*G.Node, error) {
 	fused := act
 	if act == actSwish {
-		fused = actLinear // swish follows as its own op (activation.go)
+		fused = actLinear
 	}
-	op := newConvOp(geom, fused, b != nil)
+	op := newConvForwardOp[T, L](geom, fused, b != nil)
 	if b == nil {
 		return withSwish(act)(G.ApplyOp(op, x, k))
 	}
-	if !b.Shape().Eq(geom.bShape) {
-		return nil, fmt.Errorf("ops: conv2d: b must have shape %v, got %v", geom.bShape, b.Shape())
+	if bShape := op.layer().shapes().bShape; !b.Shape().Eq(bShape) {
+		return nil, fmt.Errorf("ops: %s: b must have shape %v, got %v", name, bShape, b.Shape())
 	}
 	return withSwish(act)(G.ApplyOp(op, x, k, b))
 }
@@ -113,15 +135,65 @@ func opCheckTensor4(n *G.Node, what string) error {
 	return nil
 }
 
+// convLayer is the geometry of one fused convolution layer over a batch as its ops use it,
+// whichever kernels run it: a convGeometry (kernels.Conv2D) or a depthwiseGeometry
+// (kernels.Depthwise). The forward, input-gradient, kernel-gradient and bias-gradient ops are
+// written once over it.
+type convLayer interface {
+	// shapes returns the layer's tensor shapes over the batch and whether its passes may split.
+	shapes() *convShapes
+	// slotKernels returns the kernels of slot: 0, or 1 for the second goroutine of a split
+	// call (which exists only when the layer is splittable).
+	slotKernels(slot int) convKernels
+	// kind names the layer in its ops' names: "Conv2D" makes nnsweep.Conv2D{…},
+	// nnsweep.Conv2DInputGrad{…} and nnsweep.Conv2DKernelGrad{…}.
+	kind() string
+	// String describes the geometry for the ops' names (and so for gorgonia's graph hashing).
+	String() string
+}
+
+// convLayerOf is a convLayer that is a pointer to T, for an op that holds its geometry T by value.
+type convLayerOf[T any] interface {
+	*T
+	convLayer
+}
+
+// convKernels is what the ops run per chunk of examples: kernels.Conv2D or *kernels.Depthwise
+// (layouts as in kernels.ConvGeom).
+type convKernels interface {
+	Forward(n int, x, w, bias, y []float32)
+	BackwardData(n int, dy, w, dx []float32)
+	BackwardFilter(n int, x, dy, dw []float32)
+}
+
+// convShapes is the part of a convolution layer's geometry that does not depend on its kernels.
+type convShapes struct {
+	batch                          int
+	xShape, kShape, bShape, yShape tensor.Shape // NCHW; k is [F, C or 1, KH, KW], b [1, F, 1, 1]
+	inSize, outSize                int          // floats of one example of x and of y
+	// splittable says the convolution passes are large enough to be split over two goroutines:
+	// they run in chunks (see kernels.Pass).
+	splittable bool
+}
+
+// newConvShapes returns the shapes of a layer over batches of batch examples, from one
+// example's input [c, h, w], its kernel shape and its output [f, outH, outW]; flops is the
+// layer's forward pass over the whole batch (kernels.ConvGeom.Flops).
+func newConvShapes(batch int, in [3]int, kShape tensor.Shape, out [3]int, flops float64) convShapes {
+	return convShapes{
+		batch:  batch,
+		xShape: tensor.Shape{batch, in[0], in[1], in[2]}, kShape: kShape,
+		bShape: tensor.Shape{1, out[0], 1, 1}, yShape: tensor.Shape{batch, out[0], out[1], out[2]},
+		inSize: in[0] * in[1] * in[2], outSize: out[0] * out[1] * out[2],
+		splittable: batch >= 2 && flops >= convSplitMinFlops,
+	}
+}
+
 // convGeometry is the fixed shape of one convolution layer over a batch, and the kernels that
 // run it.
 type convGeometry struct {
 	kernels.ConvGeom
-	batch                          int
-	xShape, kShape, bShape, yShape tensor.Shape // NCHW; k is [F, C, KH, KW], b [1, F, 1, 1]
-	// splittable says the convolution passes are large enough to be split over two goroutines:
-	// they run in chunks (see kernels.Pass).
-	splittable bool
+	convShapes
 	// engine holds one kernels.Conv2D per slot, the goroutines of a split call (the first also
 	// runs unsplit calls; the second exists only when splittable is set). A layer's forward and
 	// gradient ops share it: a machine runs them one at a time.
@@ -134,12 +206,8 @@ func newConvGeometry(batch int, g kernels.ConvGeom) (convGeometry, error) {
 	if err := g.Validate(); err != nil {
 		return convGeometry{}, err
 	}
-	cg := convGeometry{
-		ConvGeom: g, batch: batch,
-		xShape: tensor.Shape{batch, g.C, g.H, g.W}, kShape: tensor.Shape{g.F, g.C, g.KH, g.KW},
-		bShape: tensor.Shape{1, g.F, 1, 1}, yShape: tensor.Shape{batch, g.F, g.OutH(), g.OutW()},
-		splittable: batch >= 2 && g.Flops(batch) >= convSplitMinFlops,
-	}
+	cg := convGeometry{ConvGeom: g, convShapes: newConvShapes(batch, [3]int{g.C, g.H, g.W},
+		tensor.Shape{g.F, g.C, g.KH, g.KW}, [3]int{g.F, g.OutH(), g.OutW()}, g.Flops(batch))}
 	cg.engine[0] = kernels.NewConv2D(g)
 	if cg.splittable {
 		cg.engine[1] = kernels.NewConv2D(g)
@@ -147,8 +215,9 @@ func newConvGeometry(batch int, g kernels.ConvGeom) (convGeometry, error) {
 	return cg, nil
 }
 
-// conv returns the kernels.Conv2D of slot (0 or 1).
-func (g *convGeometry) conv(slot int) kernels.Conv2D { return g.engine[slot] }
+func (g *convGeometry) shapes() *convShapes              { return &g.convShapes }
+func (g *convGeometry) slotKernels(slot int) convKernels { return g.engine[slot] }
+func (g *convGeometry) kind() string                     { return "Conv2D" }
 
 // String describes the geometry for op names: "(128, 1, 28, 28)∗(8, 1, 3, 3), stride 1×1,
 // padding t0 b0 l0 r0".
@@ -157,11 +226,13 @@ func (g *convGeometry) String() string {
 		g.StrideH, g.StrideW, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight)
 }
 
-// convOp is the forward op of FusedConv2D: (x, k[, b]) → activation(conv(x, k) + b).
-type convOp struct {
+// convForwardOp is the forward op of a fused convolution layer of geometry T:
+// (x, k[, b]) → activation(conv(x, k) + b). convOp is FusedConv2D's, depthwiseOp
+// FusedDepthwiseConv2D's.
+type convForwardOp[T any, L convLayerOf[T]] struct {
 	opBase
 	optionalBias
-	geom convGeometry
+	geom T
 	act  activation
 	out  opBuffer
 	task *kernels.Pass
@@ -169,9 +240,16 @@ type convOp struct {
 	x, k, b, y []float32
 }
 
+// convOp is the forward op of FusedConv2D.
+type convOp = convForwardOp[convGeometry, *convGeometry]
+
 func newConvOp(geom convGeometry, act activation, hasBias bool) *convOp {
-	op := &convOp{geom: geom, act: act, optionalBias: optionalBias{hasBias}}
-	op.task = kernels.NewPass(op.chunk, geom.batch)
+	return newConvForwardOp[convGeometry, *convGeometry](geom, act, hasBias)
+}
+
+func newConvForwardOp[T any, L convLayerOf[T]](geom T, act activation, hasBias bool) *convForwardOp[T, L] {
+	op := &convForwardOp[T, L]{geom: geom, act: act, optionalBias: optionalBias{hasBias}}
+	op.task = kernels.NewPass(op.chunk, op.layer().shapes().batch)
 	return op
 }
 
@@ -181,73 +259,82 @@ var (
 	_ G.UsePreallocDoer = (*convOp)(nil)
 )
 
-// Type is Tensor-4 a → Tensor-4 a [→ Tensor-4 a] → Tensor-4 a.
-func (op *convOp) Type() hm.Type { return op.fnType(opTensor4Type) }
+// layer returns the op's geometry.
+func (op *convForwardOp[T, L]) layer() L { return L(&op.geom) }
 
-func (op *convOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
-	return op.inferShape(op, inputs, op.geom.xShape, op.geom.kShape, op.geom.bShape, op.geom.yShape)
+// Type is Tensor-4 a → Tensor-4 a [→ Tensor-4 a] → Tensor-4 a.
+func (op *convForwardOp[T, L]) Type() hm.Type { return op.fnType(opTensor4Type) }
+
+func (op *convForwardOp[T, L]) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
+	s := op.layer().shapes()
+	return op.inferShape(op, inputs, s.xShape, s.kShape, s.bShape, s.yShape)
 }
 
 // Do computes the layer into the op's own buffer and returns it.
-func (op *convOp) Do(inputs ...G.Value) (G.Value, error) {
+func (op *convForwardOp[T, L]) Do(inputs ...G.Value) (G.Value, error) {
 	x, k, b, err := op.inputs(inputs)
 	if err != nil {
 		return nil, err
 	}
-	out := op.out.tensor(op.geom.yShape)
+	s := op.layer().shapes()
+	out := op.out.tensor(s.yShape)
 	op.x, op.k, op.b, op.y = x, k, b, out.Float32s()
-	op.task.Run(op.geom.splittable)
+	op.task.Run(s.splittable)
 	op.x, op.k, op.b, op.y = nil, nil, nil, nil
 	return out, nil
 }
 
 // chunk computes chunk c of chunks of the output on slot's kernels.
-func (op *convOp) chunk(c, chunks, slot int) {
-	g := &op.geom
-	lo, hi := kernels.ChunkRange(g.batch, c, chunks)
-	in, out := g.InSize(), g.OutSize()
+func (op *convForwardOp[T, L]) chunk(c, chunks, slot int) {
+	g := op.layer()
+	s := g.shapes()
+	lo, hi := kernels.ChunkRange(s.batch, c, chunks)
+	in, out := s.inSize, s.outSize
 	y := op.y[lo*out : hi*out]
-	g.conv(slot).Forward(hi-lo, op.x[lo*in:hi*in], op.k, op.b, y)
+	g.slotKernels(slot).Forward(hi-lo, op.x[lo*in:hi*in], op.k, op.b, y)
 	biasActivate(y, nil, len(y), op.act)
 }
 
 // UsePreallocDo is Do (see buffer.go for why prealloc is not written).
-func (op *convOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
+func (op *convForwardOp[T, L]) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }
 
-func (op *convOp) inputs(inputs []G.Value) (x, k, b []float32, err error) {
+func (op *convForwardOp[T, L]) inputs(inputs []G.Value) (x, k, b []float32, err error) {
 	if err = opCheckArity(op, len(inputs), op.Arity()); err != nil {
 		return nil, nil, nil, err
 	}
-	if x, err = opInput(inputs[0], op.geom.xShape, op, "x"); err != nil {
+	s := op.layer().shapes()
+	if x, err = opInput(inputs[0], s.xShape, op, "x"); err != nil {
 		return nil, nil, nil, err
 	}
-	if k, err = opInput(inputs[1], op.geom.kShape, op, "k"); err != nil {
+	if k, err = opInput(inputs[1], s.kShape, op, "k"); err != nil {
 		return nil, nil, nil, err
 	}
 	if op.hasBias {
-		if b, err = opInput(inputs[2], op.geom.bShape, op, "b"); err != nil {
+		if b, err = opInput(inputs[2], s.bShape, op, "b"); err != nil {
 			return nil, nil, nil, err
 		}
 	}
 	return x, k, b, nil
 }
 
-func (op *convOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
-func (op *convOp) Hashcode() uint32      { return opHash(op) }
+func (op *convForwardOp[T, L]) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+func (op *convForwardOp[T, L]) Hashcode() uint32      { return opHash(op) }
 
-func (op *convOp) String() string {
+// String is "nnsweep.Conv2D{relu, bias, <geometry>}" (the layer's kind, then its activation).
+func (op *convForwardOp[T, L]) String() string {
 	bias := "nobias"
 	if op.hasBias {
 		bias = "bias"
 	}
-	return fmt.Sprintf("nnsweep.Conv2D{%v, %s, %v}", op.act, bias, &op.geom)
+	g := op.layer()
+	return fmt.Sprintf("nnsweep.%s{%v, %s, %v}", g.kind(), op.act, bias, g)
 }
 
 // DiffWRT says the op is differentiable with respect to all its inputs; a dX that nothing uses
 // is skipped at run time (see the comment at the top of this file).
-func (op *convOp) DiffWRT(inputs int) []bool {
+func (op *convForwardOp[T, L]) DiffWRT(inputs int) []bool {
 	d := make([]bool, inputs)
 	for i := range d {
 		d[i] = true
@@ -256,32 +343,29 @@ func (op *convOp) DiffWRT(inputs int) []bool {
 }
 
 // SymDiff returns the gradient nodes of x, k and b (see the comment at the top of this file).
-func (op *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+func (op *convForwardOp[T, L]) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	if err := opCheckArity(op, len(inputs), op.Arity()); err != nil {
 		return nil, err
 	}
 	x, k := inputs[0], inputs[1]
-	geom := &op.geom
+	geom := op.layer()
+	s := geom.shapes()
 	dz := grad
 	if op.act != actLinear {
 		var err error
-		if dz, err = G.ApplyOp(newConvActivationGradOp(op.act, geom.yShape), output, grad); err != nil {
+		if dz, err = G.ApplyOp(newConvActivationGradOp(op.act, s.yShape), output, grad); err != nil {
 			return nil, err
 		}
 	}
-	dxOp := &convDataGradOp{geom: geom}
-	dxOp.task = kernels.NewPass(dxOp.chunk, geom.batch)
+	dxOp := &convDataGrad[L]{geom: geom}
+	dxOp.task = kernels.NewPass(dxOp.chunk, s.batch)
 	dx, err := G.ApplyOp(dxOp, dz, k)
 	if err != nil {
 		return nil, err
 	}
-	// gorgonia returns an existing node for an identical op on the same inputs; that node's op
-	// then runs, and it recorded its node when it was made.
-	if d, ok := dx.Op().(*convDataGradOp); ok && d.node == nil {
-		d.node = dx
-	}
-	dkOp := &convFilterGradOp{geom: geom}
-	dkOp.task = kernels.NewPass(dkOp.chunk, geom.batch)
+	recordNode(dx)
+	dkOp := &convFilterGrad[L]{geom: geom}
+	dkOp.task = kernels.NewPass(dkOp.chunk, s.batch)
 	dk, err := G.ApplyOp(dkOp, x, dz)
 	if err != nil {
 		return nil, err
@@ -289,8 +373,8 @@ func (op *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 	if !op.hasBias {
 		return G.Nodes{dx, dk}, nil
 	}
-	dbOp := &convBiasGradOp{geom: geom}
-	dbOp.task = kernels.NewPass(dbOp.chunk, geom.batch)
+	dbOp := &convBiasGradOp{geom: s}
+	dbOp.task = kernels.NewPass(dbOp.chunk, s.batch)
 	db, err := G.ApplyOp(dbOp, dz)
 	if err != nil {
 		return nil, err
@@ -300,59 +384,36 @@ func (op *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 
 // DoDiff adds the gradients with respect to x, k and b to their bound gradients (for gorgonia's
 // LispMachine). It runs on the calling goroutine and allocates its scratch on every call.
-func (op *convOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node) error {
+func (op *convForwardOp[T, L]) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node) error {
 	if err := opCheckArity(op, len(inputs), op.Arity()); err != nil {
 		return err
 	}
-	vals := make([]G.Value, len(inputs))
-	for i, n := range inputs {
-		vals[i] = n.Value()
-	}
-	x, k, _, err := op.inputs(vals)
+	x, k, _, err := op.inputs(nodeValues(inputs))
 	if err != nil {
 		return err
 	}
-	g := &op.geom
-	y, err := opInput(output.Value(), g.yShape, op, "output")
+	geom := op.layer()
+	s := geom.shapes()
+	dz, grads, err := layerDiff(op, op.act, inputs, output, s.yShape, s.xShape, s.kShape, s.bShape)
 	if err != nil {
 		return err
 	}
-	dyv, err := output.Grad()
-	if err != nil {
-		return fmt.Errorf("ops: %v: output gradient: %w", op, err)
-	}
-	dy, err := opInput(dyv, g.yShape, op, "output gradient")
-	if err != nil {
-		return err
-	}
-	dz := make([]float32, len(dy))
-	activationBackward(op.act, y, dy, dz)
-	shapes := []tensor.Shape{g.xShape, g.kShape, g.bShape}
-	grads := make([][]float32, len(inputs))
-	for i, n := range inputs {
-		gv, err := n.Grad()
-		if err != nil {
-			return fmt.Errorf("ops: %v: gradient of input %d: %w", op, i, err)
-		}
-		if grads[i], err = opInput(gv, shapes[i], op, "input gradient"); err != nil {
-			return err
-		}
-	}
-	conv := g.conv(0)
+	conv := geom.slotKernels(0)
 	add := func(dst, src []float32) {
 		for i, v := range src {
 			dst[i] += v
 		}
 	}
 	dx := make([]float32, len(x))
-	conv.BackwardData(g.batch, dz, k, dx)
+	conv.BackwardData(s.batch, dz, k, dx)
 	add(grads[0], dx)
 	dk := make([]float32, len(k))
-	conv.BackwardFilter(g.batch, x, dz, dk)
+	conv.BackwardFilter(s.batch, x, dz, dk)
 	add(grads[1], dk)
 	if op.hasBias {
-		db := make([]float32, g.F)
-		kernels.BiasGradNCHW(g.batch, g.F, g.OutH()*g.OutW(), dz, db)
+		f := s.bShape[1]
+		db := make([]float32, f)
+		kernels.BiasGradNCHW(s.batch, f, s.yShape[2]*s.yShape[3], dz, db)
 		add(grads[2], db)
 	}
 	return nil
@@ -365,96 +426,88 @@ func newConvActivationGradOp(act activation, shape tensor.Shape) *outputGradOp {
 		func(y, dy, dx []float32) { activationBackward(act, y, dy, dx) })
 }
 
-// convDataGradOp is (dZ, k) → dX, the gradient of a convolution with respect to its input. Like
-// the dense layer's dX (matMulOp with pruneIfUnused), it checks on its first run whether anything
-// uses its result, and if nothing does it skips the pass on every run and its value stays zero.
-type convDataGradOp struct {
+// convDataGrad is (dZ, k) → dX, the gradient of a convolution of geometry L with respect to its
+// input. Like the dense layer's dX (matMulOp with pruneIfUnused), it checks on its first run
+// whether anything uses its result, and if nothing does it skips the pass on every run and its
+// value stays zero.
+type convDataGrad[L convLayer] struct {
 	opBase
-	geom *convGeometry
+	geom L
 	out  opBuffer
 	task *kernels.Pass
 	// The current call's operands, for the chunks.
 	dz, k, dx []float32
 
-	// node is the op's node (set once it exists); decided and skip record the first run's check.
-	node          *G.Node
-	decided, skip bool
+	resultUse
 }
+
+// convDataGradOp is the input-gradient op of FusedConv2D.
+type convDataGradOp = convDataGrad[*convGeometry]
 
 var (
 	_ G.Op              = (*convDataGradOp)(nil)
 	_ G.UsePreallocDoer = (*convDataGradOp)(nil)
 )
 
-func (op *convDataGradOp) Arity() int { return 2 }
+func (op *convDataGrad[L]) Arity() int { return 2 }
 
 // Type is Tensor-4 a → Tensor-4 a → Tensor-4 a.
-func (op *convDataGradOp) Type() hm.Type {
+func (op *convDataGrad[L]) Type() hm.Type {
 	return hm.NewFnType(opTensor4Type, opTensor4Type, opTensor4Type)
 }
 
-func (op *convDataGradOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
-	if err := opCheckShapes(op, inputs, op.geom.yShape, op.geom.kShape); err != nil {
+func (op *convDataGrad[L]) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
+	s := op.geom.shapes()
+	if err := opCheckShapes(op, inputs, s.yShape, s.kShape); err != nil {
 		return nil, err
 	}
-	return op.geom.xShape.Clone(), nil
+	return s.xShape.Clone(), nil
 }
 
 // Do computes the input gradient into the op's own buffer (unless nothing uses it) and returns
 // the buffer.
-func (op *convDataGradOp) Do(inputs ...G.Value) (G.Value, error) {
+func (op *convDataGrad[L]) Do(inputs ...G.Value) (G.Value, error) {
 	if err := opCheckArity(op, len(inputs), 2); err != nil {
 		return nil, err
 	}
-	dz, err := opInput(inputs[0], op.geom.yShape, op, "output gradient")
+	s := op.geom.shapes()
+	dz, err := opInput(inputs[0], s.yShape, op, "output gradient")
 	if err != nil {
 		return nil, err
 	}
-	k, err := opInput(inputs[1], op.geom.kShape, op, "k")
+	k, err := opInput(inputs[1], s.kShape, op, "k")
 	if err != nil {
 		return nil, err
 	}
-	out := op.out.tensor(op.geom.xShape)
+	out := op.out.tensor(s.xShape)
 	if op.isUnused() {
 		return out, nil
 	}
 	op.dz, op.k, op.dx = dz, k, out.Float32s()
-	op.task.Run(op.geom.splittable)
+	op.task.Run(s.splittable)
 	op.dz, op.k, op.dx = nil, nil, nil
 	return out, nil
 }
 
 // chunk computes chunk c of chunks of the input gradient on slot's kernels.
-func (op *convDataGradOp) chunk(c, chunks, slot int) {
-	g := op.geom
-	lo, hi := kernels.ChunkRange(g.batch, c, chunks)
-	in, out := g.InSize(), g.OutSize()
-	g.conv(slot).BackwardData(hi-lo, op.dz[lo*out:hi*out], op.k, op.dx[lo*in:hi*in])
-}
-
-// isUnused reports whether nothing in the graph uses the op's result (decided on the first call).
-func (op *convDataGradOp) isUnused() bool {
-	if !op.decided {
-		n := op.node
-		op.skip = false
-		if n != nil && len(n.DerivOf()) == 0 {
-			parents := n.Graph().To(n.ID())
-			op.skip = parents == nil || parents.Len() == 0
-		}
-		op.decided = true
-	}
-	return op.skip
+func (op *convDataGrad[L]) chunk(c, chunks, slot int) {
+	s := op.geom.shapes()
+	lo, hi := kernels.ChunkRange(s.batch, c, chunks)
+	in, out := s.inSize, s.outSize
+	op.geom.slotKernels(slot).BackwardData(hi-lo, op.dz[lo*out:hi*out], op.k, op.dx[lo*in:hi*in])
 }
 
 // UsePreallocDo is Do (see buffer.go).
-func (op *convDataGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
+func (op *convDataGrad[L]) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }
 
-func (op *convDataGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
-func (op *convDataGradOp) Hashcode() uint32      { return opHash(op) }
-func (op *convDataGradOp) String() string {
-	return fmt.Sprintf("nnsweep.Conv2DInputGrad{%v}", op.geom)
+func (op *convDataGrad[L]) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+func (op *convDataGrad[L]) Hashcode() uint32      { return opHash(op) }
+
+// String is "nnsweep.Conv2DInputGrad{<geometry>}" (the layer's kind).
+func (op *convDataGrad[L]) String() string {
+	return fmt.Sprintf("nnsweep.%sInputGrad{%v}", op.geom.kind(), op.geom)
 }
 
 // chunkSums holds the partial sums of a pass whose chunks each sum over their own examples: chunk
@@ -472,15 +525,18 @@ func (s *chunkSums) dst(out []float32, c int) []float32 {
 	return s.partial[(c-1)*len(out) : c*len(out)]
 }
 
-// prepare makes room for the parts of chunks chunks of an output of n floats.
-func (s *chunkSums) prepare(n, chunks int) {
-	if need := (chunks - 1) * n; len(s.partial) < need {
+// run runs task into out: in chunks when chunked, each chunk summing into dst(out, c), then
+// the parts added onto out in chunk order; otherwise as one call.
+func (s *chunkSums) run(task *kernels.Pass, out []float32, chunked bool) {
+	if !chunked {
+		task.Run(false)
+		return
+	}
+	chunks := task.Chunks()
+	if need := (chunks - 1) * len(out); len(s.partial) < need {
 		s.partial = make([]float32, need)
 	}
-}
-
-// reduce adds the parts of chunks 1 … chunks-1 onto out, in that order.
-func (s *chunkSums) reduce(out []float32, chunks int) {
+	task.Run(true)
 	for c := 1; c < chunks; c++ {
 		for i, v := range s.dst(out, c) {
 			out[i] += v
@@ -488,11 +544,11 @@ func (s *chunkSums) reduce(out []float32, chunks int) {
 	}
 }
 
-// convFilterGradOp is (x, dZ) → dK, the gradient of a convolution with respect to its kernel,
-// summed over the batch. A split call sums each chunk separately (chunkSums).
-type convFilterGradOp struct {
+// convFilterGrad is (x, dZ) → dK, the gradient of a convolution of geometry L with respect to
+// its kernel, summed over the batch. A split call sums each chunk separately (chunkSums).
+type convFilterGrad[L convLayer] struct {
 	opBase
-	geom *convGeometry
+	geom L
 	out  opBuffer
 	sums chunkSums
 	task *kernels.Pass
@@ -500,77 +556,77 @@ type convFilterGradOp struct {
 	x, dz, dk []float32
 }
 
+// convFilterGradOp is the kernel-gradient op of FusedConv2D.
+type convFilterGradOp = convFilterGrad[*convGeometry]
+
 var (
 	_ G.Op              = (*convFilterGradOp)(nil)
 	_ G.UsePreallocDoer = (*convFilterGradOp)(nil)
 )
 
-func (op *convFilterGradOp) Arity() int { return 2 }
+func (op *convFilterGrad[L]) Arity() int { return 2 }
 
 // Type is Tensor-4 a → Tensor-4 a → Tensor-4 a.
-func (op *convFilterGradOp) Type() hm.Type {
+func (op *convFilterGrad[L]) Type() hm.Type {
 	return hm.NewFnType(opTensor4Type, opTensor4Type, opTensor4Type)
 }
 
-func (op *convFilterGradOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
-	if err := opCheckShapes(op, inputs, op.geom.xShape, op.geom.yShape); err != nil {
+func (op *convFilterGrad[L]) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
+	s := op.geom.shapes()
+	if err := opCheckShapes(op, inputs, s.xShape, s.yShape); err != nil {
 		return nil, err
 	}
-	return op.geom.kShape.Clone(), nil
+	return s.kShape.Clone(), nil
 }
 
 // Do computes the kernel gradient into the op's own buffer and returns it.
-func (op *convFilterGradOp) Do(inputs ...G.Value) (G.Value, error) {
+func (op *convFilterGrad[L]) Do(inputs ...G.Value) (G.Value, error) {
 	if err := opCheckArity(op, len(inputs), 2); err != nil {
 		return nil, err
 	}
-	x, err := opInput(inputs[0], op.geom.xShape, op, "x")
+	s := op.geom.shapes()
+	x, err := opInput(inputs[0], s.xShape, op, "x")
 	if err != nil {
 		return nil, err
 	}
-	dz, err := opInput(inputs[1], op.geom.yShape, op, "output gradient")
+	dz, err := opInput(inputs[1], s.yShape, op, "output gradient")
 	if err != nil {
 		return nil, err
 	}
-	out := op.out.tensor(op.geom.kShape)
-	dk := out.Float32s()
-	chunked := op.geom.splittable
-	if chunked {
-		op.sums.prepare(len(dk), op.task.Chunks())
-	}
-	op.x, op.dz, op.dk = x, dz, dk
-	op.task.Run(chunked)
+	out := op.out.tensor(s.kShape)
+	op.x, op.dz, op.dk = x, dz, out.Float32s()
+	op.sums.run(op.task, op.dk, s.splittable)
 	op.x, op.dz, op.dk = nil, nil, nil
-	if chunked {
-		op.sums.reduce(dk, op.task.Chunks())
-	}
 	return out, nil
 }
 
 // chunk sums the kernel gradient over the examples of chunk c of chunks on slot's kernels.
-func (op *convFilterGradOp) chunk(c, chunks, slot int) {
-	g := op.geom
-	lo, hi := kernels.ChunkRange(g.batch, c, chunks)
-	in, out := g.InSize(), g.OutSize()
-	g.conv(slot).BackwardFilter(hi-lo, op.x[lo*in:hi*in], op.dz[lo*out:hi*out], op.sums.dst(op.dk, c))
+func (op *convFilterGrad[L]) chunk(c, chunks, slot int) {
+	s := op.geom.shapes()
+	lo, hi := kernels.ChunkRange(s.batch, c, chunks)
+	in, out := s.inSize, s.outSize
+	op.geom.slotKernels(slot).BackwardFilter(hi-lo, op.x[lo*in:hi*in], op.dz[lo*out:hi*out], op.sums.dst(op.dk, c))
 }
 
 // UsePreallocDo is Do (see buffer.go).
-func (op *convFilterGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
+func (op *convFilterGrad[L]) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error) {
 	return op.Do(inputs...)
 }
 
-func (op *convFilterGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
-func (op *convFilterGradOp) Hashcode() uint32      { return opHash(op) }
-func (op *convFilterGradOp) String() string {
-	return fmt.Sprintf("nnsweep.Conv2DKernelGrad{%v}", op.geom)
+func (op *convFilterGrad[L]) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+func (op *convFilterGrad[L]) Hashcode() uint32      { return opHash(op) }
+
+// String is "nnsweep.Conv2DKernelGrad{<geometry>}" (the layer's kind).
+func (op *convFilterGrad[L]) String() string {
+	return fmt.Sprintf("nnsweep.%sKernelGrad{%v}", op.geom.kind(), op.geom)
 }
 
 // convBiasGradOp is dZ → db [1, F, 1, 1], the sums of each channel of dZ over the batch and the
-// output plane. A split call sums each chunk separately (chunkSums).
+// output plane, for every kind of convolution. A split call sums each chunk separately
+// (chunkSums).
 type convBiasGradOp struct {
 	opBase
-	geom *convGeometry
+	geom *convShapes
 	out  opBuffer
 	sums chunkSums
 	task *kernels.Pass
@@ -610,26 +666,18 @@ func (op *convBiasGradOp) Do(inputs ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	out := op.out.tensor(op.geom.bShape)
-	db := out.Float32s()
-	chunked := op.splittable()
-	if chunked {
-		op.sums.prepare(len(db), op.task.Chunks())
-	}
-	op.dz, op.db = dz, db
-	op.task.Run(chunked)
+	op.dz, op.db = dz, out.Float32s()
+	op.sums.run(op.task, op.db, op.splittable())
 	op.dz, op.db = nil, nil
-	if chunked {
-		op.sums.reduce(db, op.task.Chunks())
-	}
 	return out, nil
 }
 
 // chunk sums the channels over the examples of chunk c of chunks.
 func (op *convBiasGradOp) chunk(c, chunks, _ int) {
-	g := op.geom
-	lo, hi := kernels.ChunkRange(g.batch, c, chunks)
-	out := g.OutSize()
-	kernels.BiasGradNCHW(hi-lo, g.F, g.OutH()*g.OutW(), op.dz[lo*out:hi*out], op.sums.dst(op.db, c))
+	s := op.geom
+	lo, hi := kernels.ChunkRange(s.batch, c, chunks)
+	out := s.outSize
+	kernels.BiasGradNCHW(hi-lo, s.bShape[1], s.yShape[2]*s.yShape[3], op.dz[lo*out:hi*out], op.sums.dst(op.db, c))
 }
 
 // UsePreallocDo is Do (see buffer.go).

@@ -250,38 +250,13 @@ func (op *denseOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node
 	if err := opCheckArity(op, len(inputs), op.Arity()); err != nil {
 		return err
 	}
-	vals := make([]G.Value, len(inputs))
-	for i, n := range inputs {
-		vals[i] = n.Value()
-	}
-	x, w, _, err := op.inputs(vals)
+	x, w, _, err := op.inputs(nodeValues(inputs))
 	if err != nil {
 		return err
 	}
-	y, err := opInput(output.Value(), op.outShape, op, "output")
+	dz, grads, err := layerDiff(op, op.act, inputs, output, op.outShape, op.xShape, op.wShape, op.bShape)
 	if err != nil {
 		return err
-	}
-	dyv, err := output.Grad()
-	if err != nil {
-		return fmt.Errorf("ops: %v: output gradient: %w", op, err)
-	}
-	dy, err := opInput(dyv, op.outShape, op, "output gradient")
-	if err != nil {
-		return err
-	}
-	dz := make([]float32, len(dy))
-	activationBackward(op.act, y, dy, dz)
-	grads := make([][]float32, len(inputs))
-	shapes := []tensor.Shape{op.xShape, op.wShape, op.bShape}
-	for i, n := range inputs {
-		gv, err := n.Grad()
-		if err != nil {
-			return fmt.Errorf("ops: %v: gradient of input %d: %w", op, i, err)
-		}
-		if grads[i], err = opInput(gv, shapes[i], op, "input gradient"); err != nil {
-			return err
-		}
 	}
 	sgemm(false, true, op.batch, op.in, op.units, 1, dz, op.units, w, op.units, 1, grads[0], op.in)
 	sgemm(true, false, op.in, op.units, op.batch, 1, x, op.in, dz, op.units, 1, grads[1], op.units)
@@ -289,6 +264,46 @@ func (op *denseOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node
 		columnSums(dz, op.units, grads[2], true)
 	}
 	return nil
+}
+
+// nodeValues returns the values of nodes.
+func nodeValues(nodes G.Nodes) []G.Value {
+	vals := make([]G.Value, len(nodes))
+	for i, n := range nodes {
+		vals[i] = n.Value()
+	}
+	return vals
+}
+
+// layerDiff returns what the DoDiff of a fused layer op (output = act(…), inputs x, w[, b])
+// needs besides its inputs' values: dz = act'(y) ⊙ dy from the output's value y and gradient dy
+// (output shape yShape), allocated, and the bound gradient of each input i, of shape shapes[i].
+func layerDiff(op fmt.Stringer, act activation, inputs G.Nodes, output *G.Node, yShape tensor.Shape, shapes ...tensor.Shape) (dz []float32, grads [][]float32, err error) {
+	y, err := opInput(output.Value(), yShape, op, "output")
+	if err != nil {
+		return nil, nil, err
+	}
+	dyv, err := output.Grad()
+	if err != nil {
+		return nil, nil, fmt.Errorf("ops: %v: output gradient: %w", op, err)
+	}
+	dy, err := opInput(dyv, yShape, op, "output gradient")
+	if err != nil {
+		return nil, nil, err
+	}
+	dz = make([]float32, len(dy))
+	activationBackward(act, y, dy, dz)
+	grads = make([][]float32, len(inputs))
+	for i, n := range inputs {
+		gv, err := n.Grad()
+		if err != nil {
+			return nil, nil, fmt.Errorf("ops: %v: gradient of input %d: %w", op, i, err)
+		}
+		if grads[i], err = opInput(gv, shapes[i], op, "input gradient"); err != nil {
+			return nil, nil, err
+		}
+	}
+	return dz, grads, nil
 }
 
 // biasActivate replaces every row r of y (units columns) with activation(r + b); b nil adds
@@ -407,12 +422,43 @@ type matMulOp struct {
 	aShape, bShape, outShape tensor.Shape
 	out                      opBuffer
 
-	// pruneIfUnused makes the op skip the product when nothing uses its result: node (set once
-	// the node exists) has no parent in the graph and is the derivative of no node. decided and
-	// skip record the check, made on the first run.
+	// pruneIfUnused makes the op skip the product when nothing uses its result (resultUse).
 	pruneIfUnused bool
+	resultUse
+}
+
+// resultUse records whether anything in the graph uses an op's result, for a gradient op that
+// gorgonia asks for though nothing may use it (see the top of this file): node is the op's node
+// (set once it exists, recordNode), and decided and skip record the check, made on the first run.
+type resultUse struct {
 	node          *G.Node
 	decided, skip bool
+}
+
+func (u *resultUse) use() *resultUse { return u }
+
+// isUnused reports whether nothing in the graph uses the op's result: its node has no parent in
+// the graph and is the derivative of no node (decided on the first call).
+func (u *resultUse) isUnused() bool {
+	if !u.decided {
+		n := u.node
+		u.skip = false
+		if n != nil && len(n.DerivOf()) == 0 {
+			parents := n.Graph().To(n.ID())
+			u.skip = parents == nil || parents.Len() == 0
+		}
+		u.decided = true
+	}
+	return u.skip
+}
+
+// recordNode records n in its op, when the op keeps a resultUse. gorgonia returns an existing
+// node for an identical op on the same inputs; that node's op then runs, and it recorded its
+// node when it was made.
+func recordNode(n *G.Node) {
+	if op, ok := n.Op().(interface{ use() *resultUse }); ok && op.use().node == nil {
+		op.use().node = n
+	}
 }
 
 // applyMatMul applies op to (a, b) and records the node in the op that runs it.
@@ -421,11 +467,7 @@ func applyMatMul(op *matMulOp, a, b *G.Node) (*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	// gorgonia returns an existing node for an identical op on the same inputs; that node's op
-	// then runs, and it recorded its node when it was made.
-	if mm, ok := n.Op().(*matMulOp); ok && mm.node == nil {
-		mm.node = n
-	}
+	recordNode(n)
 	return n, nil
 }
 
@@ -465,20 +507,6 @@ func (op *matMulOp) Do(inputs ...G.Value) (G.Value, error) {
 	}
 	sgemm(op.transA, op.transB, op.m, op.n, op.k, 1, a, op.aShape[1], b, op.bShape[1], 0, out.Float32s(), op.n)
 	return out, nil
-}
-
-// isUnused reports whether nothing in the graph uses the op's result (decided on the first call).
-func (op *matMulOp) isUnused() bool {
-	if !op.decided {
-		n := op.node
-		op.skip = false
-		if n != nil && len(n.DerivOf()) == 0 {
-			parents := n.Graph().To(n.ID())
-			op.skip = parents == nil || parents.Len() == 0
-		}
-		op.decided = true
-	}
-	return op.skip
 }
 
 // UsePreallocDo is Do (see buffer.go).

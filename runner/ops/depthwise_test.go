@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/nnsweep/nnsweep/runner/kernels"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // TestDepthwiseFiniteDifferences checks the gradients of depthwise_conv2d and separable_conv2d
@@ -242,6 +244,83 @@ func TestFusedDepthwiseErrors(t *testing.T) {
 	for _, tt := range tests {
 		if tt.err == nil || !strings.Contains(tt.err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want one containing %q", tt.name, tt.err, tt.want)
+		}
+	}
+}
+
+// TestFusedDepthwiseLispMachine checks that the depthwise op's DoDiff (gorgonia's LispMachine),
+// the convolution ops' shared one, gives the gradients its SymDiff gives on a tape machine, with
+// a depth multiplier, stride, padding and bias.
+func TestFusedDepthwiseLispMachine(t *testing.T) {
+	t.Parallel()
+	l := spec.ResolvedLayer{Name: "d", Kind: spec.KindDepthwiseConv2D, Window: spec.Pair{H: 3, W: 2},
+		Stride: spec.Pair{H: 2, W: 1}, Padding: "same", Settings: spec.DepthwiseSettings{DepthMultiplier: 2}}
+	rng := rand.New(rand.NewPCG(9, 9))
+	shapes := map[string][]int{"x": {3, 2, 6, 5}, "k": {4, 1, 3, 2}, "b": {1, 4, 1, 1}, "r": {3, 4, 3, 5}}
+	vals := map[string][]float32{}
+	for name, s := range shapes {
+		v := make([]float32, s[0]*s[1]*s[2]*s[3])
+		for i := range v {
+			v[i] = rng.Float32()*2 - 1
+		}
+		vals[name] = v
+	}
+	// build returns the cost Σ r ⊙ tanh(depthwise(x, k) + b) and its inputs k, b and x.
+	build := func(g *G.ExprGraph) (cost *G.Node, wrt []*G.Node) {
+		t4 := func(name string) *G.Node {
+			s := shapes[name]
+			return G.NewTensor(g, G.Float32, 4, G.WithShape(s...), G.WithName(name),
+				G.WithValue(tensor.New(tensor.WithShape(s...), tensor.WithBacking(append([]float32(nil), vals[name]...)))))
+		}
+		x, k, b := t4("x"), t4("k"), t4("b")
+		out, err := FusedDepthwiseConv2D(x, k, b, l, "tanh")
+		if err != nil {
+			t.Fatal(err)
+		}
+		prod, err := G.HadamardProd(out, t4("r"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cost, err = G.Sum(prod); err != nil {
+			t.Fatal(err)
+		}
+		return cost, []*G.Node{k, b, x}
+	}
+	tg := G.NewGraph()
+	tapeCost, tapeWrt := build(tg)
+	if _, err := G.Grad(tapeCost, tapeWrt...); err != nil {
+		t.Fatal(err)
+	}
+	tape := G.NewTapeMachine(tg, G.BindDualValues(tapeWrt...))
+	defer tape.Close()
+	if err := tape.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	lg := G.NewGraph()
+	lispCost, lispWrt := build(lg)
+	lisp := G.NewLispMachine(lg)
+	defer lisp.Close()
+	if err := lisp.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lispCost.Value().Data().(float32), tapeCost.Value().Data().(float32); math.Abs(float64(got-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
+		t.Fatalf("LispMachine cost %v, tape machine %v", got, want)
+	}
+	for i, n := range lispWrt {
+		got, err := n.Grad()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := tapeWrt[i].Grad()
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, w := got.Data().([]float32), want.Data().([]float32)
+		if !slices.ContainsFunc(w, func(v float32) bool { return v != 0 }) {
+			t.Fatalf("the tape machine's gradient of %s is all zero", n.Name())
+		}
+		if j := closeSlices(g, w, 1e-5); j >= 0 {
+			t.Fatalf("LispMachine gradient of %s [%d] = %v, tape machine %v", n.Name(), j, g[j], w[j])
 		}
 	}
 }

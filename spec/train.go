@@ -153,33 +153,24 @@ func DefaultOptimizerSettings(name string) (OptimizerSettings, bool) {
 	return OptimizerSettings{}, false
 }
 
+// override sets *dst to src when src is set (a key the overriding train writes).
+func override[T any](dst **T, src *T) {
+	if src != nil {
+		*dst = src
+	}
+}
+
 // Override returns t with every key that o sets replacing t's. Optimizers of the same name (or an
 // override without a name) merge parameter by parameter; a different name replaces the optimizer.
 func (t Train) Override(o Train) Train {
-	if o.Epochs != nil {
-		t.Epochs = o.Epochs
-	}
-	if o.BatchSize != nil {
-		t.BatchSize = o.BatchSize
-	}
-	if o.Seed != nil {
-		t.Seed = o.Seed
-	}
-	if o.ValidationSplit != nil {
-		t.ValidationSplit = o.ValidationSplit
-	}
-	if o.EarlyStop != nil {
-		t.EarlyStop = o.EarlyStop
-	}
-	if o.Schedule != nil {
-		t.Schedule = o.Schedule
-	}
-	if o.LabelSmoothing != nil {
-		t.LabelSmoothing = o.LabelSmoothing
-	}
-	if o.Augment != nil {
-		t.Augment = o.Augment
-	}
+	override(&t.Epochs, o.Epochs)
+	override(&t.BatchSize, o.BatchSize)
+	override(&t.Seed, o.Seed)
+	override(&t.ValidationSplit, o.ValidationSplit)
+	override(&t.EarlyStop, o.EarlyStop)
+	override(&t.Schedule, o.Schedule)
+	override(&t.LabelSmoothing, o.LabelSmoothing)
+	override(&t.Augment, o.Augment)
 	if o.Optimizer != nil {
 		if t.Optimizer == nil || o.Optimizer.Name != "" && o.Optimizer.Name != t.Optimizer.Name {
 			t.Optimizer = o.Optimizer
@@ -189,13 +180,9 @@ func (t Train) Override(o Train) Train {
 			for _, pair := range [][2]**float64{{&m.LearningRate, &ov.LearningRate}, {&m.Momentum, &ov.Momentum},
 				{&m.Rho, &ov.Rho}, {&m.Beta1, &ov.Beta1}, {&m.Beta2, &ov.Beta2}, {&m.Epsilon, &ov.Epsilon},
 				{&m.WeightDecay, &ov.WeightDecay}} {
-				if *pair[1] != nil {
-					*pair[0] = *pair[1]
-				}
+				override(pair[0], *pair[1])
 			}
-			if ov.Nesterov != nil {
-				m.Nesterov = ov.Nesterov
-			}
+			override(&m.Nesterov, ov.Nesterov)
 			t.Optimizer = &m
 		}
 	}

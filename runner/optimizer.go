@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/nnsweep/nnsweep/runner/kernels"
 	"github.com/nnsweep/nnsweep/spec"
@@ -69,6 +70,16 @@ func newSolver(c OptimizerConfig) (*solver, error) {
 	return &solver{name: c.Name, rule: rule, lr: float32(c.LearningRate), decay: float32(c.WeightDecay)}, nil
 }
 
+// optimizerUses lists the parameters each optimizer reads besides the learning rate and weight
+// decay; the others must be 0.
+var optimizerUses = map[string][]string{
+	"sgd":      {"momentum"},
+	"rmsprop":  {"rho", "epsilon"},
+	"adam":     {"beta1", "beta2", "epsilon"},
+	"adamw":    {"beta1", "beta2", "epsilon"},
+	"adadelta": {"rho", "epsilon"},
+}
+
 // newUpdateRule validates c and converts it to the float32 rule it names.
 func newUpdateRule(c OptimizerConfig) (updateRule, error) {
 	var errs []error
@@ -90,24 +101,34 @@ func newUpdateRule(c OptimizerConfig) (updateRule, error) {
 			bad("%s does not apply to %s, got %v; leave it 0", field, c.Name, x)
 		}
 	}
-	noNesterov := func() {
-		if c.Nesterov {
-			bad("nesterov applies only to sgd with momentum")
-		}
-	}
 
 	positive("learning rate", c.LearningRate)
 	if !(c.WeightDecay >= 0 && c.WeightDecay < 1) {
 		bad("weight decay must be in [0, 1), got %v", c.WeightDecay)
 	}
+	uses, known := optimizerUses[c.Name]
+	if !known {
+		return nil, unknownOptimizer(c.Name)
+	}
+	for _, p := range []struct {
+		field string
+		value float64
+	}{{"momentum", c.Momentum}, {"rho", c.Rho}, {"beta1", c.Beta1}, {"beta2", c.Beta2}, {"epsilon", c.Epsilon}} {
+		switch {
+		case !slices.Contains(uses, p.field):
+			unused(p.field, p.value)
+		case p.field == "epsilon":
+			positive(p.field, p.value)
+		default:
+			inUnitInterval(p.field, p.value)
+		}
+	}
+	if c.Nesterov && c.Name != "sgd" {
+		bad("nesterov applies only to sgd with momentum")
+	}
 	var rule updateRule
 	switch c.Name {
 	case "sgd":
-		inUnitInterval("momentum", c.Momentum)
-		unused("rho", c.Rho)
-		unused("beta1", c.Beta1)
-		unused("beta2", c.Beta2)
-		unused("epsilon", c.Epsilon)
 		if c.Nesterov && c.Momentum == 0 {
 			bad("nesterov needs a momentum > 0")
 		}
@@ -117,29 +138,11 @@ func newUpdateRule(c OptimizerConfig) (updateRule, error) {
 			rule = &momentumRule{lr: float32(c.LearningRate), momentum: float32(c.Momentum), nesterov: c.Nesterov}
 		}
 	case "rmsprop":
-		inUnitInterval("rho", c.Rho)
-		positive("epsilon", c.Epsilon)
-		unused("momentum", c.Momentum)
-		unused("beta1", c.Beta1)
-		unused("beta2", c.Beta2)
-		noNesterov()
 		rule = &rmspropRule{lr: float32(c.LearningRate), rho: float32(c.Rho), oneMinusRho: float32(1 - c.Rho), eps: float32(c.Epsilon)}
 	case "adam", "adamw":
-		inUnitInterval("beta1", c.Beta1)
-		inUnitInterval("beta2", c.Beta2)
-		positive("epsilon", c.Epsilon)
-		unused("momentum", c.Momentum)
-		unused("rho", c.Rho)
-		noNesterov()
 		rule = &adamRule{lr: float32(c.LearningRate), beta1: float32(c.Beta1), beta2: float32(c.Beta2),
 			oneMinusBeta1: float32(1 - c.Beta1), oneMinusBeta2: float32(1 - c.Beta2), eps: float32(c.Epsilon)}
 	case "adadelta":
-		inUnitInterval("rho", c.Rho)
-		positive("epsilon", c.Epsilon)
-		unused("momentum", c.Momentum)
-		unused("beta1", c.Beta1)
-		unused("beta2", c.Beta2)
-		noNesterov()
 		rule = &adadeltaRule{lr: float32(c.LearningRate), rho: float32(c.Rho), oneMinusRho: float32(1 - c.Rho), eps: float32(c.Epsilon)}
 	default:
 		return nil, unknownOptimizer(c.Name)

@@ -110,7 +110,7 @@ def build(arch, n):
 
 
 def optimizer(arch, params):
-    if arch == "frontier":  # the spec's adam at 0.01 (its onecycle schedule costs nothing per step)
+    if arch == "frontier":  # the spec's adam at 0.01, under schedule's onecycle
         return torch.optim.Adam(params, lr=0.01, eps=1e-7)
     if arch in ("mlp", "mlp-pool"):
         # Keras/nnsweep RMSprop: a = rho·a + (1−rho)·g²; w −= lr·g / (√a + ε).
@@ -120,7 +120,16 @@ def optimizer(arch, params):
     return torch.optim.Adadelta(params, lr=1.0, rho=0.95, eps=1e-7)
 
 
-def train_batches(model, opt, loss_fn, x, y, batch, gen, max_batches=None):
+def schedule(arch, opt, steps):
+    """The frontier spec's schedule: {name: onecycle}, whose defaults are OneCycleLR's, stepped per
+    batch; None for the others (a constant learning rate)."""
+    if arch != "frontier":
+        return None
+    # cycle_momentum=False: nnsweep's onecycle schedules the learning rate only, not Adam's β1.
+    return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.01, total_steps=steps, cycle_momentum=False)
+
+
+def train_batches(model, opt, loss_fn, x, y, batch, gen, max_batches=None, sched=None):
     perm = torch.randperm(x.shape[0], generator=gen)
     done = 0
     for start in range(0, x.shape[0], batch):  # the last partial batch is trained, as nnsweep does
@@ -134,6 +143,8 @@ def train_batches(model, opt, loss_fn, x, y, batch, gen, max_batches=None):
         loss = loss_fn(model(xb), yb)
         loss.backward()
         opt.step()
+        if sched is not None:
+            sched.step()
         done += 1
     return loss.item() if done else float("nan")
 
@@ -222,6 +233,9 @@ def main():
 
     torch.set_num_threads(a.threads)
     x, y = load(a.data, "train", a.limit_train)
+    if a.arch == "frontier":  # the spec's validation_split: 0.1, held out of training
+        keep = x.shape[0] - int(x.shape[0] * 0.1)
+        x, y = x[:keep], y[:keep]
     xte, yte = (None, None) if a.no_eval else load(a.data, "t10k")
     loss_fn = nn.CrossEntropyLoss()  # log-softmax + NLL, mean over the batch, as Keras's
 
@@ -239,10 +253,11 @@ def main():
     torch.manual_seed(a.seed)
     model = build(a.arch, a.n)
     opt = optimizer(a.arch, model.parameters())
+    sched = schedule(a.arch, opt, -(-x.shape[0] // a.batch) * a.epochs)
     gen = torch.Generator().manual_seed(a.seed)
     t0 = time.perf_counter()
     for _ in range(a.epochs):  # a fresh shuffle every epoch
-        last_loss = train_batches(model, opt, loss_fn, x, y, a.batch, gen)
+        last_loss = train_batches(model, opt, loss_fn, x, y, a.batch, gen, sched=sched)
     seconds = time.perf_counter() - t0
 
     examples = int(x.shape[0]) * a.epochs

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -151,12 +152,17 @@ func (s *Store) takeLock() error {
 	return nil
 }
 
-// lockRetrying is lockFile, tried again for up to half a second while the lock is held: a child
-// process that this process starts (os/exec) holds a copy of every open file between its fork
-// and its exec, and with it, for that moment, a lock this process has just released.
+// lockRetrying is lockFile, tried again for up to half a second while the lock file names this
+// process as its holder: a child process that this process starts (os/exec) holds a copy of every
+// open file between its fork and its exec, and with it, for that moment, a lock this process has
+// just released. A lock another process holds is reported at once.
 func lockRetrying(f *os.File) error {
 	err := lockFile(f)
+	self := strconv.Itoa(os.Getpid())
 	for i := 0; i < 50 && errors.Is(err, errLocked); i++ {
+		if b, _ := os.ReadFile(f.Name()); len(bytes.Fields(b)) == 0 || string(bytes.Fields(b)[0]) != self {
+			break
+		}
 		time.Sleep(10 * time.Millisecond)
 		err = lockFile(f)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/nnsweep/nnsweep/runner/kernels"
 	"github.com/nnsweep/nnsweep/spec"
@@ -70,16 +69,6 @@ func newSolver(c OptimizerConfig) (*solver, error) {
 	return &solver{name: c.Name, rule: rule, lr: float32(c.LearningRate), decay: float32(c.WeightDecay)}, nil
 }
 
-// optimizerUses lists the parameters each optimizer reads besides the learning rate and weight
-// decay; the others must be 0.
-var optimizerUses = map[string][]string{
-	"sgd":      {"momentum"},
-	"rmsprop":  {"rho", "epsilon"},
-	"adam":     {"beta1", "beta2", "epsilon"},
-	"adamw":    {"beta1", "beta2", "epsilon"},
-	"adadelta": {"rho", "epsilon"},
-}
-
 // newUpdateRule validates c and converts it to the float32 rule it names.
 func newUpdateRule(c OptimizerConfig) (updateRule, error) {
 	var errs []error
@@ -106,16 +95,17 @@ func newUpdateRule(c OptimizerConfig) (updateRule, error) {
 	if !(c.WeightDecay >= 0 && c.WeightDecay < 1) {
 		bad("weight decay must be in [0, 1), got %v", c.WeightDecay)
 	}
-	uses, known := optimizerUses[c.Name]
-	if !known {
+	if !spec.OptimizerTakes(c.Name, "learning_rate") {
 		return nil, unknownOptimizer(c.Name)
 	}
+	// Which parameters an optimizer takes is spec's (by their YAML keys); the rest must be 0.
 	for _, p := range []struct {
-		field string
-		value float64
-	}{{"momentum", c.Momentum}, {"rho", c.Rho}, {"beta1", c.Beta1}, {"beta2", c.Beta2}, {"epsilon", c.Epsilon}} {
+		field, key string
+		value      float64
+	}{{"momentum", "momentum", c.Momentum}, {"rho", "rho", c.Rho}, {"beta1", "beta_1", c.Beta1},
+		{"beta2", "beta_2", c.Beta2}, {"epsilon", "epsilon", c.Epsilon}} {
 		switch {
-		case !slices.Contains(uses, p.field):
+		case !spec.OptimizerTakes(c.Name, p.key):
 			unused(p.field, p.value)
 		case p.field == "epsilon":
 			positive(p.field, p.value)

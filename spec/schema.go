@@ -2,7 +2,6 @@ package spec
 
 import (
 	"encoding/json"
-	"slices"
 	"strings"
 
 	"github.com/invopop/jsonschema"
@@ -211,7 +210,7 @@ func (Optimizer) JSONSchemaExtend(s *jsonschema.Schema) {
 	for _, name := range optimizerNames {
 		forbidden := jsonschema.NewProperties()
 		for _, key := range all {
-			if !slices.Contains(optimizerParams[name], key) && !slices.Contains(commonOptimizerParams, key) {
+			if !OptimizerTakes(name, key) {
 				forbidden.Set(key, jsonschema.FalseSchema)
 			}
 		}

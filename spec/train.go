@@ -1,5 +1,7 @@
 package spec
 
+import "slices"
+
 // Train holds training settings. Every key is optional: a model's train overrides the top-level
 // train key by key, and what neither sets takes the default below.
 type Train struct {
@@ -121,6 +123,13 @@ var optimizerParams = map[string][]string{
 	"adam":     {"learning_rate", "beta_1", "beta_2", "epsilon"},
 	"adadelta": {"learning_rate", "rho", "epsilon"},
 	"adamw":    {"learning_rate", "beta_1", "beta_2", "epsilon"},
+}
+
+// OptimizerTakes reports whether optimizer name takes the YAML key key (weight_decay and the
+// learning rate are taken by every one); false for an unknown optimizer.
+func OptimizerTakes(name, key string) bool {
+	takes, known := optimizerParams[name]
+	return known && (slices.Contains(takes, key) || slices.Contains(commonOptimizerParams, key))
 }
 
 // commonOptimizerParams are the keys every optimizer takes besides those of optimizerParams.

@@ -160,7 +160,7 @@ func (s *Spec) checkOptimizer(o *Optimizer, p Path, inherited string) ErrorList 
 	}
 	var errs ErrorList
 	for _, key := range o.setParams() {
-		if !slices.Contains(takes, key) && !slices.Contains(commonOptimizerParams, key) {
+		if !OptimizerTakes(name, key) {
 			var users []string
 			for _, opt := range classicOptimizers {
 				if slices.Contains(optimizerParams[opt], key) {

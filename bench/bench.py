@@ -11,6 +11,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -114,6 +115,7 @@ def run_nnsweep(binary, spec, n, k, epochs, tmp, extra=()):
     r = rows[-1]
     examples = r["train_examples"] * r["epochs"]
     return {"img_s": examples / r["train_seconds"], "seconds": r["train_seconds"], "examples": examples,
+            "macs": r.get("macs"),
             "test_accuracy": r.get("test_accuracy"), "status": r.get("status"), "rss_mb": rss, "wall_s": wall,
             "other_cores": other}
 
@@ -137,6 +139,92 @@ def run_torch(arch, n, k, epochs, threads, warmup):
     r["wall_s"] = wall
     r["other_cores"] = other
     return r
+
+
+SGEMM_N = 2048
+# PyTorch's torch.mm on SGEMM_N² matrices: OpenBLAS's SGEMM with its thread count fixed by
+# OPENBLAS_NUM_THREADS (torch.set_num_threads does not reach OpenBLAS's own pthreads); prints GFLOP/s.
+TORCH_SGEMM = """
+import sys, time, torch
+n, reps = int(sys.argv[1]), int(sys.argv[2])
+torch.set_num_threads(int(sys.argv[3]))
+a, b, c = torch.randn(n, n), torch.randn(n, n), torch.empty(n, n)
+for _ in range(3):
+    torch.mm(a, b, out=c)
+t0 = time.perf_counter()
+for _ in range(reps):
+    torch.mm(a, b, out=c)
+print(2 * n ** 3 * reps / (time.perf_counter() - t0) / 1e9)
+"""
+
+
+def build_kernel_bench(tmp):
+    """Compiles runner/kernels's tests (BenchmarkSgemm) into a binary; returns its path."""
+    out = os.path.join(tmp, "kernels.test")
+    b = subprocess.run(["go", "test", "-c", "-o", out, "./runner/kernels/"], cwd=ROOT, capture_output=True, text=True)
+    if b.returncode != 0:
+        raise RuntimeError("go test -c ./runner/kernels/: " + b.stderr[-3000:])
+    return out
+
+
+def nnsweep_sgemm(test_binary):
+    """Our SGEMM on SGEMM_N³: {"one": GFLOP/s of the best single-thread kernel, "two": SgemmParallel's}."""
+    name = f"{SGEMM_N}x{SGEMM_N}x{SGEMM_N}_NN"
+    cmd = [test_binary, "-test.run", "^$", "-test.bench", f"^BenchmarkSgemm$/^{name}$/^(avx512|avx2|parallel)$",
+           "-test.benchtime", "10x"]
+    stdout, stderr, rc, wall, rss, other = run_measured(cmd)
+    if rc != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: exit {rc}\n{stderr[-3000:]}")
+    rates = {}
+    for line in stdout.splitlines():
+        m = re.match(rf"BenchmarkSgemm/{name}/(\w+)-\d+\s+\d+\s+\d+ ns/op\s+([\d.]+) GFLOP/s", line)
+        if m:
+            rates[m.group(1)] = float(m.group(2))
+    single = [rates[k] for k in ("avx512", "avx2") if k in rates]
+    if not single or "parallel" not in rates:
+        raise RuntimeError(f"no SGEMM rates in the output of {' '.join(cmd)}:\n{stdout[-2000:]}")
+    return {"one": single[0], "two": rates["parallel"], "other_cores": other,
+            "kernel": next(k for k in ("avx512", "avx2") if k in rates)}
+
+
+def openblas_sgemm(threads, reps=10):
+    env = torch_env()
+    env["OPENBLAS_NUM_THREADS"] = str(threads)
+    cmd = [TORCH_PYTHON, "-c", TORCH_SGEMM, str(SGEMM_N), str(reps), str(threads)]
+    stdout, stderr, rc, wall, rss, other = run_measured(cmd, env=env)
+    if rc != 0:
+        raise RuntimeError(f"torch.mm: exit {rc}\n{stderr[-3000:]}")
+    return float(stdout.strip().splitlines()[-1]), other
+
+
+def sgemm_round(a, tmp):
+    """Alternates our SGEMM and OpenBLAS's (through torch.mm) on SGEMM_N³, one and two threads;
+    returns the medians over the quiet rounds (all rounds where none was quiet)."""
+    binary = build_kernel_bench(tmp)
+    rounds = []
+    while sum(r["clean"] for r in rounds) < a.reps and len(rounds) < a.reps + a.retries:
+        wait_quiet(a.wait_quiet, a.max_other)
+        ours = nnsweep_sgemm(binary)
+        wait_quiet(a.wait_quiet, a.max_other)
+        ob1, o1 = openblas_sgemm(1)
+        wait_quiet(a.wait_quiet, a.max_other)
+        ob2, o2 = openblas_sgemm(2)
+        r = {"nnsweep_1": ours["one"], "nnsweep_2": ours["two"], "openblas_1": ob1, "openblas_2": ob2,
+             "kernel": ours["kernel"], "clean": max(ours["other_cores"], o1, o2) <= a.max_other}
+        rounds.append(r)
+        log(f"  sgemm     {len(rounds)}  nnsweep ({r['kernel']}) {r['nnsweep_1']:6.1f} GFLOP/s one thread, "
+            f"{r['nnsweep_2']:6.1f} two; OpenBLAS {ob1:6.1f} one, {ob2:6.1f} two"
+            + ("" if r["clean"] else "  [busy machine: round not counted]"))
+    used = [r for r in rounds if r["clean"]] or rounds
+    med = {k: round(statistics.median(r[k] for r in used), 1) for k in ("nnsweep_1", "nnsweep_2", "openblas_1", "openblas_2")}
+    med.update(kernel=used[0]["kernel"], rounds=len(rounds), quiet_rounds=sum(r["clean"] for r in rounds), n=SGEMM_N)
+    return med
+
+
+def conv_gflops(img_s, macs):
+    """Training GFLOP/s counted as direct convolution does: forward, input gradient and weight
+    gradient each 2·MACs per image."""
+    return img_s * 6 * macs / 1e9
 
 
 def fmt_int(x):
@@ -179,6 +267,8 @@ def main():
                     help="before each run, wait up to this long for other processes to use under --max-other cores (default 20)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     ap.add_argument("--binary", help="use this nnsweep binary instead of building one")
+    ap.add_argument("--no-sgemm", action="store_true",
+                    help=f"skip the SGEMM round (ours against OpenBLAS through torch.mm, {SGEMM_N}³, one and two threads)")
     ap.add_argument("--nnsweep-flag", action="append", default=[], metavar="FLAG",
                     help="pass FLAG to every nnsweep run, e.g. --nnsweep-flag=--engine=stock (repeatable)")
     a = ap.parse_args()
@@ -227,7 +317,13 @@ def main():
         log(f"\n{len(chosen)} workload(s) × {a.reps} pair(s) of runs (nnsweep, then PyTorch), up to {a.retries} more "
             f"per workload to replace pairs run while other processes used over {a.max_other} cores; batch 128, "
             f"PyTorch {a.threads} threads")
-        results, failures, blas, torch_version = [], [], None, "?"
+        results, failures, blas, torch_version, sgemm = [], [], None, "?", None
+        if not a.no_sgemm:
+            try:
+                sgemm = sgemm_round(a, tmp)
+            except RuntimeError as e:
+                log(f"  sgemm: FAILED: {e}")
+                failures.append("sgemm")
         for name, spec, arch, n, k, epochs in chosen:
             k = max(1, min(60000, int(round(k * a.scale))))
             ns_all, pt_all = [], []  # every pair run, in order
@@ -267,6 +363,7 @@ def main():
                 "pytorch_rss_mb": round(max(r["rss_mb"] for r in pt_runs), 1),
                 "examples": k,
                 "epochs": epochs,
+                "macs_per_image": ns_runs[0]["macs"],
                 "pairs": len(ns_all),
                 "quiet_pairs": clean,
                 "nnsweep_test_accuracy": med(ns_runs, "test_accuracy"),
@@ -303,6 +400,22 @@ def main():
                 gb = math.exp(sum(math.log(r["nnsweep_best_img_s"] / r["pytorch_best_img_s"]) for r in results) / len(results))
                 log(f"(best run against best run instead of medians: {gb:.2f}×; "
                     + ", ".join(f"{r['workload']} {r['nnsweep_best_img_s'] / r['pytorch_best_img_s']:.2f}×" for r in results) + ")")
+        if sgemm:
+            log(f"\nSGEMM {SGEMM_N}³ (medians of {sgemm['quiet_rounds']} quiet rounds of {sgemm['rounds']}): "
+                f"nnsweep ({sgemm['kernel']}) {sgemm['nnsweep_1']:.1f} GFLOP/s on one thread, OpenBLAS "
+                f"{sgemm['openblas_1']:.1f}: {sgemm['nnsweep_1'] / sgemm['openblas_1']:.0%}; on two, nnsweep "
+                f"{sgemm['nnsweep_2']:.1f}, OpenBLAS {sgemm['openblas_2']:.1f}: {sgemm['nnsweep_2'] / sgemm['openblas_2']:.0%}")
+        convs = [r for r in results if r["workload"].startswith("cnn") and r.get("macs_per_image")]
+        if convs:
+            log("training GFLOP/s, direct-convolution count (forward, input and weight gradients: 6·MACs per image)"
+                + (f", beside OpenBLAS's SGEMM on two threads ({sgemm['openblas_2']:.1f}):" if sgemm else ":"))
+            for r in convs:
+                ns, pt = conv_gflops(r["nnsweep_img_s"], r["macs_per_image"]), conv_gflops(r["pytorch_img_s"], r["macs_per_image"])
+                r["nnsweep_gflops"], r["pytorch_gflops"] = round(ns, 1), round(pt, 1)
+                line = f"  {r['workload']:12s} {r['macs_per_image'] / 1e6:6.2f} M MACs/image  nnsweep {ns:6.1f}  PyTorch {pt:6.1f}"
+                if sgemm:
+                    line += f"  ({ns / sgemm['openblas_2']:.0%} of OpenBLAS's SGEMM)"
+                log(line)
         if failures:
             log(f"FAILED: {', '.join(failures)} (not in the table nor the geometric mean)")
         log(f"""
@@ -318,7 +431,7 @@ nnsweep's from a busy machine, so trust only rows with every pair quiet and this
 
         if a.json:
             with open(a.json, "w") as f:
-                json.dump(results, f, indent=2)
+                json.dump({"workloads": results, "sgemm": sgemm}, f, indent=2)
                 f.write("\n")
             log(f"wrote {a.json}")
         return 1 if failures else 0

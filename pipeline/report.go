@@ -231,6 +231,12 @@ func loadFolder(dir string, warnings io.Writer) (folderReport, error) {
 		return folderReport{}, err
 	}
 	warnCorrupt(warnings, corrupt)
+	return folderFrom(dir, mf, store), nil
+}
+
+// folderFrom builds the report of the output folder dir from its manifest mf and the results
+// held in store.
+func folderFrom(dir string, mf Manifest, store *Store) folderReport {
 	e := manifestExperiment(mf)
 	var used []Record // the records the report shows, for the machines that trained them
 	var missing []missingPoint
@@ -254,7 +260,7 @@ func loadFolder(dir string, warnings io.Writer) (folderReport, error) {
 	if summary != "" {
 		e.Note = strings.TrimSpace(e.Note + " " + summary)
 	}
-	return folderReport{report: e, missing: summary, dataset: folderDataset(mf, used), records: used}, nil
+	return folderReport{report: e, missing: summary, dataset: folderDataset(mf, used), records: used}
 }
 
 // manifestExperiment is the report of the folder whose manifest is mf, before its models: title,
@@ -456,13 +462,28 @@ func shardOf(m missingPoint) int {
 	return *m.Shard
 }
 
-// writeReport refreshes dir/report.md and its charts from dir's manifest and results.
+// writeReport refreshes dir/report.md and its charts from dir's manifest and results files.
 func writeReport(dir string) (report.Experiment, error) {
 	e, err := loadReport(dir, io.Discard)
 	if err != nil {
 		return e, err
 	}
 	return e, report.Write(dir, e)
+}
+
+// writeReport refreshes the report of the run's output folder while it trains, from the run's
+// memory: the results its store holds, with what other shards appended to their files since
+// (Store.Refresh reads only that), so a sweep of many points does not read its results again
+// after each one.
+func (r *runState) writeReport() error {
+	mf, err := readManifest(r.opts.Out)
+	if err != nil {
+		return err
+	}
+	if err := r.store.Refresh(); err != nil {
+		return err
+	}
+	return report.Write(r.opts.Out, folderFrom(r.opts.Out, mf, r.store).report)
 }
 
 // writeReportTo writes a report to the Markdown file path, charts beside it.

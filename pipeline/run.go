@@ -541,7 +541,7 @@ func (r *runState) ensure(ctx context.Context, j job) (Record, error) {
 	}
 	r.forced[j.key] = true
 	if r.reportDue() {
-		if _, err := writeReport(r.opts.Out); err != nil {
+		if err := r.writeReport(); err != nil {
 			fmt.Fprintf(r.stderr, "warning: report not refreshed: %v\n", err)
 		}
 	}

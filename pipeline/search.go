@@ -388,8 +388,7 @@ func (r *runState) search(ctx context.Context, jobs, all []job, sp shardPlan) er
 	if err := r.writeManifest(all, sp); err != nil {
 		return err
 	}
-	_, err = writeReport(r.opts.Out)
-	return err
+	return r.writeReport()
 }
 
 // bySeeds splits plan-ordered jobs into the seeds of each point.

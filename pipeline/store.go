@@ -47,6 +47,9 @@ type Store struct {
 	out     *os.File // File opened for appending; nil for a store opened with OpenStore
 	size    int64    // out's size in bytes, where the next record starts
 	lock    *os.File // the lock file, locked while out is open
+	// readTo holds, for each results file but File, the offset just past the last whole line
+	// read from it, where Refresh goes on reading what other processes (shards) appended since.
+	readTo map[string]int64
 	// Unlocked, when not empty, warns that the file system could not lock File: the store is open
 	// for appending without the lock.
 	Unlocked string
@@ -260,6 +263,8 @@ func (s *Store) readAll(now time.Time) ([]CorruptLine, tornTail, error) {
 		}
 		if name == s.File {
 			own = tail
+		} else {
+			s.markRead(name, tail.End)
 		}
 	}
 	return bad, own, nil
@@ -305,6 +310,83 @@ func (s *Store) read(f *os.File, path string, now time.Time, bad *[]CorruptLine)
 		}
 		s.add(r)
 	}
+}
+
+func (s *Store) markRead(name string, end int64) {
+	if s.readTo == nil {
+		s.readTo = map[string]int64{}
+	}
+	s.readTo[name] = end
+}
+
+// Refresh adds the records that other processes appended to the folder's other results files
+// (the shards of a sweep) since the store read them, so a report made from the store's memory
+// shows them too: it reads only the new whole lines, never a file again from its start unless the
+// file was replaced by a shorter one. The store's own file needs no reading; its records are
+// added as Append writes them. Lines that are not valid records are skipped here and reported
+// when the folder is next opened.
+func (s *Store) Refresh() error {
+	files, err := ResultsFiles(s.Dir)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, name := range files {
+		if name == s.File && s.out != nil {
+			continue
+		}
+		if err := s.refreshFile(name, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refreshFile reads the whole lines appended to the results file name since readTo[name]; the
+// caller holds s.mu.
+func (s *Store) refreshFile(name string, now time.Time) error {
+	path := filepath.Join(s.Dir, name)
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	off := s.readTo[name]
+	if fi.Size() < off { // replaced by a shorter file: read it whole
+		off = 0
+	}
+	if fi.Size() == off {
+		return nil
+	}
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return err
+	}
+	lr := lineReader{r: bufio.NewReaderSize(f, 64<<10), max: maxRecordLine}
+	for {
+		text, n, terminated, err := lr.next()
+		if err == io.EOF || !terminated { // a line still being written is read next time
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", path, err)
+		}
+		off += n
+		var r Record
+		if text != nil && json.Unmarshal(bytes.TrimSpace(text), &r) == nil && r.check(now) == nil {
+			s.add(r)
+		}
+	}
+	s.markRead(name, off)
+	return nil
 }
 
 // lineReader reads lines of at most max bytes; longer ones are skipped without being held.

@@ -328,3 +328,77 @@ func TestManifestLeavesLayersToRecords(t *testing.T) {
 		t.Fatalf("the report lacks the turning point's layers:\n%s", md)
 	}
 }
+
+// Refresh adds what another shard appended to its file since the store read it, reading only the
+// new whole lines: a line still being written waits for its line feed, the bytes already read are
+// not read again, and the store's own file is not read at all (its records come from Append).
+func TestStoreRefreshReadsWhatOthersAppended(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	now := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	mine, _, err := OpenShardStore(dir, Shard{Index: 0, Count: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mine.Close()
+	other := filepath.Join(dir, ShardResultsFile(Shard{Index: 1, Count: 2}))
+	appendTo := func(path, text string) {
+		t.Helper()
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.WriteString(text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	has := func(key string) bool { _, ok := mine.Lookup(key); return ok }
+	refresh := func() {
+		t.Helper()
+		if err := mine.Refresh(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	appendTo(other, validLine(t, "a", now)+"\n")
+	b := validLine(t, "b", now)
+	appendTo(other, b[:40])
+	refresh()
+	if !has("a") || has("b") {
+		t.Fatalf("after the first refresh: a %v, b %v; want a only (b is half written)", has("a"), has("b"))
+	}
+	appendTo(other, b[40:]+"\n")
+	refresh()
+	if !has("b") {
+		t.Fatal("b is whole now but was not added")
+	}
+
+	// The first line, already read, is overwritten in place by one of the same length with a
+	// later finish: a reread would replace a's record; Refresh does not reread it.
+	data, _ := os.ReadFile(other)
+	later := recordLine(t, "a", "n=1", 0.7, now.Add(time.Second))
+	if first := validLine(t, "a", now); len(later) != len(first) {
+		t.Fatalf("the edited line has %d bytes, the first %d", len(later), len(first))
+	}
+	os.WriteFile(other, append([]byte(later), data[len(later):]...), 0o644)
+	refresh()
+	if r, _ := mine.Lookup("a"); r.TestAccuracy != 0.5 {
+		t.Fatalf("a's accuracy is %v after a refresh: the lines already read were read again", r.TestAccuracy)
+	}
+
+	// A line written into the store's own file by another hand is not read: the own file is
+	// appended by this process alone.
+	appendTo(filepath.Join(dir, mine.File), validLine(t, "c", now)+"\n")
+	refresh()
+	if has("c") {
+		t.Fatal("Refresh read the store's own file")
+	}
+
+	// A file replaced by a shorter one is read again from its start.
+	os.WriteFile(other, []byte(validLine(t, "d", now)+"\n"), 0o644)
+	refresh()
+	if !has("d") {
+		t.Fatal("a replaced, shorter file was not read again")
+	}
+}

@@ -267,22 +267,29 @@ func (g *poolGeometry) avgForward(x, out []float32, p0, p1 int) {
 				orow[ow] = ((row0[c] + row0[c+1]) + (row1[c] + row1[c+1])) * 0.25
 			}
 		}
-		for oh := range g.outH {
-			r0, r1 := g.rowStart[oh], g.rowEnd[oh]
-			ow0 := 0
-			if oh < fh {
-				ow0 = fw
-			}
-			for ow := ow0; ow < g.outW; ow++ {
-				c0, c1 := g.colStart[ow], g.colEnd[ow]
-				var sum float32
-				for r := r0; r < r1; r++ {
-					for _, v := range xp[r*w+c0 : r*w+c1] {
-						sum += v
-					}
+		g.edgeWindows(fh, fw, func(o, r0, r1, c0, c1 int) {
+			var sum float32
+			for r := r0; r < r1; r++ {
+				for _, v := range xp[r*w+c0 : r*w+c1] {
+					sum += v
 				}
-				op[oh*g.outW+ow] = sum * g.scale[oh*g.outW+ow]
 			}
+			op[o] = sum * g.scale[o]
+		})
+	}
+}
+
+// edgeWindows calls window for every output outside the fh×fw interior of full 2×2 windows that
+// avgForward and avgBackward take apart: o is the output's index in its plane, rows [r0, r1) and
+// columns [c0, c1) of the input plane its window's real cells.
+func (g *poolGeometry) edgeWindows(fh, fw int, window func(o, r0, r1, c0, c1 int)) {
+	for oh := range g.outH {
+		ow0 := 0
+		if oh < fh {
+			ow0 = fw
+		}
+		for ow := ow0; ow < g.outW; ow++ {
+			window(oh*g.outW+ow, g.rowStart[oh], g.rowEnd[oh], g.colStart[ow], g.colEnd[ow])
 		}
 	}
 }
@@ -312,23 +319,15 @@ func (g *poolGeometry) avgBackward(gradOut, gradIn []float32, p0, p1 int, accumu
 				row1[c+1] += d
 			}
 		}
-		for oh := range g.outH {
-			r0, r1 := g.rowStart[oh], g.rowEnd[oh]
-			ow0 := 0
-			if oh < fh {
-				ow0 = fw
-			}
-			for ow := ow0; ow < g.outW; ow++ {
-				c0, c1 := g.colStart[ow], g.colEnd[ow]
-				d := gop[oh*g.outW+ow] * g.scale[oh*g.outW+ow]
-				for r := r0; r < r1; r++ {
-					row := gi[r*w+c0 : r*w+c1]
-					for j := range row {
-						row[j] += d
-					}
+		g.edgeWindows(fh, fw, func(o, r0, r1, c0, c1 int) {
+			d := gop[o] * g.scale[o]
+			for r := r0; r < r1; r++ {
+				row := gi[r*w+c0 : r*w+c1]
+				for j := range row {
+					row[j] += d
 				}
 			}
-		}
+		})
 	}
 }
 

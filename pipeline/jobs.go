@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -18,8 +19,11 @@ import (
 // kernels.ParallelMinFlops operations; a training whose largest product is smaller runs on one
 // core and leaves the others idle. The seeds of such a point are independent trainings of the
 // same size, so they train at once, one per core (at most the point's repeats). Larger points
-// train one seed at a time, each splitting its products over every core. Each training's result
-// is the same either way: it has its own weights, data order and buffers.
+// train one seed at a time, each splitting its products over every core. A run of several models
+// trains them at once, one training per core: a training splits its passes over the cores only
+// when a core is idle (see kernels.Pass), and on small and middling models two trainings side by
+// side get more from two cores than one training split over both. Each training's result is the
+// same either way: it has its own weights, data order and buffers.
 
 // autoJobs says whether the run chooses how many trainings run at once: not under --dump-steps,
 // whose recordings are made one training at a time.
@@ -66,6 +70,37 @@ func (r *runState) seedsAtOnce(j job) int {
 	return min(r.cores(), j.model.Repeats)
 }
 
+// modelsAtOnce says whether the models of a run under AutoJobs train at once, one training per
+// core: on a machine of two or more cores, when two or more models have points to train and the
+// two largest of their trainings fit in this machine's memory together (checkMemory has checked
+// each alone). A model's own trainings still come one after another (its search needs each
+// point's result before it picks the next), or a small point's seeds together (seedsAtOnce).
+func (r *runState) modelsAtOnce(jobs []job) bool {
+	if !r.autoJobs() || r.cores() < 2 {
+		return false
+	}
+	var largest []float64 // per model with work left
+	for _, group := range byModel(jobs) {
+		if r.countTodo(group) == 0 {
+			continue
+		}
+		most := 0.0
+		for _, j := range group {
+			if pc, err := j.model.Count.At(j.point); err == nil {
+				most = max(most, trainingBytes(j.model, pc.Params, pc.Activations))
+			}
+		}
+		largest = append(largest, most)
+	}
+	if len(largest) < 2 {
+		return false
+	}
+	slices.Sort(largest)
+	n := len(largest)
+	memory, _ := machineMemory()
+	return memory <= 0 || largest[n-1]+largest[n-2] <= float64(memory)
+}
+
 // jobsChoice is the run's line saying what AutoJobs chose for jobs, and why.
 func (r *runState) jobsChoice(jobs []job) string {
 	const how = "give --jobs N to choose yourself"
@@ -89,11 +124,18 @@ func (r *runState) jobsChoice(jobs []job) string {
 		}
 		parts = append(parts, fmt.Sprintf("%s %d of %d", m.Name, small, len(points)))
 	}
+	models := ""
+	if r.slots != nil {
+		models = fmt.Sprintf("the models train at once, up to %d trainings (one per core); ", r.cores())
+	}
 	if !repeated {
+		if models != "" {
+			return fmt.Sprintf("jobs: %sa training alone on the machine splits its larger products over the cores (%s)", models, how)
+		}
 		return fmt.Sprintf("jobs: one training at a time: no model repeats its points, and a point's trainings split their larger products over the cores (%s)", how)
 	}
-	return fmt.Sprintf("jobs: the seeds of a point train at once, up to %d (one per core), where one training's largest product is under %.0f million operations, too small to split, and would leave a core idle (points: %s); the others train one seed at a time over every core (%s)",
-		r.cores(), kernels.ParallelMinFlops/1e6, strings.Join(parts, ", "), how)
+	return fmt.Sprintf("jobs: %sthe seeds of a point train at once, up to %d (one per core), where one training's largest product is under %.0f million operations, too small to split, and would leave a core idle (points: %s); the others train one seed at a time (%s)",
+		models, r.cores(), kernels.ParallelMinFlops/1e6, strings.Join(parts, ", "), how)
 }
 
 // ensurePoint returns the stored results of a point's seeds (in seed order), training those not

@@ -91,3 +91,66 @@ func TestRunAutoJobs(t *testing.T) {
 	}
 	t.Log(log)
 }
+
+// With --jobs left out on two cores, the models of a run train at once: both models' first
+// trainings start before either finishes, no more than two run at a time, and every result is
+// the one a run of one training at a time stores, each stored once.
+func TestRunModelsAtOnce(t *testing.T) {
+	t.Parallel()
+	spec := filepath.Join(t.TempDir(), "two.yaml")
+	os.WriteFile(spec, []byte(`name: two-models
+dataset: mnist
+target: {min: 0.6}
+search: bisect
+train: {epochs: 1, batch_size: 32, optimizer: {name: adam, learning_rate: 0.01}, seed: 3}
+models:
+  - name: wide
+    sweep: {n: [2, 4, 8, 16]}
+    layers: [{maxpool2d: {pool: 2}}, {flatten: {}}, {dense: {units: n, activation: tanh}}, {dense: {units: 10, activation: softmax}}]
+  - name: deep
+    sweep: {n: [2, 4, 8, 16]}
+    layers: [{maxpool2d: {pool: 2}}, {flatten: {}}, {dense: {units: n, activation: tanh}}, {dense: {units: n, activation: tanh}}, {dense: {units: 10, activation: softmax}}]
+`), 0o644)
+	one, auto := t.TempDir(), t.TempDir()
+	runTiny(t, spec, one, RunOptions{Jobs: 1})
+	log := runTiny(t, spec, auto, RunOptions{AutoJobs: true, cpus: 2})
+	if !strings.Contains(log, "the models train at once, up to 2 trainings") {
+		t.Fatalf("the run does not say the models train at once:\n%s", log)
+	}
+	running, most, started := 0, 0, map[string]bool{}
+	for _, line := range strings.Split(log, "\n") {
+		model, _, _ := strings.Cut(line, " ")
+		switch {
+		case strings.Contains(line, ": training "):
+			running++
+			most = max(most, running)
+			started[model] = true
+		case strings.Contains(line, ": test accuracy") || strings.Contains(line, ": diverged") || strings.Contains(line, ": stopped"):
+			if len(started) < 2 && running == 1 {
+				t.Fatalf("a training finished before the other model's first started:\n%s", log)
+			}
+			running--
+		}
+	}
+	if most != 2 || !started["wide"] || !started["deep"] {
+		t.Fatalf("at most %d trainings ran at once (want 2), models started %v:\n%s", most, started, log)
+	}
+	a, b := openStore(t, one).Records(), openStore(t, auto).Records()
+	if len(a) != len(b) || len(a) < 4 {
+		t.Fatalf("%d records one at a time, %d at once", len(a), len(b))
+	}
+	loss := map[string]float64{}
+	for _, r := range a {
+		loss[r.Key] = r.TestLoss
+	}
+	seen := map[string]bool{}
+	for _, r := range b {
+		if seen[r.Key] {
+			t.Errorf("%s %s stored twice", r.Model, r.Point)
+		}
+		seen[r.Key] = true
+		if l, ok := loss[r.Key]; !ok || l != r.TestLoss {
+			t.Errorf("%s %s: loss %v at once, %v (found %v) one at a time", r.Model, r.Point, r.TestLoss, l, ok)
+		}
+	}
+}

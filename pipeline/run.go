@@ -55,8 +55,8 @@ type RunOptions struct {
 	Jobs int
 	// AutoJobs, when set and Jobs is 0 (the command line's default, --jobs left out), lets the run
 	// choose: the seeds of a repeated point whose largest product is too small to be split over
-	// the cores (see smallTraining) train at once, one per core; every other training runs alone.
-	// An explicit Jobs wins.
+	// the cores (see smallTraining) train at once, one per core, and the models of a run of
+	// several train at once, one training per core (see modelsAtOnce). An explicit Jobs wins.
 	AutoJobs bool
 	// Engine builds the layers: "fast" (default) or "stock" (gorgonia's own operations).
 	Engine string
@@ -72,6 +72,8 @@ type RunOptions struct {
 	// update), one subfolder per training, for bench/fidelity to replay in PyTorch.
 	DumpSteps string
 	DumpCount int
+	// cpus, when positive, replaces the machine's core count for AutoJobs, in tests.
+	cpus int
 }
 
 // ParsePoints parses --points values such as "n=2,4" into variable → values.
@@ -131,7 +133,7 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 	}
 	defer store.Close()
 	ops, _ := runner.EngineOps(opts.Engine) // checked by applyOverrides
-	r := &runState{e: e, opts: opts, store: store, stderr: stderr, ops: ops}
+	r := &runState{e: e, opts: opts, store: store, stderr: stderr, ops: ops, cpus: opts.cpus}
 	if err := r.identifyData(ctx); err != nil {
 		return err
 	}
@@ -159,6 +161,9 @@ func Run(ctx context.Context, path string, opts RunOptions, stdout, stderr io.Wr
 		r.stderr = &lockedWriter{w: stderr}
 	}
 	if todo > 0 && r.autoJobs() {
+		if r.modelsAtOnce(jobs) {
+			r.slots = make(chan struct{}, r.cores())
+		}
 		fmt.Fprintln(r.stderr, r.jobsChoice(jobs))
 	}
 	r.progress = newProgress(r.progressMode(), stderr)
@@ -257,20 +262,39 @@ func (r *runState) loadDataFor(ctx context.Context, todo int) (string, error) {
 }
 
 // trainGroups trains the jobs model by model, bisecting or training the grid as each model asks,
-// and stops at the first error.
+// and stops at the first error. Under modelsAtOnce the models train at once, each training taking
+// one of the run's slots (one per core) while it runs, so a search waiting for its point's result
+// leaves its core to another model's training; the first error cancels the others.
 func (r *runState) trainGroups(ctx context.Context, jobs, all []job, shards shardPlan) error {
-	for _, group := range byModel(jobs) {
-		var err error
+	groups := byModel(jobs)
+	one := func(ctx context.Context, group []job) error {
 		if group[0].model.Search == "bisect" {
-			err = r.search(ctx, group, all, shards)
-		} else {
-			err = r.grid(ctx, group)
+			return r.search(ctx, group, all, shards)
 		}
-		if err != nil {
-			return err
-		}
+		return r.grid(ctx, group)
 	}
-	return nil
+	if r.slots == nil {
+		for _, group := range groups {
+			if err := one(ctx, group); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var once sync.Once
+	var firstErr error
+	for _, group := range groups {
+		wg.Go(func() {
+			if err := one(ctx, group); err != nil {
+				once.Do(func() { firstErr = err; cancel() })
+			}
+		})
+	}
+	wg.Wait()
+	return firstErr
 }
 
 // finishRun writes the folder's report after the run and the results table to stdout, returning
@@ -446,6 +470,9 @@ type runState struct {
 	clock      func() time.Time
 	// cpus, when positive, replaces the machine's core count for AutoJobs, in tests.
 	cpus int
+	// slots, when not nil, holds a token for each training running (one per core): the models of
+	// the run then train at once (see modelsAtOnce).
+	slots chan struct{}
 }
 
 // searchState is where a model's bisect search stands.
@@ -530,7 +557,17 @@ func (r *runState) ensure(ctx context.Context, j job) (Record, error) {
 	if rec, done := r.store.Lookup(j.key); done && (!r.opts.Force || forced) {
 		return rec, nil
 	}
+	if r.slots != nil {
+		select {
+		case r.slots <- struct{}{}:
+		case <-ctx.Done():
+			return Record{}, runner.ErrInterrupted
+		}
+	}
 	rec, err := r.train(ctx, j)
+	if r.slots != nil {
+		<-r.slots
+	}
 	if err != nil {
 		return rec, err
 	}
@@ -616,7 +653,7 @@ func (r *runState) train(ctx context.Context, j job) (Record, error) {
 	rm := m.ResolvedModel
 	rm.Train.Seed = j.seed
 	progress := r.progress
-	if r.opts.Jobs > 1 || r.seedsAtOnce(j) > 1 {
+	if r.opts.Jobs > 1 || r.seedsAtOnce(j) > 1 || r.slots != nil {
 		// Each training of a parallel run writes its own lines.
 		mode := r.progressMode()
 		if mode != "none" {

@@ -337,11 +337,7 @@ func (r *runState) search(ctx context.Context, jobs, all []job, sp shardPlan) er
 		}
 		params = append(params, pc.Params)
 	}
-	if r.searches == nil {
-		r.searches = map[string]searchState{}
-	}
-	r.searches[m.Name] = searchState{}
-	if err := r.writeManifest(all, sp); err != nil {
+	if err := r.setSearch(m.Name, searchState{}, all, sp); err != nil {
 		return err
 	}
 	rule := r.e.Spec.Target.Rule
@@ -384,11 +380,25 @@ func (r *runState) search(ctx context.Context, jobs, all []job, sp shardPlan) er
 	for _, i := range out.Evaluated {
 		evaluated = append(evaluated, label(i))
 	}
-	r.searches[m.Name] = searchState{done: true, notes: out.Notes, evaluated: evaluated, guided: out.Guided}
-	if err := r.writeManifest(all, sp); err != nil {
+	st := searchState{done: true, notes: out.Notes, evaluated: evaluated, guided: out.Guided}
+	if err := r.setSearch(m.Name, st, all, sp); err != nil {
 		return err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return r.writeReport()
+}
+
+// setSearch records where model's search stands and writes the manifest that says so; the
+// searches of several models may call it at once.
+func (r *runState) setSearch(model string, st searchState, all []job, sp shardPlan) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.searches == nil {
+		r.searches = map[string]searchState{}
+	}
+	r.searches[model] = st
+	return r.writeManifest(all, sp)
 }
 
 // bySeeds splits plan-ordered jobs into the seeds of each point.

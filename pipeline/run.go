@@ -74,6 +74,8 @@ type RunOptions struct {
 	DumpCount int
 	// cpus, when positive, replaces the machine's core count for AutoJobs, in tests.
 	cpus int
+	// onTrain, when set (in tests), is called as each training starts (true) and ends (false).
+	onTrain func(start bool)
 }
 
 // ParsePoints parses --points values such as "n=2,4" into variable → values.
@@ -564,7 +566,13 @@ func (r *runState) ensure(ctx context.Context, j job) (Record, error) {
 			return Record{}, runner.ErrInterrupted
 		}
 	}
+	if r.opts.onTrain != nil {
+		r.opts.onTrain(true)
+	}
 	rec, err := r.train(ctx, j)
+	if r.opts.onTrain != nil {
+		r.opts.onTrain(false)
+	}
 	if r.slots != nil {
 		<-r.slots
 	}

@@ -102,6 +102,35 @@ func Im2col(g ConvGeom, img, col []float32) {
 // padding, stride 1) are copied a kernel tap at a time with the strided row copy; others a row
 // at a time.
 func (im *impl) im2col(g ConvGeom, img, col []float32) {
+	ow := g.OutW()
+	g.eachTap(img, col, func(plane, row []float32, kh, off, ylo, yhi, lo, hi int) {
+		clear(row[:ylo*ow])
+		clear(row[yhi*ow:])
+		if g.StrideW == 1 && lo == 0 && hi == ow && yhi > ylo {
+			im.copyRows(row[ylo*ow:], ow, plane[(ylo*g.StrideH+kh-g.PadTop)*g.W+off:], g.StrideH*g.W, yhi-ylo, ow, 0)
+			return
+		}
+		for y := ylo; y < yhi; y++ {
+			src := plane[(y*g.StrideH+kh-g.PadTop)*g.W:][:g.W]
+			dst := row[y*ow : y*ow+ow]
+			clear(dst[:lo])
+			clear(dst[hi:])
+			if g.StrideW == 1 {
+				copy(dst[lo:hi], src[lo+off:])
+				continue
+			}
+			for x := lo; x < hi; x++ {
+				dst[x] = src[x*g.StrideW+off]
+			}
+		}
+	})
+}
+
+// eachTap calls tap for every kernel tap (c, kh, kw) of one example img (C×H×W) and its im2col
+// matrix col: plane is the tap's input channel, row its row of col (OutH·OutW floats), off its
+// column offset kw − PadLeft, and output rows [ylo, yhi) and columns [lo, hi) those whose input
+// lies inside the image (the others read padding).
+func (g ConvGeom) eachTap(img, col []float32, tap func(plane, row []float32, kh, off, ylo, yhi, lo, hi int)) {
 	oh, ow := g.OutH(), g.OutW()
 	n := oh * ow
 	img = img[:g.InSize()]
@@ -111,28 +140,9 @@ func (im *impl) im2col(g ConvGeom, img, col []float32) {
 		for kh := 0; kh < g.KH; kh++ {
 			ylo, yhi := validRange(kh-g.PadTop, g.StrideH, g.H, oh)
 			for kw := 0; kw < g.KW; kw++ {
-				row := col[((c*g.KH+kh)*g.KW+kw)*n:][:n]
 				off := kw - g.PadLeft
 				lo, hi := validRange(off, g.StrideW, g.W, ow)
-				clear(row[:ylo*ow])
-				clear(row[yhi*ow:])
-				if g.StrideW == 1 && lo == 0 && hi == ow && yhi > ylo {
-					im.copyRows(row[ylo*ow:], ow, plane[(ylo*g.StrideH+kh-g.PadTop)*g.W+off:], g.StrideH*g.W, yhi-ylo, ow, 0)
-					continue
-				}
-				for y := ylo; y < yhi; y++ {
-					src := plane[(y*g.StrideH+kh-g.PadTop)*g.W:][:g.W]
-					dst := row[y*ow : y*ow+ow]
-					clear(dst[:lo])
-					clear(dst[hi:])
-					if g.StrideW == 1 {
-						copy(dst[lo:hi], src[lo+off:])
-						continue
-					}
-					for x := lo; x < hi; x++ {
-						dst[x] = src[x*g.StrideW+off]
-					}
-				}
+				tap(plane, col[((c*g.KH+kh)*g.KW+kw)*n:][:n], kh, off, ylo, yhi, lo, hi)
 			}
 		}
 	}
@@ -147,40 +157,28 @@ func Col2im(g ConvGeom, col, img []float32) {
 
 // col2im is Col2im on implementation im; like im2col, whole rows are added a tap at a time.
 func (im *impl) col2im(g ConvGeom, col, img []float32) {
-	oh, ow := g.OutH(), g.OutW()
-	n := oh * ow
-	img = img[:g.InSize()]
-	col = col[:g.ColRows()*n]
-	clear(img)
-	for c := 0; c < g.C; c++ {
-		plane := img[c*g.H*g.W : (c+1)*g.H*g.W]
-		for kh := 0; kh < g.KH; kh++ {
-			ylo, yhi := validRange(kh-g.PadTop, g.StrideH, g.H, oh)
-			for kw := 0; kw < g.KW; kw++ {
-				row := col[((c*g.KH+kh)*g.KW+kw)*n:][:n]
-				off := kw - g.PadLeft
-				lo, hi := validRange(off, g.StrideW, g.W, ow)
-				if g.StrideW == 1 && lo == 0 && hi == ow && yhi > ylo {
-					im.addRows(plane[(ylo*g.StrideH+kh-g.PadTop)*g.W+off:], g.StrideH*g.W, row[ylo*ow:], ow, yhi-ylo, ow)
-					continue
+	ow := g.OutW()
+	clear(img[:g.InSize()])
+	g.eachTap(img, col, func(plane, row []float32, kh, off, ylo, yhi, lo, hi int) {
+		if g.StrideW == 1 && lo == 0 && hi == ow && yhi > ylo {
+			im.addRows(plane[(ylo*g.StrideH+kh-g.PadTop)*g.W+off:], g.StrideH*g.W, row[ylo*ow:], ow, yhi-ylo, ow)
+			return
+		}
+		for y := ylo; y < yhi; y++ {
+			dst := plane[(y*g.StrideH+kh-g.PadTop)*g.W:][:g.W]
+			src := row[y*ow+lo : y*ow+hi]
+			if g.StrideW == 1 {
+				d := dst[lo+off:][:len(src)]
+				for i, v := range src {
+					d[i] += v
 				}
-				for y := ylo; y < yhi; y++ {
-					dst := plane[(y*g.StrideH+kh-g.PadTop)*g.W:][:g.W]
-					src := row[y*ow+lo : y*ow+hi]
-					if g.StrideW == 1 {
-						d := dst[lo+off:][:len(src)]
-						for i, v := range src {
-							d[i] += v
-						}
-						continue
-					}
-					for i, v := range src {
-						dst[(lo+i)*g.StrideW+off] += v
-					}
-				}
+				continue
+			}
+			for i, v := range src {
+				dst[(lo+i)*g.StrideW+off] += v
 			}
 		}
-	}
+	})
 }
 
 // Conv2D runs a convolution layer's passes over a batch of n examples (layouts as in ConvGeom).

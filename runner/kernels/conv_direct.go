@@ -19,6 +19,16 @@ type DirectConv struct {
 	lf     int       // output grid length oh·wq, rounded up to a multiple of 64
 	dyg    []float32 // output gradient on the output grid, F planes of lf (filter gradient)
 
+	// inPlace says the phase planes are the input planes themselves (stride 1, no padding), so
+	// an example whose planes are followed by xReach floats of the batch is read where it lies.
+	inPlace bool
+	xReach  int // floats the tap kernels read past the start of the phase planes
+
+	// The filter gradient runs tiles of dotNF filters × dotNT taps, accumulating 16 lane sums
+	// per weight in dwv (F·C·KH·KW vectors) over the batch; they are reduced once at its end.
+	dotNF, dotNT int
+	dwv          []float32
+
 	// Dilated output-gradient planes for the input gradient: F planes of hg×wg, and tap offsets.
 	hg, wg int
 	dym    []float32
@@ -64,7 +74,11 @@ func NewDirectConv(g ConvGeom) *DirectConv {
 			}
 		}
 	}
-	d.xph = alignedFloats(max(g.C*sh*sw*plane, maxOff+d.lf))
+	d.xReach = maxOff + d.lf
+	d.inPlace = sh == 1 && sw == 1 && g.PadTop == 0 && g.PadBottom == 0 && g.PadLeft == 0 && g.PadRight == 0
+	d.xph = alignedFloats(max(g.C*sh*sw*plane, d.xReach))
+	d.dotNF, d.dotNT = dotTile(g.F)
+	d.dwv = alignedFloats(16 * g.FilterSize())
 	d.dyg = alignedFloats(g.F * d.lf)
 
 	d.hg, d.wg = hp+g.KH-1, wp+g.KW-1
@@ -98,6 +112,31 @@ func NewDirectConv(g ConvGeom) *DirectConv {
 
 // Geom returns the layer's geometry.
 func (d *DirectConv) Geom() ConvGeom { return d.g }
+
+// dotTile returns the tile of the filter-gradient kernel for f filters: as many filters as fit
+// (up to eight) with as many taps as the registers then hold.
+func dotTile(f int) (nf, nt int) {
+	switch {
+	case f >= 8:
+		return 8, 3
+	case f >= 6:
+		return 6, 4
+	case f == 5:
+		return 5, 5
+	}
+	return f, 6
+}
+
+// phases returns the phase planes of example b of the n in x: x itself where the planes are the
+// input planes and the tap kernels' reads stay inside the batch, else the planes filled in d.xph.
+func (d *DirectConv) phases(im *impl, n int, x []float32, b int) []float32 {
+	in := d.g.InSize()
+	if d.inPlace && b*in+d.xReach <= n*in {
+		return x[b*in : n*in]
+	}
+	d.fillPhases(im, x[b*in:(b+1)*in])
+	return d.xph
+}
 
 // fillPhases writes one example's padded input into the phase planes.
 func (d *DirectConv) fillPhases(im *impl, img []float32) {
@@ -188,15 +227,15 @@ func (d *DirectConv) Forward(n int, x, w, bias, y []float32) {
 		}
 	}
 	for b := 0; b < n; b++ {
-		d.fillPhases(im, x[b*in:(b+1)*in])
+		xb := d.phases(im, n, x, b)
 		if d.blockOuter[0] {
-			d.blockTaps(im, g.F, d.xph, d.xOffs, d.wt, d.lf)
+			d.blockTaps(im, g.F, xb, d.xOffs, d.wt, d.lf)
 			copyOut(b, 0, g.F, d.grid)
 			continue
 		}
 		for f0 := 0; f0 < g.F; f0 += 4 {
 			nf := min(4, g.F-f0)
-			runTaps(im, nf, d.grid, d.lf, d.xph, d.xOffs, d.wt[f0*taps:], d.lf)
+			runTaps(im, nf, d.grid, d.lf, xb, d.xOffs, d.wt[f0*taps:], d.lf)
 			copyOut(b, f0, nf, d.grid)
 		}
 	}
@@ -270,28 +309,41 @@ func (d *DirectConv) BackwardFilter(n int, x, dy, dw []float32) {
 	checkLen(dy, n*out, "dy")
 	checkLen(dw, g.FilterSize(), "dw")
 	dw = dw[:g.FilterSize()]
-	clear(dw)
 	im := pinned(d.impl)
+	clear(d.dwv)
 	hw := d.oh * d.ow
 	for b := 0; b < n; b++ {
-		d.fillPhases(im, x[b*in:(b+1)*in])
+		xb := d.phases(im, n, x, b)
 		// dy on the output grid; the columns past OutW and the tail stay zero.
 		for f := 0; f < g.F; f++ {
 			im.copyRows(d.dyg[f*d.lf:], d.wq, dy[b*out+f*hw:], d.ow, d.oh, d.ow, 0)
 		}
-		for f0 := 0; f0 < g.F; f0 += 4 {
-			nf := min(4, g.F-f0)
-			for t0 := 0; t0 < taps; t0 += 4 {
-				nt := min(4, taps-t0)
+		for f0 := 0; f0 < g.F; f0 += d.dotNF {
+			nf := min(d.dotNF, g.F-f0)
+			for t0 := 0; t0 < taps; t0 += d.dotNT {
+				nt := min(d.dotNT, taps-t0)
 				offs := d.xOffs[t0 : t0+nt]
-				out := dw[f0*taps+t0:]
-				_ = out[(nf-1)*taps+nt-1]
-				if im.convDot != nil {
-					im.convDot[nf-1][nt-1](&d.dyg[f0*d.lf], 4*d.lf, &d.xph[0], &offs[0], d.lf/16, &out[0], 4*taps)
+				acc := d.dwv[16*(f0*taps+t0):]
+				_ = acc[16*((nf-1)*taps+nt)-1]
+				_ = xb[int(slicesMax(offs))+d.lf-1]
+				if im.convDotVec != nil {
+					im.convDotVec[nf-1][nt-1](&d.dyg[f0*d.lf], 4*d.lf, &xb[0], &offs[0], d.lf/16, &acc[0], 64*taps)
 					continue
 				}
-				convDotGo(nf, d.dyg[f0*d.lf:], d.lf, d.xph, offs, d.lf, out, taps)
+				convDotVecGo(nf, d.dyg[f0*d.lf:], d.lf, xb, offs, d.lf, acc, 16*taps)
 			}
 		}
 	}
+	for i := range dw {
+		dw[i] = sum16(d.dwv[16*i:])
+	}
+}
+
+// slicesMax returns the largest of offs (not empty).
+func slicesMax(offs []int32) int32 {
+	m := offs[0]
+	for _, o := range offs[1:] {
+		m = max(m, o)
+	}
+	return m
 }

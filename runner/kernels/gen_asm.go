@@ -445,6 +445,104 @@ func genConvDot(a *asm, nf, nt int) string {
 	return name
 }
 
+// convDotVecNF and convDotVecNT bound the tiles of the vector filter-gradient kernels; a tile is
+// generated when its nf·nt accumulators, min(nf, nt) operands held in registers and two streamed
+// ones fit the 32 zmm registers.
+const (
+	convDotVecNF = 8
+	convDotVecNT = 6
+)
+
+// convDotVecFits reports whether the nf×nt vector dot-product tile fits the zmm registers.
+func convDotVecFits(nf, nt int) bool { return nf*nt+min(nf, nt)+2 <= 32 }
+
+// genConvDotVec writes the kernel that forms nf×nt lane-wise dot products of dy planes with
+// shifted copies of x over nblocks blocks of 16 floats and adds the 16 lane sums of each to a
+// vector of out: out[f·outStride + 16t + l] += Σ_b dy[f][16b+l]·x[offs[t]+16b+l]. Leaving the
+// sums in lanes saves the horizontal reduction per call; the caller reduces once per batch.
+// Accumulator (f, t) is Z(f·nt+t). The smaller side of the tile (dy planes or x taps) is loaded
+// into registers once per block, the other side streamed through two temporaries.
+func genConvDotVec(a *asm, nf, nt int) string {
+	name := fmt.Sprintf("convDotVecAVX512F%dT%d", nf, nt)
+	a.text(name, 56)
+	a.op("MOVQ dy+0(FP), DI")
+	a.op("MOVQ dyStrideBytes+8(FP), SI")
+	a.op("MOVQ x+16(FP), AX")
+	a.op("MOVQ offs+24(FP), R12")
+	a.op("MOVQ nblocks+32(FP), CX")
+	a.op("LEAQ (SI)(SI*2), R13")
+	a.op("LEAQ (DI)(SI*4), DX")
+	tapReg := []string{"R8", "R9", "R10", "R11", "R14", "BX"}
+	for t := 0; t < nt; t++ {
+		a.op("MOVLQSX %d(R12), %s", 4*t, tapReg[t])
+	}
+	acc := func(f, t int) int { return f*nt + t }
+	for f := 0; f < nf; f++ {
+		for t := 0; t < nt; t++ {
+			i := acc(f, t)
+			a.op("VPXORD Z%d, Z%d, Z%d", i, i, i)
+		}
+	}
+	// Plane f of dy: planes 0–3 off DI, 4–7 off DX = DI + 4·dyStride.
+	dyAt := func(f int) string {
+		base := "DI"
+		if f >= 4 {
+			base = "DX"
+		}
+		return fmt.Sprintf([...]string{"(%s)", "(%s)(SI*1)", "(%s)(SI*2)", "(%s)(R13*1)"}[f%4], base)
+	}
+	xAt := func(t int) string { return fmt.Sprintf("(AX)(%s*4)", tapReg[t]) }
+	held := nf * nt // first register of the operands held over a block
+	tmp := held + min(nf, nt)
+	a.op("TESTQ CX, CX")
+	a.op("JZ %s_store", name)
+	a.label(name + "_loop")
+	if nf <= nt {
+		for f := 0; f < nf; f++ {
+			a.op("VMOVUPS %s, Z%d", dyAt(f), held+f)
+		}
+		for t := 0; t < nt; t++ {
+			z := tmp + t%2
+			a.op("VMOVUPS %s, Z%d", xAt(t), z)
+			for f := 0; f < nf; f++ {
+				a.op("VFMADD231PS Z%d, Z%d, Z%d", z, held+f, acc(f, t))
+			}
+		}
+	} else {
+		for t := 0; t < nt; t++ {
+			a.op("VMOVUPS %s, Z%d", xAt(t), held+t)
+		}
+		for f := 0; f < nf; f++ {
+			z := tmp + f%2
+			a.op("VMOVUPS %s, Z%d", dyAt(f), z)
+			for t := 0; t < nt; t++ {
+				a.op("VFMADD231PS Z%d, Z%d, Z%d", held+t, z, acc(f, t))
+			}
+		}
+	}
+	a.op("ADDQ $64, DI")
+	a.op("ADDQ $64, DX")
+	a.op("ADDQ $64, AX")
+	a.op("DECQ CX")
+	a.op("JNZ %s_loop", name)
+	a.label(name + "_store")
+	a.op("MOVQ out+40(FP), DI")
+	a.op("MOVQ outStrideBytes+48(FP), SI")
+	for f := 0; f < nf; f++ {
+		for t := 0; t < nt; t++ {
+			i := acc(f, t)
+			a.op("VADDPS %d(DI), Z%d, Z%d", 64*t, i, i)
+			a.op("VMOVUPS Z%d, %d(DI)", i, 64*t)
+		}
+		if f < nf-1 {
+			a.op("ADDQ SI, DI")
+		}
+	}
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
 // copyRowsArgs is the parameter list of the strided row copy (64 bytes).
 const copyRowsArgs = "(dst *float32, dstStrideBytes int, src *float32, srcStrideBytes int, rows int, cols int, bias float32, add int)"
 
@@ -1183,6 +1281,7 @@ func writeConstants(s *asm) {
 type kernelNames struct {
 	avx512, avx2, dot [][]string
 	fwd               []string
+	dotVec            [][]string
 }
 
 // genKernels writes every kernel to s and declares each with decl.
@@ -1237,7 +1336,21 @@ func genKernels(s *asm, decl func(name, args string)) kernelNames {
 	decl(genRMSprop(s), rmspropArgs)
 	decl(genAdadelta(s), adadeltaArgs)
 	decl(genAdam(s), adamArgs)
-	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd}
+	var dotVec [][]string
+	for nf := 1; nf <= convDotVecNF; nf++ {
+		var row []string
+		for nt := 1; nt <= convDotVecNT; nt++ {
+			if !convDotVecFits(nf, nt) {
+				row = append(row, "nil")
+				continue
+			}
+			n := genConvDotVec(s, nf, nt)
+			decl(n, convDotArgs)
+			row = append(row, n)
+		}
+		dotVec = append(dotVec, row)
+	}
+	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd, dotVec: dotVec}
 }
 
 // writeTables writes the Go tables of the kernels, by size.
@@ -1256,4 +1369,6 @@ func writeTables(g *strings.Builder, k kernelNames) {
 	fmt.Fprintf(g, "// convTapsAVX512Kernels[nf-1] accumulates taps for nf output planes.\nvar convTapsAVX512Kernels = []convTapsFunc{%s}\n\n", strings.Join(k.fwd, ", "))
 	g.WriteString("// convDotAVX512Kernels[nf-1][nt-1] forms nf×nt filter-gradient dot products.\n")
 	table("convDotAVX512Kernels", "convDotFunc", k.dot)
+	g.WriteString("// convDotVecAVX512Kernels[nf-1][nt-1] forms nf×nt lane-wise filter-gradient dot products (nil: the tile does not fit the registers).\n")
+	table("convDotVecAVX512Kernels", "convDotFunc", k.dotVec)
 }

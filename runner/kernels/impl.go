@@ -43,6 +43,9 @@ type impl struct {
 	sgemm    [][]sgemmKernelFunc
 	convTaps []convTapsFunc // nil: pure Go
 	convDot  [][]convDotFunc
+	// convDotVec[nf-1][nt-1] is the lane-wise filter-gradient kernel (see convDotVecGo); nil
+	// entries: the tile does not fit the registers; nil table: pure Go.
+	convDotVec [][]convDotFunc
 	// transpose writes dst[c][r] = src[r][c] for r < nrows, c < ncols (≤ 16 each), filling
 	// nstore lanes of each dst row with zeros past nrows; nil: packing in pure Go.
 	transpose func(src *float32, srcStrideBytes int, dst *float32, dstStrideBytes int, nrows, ncols, nstore int)

@@ -10,6 +10,7 @@ var (
 		sgemm:       sgemmAVX512Kernels,
 		convTaps:    convTapsAVX512Kernels,
 		convDot:     convDotAVX512Kernels,
+		convDotVec:  convDotVecAVX512Kernels,
 		transpose:   transposeAVX512,
 		copyRowsAsm: copyRowsAVX512,
 

@@ -120,3 +120,40 @@ func convDotGo(nf int, dy []float32, dyStride int, x []float32, offs []int32, n 
 		}
 	}
 }
+
+// convDotVecGo is the pure-Go lane-wise filter-gradient kernel: it adds to each of nf×nt vectors
+// of 16 floats the lane sums
+//
+//	out[f·outStride + 16t + l] += Σ_b dy[f·dyStride + 16b + l]·x[offs[t] + 16b + l]
+//
+// for b < n/16 (strides in floats, n a multiple of 16).
+func convDotVecGo(nf int, dy []float32, dyStride int, x []float32, offs []int32, n int, out []float32, outStride int) {
+	for f := 0; f < nf; f++ {
+		d := dy[f*dyStride : f*dyStride+n]
+		for t, off := range offs {
+			src := x[int(off) : int(off)+n]
+			o := out[f*outStride+16*t : f*outStride+16*t+16]
+			for q := 0; q < n; q += 16 {
+				for l := range o {
+					o[l] += d[q+l] * src[q+l]
+				}
+			}
+		}
+	}
+}
+
+// sum16 adds the 16 floats of v pairwise (lanes l and l+8, then l and l+4, …): the fixed order
+// in which the lane sums of convDotVecGo's vectors are reduced.
+func sum16(v []float32) float32 {
+	v = v[:16:16]
+	var h [8]float32
+	for l := range h {
+		h[l] = v[l] + v[l+8]
+	}
+	for l := 0; l < 4; l++ {
+		h[l] += h[l+4]
+	}
+	h[0] += h[2]
+	h[1] += h[3]
+	return h[0] + h[1]
+}

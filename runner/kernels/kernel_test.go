@@ -152,6 +152,69 @@ func TestConvKernels(t *testing.T) {
 	}
 }
 
+// TestConvDotVecKernels checks every assembly lane-wise filter-gradient tile against the pure-Go
+// kernel, on lengths of one block and more, with planes strided apart and accumulating into
+// random vectors.
+func TestConvDotVecKernels(t *testing.T) {
+	t.Parallel()
+	var ims []*impl
+	for _, im := range asmImpls() {
+		if im.convDotVec != nil {
+			ims = append(ims, im)
+		}
+	}
+	if len(ims) == 0 {
+		t.Skip("no assembly convolution kernels on this CPU or build (need AVX-512F)")
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, im := range ims {
+		tiles := 0
+		for _, n := range []int{16, 48, 640} {
+			x := randFloats(r, 3*n+100)
+			for nf := 1; nf <= len(im.convDotVec); nf++ {
+				for nt := 1; nt <= len(im.convDotVec[nf-1]); nt++ {
+					kernel := im.convDotVec[nf-1][nt-1]
+					if kernel == nil {
+						continue
+					}
+					tiles++
+					offs := make([]int32, nt)
+					for i := range offs {
+						offs[i] = int32(r.IntN(3*n + 100 - n))
+					}
+					dyStride := n + 16*r.IntN(3)
+					dy := randFloats(r, nf*dyStride)
+					outStride := 16*nt + 16*r.IntN(3)
+					want := randFloats(r, nf*outStride)
+					got := append([]float32(nil), want...)
+					convDotVecGo(nf, dy, dyStride, x, offs, n, want, outStride)
+					kernel(&dy[0], 4*dyStride, &x[0], &offs[0], n/16, &got[0], 4*outStride)
+					closeTo(t, fmt.Sprintf("%s dotvec nf=%d nt=%d n=%d", im.name, nf, nt, n), got, want, 1e-5*float64(n/16+1))
+				}
+			}
+		}
+		if tiles == 0 {
+			t.Fatalf("%s: no lane-wise dot-product tile tested", im.name)
+		}
+	}
+}
+
+// TestSum16 checks the pairwise reduction against a float64 sum.
+func TestSum16(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(11, 12))
+	for range 100 {
+		v := randFloats(r, 16)
+		var want float64
+		for _, x := range v {
+			want += float64(x)
+		}
+		if got := sum16(v); math.Abs(float64(got)-want) > 1e-5 {
+			t.Fatalf("sum16(%v) = %v, want %v", v, got, want)
+		}
+	}
+}
+
 // TestCopyRows checks the assembly strided row copy against the pure-Go one, with and without
 // a bias, and adding to the destination, for every tail length.
 func TestCopyRows(t *testing.T) {

@@ -132,8 +132,18 @@ func TestConvAgainstNaive(t *testing.T) {
 				}
 				lowered := NewIm2colConv(g)
 				lowered.impl = im
-				for _, cv := range []Conv2D{direct, lowered} {
+				convs := []Conv2D{direct, lowered}
+				if g.StrideW == 1 {
+					// The other way of running the filter gradient.
+					other := newDirectConv(g, !direct.compact)
+					other.impl = im
+					convs = append(convs, other)
+				}
+				for _, cv := range convs {
 					name := fmt.Sprintf("%T/%s", cv, im.name)
+					if d, ok := cv.(*DirectConv); ok && d.compact {
+						name += "/compact"
+					}
 					// Outputs start as NaN: every element must be written.
 					y := nanFloats(n * g.OutSize())
 					cv.Forward(n, x, w, bias, y)

@@ -456,19 +456,26 @@ const (
 // convDotVecFits reports whether the nf×nt vector dot-product tile fits the zmm registers.
 func convDotVecFits(nf, nt int) bool { return nf*nt+min(nf, nt)+2 <= 32 }
 
+// convDotVecArgs is the parameter list of the lane-wise filter-gradient kernels (64 bytes).
+const convDotVecArgs = "(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int)"
+
 // genConvDotVec writes the kernel that forms nf×nt lane-wise dot products of dy planes with
-// shifted copies of x over nblocks blocks of 16 floats and adds the 16 lane sums of each to a
-// vector of out: out[f·outStride + 16t + l] += Σ_b dy[f][16b+l]·x[offs[t]+16b+l]. Leaving the
-// sums in lanes saves the horizontal reduction per call; the caller reduces once per batch.
-// Accumulator (f, t) is Z(f·nt+t). The smaller side of the tile (dy planes or x taps) is loaded
-// into registers once per block, the other side streamed through two temporaries.
+// shifted copies of x over nblocks blocks of 16 floats and then tail < 16 more floats, and adds
+// the 16 lane sums of each to a vector of out:
+// out[f·outStride + 16t + l] += Σ_q dy[f][q]·x[offs[t]+q] over q ≡ l (mod 16), q < 16·nblocks+tail.
+// Leaving the sums in lanes saves the horizontal reduction per call; the caller reduces once per
+// batch. The tail is read under mask K1, so nothing past it is touched. Accumulator (f, t) is
+// Z(f·nt+t). The smaller side of the tile (dy planes or x taps) is loaded into registers once per
+// block, the other side streamed through two temporaries.
 func genConvDotVec(a *asm, nf, nt int) string {
 	name := fmt.Sprintf("convDotVecAVX512F%dT%d", nf, nt)
-	a.text(name, 56)
+	a.text(name, 64)
 	a.op("MOVQ dy+0(FP), DI")
 	a.op("MOVQ dyStrideBytes+8(FP), SI")
 	a.op("MOVQ x+16(FP), AX")
 	a.op("MOVQ offs+24(FP), R12")
+	a.op("MOVQ tail+56(FP), CX")
+	tailMask(a, "CX", "K1")
 	a.op("MOVQ nblocks+32(FP), CX")
 	a.op("LEAQ (SI)(SI*2), R13")
 	a.op("LEAQ (DI)(SI*4), DX")
@@ -494,37 +501,45 @@ func genConvDotVec(a *asm, nf, nt int) string {
 	xAt := func(t int) string { return fmt.Sprintf("(AX)(%s*4)", tapReg[t]) }
 	held := nf * nt // first register of the operands held over a block
 	tmp := held + min(nf, nt)
-	a.op("TESTQ CX, CX")
-	a.op("JZ %s_store", name)
-	a.label(name + "_loop")
-	if nf <= nt {
-		for f := 0; f < nf; f++ {
-			a.op("VMOVUPS %s, Z%d", dyAt(f), held+f)
-		}
-		for t := 0; t < nt; t++ {
-			z := tmp + t%2
-			a.op("VMOVUPS %s, Z%d", xAt(t), z)
+	block := func(load string) {
+		if nf <= nt {
 			for f := 0; f < nf; f++ {
-				a.op("VFMADD231PS Z%d, Z%d, Z%d", z, held+f, acc(f, t))
+				a.op("VMOVUPS%s %s, %sZ%d", load, dyAt(f), mask(load), held+f)
 			}
+			for t := 0; t < nt; t++ {
+				z := tmp + t%2
+				a.op("VMOVUPS%s %s, %sZ%d", load, xAt(t), mask(load), z)
+				for f := 0; f < nf; f++ {
+					a.op("VFMADD231PS Z%d, Z%d, Z%d", z, held+f, acc(f, t))
+				}
+			}
+			return
 		}
-	} else {
 		for t := 0; t < nt; t++ {
-			a.op("VMOVUPS %s, Z%d", xAt(t), held+t)
+			a.op("VMOVUPS%s %s, %sZ%d", load, xAt(t), mask(load), held+t)
 		}
 		for f := 0; f < nf; f++ {
 			z := tmp + f%2
-			a.op("VMOVUPS %s, Z%d", dyAt(f), z)
+			a.op("VMOVUPS%s %s, %sZ%d", load, dyAt(f), mask(load), z)
 			for t := 0; t < nt; t++ {
 				a.op("VFMADD231PS Z%d, Z%d, Z%d", held+t, z, acc(f, t))
 			}
 		}
 	}
+	a.op("TESTQ CX, CX")
+	a.op("JZ %s_tail", name)
+	a.label(name + "_loop")
+	block("")
 	a.op("ADDQ $64, DI")
 	a.op("ADDQ $64, DX")
 	a.op("ADDQ $64, AX")
 	a.op("DECQ CX")
 	a.op("JNZ %s_loop", name)
+	a.label(name + "_tail")
+	a.op("MOVQ tail+56(FP), CX")
+	a.op("TESTQ CX, CX")
+	a.op("JZ %s_store", name)
+	block(".Z")
 	a.label(name + "_store")
 	a.op("MOVQ out+40(FP), DI")
 	a.op("MOVQ outStrideBytes+48(FP), SI")
@@ -541,6 +556,14 @@ func genConvDotVec(a *asm, nf, nt int) string {
 	a.op("VZEROUPPER")
 	a.op("RET")
 	return name
+}
+
+// mask is the mask operand of a load with suffix load: "K1, " for the zeroing masked load ".Z".
+func mask(load string) string {
+	if load == "" {
+		return ""
+	}
+	return "K1, "
 }
 
 // copyRowsArgs is the parameter list of the strided row copy (64 bytes).
@@ -1345,7 +1368,7 @@ func genKernels(s *asm, decl func(name, args string)) kernelNames {
 				continue
 			}
 			n := genConvDotVec(s, nf, nt)
-			decl(n, convDotArgs)
+			decl(n, convDotVecArgs)
 			row = append(row, n)
 		}
 		dotVec = append(dotVec, row)
@@ -1370,5 +1393,5 @@ func writeTables(g *strings.Builder, k kernelNames) {
 	g.WriteString("// convDotAVX512Kernels[nf-1][nt-1] forms nf×nt filter-gradient dot products.\n")
 	table("convDotAVX512Kernels", "convDotFunc", k.dot)
 	g.WriteString("// convDotVecAVX512Kernels[nf-1][nt-1] forms nf×nt lane-wise filter-gradient dot products (nil: the tile does not fit the registers).\n")
-	table("convDotVecAVX512Kernels", "convDotFunc", k.dotVec)
+	table("convDotVecAVX512Kernels", "convDotVecFunc", k.dotVec)
 }

@@ -35,6 +35,10 @@ type convTapsFunc func(out *float32, outStrideBytes int, x *float32, offs *int32
 // out[f·outStride + t] += Σ_q dy[f·dyStride + q]·x[offs[t] + q] for q < 16·nblocks.
 type convDotFunc func(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int)
 
+// convDotVecFunc forms nf×nt lane-wise dot products over nblocks blocks of 16 floats and tail
+// more, adding the lane sums to vectors of out (see convDotVecGo; strides in bytes).
+type convDotVecFunc func(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int)
+
 // impl is one set of micro-kernels with its register tile.
 type impl struct {
 	name     string
@@ -45,7 +49,7 @@ type impl struct {
 	convDot  [][]convDotFunc
 	// convDotVec[nf-1][nt-1] is the lane-wise filter-gradient kernel (see convDotVecGo); nil
 	// entries: the tile does not fit the registers; nil table: pure Go.
-	convDotVec [][]convDotFunc
+	convDotVec [][]convDotVecFunc
 	// transpose writes dst[c][r] = src[r][c] for r < nrows, c < ncols (≤ 16 each), filling
 	// nstore lanes of each dst row with zeros past nrows; nil: packing in pure Go.
 	transpose func(src *float32, srcStrideBytes int, dst *float32, dstStrideBytes int, nrows, ncols, nstore int)

@@ -124,19 +124,17 @@ func convDotGo(nf int, dy []float32, dyStride int, x []float32, offs []int32, n 
 // convDotVecGo is the pure-Go lane-wise filter-gradient kernel: it adds to each of nf×nt vectors
 // of 16 floats the lane sums
 //
-//	out[f·outStride + 16t + l] += Σ_b dy[f·dyStride + 16b + l]·x[offs[t] + 16b + l]
+//	out[f·outStride + 16t + l] += Σ_{q ≡ l mod 16} dy[f·dyStride + q]·x[offs[t] + q]
 //
-// for b < n/16 (strides in floats, n a multiple of 16).
+// over q < n (strides in floats). Nothing of dy or x past the first n floats is read.
 func convDotVecGo(nf int, dy []float32, dyStride int, x []float32, offs []int32, n int, out []float32, outStride int) {
 	for f := 0; f < nf; f++ {
 		d := dy[f*dyStride : f*dyStride+n]
 		for t, off := range offs {
 			src := x[int(off) : int(off)+n]
 			o := out[f*outStride+16*t : f*outStride+16*t+16]
-			for q := 0; q < n; q += 16 {
-				for l := range o {
-					o[l] += d[q+l] * src[q+l]
-				}
+			for q, v := range d {
+				o[q%16] += v * src[q]
 			}
 		}
 	}

@@ -169,7 +169,7 @@ func TestConvDotVecKernels(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	for _, im := range ims {
 		tiles := 0
-		for _, n := range []int{16, 48, 640} {
+		for _, n := range []int{0, 5, 16, 48, 63, 640, 676} {
 			x := randFloats(r, 3*n+100)
 			for nf := 1; nf <= len(im.convDotVec); nf++ {
 				for nt := 1; nt <= len(im.convDotVec[nf-1]); nt++ {
@@ -182,13 +182,19 @@ func TestConvDotVecKernels(t *testing.T) {
 					for i := range offs {
 						offs[i] = int32(r.IntN(3*n + 100 - n))
 					}
-					dyStride := n + 16*r.IntN(3)
+					// NaNs between and after dy's planes: reading past n floats of one would show.
+					dyStride := n + 1 + r.IntN(20)
 					dy := randFloats(r, nf*dyStride)
+					for f := 0; f < nf; f++ {
+						for q := n; q < dyStride; q++ {
+							dy[f*dyStride+q] = float32(math.NaN())
+						}
+					}
 					outStride := 16*nt + 16*r.IntN(3)
 					want := randFloats(r, nf*outStride)
 					got := append([]float32(nil), want...)
 					convDotVecGo(nf, dy, dyStride, x, offs, n, want, outStride)
-					kernel(&dy[0], 4*dyStride, &x[0], &offs[0], n/16, &got[0], 4*outStride)
+					kernel(&dy[0], 4*dyStride, &x[0], &offs[0], n/16, &got[0], 4*outStride, n%16)
 					closeTo(t, fmt.Sprintf("%s dotvec nf=%d nt=%d n=%d", im.name, nf, nt, n), got, want, 1e-5*float64(n/16+1))
 				}
 			}

@@ -45,8 +45,10 @@ type DirectConv struct {
 
 	impl *impl // nil: the active implementation (tests pin one)
 
-	grid []float32 // output planes of max(lf, lb): four, or all of them when blockOuter
-	wt   []float32 // weights of one pass, tap-major
+	// Store tables of the tap kernel (see outTable): the output's window of the oh×wq grid
+	// (forward) and dx's of the hp×wg one (input gradient).
+	fTbl, bTbl []int32
+	wt         []float32 // weights of one pass, tap-major
 
 	// blockOuter[0] (forward) and [1] (input gradient) say the pass runs every group of four
 	// output planes over one block of 64 positions before moving to the next block, so that the
@@ -134,14 +136,8 @@ func newDirectConv(g ConvGeom, compact bool) *DirectConv {
 		g.F > 4 && g.ColRows() >= blockOuterMinTaps && g.C*sh*sw*plane >= blockOuterMinFloats,
 		g.C > 4 && g.F*g.KH*g.KW >= blockOuterMinTaps && g.F*d.hg*d.wg >= blockOuterMinFloats,
 	}
-	planes := 4
-	if d.blockOuter[0] {
-		planes = max(planes, roundUp(g.F, 4))
-	}
-	if d.blockOuter[1] {
-		planes = max(planes, roundUp(g.C, 4))
-	}
-	d.grid = alignedFloats(planes * max(d.lf, d.lb))
+	d.fTbl = outTable(d.lf/16, d.wq, 0, 0, d.oh, d.ow)
+	d.bTbl = outTable(d.lb/16, d.wg, g.PadTop, g.PadLeft, g.H, g.W)
 	d.wt = make([]float32, g.FilterSize())
 	return d
 }
@@ -235,24 +231,44 @@ func (d *DirectConv) fillPhases(im *impl, img []float32) {
 	}
 }
 
-// runTaps runs the tap kernel for nf ≤ 4 output planes of n floats (a multiple of 64) into grid,
-// with planes stride floats apart.
-func runTaps(im *impl, nf int, grid []float32, stride int, x []float32, offs []int32, w []float32, n int) {
-	if im.convTaps != nil {
-		im.convTaps[nf-1](&grid[0], 4*stride, &x[0], &offs[0], &w[0], len(offs), n/64)
+// groupTaps computes nout output planes (plane floats each, contiguous in y) in groups of four
+// whose tap-major weights start at w[o0·len(offs)], over n grid positions (a multiple of 64)
+// whose store table is tbl, adding bias (nil or nout entries): each group over every block, or,
+// when blockOuter, every group over one block before the next.
+func groupTaps(im *impl, blockOuter bool, nout int, y []float32, plane int, x []float32, offs []int32, w []float32, n int, tbl []int32, bias []float32) {
+	ntaps := len(offs)
+	_ = y[nout*plane-1]
+	_ = x[int(slicesMax(offs))+n-1]
+	_ = w[nout*ntaps-1]
+	_ = tbl[n/8-1]
+	if bias != nil {
+		_ = bias[nout-1]
+	}
+	group := func(o0, q, nblocks int) {
+		nf := min(4, nout-o0)
+		if im.convTapsOut == nil {
+			var b []float32
+			if bias != nil {
+				b = bias[o0:]
+			}
+			convTapsOutGo(nf, y[o0*plane:], plane, x[q:], offs, w[o0*ntaps:], nblocks, tbl[q/8:], b)
+			return
+		}
+		var bp *float32
+		if bias != nil {
+			bp = &bias[o0]
+		}
+		im.convTapsOut[nf-1](&y[o0*plane], 4*plane, &x[q], &offs[0], &w[o0*ntaps], ntaps, nblocks, &tbl[q/8], bp)
+	}
+	if !blockOuter {
+		for o0 := 0; o0 < nout; o0 += 4 {
+			group(o0, 0, n/64)
+		}
 		return
 	}
-	convTapsGo(nf, grid, stride, x, offs, w, n)
-}
-
-// blockTaps computes nout output planes of n floats (a multiple of 64) into d.grid, planes n
-// apart, in groups of four whose tap-major weights start at w[o0·len(offs)], block-outer (see
-// DirectConv.blockOuter).
-func (d *DirectConv) blockTaps(im *impl, nout int, x []float32, offs []int32, w []float32, n int) {
-	ntaps := len(offs)
 	for q := 0; q < n; q += 64 {
 		for o0 := 0; o0 < nout; o0 += 4 {
-			runTaps(im, min(4, nout-o0), d.grid[o0*n+q:], n, x[q:], offs, w[o0*ntaps:], 64)
+			group(o0, q, 1)
 		}
 	}
 }
@@ -275,27 +291,12 @@ func (d *DirectConv) Forward(n int, x, w, bias, y []float32) {
 		}
 	}
 	hw := d.oh * d.ow
-	copyOut := func(b, f0, nf int, grid []float32) {
-		for f := 0; f < nf; f++ {
-			var bv float32
-			if bias != nil {
-				bv = bias[f0+f]
-			}
-			im.copyRows(y[b*out+(f0+f)*hw:], d.ow, grid[f*d.lf:], d.wq, d.oh, d.ow, bv)
-		}
+	if bias != nil {
+		bias = bias[:g.F]
 	}
 	for b := 0; b < n; b++ {
 		xb := d.phases(im, n, x, b)
-		if d.blockOuter[0] {
-			d.blockTaps(im, g.F, xb, d.xOffs, d.wt, d.lf)
-			copyOut(b, 0, g.F, d.grid)
-			continue
-		}
-		for f0 := 0; f0 < g.F; f0 += 4 {
-			nf := min(4, g.F-f0)
-			runTaps(im, nf, d.grid, d.lf, xb, d.xOffs, d.wt[f0*taps:], d.lf)
-			copyOut(b, f0, nf, d.grid)
-		}
+		groupTaps(im, d.blockOuter[0], g.F, y[b*out:(b+1)*out], hw, xb, d.xOffs, d.wt, d.lf, d.fTbl, bias)
 	}
 }
 
@@ -342,20 +343,7 @@ func (d *DirectConv) BackwardData(n int, dy, w, dx []float32) {
 				}
 			}
 		}
-		if d.blockOuter[1] {
-			d.blockTaps(im, g.C, d.dym, d.dOffs, d.wt, d.lb)
-			for c := 0; c < g.C; c++ {
-				im.copyRows(dx[b*in+c*g.H*g.W:], g.W, d.grid[c*d.lb+g.PadTop*d.wg+g.PadLeft:], d.wg, g.H, g.W, 0)
-			}
-			continue
-		}
-		for c0 := 0; c0 < g.C; c0 += 4 {
-			nc := min(4, g.C-c0)
-			runTaps(im, nc, d.grid, d.lb, d.dym, d.dOffs, d.wt[c0*taps:], d.lb)
-			for c := 0; c < nc; c++ {
-				im.copyRows(dx[b*in+(c0+c)*g.H*g.W:], g.W, d.grid[c*d.lb+g.PadTop*d.wg+g.PadLeft:], d.wg, g.H, g.W, 0)
-			}
-		}
+		groupTaps(im, d.blockOuter[1], g.C, dx[b*in:(b+1)*in], g.H*g.W, d.dym, d.dOffs, d.wt, d.lb, d.bTbl, nil)
 	}
 }
 

@@ -374,6 +374,87 @@ func genConvFwd(a *asm, nf int) string {
 	return name
 }
 
+// convTapsOutArgs is the parameter list of the tap kernels that store into the output (72 bytes).
+const convTapsOutArgs = "(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)"
+
+// genConvTapsOut writes the tap kernel of genConvFwd that stores the valid positions of each
+// 16-float vector straight into the output planes instead of a grid: entry v of tbl (two int32
+// per vector of the block sequence) holds the vector's valid-lane mask in its low 16 bits, the
+// mask of as many low lanes in its high 16 bits, and the output index of its first valid lane;
+// the valid lanes are compressed (VCOMPRESSPS) and stored there. Plane f's output is y +
+// f·yStrideBytes; bias, when not nil, adds bias[f] to plane f before the store.
+func genConvTapsOut(a *asm, nf int) string {
+	name := fmt.Sprintf("convTapsOutAVX512F%d", nf)
+	a.text(name, 72)
+	a.op("MOVQ y+0(FP), DI")
+	a.op("MOVQ yStrideBytes+8(FP), SI")
+	a.op("MOVQ x+16(FP), AX")
+	a.op("MOVQ nblocks+48(FP), CX")
+	a.op("MOVQ tbl+56(FP), R8")
+	a.op("MOVQ bias+64(FP), BX")
+	// Output plane bases: DI, DX, R10, SI for planes 0–3.
+	a.op("LEAQ (DI)(SI*1), DX")
+	a.op("LEAQ (DI)(SI*2), R10")
+	a.op("LEAQ (SI)(SI*2), SI")
+	a.op("ADDQ DI, SI")
+	plane := []string{"DI", "DX", "R10", "SI"}
+	a.op("TESTQ CX, CX")
+	a.op("JZ %s_done", name)
+	acc := func(f, v int) string { return fmt.Sprintf("Z%d", 4*f+v) }
+	a.label(name + "_block")
+	for f := 0; f < nf; f++ {
+		for v := 0; v < 4; v++ {
+			a.op("VPXORD %s, %s, %s", acc(f, v), acc(f, v), acc(f, v))
+		}
+	}
+	a.op("MOVQ offs+24(FP), R12")
+	a.op("MOVQ w+32(FP), R14")
+	a.op("MOVQ ntaps+40(FP), R11")
+	a.op("TESTQ R11, R11")
+	a.op("JZ %s_store", name)
+	a.label(name + "_tap")
+	a.op("MOVLQSX (R12), R13")
+	for v := 0; v < 4; v++ {
+		a.op("VMOVUPS %d(AX)(R13*4), Z%d", 64*v, 16+v)
+	}
+	for f := 0; f < nf; f++ {
+		a.op("VBROADCASTSS %d(R14), Z20", 4*f)
+		for v := 0; v < 4; v++ {
+			a.op("VFMADD231PS Z%d, Z20, %s", 16+v, acc(f, v))
+		}
+	}
+	a.op("ADDQ $4, R12")
+	a.op("ADDQ $%d, R14", 4*nf)
+	a.op("DECQ R11")
+	a.op("JNZ %s_tap", name)
+	a.label(name + "_store")
+	a.op("TESTQ BX, BX")
+	a.op("JZ %s_nobias", name)
+	for f := 0; f < nf; f++ {
+		for v := 0; v < 4; v++ {
+			a.op("VADDPS.BCST %d(BX), %s, %s", 4*f, acc(f, v), acc(f, v))
+		}
+	}
+	a.label(name + "_nobias")
+	for v := 0; v < 4; v++ {
+		a.op("KMOVW %d(R8), K2", 8*v)
+		a.op("KMOVW %d(R8), K3", 8*v+2)
+		a.op("MOVLQSX %d(R8), R9", 8*v+4)
+		for f := 0; f < nf; f++ {
+			a.op("VCOMPRESSPS %s, K2, Z21", acc(f, v))
+			a.op("VMOVUPS Z21, K3, (%s)(R9*4)", plane[f])
+		}
+	}
+	a.op("ADDQ $256, AX")
+	a.op("ADDQ $32, R8")
+	a.op("DECQ CX")
+	a.op("JNZ %s_block", name)
+	a.label(name + "_done")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
 // convDotArgs is the parameter list of the filter-gradient kernels (56 bytes).
 const convDotArgs = "(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int)"
 
@@ -1305,6 +1386,7 @@ type kernelNames struct {
 	avx512, avx2, dot [][]string
 	fwd               []string
 	dotVec            [][]string
+	fwdOut            []string
 }
 
 // genKernels writes every kernel to s and declares each with decl.
@@ -1373,7 +1455,13 @@ func genKernels(s *asm, decl func(name, args string)) kernelNames {
 		}
 		dotVec = append(dotVec, row)
 	}
-	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd, dotVec: dotVec}
+	var fwdOut []string
+	for nf := 1; nf <= convNF; nf++ {
+		n := genConvTapsOut(s, nf)
+		decl(n, convTapsOutArgs)
+		fwdOut = append(fwdOut, n)
+	}
+	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd, dotVec: dotVec, fwdOut: fwdOut}
 }
 
 // writeTables writes the Go tables of the kernels, by size.
@@ -1394,4 +1482,5 @@ func writeTables(g *strings.Builder, k kernelNames) {
 	table("convDotAVX512Kernels", "convDotFunc", k.dot)
 	g.WriteString("// convDotVecAVX512Kernels[nf-1][nt-1] forms nf×nt lane-wise filter-gradient dot products (nil: the tile does not fit the registers).\n")
 	table("convDotVecAVX512Kernels", "convDotVecFunc", k.dotVec)
+	fmt.Fprintf(g, "// convTapsOutAVX512Kernels[nf-1] accumulates taps for nf output planes and stores their valid positions.\nvar convTapsOutAVX512Kernels = []convTapsOutFunc{%s}\n\n", strings.Join(k.fwdOut, ", "))
 }

@@ -39,6 +39,10 @@ type convDotFunc func(dy *float32, dyStrideBytes int, x *float32, offs *int32, n
 // more, adding the lane sums to vectors of out (see convDotVecGo; strides in bytes).
 type convDotVecFunc func(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int)
 
+// convTapsOutFunc is convTapsFunc storing each 16-float vector's valid lanes into the output
+// planes by a table, plus an optional bias (see convTapsOutGo; strides in bytes).
+type convTapsOutFunc func(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
 // impl is one set of micro-kernels with its register tile.
 type impl struct {
 	name     string
@@ -50,6 +54,8 @@ type impl struct {
 	// convDotVec[nf-1][nt-1] is the lane-wise filter-gradient kernel (see convDotVecGo); nil
 	// entries: the tile does not fit the registers; nil table: pure Go.
 	convDotVec [][]convDotVecFunc
+	// convTapsOut[nf-1] is the tap kernel that stores into the output (see convTapsOutGo).
+	convTapsOut []convTapsOutFunc
 	// transpose writes dst[c][r] = src[r][c] for r < nrows, c < ncols (≤ 16 each), filling
 	// nstore lanes of each dst row with zeros past nrows; nil: packing in pure Go.
 	transpose func(src *float32, srcStrideBytes int, dst *float32, dstStrideBytes int, nrows, ncols, nstore int)

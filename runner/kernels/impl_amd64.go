@@ -11,6 +11,7 @@ var (
 		convTaps:    convTapsAVX512Kernels,
 		convDot:     convDotAVX512Kernels,
 		convDotVec:  convDotVecAVX512Kernels,
+		convTapsOut: convTapsOutAVX512Kernels,
 		transpose:   transposeAVX512,
 		copyRowsAsm: copyRowsAVX512,
 

@@ -105,6 +105,67 @@ func convTapsGo(nf int, out []float32, outStride int, x []float32, offs []int32,
 	}
 }
 
+// convTapsOutGo is the pure-Go convTapsOutFunc for nf output planes (yStride in floats): for
+// each vector v < 4·nblocks of 16 positions it forms acc[l] = Σ_t w[t·nf+f]·x[offs[t]+16v+l] and
+// stores the lanes l set in the low 16 bits of tbl[2v], in order, at y[f·yStride + tbl[2v+1] + k]
+// for k = 0, 1, …, each plus bias[f] when bias is not nil.
+func convTapsOutGo(nf int, y []float32, yStride int, x []float32, offs []int32, w []float32, nblocks int, tbl []int32, bias []float32) {
+	for f := 0; f < nf; f++ {
+		for v := 0; v < 4*nblocks; v++ {
+			valid := uint16(tbl[2*v])
+			if valid == 0 {
+				continue
+			}
+			var acc [16]float32
+			for t, off := range offs {
+				wt := w[t*nf+f]
+				src := x[int(off)+16*v : int(off)+16*v+16]
+				for l, xv := range src {
+					acc[l] += wt * xv
+				}
+			}
+			dst := y[f*yStride+int(tbl[2*v+1]):]
+			k := 0
+			for l, a := range acc {
+				if valid>>l&1 == 0 {
+					continue
+				}
+				if bias != nil {
+					a += bias[f]
+				}
+				dst[k] = a
+				k++
+			}
+		}
+	}
+}
+
+// outTable returns the store table of convTapsOutFunc for the first nvec vectors of a grid whose
+// rows are gridW floats wide, taking the rows×cols window at (rowOff, colOff) of the grid into an
+// output whose rows are cols floats wide.
+func outTable(nvec, gridW, rowOff, colOff, rows, cols int) []int32 {
+	tbl := make([]int32, 2*nvec)
+	for v := 0; v < nvec; v++ {
+		var valid uint32
+		first, count := -1, 0
+		for l := 0; l < 16; l++ {
+			q := 16*v + l
+			r, c := q/gridW-rowOff, q%gridW-colOff
+			if r < 0 || r >= rows || c < 0 || c >= cols {
+				continue
+			}
+			valid |= 1 << l
+			if first < 0 {
+				first = r*cols + c
+			}
+			count++
+		}
+		tbl[2*v] = int32(valid | (1<<count-1)<<16)
+		tbl[2*v+1] = int32(max(first, 0))
+	}
+	return tbl
+}
+
 // convDotGo is the pure-Go convDotFunc: out[f·outStride+t] += Σ_q dy[f·dyStride+q]·x[offs[t]+q]
 // for q < n (strides in floats).
 func convDotGo(nf int, dy []float32, dyStride int, x []float32, offs []int32, n int, out []float32, outStride int) {

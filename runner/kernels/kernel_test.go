@@ -205,6 +205,75 @@ func TestConvDotVecKernels(t *testing.T) {
 	}
 }
 
+// TestConvTapsOutKernels checks the assembly tap kernels that store through a table against the
+// pure-Go one, with and without a bias, for windows that drop columns on either side, rows above
+// and below, and a table that ends inside a block; output positions outside the window must keep
+// their NaN.
+func TestConvTapsOutKernels(t *testing.T) {
+	t.Parallel()
+	var ims []*impl
+	for _, im := range asmImpls() {
+		if im.convTapsOut != nil {
+			ims = append(ims, im)
+		}
+	}
+	if len(ims) == 0 {
+		t.Skip("no assembly convolution kernels on this CPU or build (need AVX-512F)")
+	}
+	windows := []struct{ gridW, gridH, rowOff, colOff, rows, cols int }{
+		{26, 24, 0, 0, 24, 24},
+		{28, 26, 0, 0, 26, 26},
+		{10, 8, 0, 0, 8, 8},
+		{12, 10, 1, 1, 8, 9},
+		{5, 7, 2, 0, 3, 5},
+		{17, 3, 0, 16, 3, 1},
+		{1, 70, 0, 0, 70, 1},
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, im := range ims {
+		for _, wd := range windows {
+			n := roundUp(wd.gridW*wd.gridH, 64)
+			tbl := outTable(n/16, wd.gridW, wd.rowOff, wd.colOff, wd.rows, wd.cols)
+			plane := wd.rows * wd.cols
+			x := randFloats(r, 3*n+100)
+			for nf := 1; nf <= 4; nf++ {
+				for _, ntaps := range []int{0, 1, 9} {
+					for _, withBias := range []bool{false, true} {
+						offs := make([]int32, max(1, ntaps))
+						for i := range offs {
+							offs[i] = int32(r.IntN(2*n + 100))
+						}
+						w := randFloats(r, nf*max(1, ntaps))
+						var bias []float32
+						if withBias {
+							bias = randFloats(r, nf)
+						}
+						stride := plane + 3
+						want := nanFloats(4 * stride)
+						got := nanFloats(4 * stride)
+						convTapsOutGo(nf, want, stride, x, offs[:ntaps], w, n/64, tbl, bias)
+						var bp *float32
+						if withBias {
+							bp = &bias[0]
+						}
+						im.convTapsOut[nf-1](&got[0], 4*stride, &x[0], &offs[0], &w[0], ntaps, n/64, &tbl[0], bp)
+						what := fmt.Sprintf("%s tapsOut %v nf=%d ntaps=%d bias=%v", im.name, wd, nf, ntaps, withBias)
+						for i := range want {
+							inPlane := i%stride < plane && i/stride < nf
+							if math.IsNaN(float64(want[i])) == inPlane || math.IsNaN(float64(got[i])) == inPlane {
+								t.Fatalf("%s: y[%d] = %v (Go %v): written iff inside the window", what, i, got[i], want[i])
+							}
+							if inPlane {
+								closeTo(t, fmt.Sprintf("%s y[%d]", what, i), got[i:i+1], want[i:i+1], 1e-5*float64(ntaps+1))
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestSum16 checks the pairwise reduction against a float64 sum.
 func TestSum16(t *testing.T) {
 	t.Parallel()

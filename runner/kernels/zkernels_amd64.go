@@ -334,6 +334,18 @@ func convDotVecAVX512F8T2(dy *float32, dyStrideBytes int, x *float32, offs *int3
 //go:noescape
 func convDotVecAVX512F8T3(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int)
 
+//go:noescape
+func convTapsOutAVX512F1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F4(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
 // sgemmAVX512Kernels[mr-1][nv-1] is the mr×(16·nv) AVX-512 micro-kernel.
 var sgemmAVX512Kernels = [][]sgemmKernelFunc{
 	{sgemmAVX512M1N1, sgemmAVX512M1N2},
@@ -384,3 +396,6 @@ var convDotVecAVX512Kernels = [][]convDotVecFunc{
 	{convDotVecAVX512F7T1, convDotVecAVX512F7T2, convDotVecAVX512F7T3, nil, nil, nil},
 	{convDotVecAVX512F8T1, convDotVecAVX512F8T2, convDotVecAVX512F8T3, nil, nil, nil},
 }
+
+// convTapsOutAVX512Kernels[nf-1] accumulates taps for nf output planes and stores their valid positions.
+var convTapsOutAVX512Kernels = []convTapsOutFunc{convTapsOutAVX512F1, convTapsOutAVX512F2, convTapsOutAVX512F3, convTapsOutAVX512F4}

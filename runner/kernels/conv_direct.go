@@ -356,12 +356,23 @@ func (d *DirectConv) BackwardFilter(n int, x, dy, dw []float32) {
 	checkLen(dw, g.FilterSize(), "dw")
 	dw = dw[:g.FilterSize()]
 	im := pinned(d.impl)
-	clear(d.dwv)
+	if n == 0 {
+		clear(dw)
+		return
+	}
 	hw := d.oh * d.ow
 	for b := 0; b < n; b++ {
+		// The lane sums accumulate in d.dwv from the first example on; the last reduces them.
+		mode := 0
+		if b > 0 {
+			mode |= dotVecAdd
+		}
+		if b == n-1 {
+			mode |= dotVecReduce
+		}
 		if d.compact {
 			d.fillCompact(im, x[b*in:(b+1)*in])
-			d.dotTiles(im, dy[b*out:(b+1)*out], hw, d.xcw, d.cOffs, hw)
+			d.dotTiles(im, dy[b*out:(b+1)*out], hw, d.xcw, d.cOffs, hw, dw, mode)
 			continue
 		}
 		xb := d.phases(im, n, x, b)
@@ -369,32 +380,30 @@ func (d *DirectConv) BackwardFilter(n int, x, dy, dw []float32) {
 		for f := 0; f < g.F; f++ {
 			im.copyRows(d.dyg[f*d.lf:], d.wq, dy[b*out+f*hw:], d.ow, d.oh, d.ow, 0)
 		}
-		d.dotTiles(im, d.dyg, d.lf, xb, d.xOffs, d.lf)
-	}
-	for i := range dw {
-		dw[i] = sum16(d.dwv[16*i:])
+		d.dotTiles(im, d.dyg, d.lf, xb, d.xOffs, d.lf, dw, mode)
 	}
 }
 
-// dotTiles adds to d.dwv the lane-wise dot products of the F planes of dy (dyStride floats
-// apart, n floats each) with the taps of x at offs.
-func (d *DirectConv) dotTiles(im *impl, dy []float32, dyStride int, x []float32, offs []int32, n int) {
+// dotTiles runs the lane-wise dot products of the F planes of dy (dyStride floats apart, n
+// floats each) with the taps of x at offs, accumulating into d.dwv or reducing into dw by mode.
+func (d *DirectConv) dotTiles(im *impl, dy []float32, dyStride int, x []float32, offs []int32, n int, dw []float32, mode int) {
 	g := d.g
 	taps := g.ColRows()
 	_ = dy[(g.F-1)*dyStride+n-1]
+	_ = x[int(slicesMax(offs))+n-1]
+	_ = d.dwv[16*g.F*taps-1]
+	_ = dw[g.F*taps-1]
 	for f0 := 0; f0 < g.F; f0 += d.dotNF {
 		nf := min(d.dotNF, g.F-f0)
 		for t0 := 0; t0 < taps; t0 += d.dotNT {
 			nt := min(d.dotNT, taps-t0)
 			to := offs[t0 : t0+nt]
-			acc := d.dwv[16*(f0*taps+t0):]
-			_ = acc[16*((nf-1)*taps+nt)-1]
-			_ = x[int(slicesMax(to))+n-1]
+			i := f0*taps + t0
 			if im.convDotVec != nil {
-				im.convDotVec[nf-1][nt-1](&dy[f0*dyStride], 4*dyStride, &x[0], &to[0], n/16, &acc[0], 64*taps, n%16)
+				im.convDotVec[nf-1][nt-1](&dy[f0*dyStride], 4*dyStride, &x[0], &to[0], n/16, &d.dwv[16*i], 64*taps, n%16, &dw[i], 4*taps, mode)
 				continue
 			}
-			convDotVecGo(nf, dy[f0*dyStride:], dyStride, x, to, n, acc, 16*taps)
+			convDotVecGo(nf, dy[f0*dyStride:], dyStride, x, to, n, d.dwv[16*i:], 16*taps, dw[i:], taps, mode)
 		}
 	}
 }

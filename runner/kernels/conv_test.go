@@ -154,6 +154,10 @@ func TestConvAgainstNaive(t *testing.T) {
 					dw := nanFloats(g.FilterSize())
 					cv.BackwardFilter(n, x, dy, dw)
 					closeTo(t, name+" dw", dw, wantDw, tol)
+					// One example: the first call of the batch is also its last.
+					_, wantDw1 := naiveConvBackward(g, 1, x, w, dy)
+					cv.BackwardFilter(1, x, dy, dw)
+					closeTo(t, name+" dw of one example", dw, wantDw1, tol)
 					// A second call reuses the scratch buffers and must give the same results.
 					cv.Forward(n, x, w, nil, y)
 					closeTo(t, name+" y without bias", y, naiveConv(g, n, x, w, nil), tol)

@@ -538,19 +538,21 @@ const (
 func convDotVecFits(nf, nt int) bool { return nf*nt+min(nf, nt)+2 <= 32 }
 
 // convDotVecArgs is the parameter list of the lane-wise filter-gradient kernels (64 bytes).
-const convDotVecArgs = "(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int)"
+const convDotVecArgs = "(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)"
 
 // genConvDotVec writes the kernel that forms nf×nt lane-wise dot products of dy planes with
-// shifted copies of x over nblocks blocks of 16 floats and then tail < 16 more floats, and adds
-// the 16 lane sums of each to a vector of out:
-// out[f·outStride + 16t + l] += Σ_q dy[f][q]·x[offs[t]+q] over q ≡ l (mod 16), q < 16·nblocks+tail.
-// Leaving the sums in lanes saves the horizontal reduction per call; the caller reduces once per
-// batch. The tail is read under mask K1, so nothing past it is touched. Accumulator (f, t) is
-// Z(f·nt+t). The smaller side of the tile (dy planes or x taps) is loaded into registers once per
-// block, the other side streamed through two temporaries.
+// shifted copies of x over nblocks blocks of 16 floats and then tail < 16 more floats, giving
+// each (f, t) the 16 lane sums acc[l] = Σ_q dy[f][q]·x[offs[t]+q] over q ≡ l (mod 16). Vector
+// (f, t) of out is at out + f·outStrideBytes + 64t. With mode bit 0 the vector is added to acc;
+// then with bit 1 the 16 lanes are summed (lanes l and l+8, then l and l+4, l+2, l+1) into
+// dw[f·dwStride + t], else acc is stored to the vector. Leaving the sums in lanes saves the
+// horizontal reduction on all but the last example of a batch. The tail is read under mask K1,
+// so nothing past it is touched. Accumulator (f, t) is Z(f·nt+t). The smaller side of the tile
+// (dy planes or x taps) is loaded into registers once per block, the other side streamed
+// through two temporaries.
 func genConvDotVec(a *asm, nf, nt int) string {
 	name := fmt.Sprintf("convDotVecAVX512F%dT%d", nf, nt)
-	a.text(name, 64)
+	a.text(name, 88)
 	a.op("MOVQ dy+0(FP), DI")
 	a.op("MOVQ dyStrideBytes+8(FP), SI")
 	a.op("MOVQ x+16(FP), AX")
@@ -624,11 +626,48 @@ func genConvDotVec(a *asm, nf, nt int) string {
 	a.label(name + "_store")
 	a.op("MOVQ out+40(FP), DI")
 	a.op("MOVQ outStrideBytes+48(FP), SI")
+	a.op("MOVQ mode+80(FP), R8")
+	a.op("TESTQ $1, R8")
+	a.op("JZ %s_fresh", name)
+	a.op("MOVQ DI, R9")
 	for f := 0; f < nf; f++ {
 		for t := 0; t < nt; t++ {
 			i := acc(f, t)
-			a.op("VADDPS %d(DI), Z%d, Z%d", 64*t, i, i)
-			a.op("VMOVUPS Z%d, %d(DI)", i, 64*t)
+			a.op("VADDPS %d(R9), Z%d, Z%d", 64*t, i, i)
+		}
+		if f < nf-1 {
+			a.op("ADDQ SI, R9")
+		}
+	}
+	a.label(name + "_fresh")
+	a.op("TESTQ $2, R8")
+	a.op("JNZ %s_reduce", name)
+	for f := 0; f < nf; f++ {
+		for t := 0; t < nt; t++ {
+			a.op("VMOVUPS Z%d, %d(DI)", acc(f, t), 64*t)
+		}
+		if f < nf-1 {
+			a.op("ADDQ SI, DI")
+		}
+	}
+	a.op("VZEROUPPER")
+	a.op("RET")
+	a.label(name + "_reduce")
+	a.op("MOVQ dw+64(FP), DI")
+	a.op("MOVQ dwStrideBytes+72(FP), SI")
+	tmpZ := 31
+	for f := 0; f < nf; f++ {
+		for t := 0; t < nt; t++ {
+			i := acc(f, t)
+			a.op("VEXTRACTF64X4 $1, Z%d, Y%d", i, tmpZ)
+			a.op("VADDPS Y%d, Y%d, Y%d", tmpZ, i, i)
+			a.op("VEXTRACTF32X4 $1, Y%d, X%d", i, tmpZ)
+			a.op("VADDPS X%d, X%d, X%d", tmpZ, i, i)
+			a.op("VPERMILPS $0x4E, X%d, X%d", i, tmpZ)
+			a.op("VADDPS X%d, X%d, X%d", tmpZ, i, i)
+			a.op("VPERMILPS $0xB1, X%d, X%d", i, tmpZ)
+			a.op("VADDPS X%d, X%d, X%d", tmpZ, i, i)
+			a.op("VMOVSS X%d, %d(DI)", i, 4*t)
 		}
 		if f < nf-1 {
 			a.op("ADDQ SI, DI")

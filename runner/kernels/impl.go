@@ -36,8 +36,8 @@ type convTapsFunc func(out *float32, outStrideBytes int, x *float32, offs *int32
 type convDotFunc func(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int)
 
 // convDotVecFunc forms nf×nt lane-wise dot products over nblocks blocks of 16 floats and tail
-// more, adding the lane sums to vectors of out (see convDotVecGo; strides in bytes).
-type convDotVecFunc func(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int)
+// more, and accumulates or reduces them as mode says (see convDotVecGo; strides in bytes).
+type convDotVecFunc func(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
 
 // convTapsOutFunc is convTapsFunc storing each 16-float vector's valid lanes into the output
 // planes by a table, plus an optional bias (see convTapsOutGo; strides in bytes).

@@ -182,21 +182,41 @@ func convDotGo(nf int, dy []float32, dyStride int, x []float32, offs []int32, n 
 	}
 }
 
-// convDotVecGo is the pure-Go lane-wise filter-gradient kernel: it adds to each of nf×nt vectors
-// of 16 floats the lane sums
+// Modes of the lane-wise filter-gradient kernels: add the vectors already in out (else
+// overwrite them), and reduce the vectors into dw (else store them to out).
+const (
+	dotVecAdd    = 1
+	dotVecReduce = 2
+)
+
+// convDotVecGo is the pure-Go lane-wise filter-gradient kernel: for f < nf and t < len(offs) it
+// forms the 16 lane sums
 //
-//	out[f·outStride + 16t + l] += Σ_{q ≡ l mod 16} dy[f·dyStride + q]·x[offs[t] + q]
+//	acc[l] = Σ_{q ≡ l mod 16} dy[f·dyStride + q]·x[offs[t] + q]
 //
-// over q < n (strides in floats). Nothing of dy or x past the first n floats is read.
-func convDotVecGo(nf int, dy []float32, dyStride int, x []float32, offs []int32, n int, out []float32, outStride int) {
+// over q < n (strides in floats; nothing of dy or x past the first n floats is read), adds the
+// vector out[f·outStride + 16t:][:16] to it when mode has dotVecAdd, and then sets
+// dw[f·dwStride + t] = sum16(acc) when mode has dotVecReduce, else stores acc to that vector.
+func convDotVecGo(nf int, dy []float32, dyStride int, x []float32, offs []int32, n int, out []float32, outStride int, dw []float32, dwStride int, mode int) {
 	for f := 0; f < nf; f++ {
 		d := dy[f*dyStride : f*dyStride+n]
 		for t, off := range offs {
 			src := x[int(off) : int(off)+n]
-			o := out[f*outStride+16*t : f*outStride+16*t+16]
+			var acc [16]float32
 			for q, v := range d {
-				o[q%16] += v * src[q]
+				acc[q%16] += v * src[q]
 			}
+			o := out[f*outStride+16*t : f*outStride+16*t+16]
+			if mode&dotVecAdd != 0 {
+				for l, v := range o {
+					acc[l] += v
+				}
+			}
+			if mode&dotVecReduce != 0 {
+				dw[f*dwStride+t] = sum16(acc[:])
+				continue
+			}
+			copy(o, acc[:])
 		}
 	}
 }

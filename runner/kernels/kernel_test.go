@@ -191,11 +191,17 @@ func TestConvDotVecKernels(t *testing.T) {
 						}
 					}
 					outStride := 16*nt + 16*r.IntN(3)
-					want := randFloats(r, nf*outStride)
-					got := append([]float32(nil), want...)
-					convDotVecGo(nf, dy, dyStride, x, offs, n, want, outStride)
-					kernel(&dy[0], 4*dyStride, &x[0], &offs[0], n/16, &got[0], 4*outStride, n%16)
-					closeTo(t, fmt.Sprintf("%s dotvec nf=%d nt=%d n=%d", im.name, nf, nt, n), got, want, 1e-5*float64(n/16+1))
+					dwStride := nt + r.IntN(3)
+					for mode := 0; mode < 4; mode++ {
+						want := randFloats(r, nf*outStride)
+						got := append([]float32(nil), want...)
+						wantDw := randFloats(r, nf*dwStride)
+						gotDw := append([]float32(nil), wantDw...)
+						convDotVecGo(nf, dy, dyStride, x, offs, n, want, outStride, wantDw, dwStride, mode)
+						kernel(&dy[0], 4*dyStride, &x[0], &offs[0], n/16, &got[0], 4*outStride, n%16, &gotDw[0], 4*dwStride, mode)
+						closeTo(t, fmt.Sprintf("%s dotvec nf=%d nt=%d n=%d mode=%d dw", im.name, nf, nt, n, mode), gotDw, wantDw, 1e-5*float64(n+16))
+						closeTo(t, fmt.Sprintf("%s dotvec nf=%d nt=%d n=%d mode=%d", im.name, nf, nt, n, mode), got, want, 1e-5*float64(n/16+1))
+					}
 				}
 			}
 		}

@@ -16,7 +16,7 @@ type DirectConv struct {
 	hq, wq int
 	xph    []float32
 	xOffs  []int32
-	lf     int       // output grid length oh·wq, rounded up to a multiple of 64
+	lf     int       // output grid length oh·wq, rounded up to a multiple of 16
 	dyg    []float32 // output gradient on the output grid, F planes of lf (filter gradient)
 
 	// inPlace says the phase planes are the input planes themselves (stride 1, no padding), so
@@ -41,7 +41,7 @@ type DirectConv struct {
 	hg, wg int
 	dym    []float32
 	dOffs  []int32
-	lb     int // input-gradient grid length (H+PadTop+PadBottom)·wg, rounded up to 64
+	lb     int // input-gradient grid length (H+PadTop+PadBottom)·wg, rounded up to 16
 
 	impl *impl // nil: the active implementation (tests pin one)
 
@@ -85,7 +85,7 @@ func newDirectConv(g ConvGeom, compact bool) *DirectConv {
 	sh, sw := g.StrideH, g.StrideW
 	hp, wp := g.H+g.PadTop+g.PadBottom, g.W+g.PadLeft+g.PadRight
 	d.hq, d.wq = (hp+sh-1)/sh, (wp+sw-1)/sw
-	d.lf = roundUp(d.oh*d.wq, 64)
+	d.lf = roundUp(d.oh*d.wq, 16)
 	plane := d.hq * d.wq
 	maxOff := 0
 	for c := 0; c < g.C; c++ {
@@ -120,7 +120,7 @@ func newDirectConv(g ConvGeom, compact bool) *DirectConv {
 	d.dyg = alignedFloats(g.F * d.lf)
 
 	d.hg, d.wg = hp+g.KH-1, wp+g.KW-1
-	d.lb = roundUp(hp*d.wg, 64)
+	d.lb = roundUp(hp*d.wg, 16)
 	maxOff = 0
 	for f := 0; f < g.F; f++ {
 		for kh := 0; kh < g.KH; kh++ {
@@ -232,9 +232,10 @@ func (d *DirectConv) fillPhases(im *impl, img []float32) {
 }
 
 // groupTaps computes nout output planes (plane floats each, contiguous in y) in groups of four
-// whose tap-major weights start at w[o0·len(offs)], over n grid positions (a multiple of 64)
-// whose store table is tbl, adding bias (nil or nout entries): each group over every block, or,
-// when blockOuter, every group over one block before the next.
+// whose tap-major weights start at w[o0·len(offs)], over n grid positions (a multiple of 16)
+// whose store table is tbl, adding bias (nil or nout entries): each group over every block of
+// 64 positions and then the remaining vectors, or, when blockOuter, every group over one block
+// before the next.
 func groupTaps(im *impl, blockOuter bool, nout int, y []float32, plane int, x []float32, offs []int32, w []float32, n int, tbl []int32, bias []float32) {
 	ntaps := len(offs)
 	_ = y[nout*plane-1]
@@ -244,31 +245,38 @@ func groupTaps(im *impl, blockOuter bool, nout int, y []float32, plane int, x []
 	if bias != nil {
 		_ = bias[nout-1]
 	}
-	group := func(o0, q, nblocks int) {
+	// group runs output planes o0… over nblocks blocks of nv vectors from grid position q.
+	group := func(o0, q, nv, nblocks int) {
 		nf := min(4, nout-o0)
 		if im.convTapsOut == nil {
 			var b []float32
 			if bias != nil {
 				b = bias[o0:]
 			}
-			convTapsOutGo(nf, y[o0*plane:], plane, x[q:], offs, w[o0*ntaps:], nblocks, tbl[q/8:], b)
+			convTapsOutGo(nf, y[o0*plane:], plane, x[q:], offs, w[o0*ntaps:], nv*nblocks, tbl[q/8:], b)
 			return
 		}
 		var bp *float32
 		if bias != nil {
 			bp = &bias[o0]
 		}
-		im.convTapsOut[nf-1](&y[o0*plane], 4*plane, &x[q], &offs[0], &w[o0*ntaps], ntaps, nblocks, &tbl[q/8], bp)
+		im.convTapsOut[nf-1][nv-1](&y[o0*plane], 4*plane, &x[q], &offs[0], &w[o0*ntaps], ntaps, nblocks, &tbl[q/8], bp)
 	}
+	full, rest := n/64, n%64/16
 	if !blockOuter {
 		for o0 := 0; o0 < nout; o0 += 4 {
-			group(o0, 0, n/64)
+			if full > 0 {
+				group(o0, 0, 4, full)
+			}
+			if rest > 0 {
+				group(o0, 64*full, rest, 1)
+			}
 		}
 		return
 	}
 	for q := 0; q < n; q += 64 {
 		for o0 := 0; o0 < nout; o0 += 4 {
-			group(o0, q, 1)
+			group(o0, q, min(4, (n-q)/16), 1)
 		}
 	}
 }

@@ -377,14 +377,18 @@ func genConvFwd(a *asm, nf int) string {
 // convTapsOutArgs is the parameter list of the tap kernels that store into the output (72 bytes).
 const convTapsOutArgs = "(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)"
 
-// genConvTapsOut writes the tap kernel of genConvFwd that stores the valid positions of each
-// 16-float vector straight into the output planes instead of a grid: entry v of tbl (two int32
+// genConvTapsOut writes the tap kernel of genConvFwd over blocks of nv vectors of 16 floats (nv
+// = 4 for whole blocks, fewer for the last one) that stores the valid positions of each
+// vector straight into the output planes instead of a grid: entry v of tbl (two int32
 // per vector of the block sequence) holds the vector's valid-lane mask in its low 16 bits, the
 // mask of as many low lanes in its high 16 bits, and the output index of its first valid lane;
 // the valid lanes are compressed (VCOMPRESSPS) and stored there. Plane f's output is y +
 // f·yStrideBytes; bias, when not nil, adds bias[f] to plane f before the store.
-func genConvTapsOut(a *asm, nf int) string {
+func genConvTapsOut(a *asm, nf, nv int) string {
 	name := fmt.Sprintf("convTapsOutAVX512F%d", nf)
+	if nv < 4 {
+		name += fmt.Sprintf("V%d", nv)
+	}
 	a.text(name, 72)
 	a.op("MOVQ y+0(FP), DI")
 	a.op("MOVQ yStrideBytes+8(FP), SI")
@@ -400,10 +404,10 @@ func genConvTapsOut(a *asm, nf int) string {
 	plane := []string{"DI", "DX", "R10", "SI"}
 	a.op("TESTQ CX, CX")
 	a.op("JZ %s_done", name)
-	acc := func(f, v int) string { return fmt.Sprintf("Z%d", 4*f+v) }
+	acc := func(f, v int) string { return fmt.Sprintf("Z%d", nv*f+v) }
 	a.label(name + "_block")
 	for f := 0; f < nf; f++ {
-		for v := 0; v < 4; v++ {
+		for v := 0; v < nv; v++ {
 			a.op("VPXORD %s, %s, %s", acc(f, v), acc(f, v), acc(f, v))
 		}
 	}
@@ -414,12 +418,12 @@ func genConvTapsOut(a *asm, nf int) string {
 	a.op("JZ %s_store", name)
 	a.label(name + "_tap")
 	a.op("MOVLQSX (R12), R13")
-	for v := 0; v < 4; v++ {
+	for v := 0; v < nv; v++ {
 		a.op("VMOVUPS %d(AX)(R13*4), Z%d", 64*v, 16+v)
 	}
 	for f := 0; f < nf; f++ {
 		a.op("VBROADCASTSS %d(R14), Z20", 4*f)
-		for v := 0; v < 4; v++ {
+		for v := 0; v < nv; v++ {
 			a.op("VFMADD231PS Z%d, Z20, %s", 16+v, acc(f, v))
 		}
 	}
@@ -431,12 +435,12 @@ func genConvTapsOut(a *asm, nf int) string {
 	a.op("TESTQ BX, BX")
 	a.op("JZ %s_nobias", name)
 	for f := 0; f < nf; f++ {
-		for v := 0; v < 4; v++ {
+		for v := 0; v < nv; v++ {
 			a.op("VADDPS.BCST %d(BX), %s, %s", 4*f, acc(f, v), acc(f, v))
 		}
 	}
 	a.label(name + "_nobias")
-	for v := 0; v < 4; v++ {
+	for v := 0; v < nv; v++ {
 		a.op("KMOVW %d(R8), K2", 8*v)
 		a.op("KMOVW %d(R8), K3", 8*v+2)
 		a.op("MOVLQSX %d(R8), R9", 8*v+4)
@@ -445,8 +449,8 @@ func genConvTapsOut(a *asm, nf int) string {
 			a.op("VMOVUPS Z21, K3, (%s)(R9*4)", plane[f])
 		}
 	}
-	a.op("ADDQ $256, AX")
-	a.op("ADDQ $32, R8")
+	a.op("ADDQ $%d, AX", 64*nv)
+	a.op("ADDQ $%d, R8", 8*nv)
 	a.op("DECQ CX")
 	a.op("JNZ %s_block", name)
 	a.label(name + "_done")
@@ -1425,7 +1429,7 @@ type kernelNames struct {
 	avx512, avx2, dot [][]string
 	fwd               []string
 	dotVec            [][]string
-	fwdOut            []string
+	fwdOut            [][]string
 }
 
 // genKernels writes every kernel to s and declares each with decl.
@@ -1494,11 +1498,15 @@ func genKernels(s *asm, decl func(name, args string)) kernelNames {
 		}
 		dotVec = append(dotVec, row)
 	}
-	var fwdOut []string
+	var fwdOut [][]string
 	for nf := 1; nf <= convNF; nf++ {
-		n := genConvTapsOut(s, nf)
-		decl(n, convTapsOutArgs)
-		fwdOut = append(fwdOut, n)
+		var row []string
+		for nv := 1; nv <= 4; nv++ {
+			n := genConvTapsOut(s, nf, nv)
+			decl(n, convTapsOutArgs)
+			row = append(row, n)
+		}
+		fwdOut = append(fwdOut, row)
 	}
 	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd, dotVec: dotVec, fwdOut: fwdOut}
 }
@@ -1521,5 +1529,6 @@ func writeTables(g *strings.Builder, k kernelNames) {
 	table("convDotAVX512Kernels", "convDotFunc", k.dot)
 	g.WriteString("// convDotVecAVX512Kernels[nf-1][nt-1] forms nf×nt lane-wise filter-gradient dot products (nil: the tile does not fit the registers).\n")
 	table("convDotVecAVX512Kernels", "convDotVecFunc", k.dotVec)
-	fmt.Fprintf(g, "// convTapsOutAVX512Kernels[nf-1] accumulates taps for nf output planes and stores their valid positions.\nvar convTapsOutAVX512Kernels = []convTapsOutFunc{%s}\n\n", strings.Join(k.fwdOut, ", "))
+	g.WriteString("// convTapsOutAVX512Kernels[nf-1][nv-1] accumulates taps for nf output planes over blocks of nv vectors and stores their valid positions.\n")
+	table("convTapsOutAVX512Kernels", "convTapsOutFunc", k.fwdOut)
 }

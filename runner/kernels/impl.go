@@ -54,8 +54,9 @@ type impl struct {
 	// convDotVec[nf-1][nt-1] is the lane-wise filter-gradient kernel (see convDotVecGo); nil
 	// entries: the tile does not fit the registers; nil table: pure Go.
 	convDotVec [][]convDotVecFunc
-	// convTapsOut[nf-1] is the tap kernel that stores into the output (see convTapsOutGo).
-	convTapsOut []convTapsOutFunc
+	// convTapsOut[nf-1][nv-1] is the tap kernel over blocks of nv vectors that stores into the
+	// output (see convTapsOutGo).
+	convTapsOut [][]convTapsOutFunc
 	// transpose writes dst[c][r] = src[r][c] for r < nrows, c < ncols (≤ 16 each), filling
 	// nstore lanes of each dst row with zeros past nrows; nil: packing in pure Go.
 	transpose func(src *float32, srcStrideBytes int, dst *float32, dstStrideBytes int, nrows, ncols, nstore int)

@@ -106,12 +106,12 @@ func convTapsGo(nf int, out []float32, outStride int, x []float32, offs []int32,
 }
 
 // convTapsOutGo is the pure-Go convTapsOutFunc for nf output planes (yStride in floats): for
-// each vector v < 4·nblocks of 16 positions it forms acc[l] = Σ_t w[t·nf+f]·x[offs[t]+16v+l] and
+// each vector v < nvec of 16 positions it forms acc[l] = Σ_t w[t·nf+f]·x[offs[t]+16v+l] and
 // stores the lanes l set in the low 16 bits of tbl[2v], in order, at y[f·yStride + tbl[2v+1] + k]
 // for k = 0, 1, …, each plus bias[f] when bias is not nil.
-func convTapsOutGo(nf int, y []float32, yStride int, x []float32, offs []int32, w []float32, nblocks int, tbl []int32, bias []float32) {
+func convTapsOutGo(nf int, y []float32, yStride int, x []float32, offs []int32, w []float32, nvec int, tbl []int32, bias []float32) {
 	for f := 0; f < nf; f++ {
-		for v := 0; v < 4*nblocks; v++ {
+		for v := 0; v < nvec; v++ {
 			valid := uint16(tbl[2*v])
 			if valid == 0 {
 				continue

@@ -238,7 +238,7 @@ func TestConvTapsOutKernels(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	for _, im := range ims {
 		for _, wd := range windows {
-			n := roundUp(wd.gridW*wd.gridH, 64)
+			n := roundUp(wd.gridW*wd.gridH, 16)
 			tbl := outTable(n/16, wd.gridW, wd.rowOff, wd.colOff, wd.rows, wd.cols)
 			plane := wd.rows * wd.cols
 			x := randFloats(r, 3*n+100)
@@ -257,12 +257,18 @@ func TestConvTapsOutKernels(t *testing.T) {
 						stride := plane + 3
 						want := nanFloats(4 * stride)
 						got := nanFloats(4 * stride)
-						convTapsOutGo(nf, want, stride, x, offs[:ntaps], w, n/64, tbl, bias)
+						convTapsOutGo(nf, want, stride, x, offs[:ntaps], w, n/16, tbl, bias)
 						var bp *float32
 						if withBias {
 							bp = &bias[0]
 						}
-						im.convTapsOut[nf-1](&got[0], 4*stride, &x[0], &offs[0], &w[0], ntaps, n/64, &tbl[0], bp)
+						// Whole blocks of four vectors, then the rest with the kernel of as many.
+						if full := n / 64; full > 0 {
+							im.convTapsOut[nf-1][3](&got[0], 4*stride, &x[0], &offs[0], &w[0], ntaps, full, &tbl[0], bp)
+						}
+						if rest := n % 64 / 16; rest > 0 {
+							im.convTapsOut[nf-1][rest-1](&got[0], 4*stride, &x[n/64*64], &offs[0], &w[0], ntaps, 1, &tbl[n/64*8], bp)
+						}
 						what := fmt.Sprintf("%s tapsOut %v nf=%d ntaps=%d bias=%v", im.name, wd, nf, ntaps, withBias)
 						for i := range want {
 							inPlane := i%stride < plane && i/stride < nf

@@ -335,13 +335,49 @@ func convDotVecAVX512F8T2(dy *float32, dyStrideBytes int, x *float32, offs *int3
 func convDotVecAVX512F8T3(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
 
 //go:noescape
+func convTapsOutAVX512F1V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F1V2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F1V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
 func convTapsOutAVX512F1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F2V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F2V2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F2V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
 
 //go:noescape
 func convTapsOutAVX512F2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
 
 //go:noescape
+func convTapsOutAVX512F3V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F3V2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F3V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
 func convTapsOutAVX512F3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F4V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F4V2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F4V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
 
 //go:noescape
 func convTapsOutAVX512F4(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
@@ -397,5 +433,10 @@ var convDotVecAVX512Kernels = [][]convDotVecFunc{
 	{convDotVecAVX512F8T1, convDotVecAVX512F8T2, convDotVecAVX512F8T3, nil, nil, nil},
 }
 
-// convTapsOutAVX512Kernels[nf-1] accumulates taps for nf output planes and stores their valid positions.
-var convTapsOutAVX512Kernels = []convTapsOutFunc{convTapsOutAVX512F1, convTapsOutAVX512F2, convTapsOutAVX512F3, convTapsOutAVX512F4}
+// convTapsOutAVX512Kernels[nf-1][nv-1] accumulates taps for nf output planes over blocks of nv vectors and stores their valid positions.
+var convTapsOutAVX512Kernels = [][]convTapsOutFunc{
+	{convTapsOutAVX512F1V1, convTapsOutAVX512F1V2, convTapsOutAVX512F1V3, convTapsOutAVX512F1},
+	{convTapsOutAVX512F2V1, convTapsOutAVX512F2V2, convTapsOutAVX512F2V3, convTapsOutAVX512F2},
+	{convTapsOutAVX512F3V1, convTapsOutAVX512F3V2, convTapsOutAVX512F3V3, convTapsOutAVX512F3},
+	{convTapsOutAVX512F4V1, convTapsOutAVX512F4V2, convTapsOutAVX512F4V3, convTapsOutAVX512F4},
+}

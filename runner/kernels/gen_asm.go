@@ -377,18 +377,23 @@ func genConvFwd(a *asm, nf int) string {
 // convTapsOutArgs is the parameter list of the tap kernels that store into the output (72 bytes).
 const convTapsOutArgs = "(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)"
 
-// genConvTapsOut writes the tap kernel of genConvFwd over blocks of nv vectors of 16 floats (nv
-// = 4 for whole blocks, fewer for the last one) that stores the valid positions of each
-// vector straight into the output planes instead of a grid: entry v of tbl (two int32
-// per vector of the block sequence) holds the vector's valid-lane mask in its low 16 bits, the
-// mask of as many low lanes in its high 16 bits, and the output index of its first valid lane;
-// the valid lanes are compressed (VCOMPRESSPS) and stored there. Plane f's output is y +
-// f·yStrideBytes; bias, when not nil, adds bias[f] to plane f before the store.
+// convTapsOutNF is the most output planes per call of the tap kernels that store into the
+// output; convTapsOutFits says which tiles of nf planes × nv vectors are generated (their
+// accumulators, nv x vectors, a broadcast and a temporary fit the 32 zmm registers).
+const convTapsOutNF = 8
+
+func convTapsOutFits(nf, nv int) bool { return nv <= 4 && nf*nv <= 24 }
+
+// genConvTapsOut writes the tap kernel of genConvFwd for nf output planes over blocks of nv
+// vectors of 16 floats that stores the valid positions of each vector straight into the output
+// planes instead of a grid: entry v of tbl (two int32 per vector of the block sequence) holds the
+// vector's valid-lane mask in its low 16 bits, the mask of as many low lanes in its high 16 bits,
+// and the output index of its first valid lane; the valid lanes are compressed (VCOMPRESSPS) and
+// stored there. Plane f's output is y + f·yStrideBytes; bias, when not nil, adds bias[f] to plane
+// f before the store. Accumulator (f, v) is Z(nv·f+v), Z24–Z27 hold x, Z28 the broadcast
+// weight, Z29 the compressed vector.
 func genConvTapsOut(a *asm, nf, nv int) string {
-	name := fmt.Sprintf("convTapsOutAVX512F%d", nf)
-	if nv < 4 {
-		name += fmt.Sprintf("V%d", nv)
-	}
+	name := fmt.Sprintf("convTapsOutAVX512F%dV%d", nf, nv)
 	a.text(name, 72)
 	a.op("MOVQ y+0(FP), DI")
 	a.op("MOVQ yStrideBytes+8(FP), SI")
@@ -396,12 +401,8 @@ func genConvTapsOut(a *asm, nf, nv int) string {
 	a.op("MOVQ nblocks+48(FP), CX")
 	a.op("MOVQ tbl+56(FP), R8")
 	a.op("MOVQ bias+64(FP), BX")
-	// Output plane bases: DI, DX, R10, SI for planes 0–3.
 	a.op("LEAQ (DI)(SI*1), DX")
 	a.op("LEAQ (DI)(SI*2), R10")
-	a.op("LEAQ (SI)(SI*2), SI")
-	a.op("ADDQ DI, SI")
-	plane := []string{"DI", "DX", "R10", "SI"}
 	a.op("TESTQ CX, CX")
 	a.op("JZ %s_done", name)
 	acc := func(f, v int) string { return fmt.Sprintf("Z%d", nv*f+v) }
@@ -419,12 +420,12 @@ func genConvTapsOut(a *asm, nf, nv int) string {
 	a.label(name + "_tap")
 	a.op("MOVLQSX (R12), R13")
 	for v := 0; v < nv; v++ {
-		a.op("VMOVUPS %d(AX)(R13*4), Z%d", 64*v, 16+v)
+		a.op("VMOVUPS %d(AX)(R13*4), Z%d", 64*v, 24+v)
 	}
 	for f := 0; f < nf; f++ {
-		a.op("VBROADCASTSS %d(R14), Z20", 4*f)
+		a.op("VBROADCASTSS %d(R14), Z28", 4*f)
 		for v := 0; v < nv; v++ {
-			a.op("VFMADD231PS Z%d, Z20, %s", 16+v, acc(f, v))
+			a.op("VFMADD231PS Z%d, Z28, %s", 24+v, acc(f, v))
 		}
 	}
 	a.op("ADDQ $4, R12")
@@ -440,13 +441,34 @@ func genConvTapsOut(a *asm, nf, nv int) string {
 		}
 	}
 	a.label(name + "_nobias")
+	// Output plane bases: DI, DX, R10 for planes 0–2 (set once), R11 for plane 3, R12 for plane
+	// 4, and R13 computed from R12 for planes 5–7 (the tap loop's registers are free here).
+	if nf > 3 {
+		a.op("LEAQ (SI)(SI*2), R11")
+		a.op("ADDQ DI, R11")
+	}
+	if nf > 4 {
+		a.op("LEAQ (DI)(SI*4), R12")
+	}
+	plane := func(f int) string {
+		switch f {
+		case 5:
+			a.op("LEAQ (R12)(SI*1), R13")
+		case 6:
+			a.op("LEAQ (R12)(SI*2), R13")
+		case 7:
+			a.op("LEAQ (SI)(SI*2), R13")
+			a.op("ADDQ R12, R13")
+		}
+		return []string{"DI", "DX", "R10", "R11", "R12", "R13", "R13", "R13"}[f]
+	}
 	for v := 0; v < nv; v++ {
 		a.op("KMOVW %d(R8), K2", 8*v)
 		a.op("KMOVW %d(R8), K3", 8*v+2)
 		a.op("MOVLQSX %d(R8), R9", 8*v+4)
 		for f := 0; f < nf; f++ {
-			a.op("VCOMPRESSPS %s, K2, Z21", acc(f, v))
-			a.op("VMOVUPS Z21, K3, (%s)(R9*4)", plane[f])
+			a.op("VCOMPRESSPS %s, K2, Z29", acc(f, v))
+			a.op("VMOVUPS Z29, K3, (%s)(R9*4)", plane(f))
 		}
 	}
 	a.op("ADDQ $%d, AX", 64*nv)
@@ -1499,9 +1521,13 @@ func genKernels(s *asm, decl func(name, args string)) kernelNames {
 		dotVec = append(dotVec, row)
 	}
 	var fwdOut [][]string
-	for nf := 1; nf <= convNF; nf++ {
+	for nf := 1; nf <= convTapsOutNF; nf++ {
 		var row []string
 		for nv := 1; nv <= 4; nv++ {
+			if !convTapsOutFits(nf, nv) {
+				row = append(row, "nil")
+				continue
+			}
 			n := genConvTapsOut(s, nf, nv)
 			decl(n, convTapsOutArgs)
 			row = append(row, n)

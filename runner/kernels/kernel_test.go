@@ -242,7 +242,7 @@ func TestConvTapsOutKernels(t *testing.T) {
 			tbl := outTable(n/16, wd.gridW, wd.rowOff, wd.colOff, wd.rows, wd.cols)
 			plane := wd.rows * wd.cols
 			x := randFloats(r, 3*n+100)
-			for nf := 1; nf <= 4; nf++ {
+			for nf := 1; nf <= len(im.convTapsOut); nf++ {
 				for _, ntaps := range []int{0, 1, 9} {
 					for _, withBias := range []bool{false, true} {
 						offs := make([]int32, max(1, ntaps))
@@ -255,23 +255,28 @@ func TestConvTapsOutKernels(t *testing.T) {
 							bias = randFloats(r, nf)
 						}
 						stride := plane + 3
-						want := nanFloats(4 * stride)
-						got := nanFloats(4 * stride)
+						want := nanFloats(nf * stride)
+						got := nanFloats(nf * stride)
 						convTapsOutGo(nf, want, stride, x, offs[:ntaps], w, n/16, tbl, bias)
 						var bp *float32
 						if withBias {
 							bp = &bias[0]
 						}
-						// Whole blocks of four vectors, then the rest with the kernel of as many.
-						if full := n / 64; full > 0 {
-							im.convTapsOut[nf-1][3](&got[0], 4*stride, &x[0], &offs[0], &w[0], ntaps, full, &tbl[0], bp)
+						// Whole blocks of the widest tile, then the rest with the kernel of as many
+						// vectors.
+						bv := 4
+						for im.convTapsOut[nf-1][bv-1] == nil {
+							bv--
 						}
-						if rest := n % 64 / 16; rest > 0 {
-							im.convTapsOut[nf-1][rest-1](&got[0], 4*stride, &x[n/64*64], &offs[0], &w[0], ntaps, 1, &tbl[n/64*8], bp)
+						if full := n / 16 / bv; full > 0 {
+							im.convTapsOut[nf-1][bv-1](&got[0], 4*stride, &x[0], &offs[0], &w[0], ntaps, full, &tbl[0], bp)
+						}
+						if q, rest := n/16/bv*bv*16, n/16%bv; rest > 0 {
+							im.convTapsOut[nf-1][rest-1](&got[0], 4*stride, &x[q], &offs[0], &w[0], ntaps, 1, &tbl[q/8], bp)
 						}
 						what := fmt.Sprintf("%s tapsOut %v nf=%d ntaps=%d bias=%v", im.name, wd, nf, ntaps, withBias)
 						for i := range want {
-							inPlane := i%stride < plane && i/stride < nf
+							inPlane := i%stride < plane
 							if math.IsNaN(float64(want[i])) == inPlane || math.IsNaN(float64(got[i])) == inPlane {
 								t.Fatalf("%s: y[%d] = %v (Go %v): written iff inside the window", what, i, got[i], want[i])
 							}

@@ -344,7 +344,7 @@ func convTapsOutAVX512F1V2(y *float32, yStrideBytes int, x *float32, offs *int32
 func convTapsOutAVX512F1V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
 
 //go:noescape
-func convTapsOutAVX512F1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+func convTapsOutAVX512F1V4(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
 
 //go:noescape
 func convTapsOutAVX512F2V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
@@ -356,7 +356,7 @@ func convTapsOutAVX512F2V2(y *float32, yStrideBytes int, x *float32, offs *int32
 func convTapsOutAVX512F2V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
 
 //go:noescape
-func convTapsOutAVX512F2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+func convTapsOutAVX512F2V4(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
 
 //go:noescape
 func convTapsOutAVX512F3V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
@@ -368,7 +368,7 @@ func convTapsOutAVX512F3V2(y *float32, yStrideBytes int, x *float32, offs *int32
 func convTapsOutAVX512F3V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
 
 //go:noescape
-func convTapsOutAVX512F3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+func convTapsOutAVX512F3V4(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
 
 //go:noescape
 func convTapsOutAVX512F4V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
@@ -380,7 +380,49 @@ func convTapsOutAVX512F4V2(y *float32, yStrideBytes int, x *float32, offs *int32
 func convTapsOutAVX512F4V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
 
 //go:noescape
-func convTapsOutAVX512F4(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+func convTapsOutAVX512F4V4(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F5V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F5V2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F5V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F5V4(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F6V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F6V2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F6V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F6V4(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F7V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F7V2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F7V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F8V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F8V2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F8V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
 
 // sgemmAVX512Kernels[mr-1][nv-1] is the mr×(16·nv) AVX-512 micro-kernel.
 var sgemmAVX512Kernels = [][]sgemmKernelFunc{
@@ -435,8 +477,12 @@ var convDotVecAVX512Kernels = [][]convDotVecFunc{
 
 // convTapsOutAVX512Kernels[nf-1][nv-1] accumulates taps for nf output planes over blocks of nv vectors and stores their valid positions.
 var convTapsOutAVX512Kernels = [][]convTapsOutFunc{
-	{convTapsOutAVX512F1V1, convTapsOutAVX512F1V2, convTapsOutAVX512F1V3, convTapsOutAVX512F1},
-	{convTapsOutAVX512F2V1, convTapsOutAVX512F2V2, convTapsOutAVX512F2V3, convTapsOutAVX512F2},
-	{convTapsOutAVX512F3V1, convTapsOutAVX512F3V2, convTapsOutAVX512F3V3, convTapsOutAVX512F3},
-	{convTapsOutAVX512F4V1, convTapsOutAVX512F4V2, convTapsOutAVX512F4V3, convTapsOutAVX512F4},
+	{convTapsOutAVX512F1V1, convTapsOutAVX512F1V2, convTapsOutAVX512F1V3, convTapsOutAVX512F1V4},
+	{convTapsOutAVX512F2V1, convTapsOutAVX512F2V2, convTapsOutAVX512F2V3, convTapsOutAVX512F2V4},
+	{convTapsOutAVX512F3V1, convTapsOutAVX512F3V2, convTapsOutAVX512F3V3, convTapsOutAVX512F3V4},
+	{convTapsOutAVX512F4V1, convTapsOutAVX512F4V2, convTapsOutAVX512F4V3, convTapsOutAVX512F4V4},
+	{convTapsOutAVX512F5V1, convTapsOutAVX512F5V2, convTapsOutAVX512F5V3, convTapsOutAVX512F5V4},
+	{convTapsOutAVX512F6V1, convTapsOutAVX512F6V2, convTapsOutAVX512F6V3, convTapsOutAVX512F6V4},
+	{convTapsOutAVX512F7V1, convTapsOutAVX512F7V2, convTapsOutAVX512F7V3, nil},
+	{convTapsOutAVX512F8V1, convTapsOutAVX512F8V2, convTapsOutAVX512F8V3, nil},
 }

@@ -236,8 +236,10 @@ func TestNewConv2DChoice(t *testing.T) {
 		{"n2", conv3(2, 12, 4), "direct direct direct"},
 		{"n32 first layer", conv3(1, 28, 32), "direct direct direct"},
 		{"n32 26x26", conv3(32, 26, 64), "direct direct direct"},
-		{"n32 12x12", conv3(32, 12, 64), "direct im2col im2col"},
-		{"n32 10x10", conv3(64, 10, 64), "im2col im2col im2col"},
+		{"n32 12x12", conv3(32, 12, 64), "direct direct im2col"},
+		{"n32 10x10", conv3(64, 10, 64), "direct direct im2col"},
+		{"n32 11x11", conv3(64, 11, 64), "direct direct im2col"},
+		{"n32 13x13", conv3(64, 13, 64), "direct direct direct"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

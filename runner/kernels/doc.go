@@ -81,10 +81,10 @@
 // each input plane, OutW wide) so that the output gradient is read in place. All passes support
 // any stride and asymmetric padding.
 //
-// Direct convolution wins with few channels; im2col + Sgemm wins on small outputs with many
-// channels, where the direct kernels' per-call and reduction overheads are no longer hidden.
-// NewConv2D encodes that crossover pass by pass (im2col when C·F ≥ 1024 and the output plane has
-// at most 64 positions, at most 100 for the backward passes); without the AVX-512 kernels it
+// Direct convolution wins with few channels; im2col + Sgemm wins the filter gradient of small
+// outputs with many channels, where the direct dot products are short and many. NewConv2D
+// encodes that crossover pass by pass (im2col for the filter gradient when C·F ≥ 1024 and the
+// output plane has at most 100 positions, direct otherwise); without the AVX-512 kernels it
 // returns Im2colConv. go test -bench 'BenchmarkConv$' ./runner/kernels/ measures both on the
 // machine at hand.
 //

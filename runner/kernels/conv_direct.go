@@ -54,16 +54,29 @@ type DirectConv struct {
 	wt         []float32 // weights of one pass, tap-major
 }
 
-// compactMinFilters is the least number of filters for which the filter gradient runs on the
-// width-compact planes (where StrideW is 1): filling them costs KW copies of the input per
-// example, which only enough filters amortise against the grid's dy copy and dropped columns
-// (measured with BenchmarkConv: with 32 or more filters compact is faster by 7–55%, with 16 or
-// fewer slower by 8–27%).
-const compactMinFilters = 32
-
 // NewDirectConv returns a DirectConv for g with its scratch buffers; it panics if g is invalid.
 func NewDirectConv(g ConvGeom) *DirectConv {
-	return newDirectConv(g, g.StrideW == 1 && g.F >= compactMinFilters)
+	g.mustValidate()
+	return newDirectConv(g, g.StrideW == 1 && compactCheaper(g))
+}
+
+// compactCheaper reports whether the filter gradient of g (StrideW 1) is cheaper on the
+// width-compact planes than on the grid, by a cost model fitted to BenchmarkConv: about 5 cycles
+// per row copied (compact fills C·StrideH·KW planes of ⌈padded H/StrideH⌉ rows per example, the
+// grid copies F planes of dy, OutH rows each) and half a cycle per 16-float FMA of the dot
+// products (over ⌈OutH·OutW/16⌉ vectors on the compact planes, ⌈OutH·W'/16⌉ on the grid, W' the
+// padded input width). It picks the faster on every layer of convBenchShapes, measured at batch
+// 16 (a training chunk): compact 1.2–1.9× faster on first layers of 8 or more filters and 3–10%
+// on CNN1 n=32's and CNN2 n=32's 24×24 layers, the grid 1.1–1.3× faster with as many filters
+// as channels up to 16 (12×12×32 → 10×10×64 is a tie).
+func compactCheaper(g ConvGeom) bool {
+	oh, ow := g.OutH(), g.OutW()
+	hq := (g.H + g.PadTop + g.PadBottom + g.StrideH - 1) / g.StrideH
+	wp := g.W + g.PadLeft + g.PadRight
+	taps := g.ColRows()
+	grid := 10*g.F*oh + g.F*taps*((oh*wp+15)/16)
+	compact := 10*g.C*g.StrideH*g.KW*hq + g.F*taps*((oh*ow+15)/16)
+	return compact < grid
 }
 
 // newDirectConv is NewDirectConv with the filter gradient on the width-compact planes or not

@@ -263,3 +263,33 @@ func TestNewConv2DChoice(t *testing.T) {
 		})
 	}
 }
+
+// TestCompactCheaper pins down which filter gradients run on the width-compact planes.
+func TestCompactCheaper(t *testing.T) {
+	t.Parallel()
+	conv3 := func(c, hw, f int) ConvGeom {
+		return ConvGeom{C: c, H: hw, W: hw, F: f, KH: 3, KW: 3, StrideH: 1, StrideW: 1}
+	}
+	tests := []struct {
+		name string
+		g    ConvGeom
+		want bool
+	}{
+		{"n2 first layer", conv3(1, 28, 2), false},
+		{"n8 first layer", conv3(1, 28, 8), true},
+		{"n32 first layer", conv3(1, 28, 32), true},
+		{"n8 second layer", conv3(8, 26, 8), false},
+		{"n16 second layer", conv3(16, 26, 16), false},
+		{"n32 second layer", conv3(32, 26, 32), true},
+		{"cnn1 n32 second layer", conv3(32, 26, 64), true},
+		{"n2 8x8", conv3(4, 10, 4), false},
+	}
+	for _, tc := range tests {
+		if got := compactCheaper(tc.g); got != tc.want {
+			t.Errorf("%s: compactCheaper(%v) = %v, want %v", tc.name, tc.g, got, tc.want)
+		}
+		if d := NewDirectConv(tc.g); d.compact != tc.want {
+			t.Errorf("%s: NewDirectConv(%v).compact = %v, want %v", tc.name, tc.g, d.compact, tc.want)
+		}
+	}
+}

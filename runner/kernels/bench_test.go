@@ -160,7 +160,8 @@ func BenchmarkMicroKernel(b *testing.B) {
 }
 
 // convBenchShapes are the convolutions of the CNN sweeps at batch 128: CNN2 at n=2 and n=32
-// (valid 3×3 convolutions; pooling between the second and third) and CNN1's second layer at n=32.
+// (valid 3×3 convolutions; pooling between the second and third), its first two layers at n=4,
+// 8 and 16, and CNN1's second layer at n=32.
 var convBenchShapes = []struct {
 	name string
 	g    ConvGeom
@@ -170,6 +171,7 @@ var convBenchShapes = []struct {
 	{"n2_12x12x2_to_10x10x4", ConvGeom{C: 2, H: 12, W: 12, F: 4, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
 	{"n2_10x10x4_to_8x8x4", ConvGeom{C: 4, H: 10, W: 10, F: 4, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
 	{"n4_26x26x4_to_24x24x4", ConvGeom{C: 4, H: 26, W: 26, F: 4, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
+	{"n8_28x28x1_to_26x26x8", ConvGeom{C: 1, H: 28, W: 28, F: 8, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
 	{"n8_26x26x8_to_24x24x8", ConvGeom{C: 8, H: 26, W: 26, F: 8, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
 	{"n16_26x26x16_to_24x24x16", ConvGeom{C: 16, H: 26, W: 26, F: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
 	{"n32_28x28x1_to_26x26x32", ConvGeom{C: 1, H: 28, W: 28, F: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},

@@ -195,16 +195,17 @@ type Conv2D interface {
 }
 
 // NewConv2D returns the Conv2D that measured fastest for g, pass by pass (see doc.go): with the
-// AVX-512 kernels, DirectConv everywhere except on small output planes with many channels
-// (C·F ≥ 1024 and OutH·OutW ≤ 64 for the forward pass, ≤ 100 for the backward passes), where
-// Im2colConv's Sgemm wins; without them, Im2colConv. It panics if g is invalid.
+// AVX-512 kernels, DirectConv everywhere except for the filter gradient of small output planes
+// with many channels (C·F ≥ 1024 and OutH·OutW ≤ 100), where Im2colConv's Sgemm wins (by about
+// 1.5× on CNN2 n=32's 10×10 and 8×8 layers, where the direct forward and input-gradient passes
+// win by 1.1–1.5×); without them, Im2colConv. It panics if g is invalid.
 func NewConv2D(g ConvGeom) Conv2D {
 	g.mustValidate()
 	if active.Load().convTaps == nil {
 		return NewIm2colConv(g)
 	}
 	many, plane := g.C*g.F >= 1024, g.OutH()*g.OutW()
-	m := &mixedConv{g: g, direct: [3]bool{!many || plane > 64, !many || plane > 100, !many || plane > 100}}
+	m := &mixedConv{g: g, direct: [3]bool{true, true, !many || plane > 100}}
 	if m.direct == [3]bool{true, true, true} {
 		return NewDirectConv(g)
 	}

@@ -127,13 +127,20 @@ func TestConvAgainstNaive(t *testing.T) {
 			for _, im := range supportedImpls() {
 				direct := NewDirectConv(g)
 				direct.impl = im
-				if gi == len(convGeoms)-2 && direct.blockOuter != [2]bool{true, true} || gi == len(convGeoms)-1 && !direct.blockOuter[0] {
-					t.Fatalf("blockOuter %v: the geometry no longer tests the block-outer passes", direct.blockOuter)
-				}
 				lowered := NewIm2colConv(g)
 				lowered.impl = im
-				for _, cv := range []Conv2D{direct, lowered} {
+				convs := []Conv2D{direct, lowered}
+				if g.StrideW == 1 {
+					// The other way of running the filter gradient.
+					other := newDirectConv(g, !direct.compact)
+					other.impl = im
+					convs = append(convs, other)
+				}
+				for _, cv := range convs {
 					name := fmt.Sprintf("%T/%s", cv, im.name)
+					if d, ok := cv.(*DirectConv); ok && d.compact {
+						name += "/compact"
+					}
 					// Outputs start as NaN: every element must be written.
 					y := nanFloats(n * g.OutSize())
 					cv.Forward(n, x, w, bias, y)
@@ -144,6 +151,10 @@ func TestConvAgainstNaive(t *testing.T) {
 					dw := nanFloats(g.FilterSize())
 					cv.BackwardFilter(n, x, dy, dw)
 					closeTo(t, name+" dw", dw, wantDw, tol)
+					// One example: the first call of the batch is also its last.
+					_, wantDw1 := naiveConvBackward(g, 1, x, w, dy)
+					cv.BackwardFilter(1, x, dy, dw)
+					closeTo(t, name+" dw of one example", dw, wantDw1, tol)
 					// A second call reuses the scratch buffers and must give the same results.
 					cv.Forward(n, x, w, nil, y)
 					closeTo(t, name+" y without bias", y, naiveConv(g, n, x, w, nil), tol)
@@ -225,8 +236,10 @@ func TestNewConv2DChoice(t *testing.T) {
 		{"n2", conv3(2, 12, 4), "direct direct direct"},
 		{"n32 first layer", conv3(1, 28, 32), "direct direct direct"},
 		{"n32 26x26", conv3(32, 26, 64), "direct direct direct"},
-		{"n32 12x12", conv3(32, 12, 64), "direct im2col im2col"},
-		{"n32 10x10", conv3(64, 10, 64), "im2col im2col im2col"},
+		{"n32 12x12", conv3(32, 12, 64), "direct direct im2col"},
+		{"n32 10x10", conv3(64, 10, 64), "direct direct im2col"},
+		{"n32 11x11", conv3(64, 11, 64), "direct direct im2col"},
+		{"n32 13x13", conv3(64, 13, 64), "direct direct direct"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -248,5 +261,35 @@ func TestNewConv2DChoice(t *testing.T) {
 				t.Errorf("NewConv2D(%v) runs %s, want %s", tc.g, s, tc.want)
 			}
 		})
+	}
+}
+
+// TestCompactCheaper pins down which filter gradients run on the width-compact planes.
+func TestCompactCheaper(t *testing.T) {
+	t.Parallel()
+	conv3 := func(c, hw, f int) ConvGeom {
+		return ConvGeom{C: c, H: hw, W: hw, F: f, KH: 3, KW: 3, StrideH: 1, StrideW: 1}
+	}
+	tests := []struct {
+		name string
+		g    ConvGeom
+		want bool
+	}{
+		{"n2 first layer", conv3(1, 28, 2), false},
+		{"n8 first layer", conv3(1, 28, 8), true},
+		{"n32 first layer", conv3(1, 28, 32), true},
+		{"n8 second layer", conv3(8, 26, 8), false},
+		{"n16 second layer", conv3(16, 26, 16), false},
+		{"n32 second layer", conv3(32, 26, 32), true},
+		{"cnn1 n32 second layer", conv3(32, 26, 64), true},
+		{"n2 8x8", conv3(4, 10, 4), false},
+	}
+	for _, tc := range tests {
+		if got := compactCheaper(tc.g); got != tc.want {
+			t.Errorf("%s: compactCheaper(%v) = %v, want %v", tc.name, tc.g, got, tc.want)
+		}
+		if d := NewDirectConv(tc.g); d.compact != tc.want {
+			t.Errorf("%s: NewDirectConv(%v).compact = %v, want %v", tc.name, tc.g, d.compact, tc.want)
+		}
 	}
 }

@@ -68,20 +68,23 @@
 // (valid padding, stride 1 along the width) Im2col and Col2im move them with one call of the
 // strided row kernel per tap instead of a copy per output row.
 //
-// DirectConv splits each padded input by stride phase into planes, so that every tap is a
-// contiguous shifted copy of a plane, and accumulates up to four output planes at a time in
-// zmm registers, vectorised over the flattened output plane (64 positions per step, the
-// KW-1 columns past each row's end computed and dropped). The input gradient is the same
-// computation on the dilated output gradient with the kernel flipped; the filter gradient is dot
-// products of output-gradient planes with shifted input planes. Both support any stride and
-// asymmetric padding. When the input outgrows L1 and there are many taps, the forward and
-// input-gradient passes run every group of four output planes over one block of 64 positions
-// before the next block, so the block stays in L1.
+// DirectConv splits each padded input by stride phase into planes (a valid stride-1 input is
+// read in place), so that every tap is a contiguous shifted copy of a plane, and accumulates up
+// to eight output planes at a time in zmm registers, vectorised over the flattened output plane
+// (48 or 64 positions per step, the KW-1 columns past each row's end computed and dropped). The
+// kernel stores each vector's valid lanes straight into the output by a per-vector table of
+// masks and offsets (VCOMPRESSPS), adding the bias, so no grid is copied out. The input gradient
+// is the same computation on the dilated output gradient with the kernel flipped; the filter
+// gradient is dot products of output-gradient planes with shifted input planes in tiles of up to
+// 8×6, whose 16 lane sums per weight accumulate over the batch and are reduced on its last
+// example. With 32 or more filters the filter gradient runs on width-compact planes (KW copies of
+// each input plane, OutW wide) so that the output gradient is read in place. All passes support
+// any stride and asymmetric padding.
 //
-// Direct convolution wins with few channels; im2col + Sgemm wins on small outputs with many
-// channels, where the direct kernels' per-call and reduction overheads are no longer hidden.
-// NewConv2D encodes that crossover pass by pass (im2col when C·F ≥ 1024 and the output plane has
-// at most 64 positions, at most 100 for the backward passes); without the AVX-512 kernels it
+// Direct convolution wins with few channels; im2col + Sgemm wins the filter gradient of small
+// outputs with many channels, where the direct dot products are short and many. NewConv2D
+// encodes that crossover pass by pass (im2col for the filter gradient when C·F ≥ 1024 and the
+// output plane has at most 100 positions, direct otherwise); without the AVX-512 kernels it
 // returns Im2colConv. go test -bench 'BenchmarkConv$' ./runner/kernels/ measures both on the
 // machine at hand.
 //

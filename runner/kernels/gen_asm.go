@@ -374,6 +374,113 @@ func genConvFwd(a *asm, nf int) string {
 	return name
 }
 
+// convTapsOutArgs is the parameter list of the tap kernels that store into the output (72 bytes).
+const convTapsOutArgs = "(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)"
+
+// convTapsOutNF is the most output planes per call of the tap kernels that store into the
+// output; convTapsOutFits says which tiles of nf planes × nv vectors are generated (their
+// accumulators, nv x vectors, a broadcast and a temporary fit the 32 zmm registers).
+const convTapsOutNF = 8
+
+func convTapsOutFits(nf, nv int) bool { return nv <= 4 && nf*nv <= 24 }
+
+// genConvTapsOut writes the tap kernel of genConvFwd for nf output planes over blocks of nv
+// vectors of 16 floats that stores the valid positions of each vector straight into the output
+// planes instead of a grid: entry v of tbl (two int32 per vector of the block sequence) holds the
+// vector's valid-lane mask in its low 16 bits, the mask of as many low lanes in its high 16 bits,
+// and the output index of its first valid lane; the valid lanes are compressed (VCOMPRESSPS) and
+// stored there. Plane f's output is y + f·yStrideBytes; bias, when not nil, adds bias[f] to plane
+// f before the store. Accumulator (f, v) is Z(nv·f+v), Z24–Z27 hold x, Z28 the broadcast
+// weight, Z29 the compressed vector.
+func genConvTapsOut(a *asm, nf, nv int) string {
+	name := fmt.Sprintf("convTapsOutAVX512F%dV%d", nf, nv)
+	a.text(name, 72)
+	a.op("MOVQ y+0(FP), DI")
+	a.op("MOVQ yStrideBytes+8(FP), SI")
+	a.op("MOVQ x+16(FP), AX")
+	a.op("MOVQ nblocks+48(FP), CX")
+	a.op("MOVQ tbl+56(FP), R8")
+	a.op("MOVQ bias+64(FP), BX")
+	a.op("LEAQ (DI)(SI*1), DX")
+	a.op("LEAQ (DI)(SI*2), R10")
+	a.op("TESTQ CX, CX")
+	a.op("JZ %s_done", name)
+	acc := func(f, v int) string { return fmt.Sprintf("Z%d", nv*f+v) }
+	a.label(name + "_block")
+	for f := 0; f < nf; f++ {
+		for v := 0; v < nv; v++ {
+			a.op("VPXORD %s, %s, %s", acc(f, v), acc(f, v), acc(f, v))
+		}
+	}
+	a.op("MOVQ offs+24(FP), R12")
+	a.op("MOVQ w+32(FP), R14")
+	a.op("MOVQ ntaps+40(FP), R11")
+	a.op("TESTQ R11, R11")
+	a.op("JZ %s_store", name)
+	a.label(name + "_tap")
+	a.op("MOVLQSX (R12), R13")
+	for v := 0; v < nv; v++ {
+		a.op("VMOVUPS %d(AX)(R13*4), Z%d", 64*v, 24+v)
+	}
+	for f := 0; f < nf; f++ {
+		a.op("VBROADCASTSS %d(R14), Z28", 4*f)
+		for v := 0; v < nv; v++ {
+			a.op("VFMADD231PS Z%d, Z28, %s", 24+v, acc(f, v))
+		}
+	}
+	a.op("ADDQ $4, R12")
+	a.op("ADDQ $%d, R14", 4*nf)
+	a.op("DECQ R11")
+	a.op("JNZ %s_tap", name)
+	a.label(name + "_store")
+	a.op("TESTQ BX, BX")
+	a.op("JZ %s_nobias", name)
+	for f := 0; f < nf; f++ {
+		for v := 0; v < nv; v++ {
+			a.op("VADDPS.BCST %d(BX), %s, %s", 4*f, acc(f, v), acc(f, v))
+		}
+	}
+	a.label(name + "_nobias")
+	// Output plane bases: DI, DX, R10 for planes 0–2 (set once), R11 for plane 3, R12 for plane
+	// 4, and R13 computed from R12 for planes 5–7 (the tap loop's registers are free here).
+	if nf > 3 {
+		a.op("LEAQ (SI)(SI*2), R11")
+		a.op("ADDQ DI, R11")
+	}
+	if nf > 4 {
+		a.op("LEAQ (DI)(SI*4), R12")
+	}
+	plane := func(f int) string {
+		switch f {
+		case 5:
+			a.op("LEAQ (R12)(SI*1), R13")
+		case 6:
+			a.op("LEAQ (R12)(SI*2), R13")
+		case 7:
+			a.op("LEAQ (SI)(SI*2), R13")
+			a.op("ADDQ R12, R13")
+		}
+		return []string{"DI", "DX", "R10", "R11", "R12", "R13", "R13", "R13"}[f]
+	}
+	for v := 0; v < nv; v++ {
+		a.op("KMOVW %d(R8), K2", 8*v)
+		a.op("KMOVW %d(R8), K3", 8*v+2)
+		a.op("MOVLQSX %d(R8), R9", 8*v+4)
+		for f := 0; f < nf; f++ {
+			a.op("VCOMPRESSPS %s, K2, Z29", acc(f, v))
+			a.op("VMOVUPS Z29, K3, (%s)(R9*4)", plane(f))
+		}
+	}
+	a.op("ADDQ $%d, AX", 64*nv)
+	a.op("ADDQ $%d, R8", 8*nv)
+	a.op("DECQ CX")
+	a.op("JNZ %s_block", name)
+	a.label(name + "_done")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
 // convDotArgs is the parameter list of the filter-gradient kernels (56 bytes).
 const convDotArgs = "(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int)"
 
@@ -443,6 +550,166 @@ func genConvDot(a *asm, nf, nt int) string {
 	a.op("VZEROUPPER")
 	a.op("RET")
 	return name
+}
+
+// convDotVecNF and convDotVecNT bound the tiles of the vector filter-gradient kernels; a tile is
+// generated when its nf·nt accumulators, min(nf, nt) operands held in registers and two streamed
+// ones fit the 32 zmm registers.
+const (
+	convDotVecNF = 8
+	convDotVecNT = 6
+)
+
+// convDotVecFits reports whether the nf×nt vector dot-product tile fits the zmm registers.
+func convDotVecFits(nf, nt int) bool { return nf*nt+min(nf, nt)+2 <= 32 }
+
+// convDotVecArgs is the parameter list of the lane-wise filter-gradient kernels (64 bytes).
+const convDotVecArgs = "(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)"
+
+// genConvDotVec writes the kernel that forms nf×nt lane-wise dot products of dy planes with
+// shifted copies of x over nblocks blocks of 16 floats and then tail < 16 more floats, giving
+// each (f, t) the 16 lane sums acc[l] = Σ_q dy[f][q]·x[offs[t]+q] over q ≡ l (mod 16). Vector
+// (f, t) of out is at out + f·outStrideBytes + 64t. With mode bit 0 the vector is added to acc;
+// then with bit 1 the 16 lanes are summed (lanes l and l+8, then l and l+4, l+2, l+1) into
+// dw[f·dwStride + t], else acc is stored to the vector. Leaving the sums in lanes saves the
+// horizontal reduction on all but the last example of a batch. The tail is read under mask K1,
+// so nothing past it is touched. Accumulator (f, t) is Z(f·nt+t). The smaller side of the tile
+// (dy planes or x taps) is loaded into registers once per block, the other side streamed
+// through two temporaries.
+func genConvDotVec(a *asm, nf, nt int) string {
+	name := fmt.Sprintf("convDotVecAVX512F%dT%d", nf, nt)
+	a.text(name, 88)
+	a.op("MOVQ dy+0(FP), DI")
+	a.op("MOVQ dyStrideBytes+8(FP), SI")
+	a.op("MOVQ x+16(FP), AX")
+	a.op("MOVQ offs+24(FP), R12")
+	a.op("MOVQ tail+56(FP), CX")
+	tailMask(a, "CX", "K1")
+	a.op("MOVQ nblocks+32(FP), CX")
+	a.op("LEAQ (SI)(SI*2), R13")
+	a.op("LEAQ (DI)(SI*4), DX")
+	tapReg := []string{"R8", "R9", "R10", "R11", "R14", "BX"}
+	for t := 0; t < nt; t++ {
+		a.op("MOVLQSX %d(R12), %s", 4*t, tapReg[t])
+	}
+	acc := func(f, t int) int { return f*nt + t }
+	for f := 0; f < nf; f++ {
+		for t := 0; t < nt; t++ {
+			i := acc(f, t)
+			a.op("VPXORD Z%d, Z%d, Z%d", i, i, i)
+		}
+	}
+	// Plane f of dy: planes 0–3 off DI, 4–7 off DX = DI + 4·dyStride.
+	dyAt := func(f int) string {
+		base := "DI"
+		if f >= 4 {
+			base = "DX"
+		}
+		return fmt.Sprintf([...]string{"(%s)", "(%s)(SI*1)", "(%s)(SI*2)", "(%s)(R13*1)"}[f%4], base)
+	}
+	xAt := func(t int) string { return fmt.Sprintf("(AX)(%s*4)", tapReg[t]) }
+	held := nf * nt // first register of the operands held over a block
+	tmp := held + min(nf, nt)
+	block := func(load string) {
+		if nf <= nt {
+			for f := 0; f < nf; f++ {
+				a.op("VMOVUPS%s %s, %sZ%d", load, dyAt(f), mask(load), held+f)
+			}
+			for t := 0; t < nt; t++ {
+				z := tmp + t%2
+				a.op("VMOVUPS%s %s, %sZ%d", load, xAt(t), mask(load), z)
+				for f := 0; f < nf; f++ {
+					a.op("VFMADD231PS Z%d, Z%d, Z%d", z, held+f, acc(f, t))
+				}
+			}
+			return
+		}
+		for t := 0; t < nt; t++ {
+			a.op("VMOVUPS%s %s, %sZ%d", load, xAt(t), mask(load), held+t)
+		}
+		for f := 0; f < nf; f++ {
+			z := tmp + f%2
+			a.op("VMOVUPS%s %s, %sZ%d", load, dyAt(f), mask(load), z)
+			for t := 0; t < nt; t++ {
+				a.op("VFMADD231PS Z%d, Z%d, Z%d", held+t, z, acc(f, t))
+			}
+		}
+	}
+	a.op("TESTQ CX, CX")
+	a.op("JZ %s_tail", name)
+	a.label(name + "_loop")
+	block("")
+	a.op("ADDQ $64, DI")
+	a.op("ADDQ $64, DX")
+	a.op("ADDQ $64, AX")
+	a.op("DECQ CX")
+	a.op("JNZ %s_loop", name)
+	a.label(name + "_tail")
+	a.op("MOVQ tail+56(FP), CX")
+	a.op("TESTQ CX, CX")
+	a.op("JZ %s_store", name)
+	block(".Z")
+	a.label(name + "_store")
+	a.op("MOVQ out+40(FP), DI")
+	a.op("MOVQ outStrideBytes+48(FP), SI")
+	a.op("MOVQ mode+80(FP), R8")
+	a.op("TESTQ $1, R8")
+	a.op("JZ %s_fresh", name)
+	a.op("MOVQ DI, R9")
+	for f := 0; f < nf; f++ {
+		for t := 0; t < nt; t++ {
+			i := acc(f, t)
+			a.op("VADDPS %d(R9), Z%d, Z%d", 64*t, i, i)
+		}
+		if f < nf-1 {
+			a.op("ADDQ SI, R9")
+		}
+	}
+	a.label(name + "_fresh")
+	a.op("TESTQ $2, R8")
+	a.op("JNZ %s_reduce", name)
+	for f := 0; f < nf; f++ {
+		for t := 0; t < nt; t++ {
+			a.op("VMOVUPS Z%d, %d(DI)", acc(f, t), 64*t)
+		}
+		if f < nf-1 {
+			a.op("ADDQ SI, DI")
+		}
+	}
+	a.op("VZEROUPPER")
+	a.op("RET")
+	a.label(name + "_reduce")
+	a.op("MOVQ dw+64(FP), DI")
+	a.op("MOVQ dwStrideBytes+72(FP), SI")
+	tmpZ := 31
+	for f := 0; f < nf; f++ {
+		for t := 0; t < nt; t++ {
+			i := acc(f, t)
+			a.op("VEXTRACTF64X4 $1, Z%d, Y%d", i, tmpZ)
+			a.op("VADDPS Y%d, Y%d, Y%d", tmpZ, i, i)
+			a.op("VEXTRACTF32X4 $1, Y%d, X%d", i, tmpZ)
+			a.op("VADDPS X%d, X%d, X%d", tmpZ, i, i)
+			a.op("VPERMILPS $0x4E, X%d, X%d", i, tmpZ)
+			a.op("VADDPS X%d, X%d, X%d", tmpZ, i, i)
+			a.op("VPERMILPS $0xB1, X%d, X%d", i, tmpZ)
+			a.op("VADDPS X%d, X%d, X%d", tmpZ, i, i)
+			a.op("VMOVSS X%d, %d(DI)", i, 4*t)
+		}
+		if f < nf-1 {
+			a.op("ADDQ SI, DI")
+		}
+	}
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// mask is the mask operand of a load with suffix load: "K1, " for the zeroing masked load ".Z".
+func mask(load string) string {
+	if load == "" {
+		return ""
+	}
+	return "K1, "
 }
 
 // copyRowsArgs is the parameter list of the strided row copy (64 bytes).
@@ -1183,6 +1450,8 @@ func writeConstants(s *asm) {
 type kernelNames struct {
 	avx512, avx2, dot [][]string
 	fwd               []string
+	dotVec            [][]string
+	fwdOut            [][]string
 }
 
 // genKernels writes every kernel to s and declares each with decl.
@@ -1237,7 +1506,35 @@ func genKernels(s *asm, decl func(name, args string)) kernelNames {
 	decl(genRMSprop(s), rmspropArgs)
 	decl(genAdadelta(s), adadeltaArgs)
 	decl(genAdam(s), adamArgs)
-	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd}
+	var dotVec [][]string
+	for nf := 1; nf <= convDotVecNF; nf++ {
+		var row []string
+		for nt := 1; nt <= convDotVecNT; nt++ {
+			if !convDotVecFits(nf, nt) {
+				row = append(row, "nil")
+				continue
+			}
+			n := genConvDotVec(s, nf, nt)
+			decl(n, convDotVecArgs)
+			row = append(row, n)
+		}
+		dotVec = append(dotVec, row)
+	}
+	var fwdOut [][]string
+	for nf := 1; nf <= convTapsOutNF; nf++ {
+		var row []string
+		for nv := 1; nv <= 4; nv++ {
+			if !convTapsOutFits(nf, nv) {
+				row = append(row, "nil")
+				continue
+			}
+			n := genConvTapsOut(s, nf, nv)
+			decl(n, convTapsOutArgs)
+			row = append(row, n)
+		}
+		fwdOut = append(fwdOut, row)
+	}
+	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd, dotVec: dotVec, fwdOut: fwdOut}
 }
 
 // writeTables writes the Go tables of the kernels, by size.
@@ -1256,4 +1553,8 @@ func writeTables(g *strings.Builder, k kernelNames) {
 	fmt.Fprintf(g, "// convTapsAVX512Kernels[nf-1] accumulates taps for nf output planes.\nvar convTapsAVX512Kernels = []convTapsFunc{%s}\n\n", strings.Join(k.fwd, ", "))
 	g.WriteString("// convDotAVX512Kernels[nf-1][nt-1] forms nf×nt filter-gradient dot products.\n")
 	table("convDotAVX512Kernels", "convDotFunc", k.dot)
+	g.WriteString("// convDotVecAVX512Kernels[nf-1][nt-1] forms nf×nt lane-wise filter-gradient dot products (nil: the tile does not fit the registers).\n")
+	table("convDotVecAVX512Kernels", "convDotVecFunc", k.dotVec)
+	g.WriteString("// convTapsOutAVX512Kernels[nf-1][nv-1] accumulates taps for nf output planes over blocks of nv vectors and stores their valid positions.\n")
+	table("convTapsOutAVX512Kernels", "convTapsOutFunc", k.fwdOut)
 }

@@ -35,6 +35,14 @@ type convTapsFunc func(out *float32, outStrideBytes int, x *float32, offs *int32
 // out[f·outStride + t] += Σ_q dy[f·dyStride + q]·x[offs[t] + q] for q < 16·nblocks.
 type convDotFunc func(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int)
 
+// convDotVecFunc forms nf×nt lane-wise dot products over nblocks blocks of 16 floats and tail
+// more, and accumulates or reduces them as mode says (see convDotVecGo; strides in bytes).
+type convDotVecFunc func(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+// convTapsOutFunc is convTapsFunc storing each 16-float vector's valid lanes into the output
+// planes by a table, plus an optional bias (see convTapsOutGo; strides in bytes).
+type convTapsOutFunc func(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
 // impl is one set of micro-kernels with its register tile.
 type impl struct {
 	name     string
@@ -43,6 +51,12 @@ type impl struct {
 	sgemm    [][]sgemmKernelFunc
 	convTaps []convTapsFunc // nil: pure Go
 	convDot  [][]convDotFunc
+	// convDotVec[nf-1][nt-1] is the lane-wise filter-gradient kernel (see convDotVecGo); nil
+	// entries: the tile does not fit the registers; nil table: pure Go.
+	convDotVec [][]convDotVecFunc
+	// convTapsOut[nf-1][nv-1] is the tap kernel over blocks of nv vectors that stores into the
+	// output (see convTapsOutGo).
+	convTapsOut [][]convTapsOutFunc
 	// transpose writes dst[c][r] = src[r][c] for r < nrows, c < ncols (≤ 16 each), filling
 	// nstore lanes of each dst row with zeros past nrows; nil: packing in pure Go.
 	transpose func(src *float32, srcStrideBytes int, dst *float32, dstStrideBytes int, nrows, ncols, nstore int)

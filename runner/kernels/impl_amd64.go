@@ -10,6 +10,8 @@ var (
 		sgemm:       sgemmAVX512Kernels,
 		convTaps:    convTapsAVX512Kernels,
 		convDot:     convDotAVX512Kernels,
+		convDotVec:  convDotVecAVX512Kernels,
+		convTapsOut: convTapsOutAVX512Kernels,
 		transpose:   transposeAVX512,
 		copyRowsAsm: copyRowsAVX512,
 

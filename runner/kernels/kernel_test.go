@@ -152,6 +152,161 @@ func TestConvKernels(t *testing.T) {
 	}
 }
 
+// TestConvDotVecKernels checks every assembly lane-wise filter-gradient tile against the pure-Go
+// kernel, on lengths of one block and more, with planes strided apart and accumulating into
+// random vectors.
+func TestConvDotVecKernels(t *testing.T) {
+	t.Parallel()
+	var ims []*impl
+	for _, im := range asmImpls() {
+		if im.convDotVec != nil {
+			ims = append(ims, im)
+		}
+	}
+	if len(ims) == 0 {
+		t.Skip("no assembly convolution kernels on this CPU or build (need AVX-512F)")
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, im := range ims {
+		tiles := 0
+		for _, n := range []int{0, 5, 16, 48, 63, 640, 676} {
+			x := randFloats(r, 3*n+100)
+			for nf := 1; nf <= len(im.convDotVec); nf++ {
+				for nt := 1; nt <= len(im.convDotVec[nf-1]); nt++ {
+					kernel := im.convDotVec[nf-1][nt-1]
+					if kernel == nil {
+						continue
+					}
+					tiles++
+					offs := make([]int32, nt)
+					for i := range offs {
+						offs[i] = int32(r.IntN(3*n + 100 - n))
+					}
+					// NaNs between and after dy's planes: reading past n floats of one would show.
+					dyStride := n + 1 + r.IntN(20)
+					dy := randFloats(r, nf*dyStride)
+					for f := 0; f < nf; f++ {
+						for q := n; q < dyStride; q++ {
+							dy[f*dyStride+q] = float32(math.NaN())
+						}
+					}
+					outStride := 16*nt + 16*r.IntN(3)
+					dwStride := nt + r.IntN(3)
+					for mode := 0; mode < 4; mode++ {
+						want := randFloats(r, nf*outStride)
+						got := append([]float32(nil), want...)
+						wantDw := randFloats(r, nf*dwStride)
+						gotDw := append([]float32(nil), wantDw...)
+						convDotVecGo(nf, dy, dyStride, x, offs, n, want, outStride, wantDw, dwStride, mode)
+						kernel(&dy[0], 4*dyStride, &x[0], &offs[0], n/16, &got[0], 4*outStride, n%16, &gotDw[0], 4*dwStride, mode)
+						closeTo(t, fmt.Sprintf("%s dotvec nf=%d nt=%d n=%d mode=%d dw", im.name, nf, nt, n, mode), gotDw, wantDw, 1e-5*float64(n+16))
+						closeTo(t, fmt.Sprintf("%s dotvec nf=%d nt=%d n=%d mode=%d", im.name, nf, nt, n, mode), got, want, 1e-5*float64(n/16+1))
+					}
+				}
+			}
+		}
+		if tiles == 0 {
+			t.Fatalf("%s: no lane-wise dot-product tile tested", im.name)
+		}
+	}
+}
+
+// TestConvTapsOutKernels checks the assembly tap kernels that store through a table against the
+// pure-Go one, with and without a bias, for windows that drop columns on either side, rows above
+// and below, and a table that ends inside a block; output positions outside the window must keep
+// their NaN.
+func TestConvTapsOutKernels(t *testing.T) {
+	t.Parallel()
+	var ims []*impl
+	for _, im := range asmImpls() {
+		if im.convTapsOut != nil {
+			ims = append(ims, im)
+		}
+	}
+	if len(ims) == 0 {
+		t.Skip("no assembly convolution kernels on this CPU or build (need AVX-512F)")
+	}
+	windows := []struct{ gridW, gridH, rowOff, colOff, rows, cols int }{
+		{26, 24, 0, 0, 24, 24},
+		{28, 26, 0, 0, 26, 26},
+		{10, 8, 0, 0, 8, 8},
+		{12, 10, 1, 1, 8, 9},
+		{5, 7, 2, 0, 3, 5},
+		{17, 3, 0, 16, 3, 1},
+		{1, 70, 0, 0, 70, 1},
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, im := range ims {
+		for _, wd := range windows {
+			n := roundUp(wd.gridW*wd.gridH, 16)
+			tbl := outTable(n/16, wd.gridW, wd.rowOff, wd.colOff, wd.rows, wd.cols)
+			plane := wd.rows * wd.cols
+			x := randFloats(r, 3*n+100)
+			for nf := 1; nf <= len(im.convTapsOut); nf++ {
+				for _, ntaps := range []int{0, 1, 9} {
+					for _, withBias := range []bool{false, true} {
+						offs := make([]int32, max(1, ntaps))
+						for i := range offs {
+							offs[i] = int32(r.IntN(2*n + 100))
+						}
+						w := randFloats(r, nf*max(1, ntaps))
+						var bias []float32
+						if withBias {
+							bias = randFloats(r, nf)
+						}
+						stride := plane + 3
+						want := nanFloats(nf * stride)
+						got := nanFloats(nf * stride)
+						convTapsOutGo(nf, want, stride, x, offs[:ntaps], w, n/16, tbl, bias)
+						var bp *float32
+						if withBias {
+							bp = &bias[0]
+						}
+						// Whole blocks of the widest tile, then the rest with the kernel of as many
+						// vectors.
+						bv := 4
+						for im.convTapsOut[nf-1][bv-1] == nil {
+							bv--
+						}
+						if full := n / 16 / bv; full > 0 {
+							im.convTapsOut[nf-1][bv-1](&got[0], 4*stride, &x[0], &offs[0], &w[0], ntaps, full, &tbl[0], bp)
+						}
+						if q, rest := n/16/bv*bv*16, n/16%bv; rest > 0 {
+							im.convTapsOut[nf-1][rest-1](&got[0], 4*stride, &x[q], &offs[0], &w[0], ntaps, 1, &tbl[q/8], bp)
+						}
+						what := fmt.Sprintf("%s tapsOut %v nf=%d ntaps=%d bias=%v", im.name, wd, nf, ntaps, withBias)
+						for i := range want {
+							inPlane := i%stride < plane
+							if math.IsNaN(float64(want[i])) == inPlane || math.IsNaN(float64(got[i])) == inPlane {
+								t.Fatalf("%s: y[%d] = %v (Go %v): written iff inside the window", what, i, got[i], want[i])
+							}
+							if inPlane {
+								closeTo(t, fmt.Sprintf("%s y[%d]", what, i), got[i:i+1], want[i:i+1], 1e-5*float64(ntaps+1))
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSum16 checks the pairwise reduction against a float64 sum.
+func TestSum16(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(11, 12))
+	for range 100 {
+		v := randFloats(r, 16)
+		var want float64
+		for _, x := range v {
+			want += float64(x)
+		}
+		if got := sum16(v); math.Abs(float64(got)-want) > 1e-5 {
+			t.Fatalf("sum16(%v) = %v, want %v", v, got, want)
+		}
+	}
+}
+
 // TestCopyRows checks the assembly strided row copy against the pure-Go one, with and without
 // a bias, and adding to the destination, for every tail length.
 func TestCopyRows(t *testing.T) {

@@ -217,6 +217,213 @@ func adadeltaAVX512(w, grad, a, s *float32, n int, lr, rho, oneMinusRho, eps flo
 //go:noescape
 func adamAVX512(w, grad, m, v *float32, n int, alpha, oneMinusBeta1, oneMinusBeta2, eps float32)
 
+//go:noescape
+func convDotVecAVX512F1T1(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F1T2(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F1T3(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F1T4(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F1T5(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F1T6(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F2T1(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F2T2(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F2T3(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F2T4(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F2T5(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F2T6(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F3T1(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F3T2(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F3T3(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F3T4(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F3T5(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F3T6(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F4T1(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F4T2(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F4T3(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F4T4(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F4T5(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F4T6(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F5T1(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F5T2(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F5T3(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F5T4(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F5T5(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F6T1(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F6T2(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F6T3(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F6T4(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F7T1(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F7T2(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F7T3(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F8T1(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F8T2(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convDotVecAVX512F8T3(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
+
+//go:noescape
+func convTapsOutAVX512F1V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F1V2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F1V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F1V4(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F2V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F2V2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F2V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F2V4(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F3V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F3V2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F3V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F3V4(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F4V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F4V2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F4V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F4V4(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F5V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F5V2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F5V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F5V4(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F6V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F6V2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F6V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F6V4(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F7V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F7V2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F7V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F8V1(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F8V2(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
+//go:noescape
+func convTapsOutAVX512F8V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
+
 // sgemmAVX512Kernels[mr-1][nv-1] is the mr×(16·nv) AVX-512 micro-kernel.
 var sgemmAVX512Kernels = [][]sgemmKernelFunc{
 	{sgemmAVX512M1N1, sgemmAVX512M1N2},
@@ -254,4 +461,28 @@ var convDotAVX512Kernels = [][]convDotFunc{
 	{convDotAVX512F2T1, convDotAVX512F2T2, convDotAVX512F2T3, convDotAVX512F2T4},
 	{convDotAVX512F3T1, convDotAVX512F3T2, convDotAVX512F3T3, convDotAVX512F3T4},
 	{convDotAVX512F4T1, convDotAVX512F4T2, convDotAVX512F4T3, convDotAVX512F4T4},
+}
+
+// convDotVecAVX512Kernels[nf-1][nt-1] forms nf×nt lane-wise filter-gradient dot products (nil: the tile does not fit the registers).
+var convDotVecAVX512Kernels = [][]convDotVecFunc{
+	{convDotVecAVX512F1T1, convDotVecAVX512F1T2, convDotVecAVX512F1T3, convDotVecAVX512F1T4, convDotVecAVX512F1T5, convDotVecAVX512F1T6},
+	{convDotVecAVX512F2T1, convDotVecAVX512F2T2, convDotVecAVX512F2T3, convDotVecAVX512F2T4, convDotVecAVX512F2T5, convDotVecAVX512F2T6},
+	{convDotVecAVX512F3T1, convDotVecAVX512F3T2, convDotVecAVX512F3T3, convDotVecAVX512F3T4, convDotVecAVX512F3T5, convDotVecAVX512F3T6},
+	{convDotVecAVX512F4T1, convDotVecAVX512F4T2, convDotVecAVX512F4T3, convDotVecAVX512F4T4, convDotVecAVX512F4T5, convDotVecAVX512F4T6},
+	{convDotVecAVX512F5T1, convDotVecAVX512F5T2, convDotVecAVX512F5T3, convDotVecAVX512F5T4, convDotVecAVX512F5T5, nil},
+	{convDotVecAVX512F6T1, convDotVecAVX512F6T2, convDotVecAVX512F6T3, convDotVecAVX512F6T4, nil, nil},
+	{convDotVecAVX512F7T1, convDotVecAVX512F7T2, convDotVecAVX512F7T3, nil, nil, nil},
+	{convDotVecAVX512F8T1, convDotVecAVX512F8T2, convDotVecAVX512F8T3, nil, nil, nil},
+}
+
+// convTapsOutAVX512Kernels[nf-1][nv-1] accumulates taps for nf output planes over blocks of nv vectors and stores their valid positions.
+var convTapsOutAVX512Kernels = [][]convTapsOutFunc{
+	{convTapsOutAVX512F1V1, convTapsOutAVX512F1V2, convTapsOutAVX512F1V3, convTapsOutAVX512F1V4},
+	{convTapsOutAVX512F2V1, convTapsOutAVX512F2V2, convTapsOutAVX512F2V3, convTapsOutAVX512F2V4},
+	{convTapsOutAVX512F3V1, convTapsOutAVX512F3V2, convTapsOutAVX512F3V3, convTapsOutAVX512F3V4},
+	{convTapsOutAVX512F4V1, convTapsOutAVX512F4V2, convTapsOutAVX512F4V3, convTapsOutAVX512F4V4},
+	{convTapsOutAVX512F5V1, convTapsOutAVX512F5V2, convTapsOutAVX512F5V3, convTapsOutAVX512F5V4},
+	{convTapsOutAVX512F6V1, convTapsOutAVX512F6V2, convTapsOutAVX512F6V3, convTapsOutAVX512F6V4},
+	{convTapsOutAVX512F7V1, convTapsOutAVX512F7V2, convTapsOutAVX512F7V3, nil},
+	{convTapsOutAVX512F8V1, convTapsOutAVX512F8V2, convTapsOutAVX512F8V3, nil},
 }

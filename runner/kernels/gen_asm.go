@@ -1237,6 +1237,11 @@ func genKernels(s *asm, decl func(name, args string)) kernelNames {
 	decl(genRMSprop(s), rmspropArgs)
 	decl(genAdadelta(s), adadeltaArgs)
 	decl(genAdam(s), adamArgs)
+	decl(genBNSum(s), bnSumArgs)
+	decl(genBNSqDev(s), bnSqDevArgs)
+	decl(genBNAffine(s), bnAffineArgs)
+	decl(genBNGradSums(s), bnGradSumsArgs)
+	decl(genBNInputGrad(s), bnInputGradArgs)
 	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd}
 }
 
@@ -1256,4 +1261,246 @@ func writeTables(g *strings.Builder, k kernelNames) {
 	fmt.Fprintf(g, "// convTapsAVX512Kernels[nf-1] accumulates taps for nf output planes.\nvar convTapsAVX512Kernels = []convTapsFunc{%s}\n\n", strings.Join(k.fwd, ", "))
 	g.WriteString("// convDotAVX512Kernels[nf-1][nt-1] forms nf×nt filter-gradient dot products.\n")
 	table("convDotAVX512Kernels", "convDotFunc", k.dot)
+}
+
+// The batch-norm kernels (batchnorm.go) walk rows planes of a channel, strideBytes apart, each
+// of 16·nvec floats and a masked tail (mask: its low bits, one per float). The float64 sums keep
+// sixteen lanes per plane position modulo 16 (two zmm of doubles), added in order over the rows,
+// and reduce them in the fixed tree of bnReduce; the generic kernels do the same.
+
+// bnArgs is the shared head of the batch-norm kernels' parameter lists.
+const bnArgs = "strideBytes, rows, nvec, mask int"
+
+const (
+	bnSumArgs       = "(x *float32, " + bnArgs + ") float64"
+	bnSqDevArgs     = "(x *float32, " + bnArgs + ", mean float64) float64"
+	bnAffineArgs    = "(y, x *float32, " + bnArgs + ", mean, scale, shift float32)"
+	bnGradSumsArgs  = "(x, dy *float32, " + bnArgs + ", mean, invStd float32) (sumDy, sumDyXhat float64)"
+	bnInputGradArgs = "(dx, x, dy *float32, " + bnArgs + ", mean, invStd, k, meanDy, meanDyXhat float32)"
+)
+
+// bnPrologue loads the shared arguments at offset off (after np pointers): R8 stride, R9 rows,
+// R10 nvec, K1 the tail mask, K2 and K3 its low and high eight bits.
+func bnPrologue(a *asm, off int) {
+	a.op("MOVQ strideBytes+%d(FP), R8", off)
+	a.op("MOVQ rows+%d(FP), R9", off+8)
+	a.op("MOVQ nvec+%d(FP), R10", off+16)
+	a.op("MOVQ mask+%d(FP), R11", off+24)
+	a.op("KMOVW R11, K1")
+	a.op("KMOVW R11, K2")
+	a.op("SHRQ $8, R11")
+	a.op("KMOVW R11, K3")
+}
+
+// bnRows emits the loop over rows and vectors: ptrs are the registers of the row starts
+// (advanced by R8 per row), copied into work (advanced by 64 per vector); body(tail) emits one
+// vector's work, tail true for the masked last one.
+func bnRows(a *asm, name string, ptrs, work []string, body func(tail bool)) {
+	a.op("TESTQ R9, R9")
+	a.op("JZ %s_done", name)
+	a.label(name + "_row")
+	for i, p := range ptrs {
+		a.op("MOVQ %s, %s", p, work[i])
+	}
+	a.op("MOVQ R10, DX")
+	a.op("TESTQ DX, DX")
+	a.op("JZ %s_tail", name)
+	a.label(name + "_vec")
+	body(false)
+	for _, w := range work {
+		a.op("ADDQ $64, %s", w)
+	}
+	a.op("DECQ DX")
+	a.op("JNZ %s_vec", name)
+	a.label(name + "_tail")
+	a.op("KORTESTW K1, K1")
+	a.op("JZ %s_next", name)
+	body(true)
+	a.label(name + "_next")
+	for _, p := range ptrs {
+		a.op("ADDQ R8, %s", p)
+	}
+	a.op("DECQ R9")
+	a.op("JNZ %s_row", name)
+	a.label(name + "_done")
+}
+
+// bnAccumulate adds the sixteen floats of zmm src, as doubles, to the lane accumulators lo and hi
+// (merge-masked by K2 and K3 on the tail), using tmp and tmp2.
+func bnAccumulate(a *asm, src, lo, hi, tmp, tmp2 string, tail bool) {
+	y := "Y" + src[1:]
+	a.op("VCVTPS2PD %s, %s", y, tmp)
+	a.op("VEXTRACTF64X4 $1, %s, Y%s", src, tmp2[1:])
+	a.op("VCVTPS2PD Y%s, %s", tmp2[1:], tmp2)
+	if tail {
+		a.op("VADDPD %s, %s, K2, %s", tmp, lo, lo)
+		a.op("VADDPD %s, %s, K3, %s", tmp2, hi, hi)
+		return
+	}
+	a.op("VADDPD %s, %s, %s", tmp, lo, lo)
+	a.op("VADDPD %s, %s, %s", tmp2, hi, hi)
+}
+
+// bnReduce sums the sixteen double lanes of lo (lanes 0–7) and hi (8–15) into the low double of
+// lo's X register: pairs i and i+8, then i and i+4, i and i+2, and the last two.
+func bnReduce(a *asm, lo, hi, tmp string) {
+	n := lo[1:]
+	t := tmp[1:]
+	a.op("VADDPD %s, %s, %s", hi, lo, lo)
+	a.op("VEXTRACTF64X4 $1, %s, Y%s", lo, t)
+	a.op("VADDPD Y%s, Y%s, Y%s", t, n, n)
+	a.op("VEXTRACTF128 $1, Y%s, X%s", n, t)
+	a.op("VADDPD X%s, X%s, X%s", t, n, n)
+	a.op("VPERMILPD $1, X%s, X%s", n, t)
+	a.op("VADDSD X%s, X%s, X%s", t, n, n)
+}
+
+// bnLoad loads one vector at (reg) into z, masked by K1 on the tail.
+func bnLoad(a *asm, reg, z string, tail bool) {
+	if tail {
+		a.op("VMOVUPS.Z (%s), K1, %s", reg, z)
+		return
+	}
+	a.op("VMOVUPS (%s), %s", reg, z)
+}
+
+func bnStore(a *asm, z, reg string, tail bool) {
+	if tail {
+		a.op("VMOVUPS %s, K1, (%s)", z, reg)
+		return
+	}
+	a.op("VMOVUPS %s, (%s)", z, reg)
+}
+
+// genBNSum writes bnSumAVX512: Σ x in float64.
+func genBNSum(a *asm) string {
+	name := "bnSumAVX512"
+	a.text(name, 48)
+	a.op("MOVQ x+0(FP), SI")
+	bnPrologue(a, 8)
+	a.op("VPXORQ Z0, Z0, Z0")
+	a.op("VPXORQ Z1, Z1, Z1")
+	bnRows(a, name, []string{"SI"}, []string{"AX"}, func(tail bool) {
+		bnLoad(a, "AX", "Z4", tail)
+		bnAccumulate(a, "Z4", "Z0", "Z1", "Z2", "Z3", tail)
+	})
+	bnReduce(a, "Z0", "Z1", "Z2")
+	a.op("VZEROUPPER")
+	a.op("MOVSD X0, ret+40(FP)")
+	a.op("RET")
+	return name
+}
+
+// genBNSqDev writes bnSqDevAVX512: Σ (x − mean)² in float64.
+func genBNSqDev(a *asm) string {
+	name := "bnSqDevAVX512"
+	a.text(name, 56)
+	a.op("MOVQ x+0(FP), SI")
+	bnPrologue(a, 8)
+	a.op("VBROADCASTSD mean+40(FP), Z7")
+	a.op("VPXORQ Z0, Z0, Z0")
+	a.op("VPXORQ Z1, Z1, Z1")
+	bnRows(a, name, []string{"SI"}, []string{"AX"}, func(tail bool) {
+		bnLoad(a, "AX", "Z4", tail)
+		a.op("VCVTPS2PD Y4, Z2")
+		a.op("VEXTRACTF64X4 $1, Z4, Y3")
+		a.op("VCVTPS2PD Y3, Z3")
+		for _, z := range []string{"Z2", "Z3"} {
+			a.op("VSUBPD Z7, %s, %s", z, z)
+			a.op("VMULPD %s, %s, %s", z, z, z)
+		}
+		if tail {
+			a.op("VADDPD Z2, Z0, K2, Z0")
+			a.op("VADDPD Z3, Z1, K3, Z1")
+			return
+		}
+		a.op("VADDPD Z2, Z0, Z0")
+		a.op("VADDPD Z3, Z1, Z1")
+	})
+	bnReduce(a, "Z0", "Z1", "Z2")
+	a.op("VZEROUPPER")
+	a.op("MOVSD X0, ret+48(FP)")
+	a.op("RET")
+	return name
+}
+
+// genBNAffine writes bnAffineAVX512: y = (x − mean)·scale + shift.
+func genBNAffine(a *asm) string {
+	name := "bnAffineAVX512"
+	a.text(name, 60)
+	a.op("MOVQ y+0(FP), DI")
+	a.op("MOVQ x+8(FP), SI")
+	bnPrologue(a, 16)
+	a.op("VBROADCASTSS mean+48(FP), Z4")
+	a.op("VBROADCASTSS scale+52(FP), Z5")
+	a.op("VBROADCASTSS shift+56(FP), Z6")
+	bnRows(a, name, []string{"DI", "SI"}, []string{"BX", "AX"}, func(tail bool) {
+		bnLoad(a, "AX", "Z0", tail)
+		a.op("VSUBPS Z4, Z0, Z0")
+		a.op("VMULPS Z5, Z0, Z0")
+		a.op("VADDPS Z6, Z0, Z0")
+		bnStore(a, "Z0", "BX", tail)
+	})
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// genBNGradSums writes bnGradSumsAVX512: Σ dy and Σ dy·((x − mean)·invStd) in float64.
+func genBNGradSums(a *asm) string {
+	name := "bnGradSumsAVX512"
+	a.text(name, 72)
+	a.op("MOVQ x+0(FP), SI")
+	a.op("MOVQ dy+8(FP), DI")
+	bnPrologue(a, 16)
+	a.op("VBROADCASTSS mean+48(FP), Z8")
+	a.op("VBROADCASTSS invStd+52(FP), Z9")
+	for z := 0; z < 4; z++ {
+		a.op("VPXORQ Z%d, Z%d, Z%d", z, z, z)
+	}
+	bnRows(a, name, []string{"SI", "DI"}, []string{"AX", "BX"}, func(tail bool) {
+		bnLoad(a, "BX", "Z4", tail)
+		bnLoad(a, "AX", "Z5", tail)
+		a.op("VSUBPS Z8, Z5, Z5")
+		a.op("VMULPS Z9, Z5, Z5")
+		a.op("VMULPS Z5, Z4, Z5")
+		bnAccumulate(a, "Z4", "Z0", "Z1", "Z6", "Z7", tail)
+		bnAccumulate(a, "Z5", "Z2", "Z3", "Z6", "Z7", tail)
+	})
+	bnReduce(a, "Z0", "Z1", "Z6")
+	bnReduce(a, "Z2", "Z3", "Z6")
+	a.op("VZEROUPPER")
+	a.op("MOVSD X0, sumDy+56(FP)")
+	a.op("MOVSD X2, sumDyXhat+64(FP)")
+	a.op("RET")
+	return name
+}
+
+// genBNInputGrad writes bnInputGradAVX512: dx = k·((dy − meanDy) − (x − mean)·invStd·meanDyXhat).
+func genBNInputGrad(a *asm) string {
+	name := "bnInputGradAVX512"
+	a.text(name, 76)
+	a.op("MOVQ dx+0(FP), DI")
+	a.op("MOVQ x+8(FP), SI")
+	a.op("MOVQ dy+16(FP), R12")
+	bnPrologue(a, 24)
+	a.op("VBROADCASTSS mean+56(FP), Z8")
+	a.op("VBROADCASTSS invStd+60(FP), Z9")
+	a.op("VBROADCASTSS k+64(FP), Z10")
+	a.op("VBROADCASTSS meanDy+68(FP), Z11")
+	a.op("VBROADCASTSS meanDyXhat+72(FP), Z12")
+	bnRows(a, name, []string{"DI", "SI", "R12"}, []string{"BX", "AX", "R13"}, func(tail bool) {
+		bnLoad(a, "AX", "Z0", tail)
+		a.op("VSUBPS Z8, Z0, Z0")
+		a.op("VMULPS Z9, Z0, Z0")
+		a.op("VMULPS Z12, Z0, Z0")
+		bnLoad(a, "R13", "Z1", tail)
+		a.op("VSUBPS Z11, Z1, Z1")
+		a.op("VSUBPS Z0, Z1, Z1")
+		a.op("VMULPS Z10, Z1, Z1")
+		bnStore(a, "Z1", "BX", tail)
+	})
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
 }

@@ -61,6 +61,12 @@ type impl struct {
 	rmsprop  func(w, g, a *float32, n int, lr, rho, oneMinusRho, eps float32)
 	adadelta func(w, g, a, s *float32, n int, lr, rho, oneMinusRho, eps float32)
 	adam     func(w, g, m, v *float32, n int, alpha, oneMinusBeta1, oneMinusBeta2, eps float32)
+	// Batch-norm passes over strided channel planes (see batchnorm.go); nil: pure Go.
+	bnSum       func(x *float32, strideBytes, rows, nvec, mask int) float64
+	bnSqDev     func(x *float32, strideBytes, rows, nvec, mask int, mean float64) float64
+	bnAffine    func(y, x *float32, strideBytes, rows, nvec, mask int, mean, scale, shift float32)
+	bnGradSums  func(x, dy *float32, strideBytes, rows, nvec, mask int, mean, invStd float32) (float64, float64)
+	bnInputGrad func(dx, x, dy *float32, strideBytes, rows, nvec, mask int, mean, invStd, k, meanDy, meanDyXhat float32)
 }
 
 // copyRows sets dst[r·dstStride+j] = src[r·srcStride+j] + bias for r < rows, j < cols

@@ -22,6 +22,11 @@ var (
 		rmsprop:      rmspropAVX512,
 		adadelta:     adadeltaAVX512,
 		adam:         adamAVX512,
+		bnSum:        bnSumAVX512,
+		bnSqDev:      bnSqDevAVX512,
+		bnAffine:     bnAffineAVX512,
+		bnGradSums:   bnGradSumsAVX512,
+		bnInputGrad:  bnInputGradAVX512,
 	}
 	avx2Impl = &impl{name: ImplAVX2, mr: 6, nr: 16, vec: 8, sgemm: sgemmAVX2Kernels}
 )

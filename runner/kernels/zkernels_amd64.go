@@ -217,6 +217,21 @@ func adadeltaAVX512(w, grad, a, s *float32, n int, lr, rho, oneMinusRho, eps flo
 //go:noescape
 func adamAVX512(w, grad, m, v *float32, n int, alpha, oneMinusBeta1, oneMinusBeta2, eps float32)
 
+//go:noescape
+func bnSumAVX512(x *float32, strideBytes, rows, nvec, mask int) float64
+
+//go:noescape
+func bnSqDevAVX512(x *float32, strideBytes, rows, nvec, mask int, mean float64) float64
+
+//go:noescape
+func bnAffineAVX512(y, x *float32, strideBytes, rows, nvec, mask int, mean, scale, shift float32)
+
+//go:noescape
+func bnGradSumsAVX512(x, dy *float32, strideBytes, rows, nvec, mask int, mean, invStd float32) (sumDy, sumDyXhat float64)
+
+//go:noescape
+func bnInputGradAVX512(dx, x, dy *float32, strideBytes, rows, nvec, mask int, mean, invStd, k, meanDy, meanDyXhat float32)
+
 // sgemmAVX512Kernels[mr-1][nv-1] is the mr×(16·nv) AVX-512 micro-kernel.
 var sgemmAVX512Kernels = [][]sgemmKernelFunc{
 	{sgemmAVX512M1N1, sgemmAVX512M1N2},

@@ -36,7 +36,9 @@ import (
 // and shift, then the update) and its gradient in one pass for the sums and one for dx:
 // bnSumsOp (dβ = Σ dy and dγ = Σ dy·x̂ over the real rows, per channel), bnPickOp (dγ and dβ from
 // them) and bnInputGradOp (the standard dx = γ/√(σ²+ε)·(dy − dβ/m − x̂·dγ/m), m = count·s, 0 on
-// padding rows). The gradient ops read the batch's μ and 1/√(σ² + ε) that the forward op keeps
+// padding rows). Every pass over a channel is one of package kernels' batch-norm passes
+// (kernels.BatchNormSum and the rest: AVX-512 where the CPU has it, float64 sums in a fixed
+// order of sixteen lanes on every implementation). The gradient ops read the batch's μ and 1/√(σ² + ε) that the forward op keeps
 // (c floats each, the op's own memory, not a graph value: the forward op runs before its
 // gradient on every step, which needs it for dy); everything else comes through their inputs.
 // Every buffer is the op's own, so a step allocates nothing. Each op works channel by channel, so
@@ -316,26 +318,9 @@ func (op *bnTrainOp) channels(lo, hi int) {
 	x, y, c, s := op.x, op.y, op.c, op.s
 	m := float64(op.real * s)
 	for ch := lo; ch < hi; ch++ {
-		var sum float64
-		for r := range op.real {
-			i := (r*c + ch) * s
-			var part float64
-			for _, v := range x[i : i+s] {
-				part += float64(v)
-			}
-			sum += part
-		}
-		mu := sum / m
-		var sq float64
-		for r := range op.real {
-			i := (r*c + ch) * s
-			var part float64
-			for _, v := range x[i : i+s] {
-				d := float64(v) - mu
-				part += d * d
-			}
-			sq += part
-		}
+		xc := x[ch*s:]
+		mu := kernels.BatchNormSum(xc, op.real, c*s, s) / m
+		sq := kernels.BatchNormSquaredDeviations(xc, op.real, c*s, s, mu)
 		op.mean[ch], op.variance[ch] = mu, sq/m
 		op.invStd[ch] = float32(1 / math.Sqrt(op.variance[ch]+op.bn.Epsilon))
 		a, b := op.invStd[ch], float32(0)
@@ -345,17 +330,9 @@ func (op *bnTrainOp) channels(lo, hi int) {
 		if op.beta != nil {
 			b = op.beta[ch]
 		}
-		m32 := float32(mu)
-		for r := range op.rows {
-			i := (r*c + ch) * s
-			ys := y[i : i+s]
-			if r >= op.real {
-				clear(ys)
-				continue
-			}
-			for j, v := range x[i : i+s] {
-				ys[j] = (v-m32)*a + b
-			}
+		kernels.BatchNormAffine(y[ch*s:], xc, op.real, c*s, s, float32(mu), a, b)
+		for r := op.real; r < op.rows; r++ {
+			clear(y[(r*c+ch)*s:][:s])
 		}
 	}
 }
@@ -490,19 +467,8 @@ func (op *bnSumsOp) Do(inputs ...G.Value) (G.Value, error) {
 func (op *bnSumsOp) channels(lo, hi int) {
 	f, x, dy := op.fwd, op.x, op.dy
 	for ch := lo; ch < hi; ch++ {
-		m, inv := float32(f.mean[ch]), f.invStd[ch]
-		var sb, sg float64
-		for r := range f.real {
-			i := (r*f.c + ch) * f.s
-			var pb, pg float64
-			g := dy[i : i+f.s]
-			for j, v := range x[i : i+f.s] {
-				pb += float64(g[j])
-				pg += float64(g[j] * ((v - m) * inv))
-			}
-			sb += pb
-			sg += pg
-		}
+		i := ch * f.s
+		sb, sg := kernels.BatchNormGradSums(x[i:], dy[i:], f.real, f.c*f.s, f.s, float32(f.mean[ch]), f.invStd[ch])
 		op.sums[bnSumBeta*f.c+ch], op.sums[bnSumGamma*f.c+ch] = float32(sb), float32(sg)
 	}
 }
@@ -655,17 +621,10 @@ func (op *bnInputGradOp) channels(lo, hi int) {
 		}
 		mu, inv := float32(f.mean[ch]), f.invStd[ch]
 		mb, mg := op.sums[bnSumBeta*f.c+ch]/m, op.sums[bnSumGamma*f.c+ch]/m
-		for r := range f.rows {
-			i := (r*f.c + ch) * f.s
-			d := dx[i : i+f.s]
-			if r >= f.real {
-				clear(d)
-				continue
-			}
-			g := dy[i : i+f.s]
-			for j, v := range x[i : i+f.s] {
-				d[j] = k * (g[j] - mb - (v-mu)*inv*mg)
-			}
+		i := ch * f.s
+		kernels.BatchNormInputGrad(dx[i:], x[i:], dy[i:], f.real, f.c*f.s, f.s, mu, inv, k, mb, mg)
+		for r := f.real; r < f.rows; r++ {
+			clear(dx[(r*f.c+ch)*f.s:][:f.s])
 		}
 	}
 }
@@ -767,14 +726,8 @@ func (op *bnEvalOp) Do(inputs ...G.Value) (G.Value, error) {
 // channels computes y = a·x + b for channels lo to hi.
 func (op *bnEvalOp) channels(lo, hi int) {
 	for ch := lo; ch < hi; ch++ {
-		a, b := op.a[ch], op.b[ch]
-		for r := range op.rows {
-			i := (r*op.c + ch) * op.s
-			ys := op.y[i : i+op.s]
-			for j, v := range op.x[i : i+op.s] {
-				ys[j] = v*a + b
-			}
-		}
+		// (x − 0)·a + b is x·a + b to the bit.
+		kernels.BatchNormAffine(op.y[ch*op.s:], op.x[ch*op.s:], op.rows, op.c*op.s, op.s, 0, op.a[ch], op.b[ch])
 	}
 }
 

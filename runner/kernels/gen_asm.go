@@ -1183,6 +1183,7 @@ func writeConstants(s *asm) {
 type kernelNames struct {
 	avx512, avx2, dot [][]string
 	fwd               []string
+	dwDot             []string
 }
 
 // genKernels writes every kernel to s and declares each with decl.
@@ -1242,7 +1243,8 @@ func genKernels(s *asm, decl func(name, args string)) kernelNames {
 	decl(genBNAffine(s), bnAffineArgs)
 	decl(genBNGradSums(s), bnGradSumsArgs)
 	decl(genBNInputGrad(s), bnInputGradArgs)
-	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd}
+	dwDot := genDWKernels(s, decl)
+	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd, dwDot: dwDot}
 }
 
 // writeTables writes the Go tables of the kernels, by size.
@@ -1261,6 +1263,7 @@ func writeTables(g *strings.Builder, k kernelNames) {
 	fmt.Fprintf(g, "// convTapsAVX512Kernels[nf-1] accumulates taps for nf output planes.\nvar convTapsAVX512Kernels = []convTapsFunc{%s}\n\n", strings.Join(k.fwd, ", "))
 	g.WriteString("// convDotAVX512Kernels[nf-1][nt-1] forms nf×nt filter-gradient dot products.\n")
 	table("convDotAVX512Kernels", "convDotFunc", k.dot)
+	fmt.Fprintf(g, "// dwDotAVX512Kernels[nt-1] forms nt in-place depthwise filter-gradient dot products.\nvar dwDotAVX512Kernels = []dwDotFunc{%s}\n", strings.Join(k.dwDot, ", "))
 }
 
 // The batch-norm kernels (batchnorm.go) walk rows planes of a channel, strideBytes apart, each
@@ -1503,4 +1506,175 @@ func genBNInputGrad(a *asm) string {
 	a.op("VZEROUPPER")
 	a.op("RET")
 	return name
+}
+
+// dwDotNT is the most taps one call of the depthwise filter-gradient kernel sums (one zmm
+// accumulator each); it must match depthwise_inplace.go.
+const dwDotNT = 16
+
+// dwTapsArgs is the parameter list of the in-place depthwise tap kernel (96 bytes).
+const dwTapsArgs = "(y *float32, yRowBytes int, x *float32, xRowBytes int, offs *int32, w *float32, ntaps, rows, nvec, mask int, bias float32, addBias int)"
+
+// genDWTaps writes dwTapsAVX512: for r < rows and the 16·nvec columns j and a masked tail (mask:
+// one bit per column), y[r·yRow + j] = Σ_t w[t]·x[r·xRow + offs[t] + j] (fused multiply-adds in
+// the order of t from 0, as convTapsAVX512), plus bias when addBias ≠ 0. Z0 accumulates, Z1 holds
+// x, Z30 the bias.
+func genDWTaps(a *asm) string {
+	name := "dwTapsAVX512"
+	a.text(name, 96)
+	a.op("MOVQ y+0(FP), DI")
+	a.op("MOVQ yRowBytes+8(FP), R8")
+	a.op("MOVQ x+16(FP), SI")
+	a.op("MOVQ xRowBytes+24(FP), R9")
+	a.op("MOVQ offs+32(FP), R10")
+	a.op("MOVQ w+40(FP), R11")
+	a.op("MOVQ ntaps+48(FP), R12")
+	a.op("MOVQ rows+56(FP), R13")
+	a.op("MOVQ nvec+64(FP), R14")
+	a.op("MOVQ mask+72(FP), AX")
+	a.op("KMOVW AX, K1")
+	a.op("VBROADCASTSS bias+80(FP), Z30")
+	a.op("TESTQ R13, R13")
+	a.op("JZ %s_done", name)
+	a.op("TESTQ R12, R12")
+	a.op("JZ %s_done", name)
+	vector := func(l string, tail bool) {
+		a.op("VPXORD Z0, Z0, Z0")
+		a.op("XORQ CX, CX")
+		a.label(l)
+		a.op("MOVLQSX (R10)(CX*4), BX")
+		a.op("LEAQ (SI)(BX*4), BX")
+		if tail {
+			a.op("VMOVUPS.Z (BX)(AX*1), K1, Z1")
+		} else {
+			a.op("VMOVUPS (BX)(AX*1), Z1")
+		}
+		a.op("VFMADD231PS.BCST (R11)(CX*4), Z1, Z0")
+		a.op("INCQ CX")
+		a.op("CMPQ CX, R12")
+		a.op("JLT %s", l)
+		a.op("CMPQ addBias+88(FP), $0")
+		a.op("JEQ %s_store", l)
+		a.op("VADDPS Z30, Z0, Z0")
+		a.label(l + "_store")
+		if tail {
+			a.op("VMOVUPS Z0, K1, (DI)(AX*1)")
+		} else {
+			a.op("VMOVUPS Z0, (DI)(AX*1)")
+		}
+	}
+	a.label(name + "_row")
+	a.op("XORQ AX, AX")
+	a.op("MOVQ R14, DX")
+	a.op("TESTQ DX, DX")
+	a.op("JZ %s_tail", name)
+	a.label(name + "_vec")
+	vector(name+"_vtap", false)
+	a.op("ADDQ $64, AX")
+	a.op("DECQ DX")
+	a.op("JNZ %s_vec", name)
+	a.label(name + "_tail")
+	a.op("KORTESTW K1, K1")
+	a.op("JZ %s_next", name)
+	vector(name+"_ttap", true)
+	a.label(name + "_next")
+	a.op("ADDQ R8, DI")
+	a.op("ADDQ R9, SI")
+	a.op("DECQ R13")
+	a.op("JNZ %s_row", name)
+	a.label(name + "_done")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// dwDotArgs is the parameter list of the in-place depthwise filter-gradient kernels (72 bytes).
+const dwDotArgs = "(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)"
+
+// genDWDot writes the kernel of nt taps that adds to out[t] the dot product
+// Σ_{r, j} dy[r·dyRow + j]·x[r·xRow + offs[t] + j] over r < rows, the 16·nvec columns j and a
+// masked tail, summed in sixteen lanes (Z0…Z(nt−1)) and then across them. Z31 holds dy, Z30 x.
+func genDWDot(a *asm, nt int) string {
+	name := fmt.Sprintf("dwDotAVX512T%d", nt)
+	a.text(name, 72)
+	a.op("MOVQ dy+0(FP), DI")
+	a.op("MOVQ dyRowBytes+8(FP), R8")
+	a.op("MOVQ x+16(FP), SI")
+	a.op("MOVQ xRowBytes+24(FP), R9")
+	a.op("MOVQ offs+32(FP), R10")
+	a.op("MOVQ rows+40(FP), R13")
+	a.op("MOVQ nvec+48(FP), R14")
+	a.op("MOVQ mask+56(FP), AX")
+	a.op("KMOVW AX, K1")
+	a.op("MOVQ out+64(FP), R11")
+	for t := 0; t < nt; t++ {
+		a.op("VPXORD Z%d, Z%d, Z%d", t, t, t)
+	}
+	a.op("TESTQ R13, R13")
+	a.op("JZ %s_reduce", name)
+	vector := func(tail bool) {
+		if tail {
+			a.op("VMOVUPS.Z (DI)(AX*1), K1, Z31")
+		} else {
+			a.op("VMOVUPS (DI)(AX*1), Z31")
+		}
+		a.op("LEAQ (SI)(AX*1), CX")
+		for t := 0; t < nt; t++ {
+			a.op("MOVLQSX %d(R10), BX", 4*t)
+			if tail {
+				a.op("VMOVUPS.Z (CX)(BX*4), K1, Z30")
+			} else {
+				a.op("VMOVUPS (CX)(BX*4), Z30")
+			}
+			a.op("VFMADD231PS Z31, Z30, Z%d", t)
+		}
+	}
+	a.label(name + "_row")
+	a.op("XORQ AX, AX")
+	a.op("MOVQ R14, DX")
+	a.op("TESTQ DX, DX")
+	a.op("JZ %s_tail", name)
+	a.label(name + "_vec")
+	vector(false)
+	a.op("ADDQ $64, AX")
+	a.op("DECQ DX")
+	a.op("JNZ %s_vec", name)
+	a.label(name + "_tail")
+	a.op("KORTESTW K1, K1")
+	a.op("JZ %s_next", name)
+	vector(true)
+	a.label(name + "_next")
+	a.op("ADDQ R8, DI")
+	a.op("ADDQ R9, SI")
+	a.op("DECQ R13")
+	a.op("JNZ %s_row", name)
+	a.label(name + "_reduce")
+	for t := 0; t < nt; t++ {
+		a.op("VEXTRACTF64X4 $1, Z%d, Y30", t)
+		a.op("VADDPS Y30, Y%d, Y%d", t, t)
+		a.op("VEXTRACTF32X4 $1, Y%d, X30", t)
+		a.op("VADDPS X30, X%d, X%d", t, t)
+		a.op("VPERMILPS $0x4E, X%d, X30", t)
+		a.op("VADDPS X30, X%d, X%d", t, t)
+		a.op("VPERMILPS $0xB1, X%d, X30", t)
+		a.op("VADDPS X30, X%d, X%d", t, t)
+		a.op("VADDSS %d(R11), X%d, X%d", 4*t, t, t)
+		a.op("VMOVSS X%d, %d(R11)", t, 4*t)
+	}
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// genDWKernels writes the in-place depthwise kernels and returns the names of the
+// filter-gradient ones, by tap count.
+func genDWKernels(s *asm, decl func(name, args string)) []string {
+	decl(genDWTaps(s), dwTapsArgs)
+	var dot []string
+	for nt := 1; nt <= dwDotNT; nt++ {
+		n := genDWDot(s, nt)
+		decl(n, dwDotArgs)
+		dot = append(dot, n)
+	}
+	return dot
 }

@@ -27,6 +27,8 @@ var (
 		bnAffine:     bnAffineAVX512,
 		bnGradSums:   bnGradSumsAVX512,
 		bnInputGrad:  bnInputGradAVX512,
+		dwTaps:       dwTapsAVX512,
+		dwDot:        dwDotAVX512Kernels,
 	}
 	avx2Impl = &impl{name: ImplAVX2, mr: 6, nr: 16, vec: 8, sgemm: sgemmAVX2Kernels}
 )

@@ -232,6 +232,57 @@ func bnGradSumsAVX512(x, dy *float32, strideBytes, rows, nvec, mask int, mean, i
 //go:noescape
 func bnInputGradAVX512(dx, x, dy *float32, strideBytes, rows, nvec, mask int, mean, invStd, k, meanDy, meanDyXhat float32)
 
+//go:noescape
+func dwTapsAVX512(y *float32, yRowBytes int, x *float32, xRowBytes int, offs *int32, w *float32, ntaps, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwDotAVX512T1(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T2(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T3(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T4(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T5(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T6(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T7(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T8(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T9(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T10(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T11(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T12(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T13(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T14(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T15(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T16(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
 // sgemmAVX512Kernels[mr-1][nv-1] is the mr×(16·nv) AVX-512 micro-kernel.
 var sgemmAVX512Kernels = [][]sgemmKernelFunc{
 	{sgemmAVX512M1N1, sgemmAVX512M1N2},
@@ -270,3 +321,6 @@ var convDotAVX512Kernels = [][]convDotFunc{
 	{convDotAVX512F3T1, convDotAVX512F3T2, convDotAVX512F3T3, convDotAVX512F3T4},
 	{convDotAVX512F4T1, convDotAVX512F4T2, convDotAVX512F4T3, convDotAVX512F4T4},
 }
+
+// dwDotAVX512Kernels[nt-1] forms nt in-place depthwise filter-gradient dot products.
+var dwDotAVX512Kernels = []dwDotFunc{dwDotAVX512T1, dwDotAVX512T2, dwDotAVX512T3, dwDotAVX512T4, dwDotAVX512T5, dwDotAVX512T6, dwDotAVX512T7, dwDotAVX512T8, dwDotAVX512T9, dwDotAVX512T10, dwDotAVX512T11, dwDotAVX512T12, dwDotAVX512T13, dwDotAVX512T14, dwDotAVX512T15, dwDotAVX512T16}

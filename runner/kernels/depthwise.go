@@ -61,7 +61,8 @@ func (g DepthwiseGeom) Flops(n int) float64 {
 
 // Depthwise runs a depthwise convolution's passes over batches (layouts as in DepthwiseGeom).
 // A depthwise convolution sums over no channels, so it is memory-bound. With the AVX-512 kernels
-// each input channel runs as an ordinary convolution of one channel into M filters on
+// at stride 1 the passes run in place on the batch's planes (depthwise_inplace.go); at other
+// strides each input channel runs as an ordinary convolution of one channel into M filters on
 // DirectConv, over the whole batch at once: the channel's planes of every example are gathered
 // into a contiguous batch, and its M output planes scattered back (a copy of the data, small next
 // to KH·KW taps; measured about 4× faster than the Go loops on 26×26 planes). Otherwise the

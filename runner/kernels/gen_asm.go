@@ -1244,6 +1244,7 @@ func genKernels(s *asm, decl func(name, args string)) kernelNames {
 	decl(genBNGradSums(s), bnGradSumsArgs)
 	decl(genBNInputGrad(s), bnInputGradArgs)
 	dwDot := genDWKernels(s, decl)
+	decl(genReLUInto(s), reluIntoArgs)
 	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd, dwDot: dwDot}
 }
 
@@ -1677,4 +1678,53 @@ func genDWKernels(s *asm, decl func(name, args string)) []string {
 		dot = append(dot, n)
 	}
 	return dot
+}
+
+// reluIntoArgs: y[i] = max(x[i] + 0, 0) for i < n, NaN staying NaN (24 bytes).
+const reluIntoArgs = "(y, x *float32, n int)"
+
+// genReLUInto writes reluIntoAVX512, biasActAVX512's ReLU with bias 0 from x into y.
+func genReLUInto(a *asm) string {
+	name := "reluIntoAVX512"
+	a.text(name, 24)
+	a.op("MOVQ y+0(FP), DI")
+	a.op("MOVQ x+8(FP), SI")
+	a.op("MOVQ n+16(FP), DX")
+	a.op("VPXORD Z2, Z2, Z2")
+	tailMask(a, "DX", "K1")
+	a.op("SHRQ $4, DX")
+	op := func(z string) {
+		a.op("VADDPS Z2, %s, %s", z, z)
+		a.op("VMAXPS %s, Z2, %s", z, z)
+	}
+	a.op("CMPQ DX, $4")
+	a.op("JLT %s_one", name)
+	a.label(name + "_four")
+	for v := 0; v < 4; v++ {
+		a.op("VMOVUPS %d(SI), Z%d", 64*v, 4+v)
+		op(fmt.Sprintf("Z%d", 4+v))
+		a.op("VMOVUPS Z%d, %d(DI)", 4+v, 64*v)
+	}
+	a.op("ADDQ $256, SI")
+	a.op("ADDQ $256, DI")
+	a.op("SUBQ $4, DX")
+	a.op("CMPQ DX, $4")
+	a.op("JGE %s_four", name)
+	a.label(name + "_one")
+	a.op("TESTQ DX, DX")
+	a.op("JZ %s_tail", name)
+	a.op("VMOVUPS (SI), Z4")
+	op("Z4")
+	a.op("VMOVUPS Z4, (DI)")
+	a.op("ADDQ $64, SI")
+	a.op("ADDQ $64, DI")
+	a.op("DECQ DX")
+	a.op("JMP %s_one", name)
+	a.label(name + "_tail")
+	a.op("VMOVUPS.Z (SI), K1, Z4")
+	op("Z4")
+	a.op("VMOVUPS Z4, K1, (DI)")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
 }

@@ -283,6 +283,9 @@ func dwDotAVX512T15(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs
 //go:noescape
 func dwDotAVX512T16(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
 
+//go:noescape
+func reluIntoAVX512(y, x *float32, n int)
+
 // sgemmAVX512Kernels[mr-1][nv-1] is the mr×(16·nv) AVX-512 micro-kernel.
 var sgemmAVX512Kernels = [][]sgemmKernelFunc{
 	{sgemmAVX512M1N1, sgemmAVX512M1N2},

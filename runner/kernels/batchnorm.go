@@ -92,50 +92,92 @@ func (im *impl) bnSqDevOf(x []float32, rows, stride, s int, mean float64) float6
 // BatchNormAffine sets y = (x − mean)·scale + shift on the rows planes of s floats, stride apart,
 // of x and y (which may be the same slice). With mean 0 it is y = x·scale + shift.
 func BatchNormAffine(y, x []float32, rows, stride, s int, mean, scale, shift float32) {
-	active.Load().bnAffineOf(y, x, rows, stride, s, mean, scale, shift)
+	active.Load().bnAffineOf(y, x, rows, stride, s, mean, scale, shift, false)
 }
 
-func (im *impl) bnAffineOf(y, x []float32, rows, stride, s int, mean, scale, shift float32) {
+// BatchNormAffineReLU is BatchNormAffine followed by a ReLU, with the bits of ReLUInto.
+func BatchNormAffineReLU(y, x []float32, rows, stride, s int, mean, scale, shift float32) {
+	active.Load().bnAffineOf(y, x, rows, stride, s, mean, scale, shift, true)
+}
+
+func (im *impl) bnAffineOf(y, x []float32, rows, stride, s int, mean, scale, shift float32, relu bool) {
 	bnCheck(rows, stride, s, x, y)
 	if rows == 0 || s == 0 {
 		return
 	}
-	if im.bnAffine != nil {
+	if k := im.bnAffine; k != nil {
+		if relu {
+			k = im.bnAffineReLU
+		}
 		nvec, mask := bnVec(s)
-		im.bnAffine(&y[0], &x[0], 4*stride, rows, nvec, mask, mean, scale, shift)
+		k(&y[0], &x[0], 4*stride, rows, nvec, mask, mean, scale, shift)
 		return
 	}
 	for r := range rows {
 		ys := y[r*stride : r*stride+s]
 		for j, v := range x[r*stride : r*stride+s] {
-			ys[j] = float32((v-mean)*scale) + shift
+			v = float32((v-mean)*scale) + shift
+			if relu {
+				if v += 0; !(v > 0) && v == v {
+					v = 0
+				}
+			}
+			ys[j] = v
 		}
 	}
+}
+
+// reluGrad is dy where the ReLU output y is positive, else 0; with y nil, dy.
+func reluGrad(y []float32, j int, dy float32) float32 {
+	if y != nil && !(y[j] > 0) {
+		return 0
+	}
+	return dy
 }
 
 // BatchNormGradSums returns Σ dy and Σ dy·x̂ with x̂ = (x − mean)·invStd (rounded to float32,
 // as is its product with dy) over the rows planes of s floats, stride apart, of x and dy, each
 // summed in float64.
 func BatchNormGradSums(x, dy []float32, rows, stride, s int, mean, invStd float32) (sumDy, sumDyXhat float64) {
-	return active.Load().bnGradSumsOf(x, dy, rows, stride, s, mean, invStd)
+	return active.Load().bnGradSumsOf(x, dy, nil, rows, stride, s, mean, invStd)
 }
 
-func (im *impl) bnGradSumsOf(x, dy []float32, rows, stride, s int, mean, invStd float32) (float64, float64) {
+// BatchNormGradSumsReLU is BatchNormGradSums of a batch norm followed by a ReLU whose output is
+// y: dy is taken as 0 where y is not positive (NaN included), as ReLUBackward does.
+func BatchNormGradSumsReLU(x, dy, y []float32, rows, stride, s int, mean, invStd float32) (sumDy, sumDyXhat float64) {
+	if y == nil {
+		panic("kernels: BatchNormGradSumsReLU without the ReLU's output")
+	}
+	return active.Load().bnGradSumsOf(x, dy, y, rows, stride, s, mean, invStd)
+}
+
+func (im *impl) bnGradSumsOf(x, dy, y []float32, rows, stride, s int, mean, invStd float32) (float64, float64) {
 	bnCheck(rows, stride, s, x, dy)
+	if y != nil {
+		bnCheck(rows, stride, s, y)
+	}
 	if rows == 0 || s == 0 {
 		return 0, 0
 	}
 	if im.bnGradSums != nil {
 		nvec, mask := bnVec(s)
+		if y != nil {
+			return im.bnGradSumsReLU(&x[0], &dy[0], &y[0], 4*stride, rows, nvec, mask, mean, invStd)
+		}
 		return im.bnGradSums(&x[0], &dy[0], 4*stride, rows, nvec, mask, mean, invStd)
 	}
 	var sb, sg [bnLanes]float64
 	for r := range rows {
 		g := dy[r*stride : r*stride+s]
+		var yr []float32
+		if y != nil {
+			yr = y[r*stride : r*stride+s]
+		}
 		for j, v := range x[r*stride : r*stride+s] {
 			xh := float32((v - mean) * invStd)
-			sb[j%bnLanes] += float64(g[j])
-			sg[j%bnLanes] += float64(g[j] * xh)
+			gj := reluGrad(yr, j, g[j])
+			sb[j%bnLanes] += float64(gj)
+			sg[j%bnLanes] += float64(gj * xh)
 		}
 	}
 	return bnReduce(&sb), bnReduce(&sg)
@@ -145,25 +187,45 @@ func (im *impl) bnGradSumsOf(x, dy []float32, rows, stride, s int, mean, invStd 
 // planes of s floats, stride apart, of dx, x and dy (dx may alias dy): the input gradient of a
 // batch norm with k = γ·invStd, meanDy = Σ dy/m and meanDyXhat = Σ dy·x̂/m.
 func BatchNormInputGrad(dx, x, dy []float32, rows, stride, s int, mean, invStd, k, meanDy, meanDyXhat float32) {
-	active.Load().bnInputGradOf(dx, x, dy, rows, stride, s, mean, invStd, k, meanDy, meanDyXhat)
+	active.Load().bnInputGradOf(dx, x, dy, nil, rows, stride, s, mean, invStd, k, meanDy, meanDyXhat)
 }
 
-func (im *impl) bnInputGradOf(dx, x, dy []float32, rows, stride, s int, mean, invStd, k, meanDy, meanDyXhat float32) {
+// BatchNormInputGradReLU is BatchNormInputGrad of a batch norm followed by a ReLU whose output
+// is y: dy is taken as 0 where y is not positive (NaN included). dx may alias dy, not y.
+func BatchNormInputGradReLU(dx, x, dy, y []float32, rows, stride, s int, mean, invStd, k, meanDy, meanDyXhat float32) {
+	if y == nil {
+		panic("kernels: BatchNormInputGradReLU without the ReLU's output")
+	}
+	active.Load().bnInputGradOf(dx, x, dy, y, rows, stride, s, mean, invStd, k, meanDy, meanDyXhat)
+}
+
+func (im *impl) bnInputGradOf(dx, x, dy, y []float32, rows, stride, s int, mean, invStd, k, meanDy, meanDyXhat float32) {
 	bnCheck(rows, stride, s, dx, x, dy)
+	if y != nil {
+		bnCheck(rows, stride, s, y)
+	}
 	if rows == 0 || s == 0 {
 		return
 	}
 	if im.bnInputGrad != nil {
 		nvec, mask := bnVec(s)
+		if y != nil {
+			im.bnInputGradReLU(&dx[0], &x[0], &dy[0], &y[0], 4*stride, rows, nvec, mask, mean, invStd, k, meanDy, meanDyXhat)
+			return
+		}
 		im.bnInputGrad(&dx[0], &x[0], &dy[0], 4*stride, rows, nvec, mask, mean, invStd, k, meanDy, meanDyXhat)
 		return
 	}
 	for r := range rows {
 		d := dx[r*stride : r*stride+s]
 		g := dy[r*stride : r*stride+s]
+		var yr []float32
+		if y != nil {
+			yr = y[r*stride : r*stride+s]
+		}
 		for j, v := range x[r*stride : r*stride+s] {
 			t := float32(float32((v-mean)*invStd) * meanDyXhat)
-			d[j] = k * (float32(g[j]-meanDy) - t)
+			d[j] = k * (float32(reluGrad(yr, j, g[j])-meanDy) - t)
 		}
 	}
 }

@@ -54,10 +54,24 @@ func TestBatchNormKernels(t *testing.T) {
 				t.Fatalf("%s squared deviations rows=%d stride=%d s=%d: got %v, want %v", im.name, rows, stride, s, g, w)
 			}
 			m, inv := float32(mean), 0.5+r.Float32()
-			gb, gg := im.bnGradSumsOf(x, dy, rows, stride, s, m, inv)
-			wb, wg := genericImpl.bnGradSumsOf(x, dy, rows, stride, s, m, inv)
-			if !same(gb, wb) || !same(gg, wg) {
-				t.Fatalf("%s grad sums rows=%d stride=%d s=%d: got %v %v, want %v %v", im.name, rows, stride, s, gb, gg, wb, wg)
+			// yr is a ReLU's output (zeros, NaNs) for the fused passes; dz is ReLUBackward's dy.
+			yr := randFloats(r, n)
+			yr[r.IntN(n)] = float32(math.NaN())
+			genericImpl.reluIntoOf(yr, yr)
+			dz := make([]float32, n)
+			genericImpl.reluBack(yr, dy, dz)
+			for _, y := range [][]float32{nil, yr} {
+				gb, gg := im.bnGradSumsOf(x, dy, y, rows, stride, s, m, inv)
+				wb, wg := genericImpl.bnGradSumsOf(x, dy, y, rows, stride, s, m, inv)
+				if y != nil {
+					// Fused with the ReLU: the sums of the ReLU's gradient, to the bit.
+					if ub, ug := genericImpl.bnGradSumsOf(x, dz, nil, rows, stride, s, m, inv); !same(ub, wb) || !same(ug, wg) {
+						t.Fatalf("generic fused grad sums rows=%d stride=%d s=%d: got %v %v, want %v %v", rows, stride, s, wb, wg, ub, ug)
+					}
+				}
+				if !same(gb, wb) || !same(gg, wg) {
+					t.Fatalf("%s grad sums relu=%v rows=%d stride=%d s=%d: got %v %v, want %v %v", im.name, y != nil, rows, stride, s, gb, gg, wb, wg)
+				}
 			}
 			// The float32 passes write only the planes: the gaps keep their sentinel.
 			sentinel := func() []float32 {
@@ -67,19 +81,46 @@ func TestBatchNormKernels(t *testing.T) {
 				}
 				return y
 			}
-			got, want := sentinel(), sentinel()
 			scale, shift := 2*r.Float32()-1, r.Float32()
-			im.bnAffineOf(got, x, rows, stride, s, m, scale, shift)
-			genericImpl.bnAffineOf(want, x, rows, stride, s, m, scale, shift)
-			if i := same32(got, want); i >= 0 {
-				t.Fatalf("%s affine rows=%d stride=%d s=%d: element %d is %v, want %v", im.name, rows, stride, s, i, got[i], want[i])
-			}
-			got, want = sentinel(), sentinel()
 			k, mb, mg := r.Float32(), r.Float32()-0.5, r.Float32()-0.5
-			im.bnInputGradOf(got, x, dy, rows, stride, s, m, inv, k, mb, mg)
-			genericImpl.bnInputGradOf(want, x, dy, rows, stride, s, m, inv, k, mb, mg)
-			if i := same32(got, want); i >= 0 {
-				t.Fatalf("%s input grad rows=%d stride=%d s=%d: element %d is %v, want %v", im.name, rows, stride, s, i, got[i], want[i])
+			for _, relu := range []bool{false, true} {
+				got, want := sentinel(), sentinel()
+				im.bnAffineOf(got, x, rows, stride, s, m, scale, shift, relu)
+				genericImpl.bnAffineOf(want, x, rows, stride, s, m, scale, shift, relu)
+				if i := same32(got, want); i >= 0 {
+					t.Fatalf("%s affine relu=%v rows=%d stride=%d s=%d: element %d is %v, want %v", im.name, relu, rows, stride, s, i, got[i], want[i])
+				}
+				if relu {
+					// Fused with the ReLU: the unfused affine, then ReLUInto, to the bit.
+					unfused := sentinel()
+					im.bnAffineOf(unfused, x, rows, stride, s, m, scale, shift, false)
+					im.reluIntoOf(unfused[:n], unfused[:n])
+					for i := range unfused {
+						if i >= n || (i%stride) >= s {
+							unfused[i] = 42
+						}
+					}
+					if i := same32(got, unfused); i >= 0 {
+						t.Fatalf("%s fused affine rows=%d stride=%d s=%d: element %d is %v, want %v", im.name, rows, stride, s, i, got[i], unfused[i])
+					}
+				}
+				var y []float32
+				if relu {
+					y = yr
+				}
+				got, want = sentinel(), sentinel()
+				im.bnInputGradOf(got, x, dy, y, rows, stride, s, m, inv, k, mb, mg)
+				genericImpl.bnInputGradOf(want, x, dy, y, rows, stride, s, m, inv, k, mb, mg)
+				if i := same32(got, want); i >= 0 {
+					t.Fatalf("%s input grad relu=%v rows=%d stride=%d s=%d: element %d is %v, want %v", im.name, relu, rows, stride, s, i, got[i], want[i])
+				}
+				if relu {
+					unfused := sentinel()
+					im.bnInputGradOf(unfused, x, dz, nil, rows, stride, s, m, inv, k, mb, mg)
+					if i := same32(got, unfused); i >= 0 {
+						t.Fatalf("%s fused input grad rows=%d stride=%d s=%d: element %d is %v, want %v", im.name, rows, stride, s, i, got[i], unfused[i])
+					}
+				}
 			}
 		}
 	}
@@ -108,7 +149,7 @@ func TestBatchNormGenericSums(t *testing.T) {
 				sg += float64(dy[i*stride+j] * ((v - m) * inv))
 			}
 		}
-		gb, gg := genericImpl.bnGradSumsOf(x, dy, rows, stride, s, m, inv)
+		gb, gg := genericImpl.bnGradSumsOf(x, dy, nil, rows, stride, s, m, inv)
 		for _, c := range []struct {
 			what      string
 			got, want float64

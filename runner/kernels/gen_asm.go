@@ -1240,9 +1240,12 @@ func genKernels(s *asm, decl func(name, args string)) kernelNames {
 	decl(genAdam(s), adamArgs)
 	decl(genBNSum(s), bnSumArgs)
 	decl(genBNSqDev(s), bnSqDevArgs)
-	decl(genBNAffine(s), bnAffineArgs)
-	decl(genBNGradSums(s), bnGradSumsArgs)
-	decl(genBNInputGrad(s), bnInputGradArgs)
+	decl(genBNAffine(s, false), bnAffineArgs)
+	decl(genBNGradSums(s, false), bnGradSumsArgs)
+	decl(genBNInputGrad(s, false), bnInputGradArgs)
+	decl(genBNAffine(s, true), bnAffineArgs)
+	decl(genBNGradSums(s, true), bnGradSumsReLUArgs)
+	decl(genBNInputGrad(s, true), bnInputGradReLUArgs)
 	dwDot := genDWKernels(s, decl)
 	decl(genReLUInto(s), reluIntoArgs)
 	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd, dwDot: dwDot}
@@ -1281,6 +1284,9 @@ const (
 	bnAffineArgs    = "(y, x *float32, " + bnArgs + ", mean, scale, shift float32)"
 	bnGradSumsArgs  = "(x, dy *float32, " + bnArgs + ", mean, invStd float32) (sumDy, sumDyXhat float64)"
 	bnInputGradArgs = "(dx, x, dy *float32, " + bnArgs + ", mean, invStd, k, meanDy, meanDyXhat float32)"
+	// The ReLU variants take the ReLU's output y after dy.
+	bnGradSumsReLUArgs  = "(x, dy, y *float32, " + bnArgs + ", mean, invStd float32) (sumDy, sumDyXhat float64)"
+	bnInputGradReLUArgs = "(dx, x, dy, y *float32, " + bnArgs + ", mean, invStd, k, meanDy, meanDyXhat float32)"
 )
 
 // bnPrologue loads the shared arguments at offset off (after np pointers): R8 stride, R9 rows,
@@ -1428,9 +1434,13 @@ func genBNSqDev(a *asm) string {
 	return name
 }
 
-// genBNAffine writes bnAffineAVX512: y = (x − mean)·scale + shift.
-func genBNAffine(a *asm) string {
+// genBNAffine writes bnAffineAVX512: y = (x − mean)·scale + shift; with relu,
+// bnAffineReLUAVX512, then max(y + 0, 0) as biasActAVX512 (NaN staying NaN).
+func genBNAffine(a *asm, relu bool) string {
 	name := "bnAffineAVX512"
+	if relu {
+		name = "bnAffineReLUAVX512"
+	}
 	a.text(name, 60)
 	a.op("MOVQ y+0(FP), DI")
 	a.op("MOVQ x+8(FP), SI")
@@ -1438,11 +1448,16 @@ func genBNAffine(a *asm) string {
 	a.op("VBROADCASTSS mean+48(FP), Z4")
 	a.op("VBROADCASTSS scale+52(FP), Z5")
 	a.op("VBROADCASTSS shift+56(FP), Z6")
+	a.op("VPXORD Z7, Z7, Z7")
 	bnRows(a, name, []string{"DI", "SI"}, []string{"BX", "AX"}, func(tail bool) {
 		bnLoad(a, "AX", "Z0", tail)
 		a.op("VSUBPS Z4, Z0, Z0")
 		a.op("VMULPS Z5, Z0, Z0")
 		a.op("VADDPS Z6, Z0, Z0")
+		if relu {
+			a.op("VADDPS Z7, Z0, Z0")
+			a.op("VMAXPS Z0, Z7, Z0")
+		}
 		bnStore(a, "Z0", "BX", tail)
 	})
 	a.op("VZEROUPPER")
@@ -1450,20 +1465,46 @@ func genBNAffine(a *asm) string {
 	return name
 }
 
-// genBNGradSums writes bnGradSumsAVX512: Σ dy and Σ dy·((x − mean)·invStd) in float64.
-func genBNGradSums(a *asm) string {
-	name := "bnGradSumsAVX512"
-	a.text(name, 72)
+// bnReLUMask loads the vector of dy at (dyReg) into z, zeroed where the ReLU output at (yReg)
+// is not positive (NaN included) and, on the tail, past the mask K1; it uses K4 and Z15.
+func bnReLUMask(a *asm, yReg, dyReg, z string, tail bool) {
+	bnLoad(a, yReg, "Z15", tail)
+	a.op("VPXORD Z14, Z14, Z14")
+	if tail {
+		a.op("VCMPPS $0x1e, Z14, Z15, K1, K4")
+	} else {
+		a.op("VCMPPS $0x1e, Z14, Z15, K4")
+	}
+	a.op("VMOVUPS.Z (%s), K4, %s", dyReg, z)
+}
+
+// genBNGradSums writes bnGradSumsAVX512: Σ dy and Σ dy·((x − mean)·invStd) in float64; with relu,
+// bnGradSumsReLUAVX512, whose dy is zero where the ReLU output y is not positive.
+func genBNGradSums(a *asm, relu bool) string {
+	name, off := "bnGradSumsAVX512", 16
+	if relu {
+		name, off = "bnGradSumsReLUAVX512", 24
+	}
+	a.text(name, 56+off)
 	a.op("MOVQ x+0(FP), SI")
 	a.op("MOVQ dy+8(FP), DI")
-	bnPrologue(a, 16)
-	a.op("VBROADCASTSS mean+48(FP), Z8")
-	a.op("VBROADCASTSS invStd+52(FP), Z9")
+	ptrs, work := []string{"SI", "DI"}, []string{"AX", "BX"}
+	if relu {
+		a.op("MOVQ y+16(FP), R12")
+		ptrs, work = append(ptrs, "R12"), append(work, "R13")
+	}
+	bnPrologue(a, off)
+	a.op("VBROADCASTSS mean+%d(FP), Z8", off+32)
+	a.op("VBROADCASTSS invStd+%d(FP), Z9", off+36)
 	for z := 0; z < 4; z++ {
 		a.op("VPXORQ Z%d, Z%d, Z%d", z, z, z)
 	}
-	bnRows(a, name, []string{"SI", "DI"}, []string{"AX", "BX"}, func(tail bool) {
-		bnLoad(a, "BX", "Z4", tail)
+	bnRows(a, name, ptrs, work, func(tail bool) {
+		if relu {
+			bnReLUMask(a, "R13", "BX", "Z4", tail)
+		} else {
+			bnLoad(a, "BX", "Z4", tail)
+		}
 		bnLoad(a, "AX", "Z5", tail)
 		a.op("VSUBPS Z8, Z5, Z5")
 		a.op("VMULPS Z9, Z5, Z5")
@@ -1474,31 +1515,44 @@ func genBNGradSums(a *asm) string {
 	bnReduce(a, "Z0", "Z1", "Z6")
 	bnReduce(a, "Z2", "Z3", "Z6")
 	a.op("VZEROUPPER")
-	a.op("MOVSD X0, sumDy+56(FP)")
-	a.op("MOVSD X2, sumDyXhat+64(FP)")
+	a.op("MOVSD X0, sumDy+%d(FP)", off+40)
+	a.op("MOVSD X2, sumDyXhat+%d(FP)", off+48)
 	a.op("RET")
 	return name
 }
 
-// genBNInputGrad writes bnInputGradAVX512: dx = k·((dy − meanDy) − (x − mean)·invStd·meanDyXhat).
-func genBNInputGrad(a *asm) string {
-	name := "bnInputGradAVX512"
-	a.text(name, 76)
+// genBNInputGrad writes bnInputGradAVX512: dx = k·((dy − meanDy) − (x − mean)·invStd·meanDyXhat);
+// with relu, bnInputGradReLUAVX512, whose dy is zero where the ReLU output y is not positive.
+func genBNInputGrad(a *asm, relu bool) string {
+	name, off := "bnInputGradAVX512", 24
+	if relu {
+		name, off = "bnInputGradReLUAVX512", 32
+	}
+	a.text(name, 52+off)
 	a.op("MOVQ dx+0(FP), DI")
 	a.op("MOVQ x+8(FP), SI")
 	a.op("MOVQ dy+16(FP), R12")
-	bnPrologue(a, 24)
-	a.op("VBROADCASTSS mean+56(FP), Z8")
-	a.op("VBROADCASTSS invStd+60(FP), Z9")
-	a.op("VBROADCASTSS k+64(FP), Z10")
-	a.op("VBROADCASTSS meanDy+68(FP), Z11")
-	a.op("VBROADCASTSS meanDyXhat+72(FP), Z12")
-	bnRows(a, name, []string{"DI", "SI", "R12"}, []string{"BX", "AX", "R13"}, func(tail bool) {
+	ptrs, work := []string{"DI", "SI", "R12"}, []string{"BX", "AX", "R13"}
+	if relu {
+		a.op("MOVQ y+24(FP), R14")
+		ptrs, work = append(ptrs, "R14"), append(work, "CX")
+	}
+	bnPrologue(a, off)
+	a.op("VBROADCASTSS mean+%d(FP), Z8", off+32)
+	a.op("VBROADCASTSS invStd+%d(FP), Z9", off+36)
+	a.op("VBROADCASTSS k+%d(FP), Z10", off+40)
+	a.op("VBROADCASTSS meanDy+%d(FP), Z11", off+44)
+	a.op("VBROADCASTSS meanDyXhat+%d(FP), Z12", off+48)
+	bnRows(a, name, ptrs, work, func(tail bool) {
 		bnLoad(a, "AX", "Z0", tail)
 		a.op("VSUBPS Z8, Z0, Z0")
 		a.op("VMULPS Z9, Z0, Z0")
 		a.op("VMULPS Z12, Z0, Z0")
-		bnLoad(a, "R13", "Z1", tail)
+		if relu {
+			bnReLUMask(a, "CX", "R13", "Z1", tail)
+		} else {
+			bnLoad(a, "R13", "Z1", tail)
+		}
 		a.op("VSUBPS Z11, Z1, Z1")
 		a.op("VSUBPS Z0, Z1, Z1")
 		a.op("VMULPS Z10, Z1, Z1")

@@ -67,6 +67,10 @@ type impl struct {
 	bnAffine    func(y, x *float32, strideBytes, rows, nvec, mask int, mean, scale, shift float32)
 	bnGradSums  func(x, dy *float32, strideBytes, rows, nvec, mask int, mean, invStd float32) (float64, float64)
 	bnInputGrad func(dx, x, dy *float32, strideBytes, rows, nvec, mask int, mean, invStd, k, meanDy, meanDyXhat float32)
+	// The same three passes fused with a ReLU after the batch norm.
+	bnAffineReLU    func(y, x *float32, strideBytes, rows, nvec, mask int, mean, scale, shift float32)
+	bnGradSumsReLU  func(x, dy, y *float32, strideBytes, rows, nvec, mask int, mean, invStd float32) (float64, float64)
+	bnInputGradReLU func(dx, x, dy, y *float32, strideBytes, rows, nvec, mask int, mean, invStd, k, meanDy, meanDyXhat float32)
 	// In-place depthwise kernels (see depthwise_inplace.go); nil: the gather path or pure Go.
 	dwTaps func(y *float32, yRowBytes int, x *float32, xRowBytes int, offs *int32, w *float32, ntaps, rows, nvec, mask int, bias float32, addBias int)
 	dwDot  []dwDotFunc

@@ -233,6 +233,15 @@ func bnGradSumsAVX512(x, dy *float32, strideBytes, rows, nvec, mask int, mean, i
 func bnInputGradAVX512(dx, x, dy *float32, strideBytes, rows, nvec, mask int, mean, invStd, k, meanDy, meanDyXhat float32)
 
 //go:noescape
+func bnAffineReLUAVX512(y, x *float32, strideBytes, rows, nvec, mask int, mean, scale, shift float32)
+
+//go:noescape
+func bnGradSumsReLUAVX512(x, dy, y *float32, strideBytes, rows, nvec, mask int, mean, invStd float32) (sumDy, sumDyXhat float64)
+
+//go:noescape
+func bnInputGradReLUAVX512(dx, x, dy, y *float32, strideBytes, rows, nvec, mask int, mean, invStd, k, meanDy, meanDyXhat float32)
+
+//go:noescape
 func dwTapsAVX512(y *float32, yRowBytes int, x *float32, xRowBytes int, offs *int32, w *float32, ntaps, rows, nvec, mask int, bias float32, addBias int)
 
 //go:noescape

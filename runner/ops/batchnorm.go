@@ -152,6 +152,24 @@ func updateMoving(moving []float32, batch []float64, momentum float64) {
 	}
 }
 
+// fuseReLU fuses a ReLU into the fast batch norm whose output x is, when x is one (the forward
+// op of FusedTrain or FusedEval), and reports whether it did: the op then writes max(0, y) (the
+// bits of the activation op's ReLU) and its gradient ops take dy only where that output is
+// positive (the bits of ReLUBackward), saving the activation's passes over the tensor. The
+// activation layer calls it on its input, which only that layer reads: a batch norm's output
+// feeds the next layer alone. Fusing twice is a ReLU of a ReLU, the same value.
+func fuseReLU(x *G.Node) bool {
+	switch op := x.Op().(type) {
+	case *bnTrainOp:
+		op.relu = true
+	case *bnEvalOp:
+		op.relu = true
+	default:
+		return false
+	}
+	return true
+}
+
 // ---- Fast: the fused ops ----
 
 // FusedTrain is the training graph's batch norm of x as one op over the batch's first count rows
@@ -175,6 +193,8 @@ type bnTrainOp struct {
 	bnAffine
 	bn  BatchNorm
 	out opBuffer
+	// relu says a ReLU after the batch norm is fused into the op (fuseReLU): y = max(0, ·).
+	relu bool
 	// The last run's real rows, batch mean and variance and 1/√(σ² + ε), per channel.
 	real           int
 	mean, variance []float64
@@ -330,7 +350,11 @@ func (op *bnTrainOp) channels(lo, hi int) {
 		if op.beta != nil {
 			b = op.beta[ch]
 		}
-		kernels.BatchNormAffine(y[ch*s:], xc, op.real, c*s, s, float32(mu), a, b)
+		if op.relu {
+			kernels.BatchNormAffineReLU(y[ch*s:], xc, op.real, c*s, s, float32(mu), a, b)
+		} else {
+			kernels.BatchNormAffine(y[ch*s:], xc, op.real, c*s, s, float32(mu), a, b)
+		}
 		for r := op.real; r < op.rows; r++ {
 			clear(y[(r*c+ch)*s:][:s])
 		}
@@ -346,7 +370,7 @@ func (op *bnTrainOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *bnTrainOp) Hashcode() uint32      { return opHash(op) }
 func (op *bnTrainOp) String() string {
 	// The op updates its own moving statistics: its address keeps two layers' ops apart.
-	return fmt.Sprintf("nnsweep.BatchNormTrain{%v, ε=%v, γ=%v, β=%v, %p}", op.shape, op.bn.Epsilon, op.hasGamma, op.hasBeta, op)
+	return fmt.Sprintf("nnsweep.BatchNormTrain{%v, ε=%v, γ=%v, β=%v, relu=%v, %p}", op.shape, op.bn.Epsilon, op.hasGamma, op.hasBeta, op.relu, op)
 }
 
 // DiffWRT: x, γ and β are differentiated, count is data.
@@ -365,9 +389,13 @@ func (op *bnTrainOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, err
 		return nil, err
 	}
 	x := inputs[0]
-	so := &bnSumsOp{fwd: op}
+	so := &bnSumsOp{fwd: op, relu: op.relu}
 	so.bnSplit = newBNSplit(op.bnGeometry, so.channels)
-	sums, err := G.ApplyOp(so, x, grad)
+	sumsInputs := []*G.Node{x, grad}
+	if op.relu {
+		sumsInputs = append(sumsInputs, output)
+	}
+	sums, err := G.ApplyOp(so, sumsInputs...)
 	if err != nil {
 		return nil, err
 	}
@@ -375,7 +403,10 @@ func (op *bnTrainOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, err
 	if op.hasGamma {
 		dxInputs = append(dxInputs, inputs[2])
 	}
-	dxOp := &bnInputGradOp{fwd: op}
+	if op.relu {
+		dxInputs = append(dxInputs, output)
+	}
+	dxOp := &bnInputGradOp{fwd: op, relu: op.relu}
 	dxOp.bnSplit = newBNSplit(op.bnGeometry, dxOp.channels)
 	dx, err := G.ApplyOp(dxOp, dxInputs...)
 	if err != nil {
@@ -415,15 +446,17 @@ const (
 	bnSumGamma = 1 // Σ dy·x̂: dγ
 )
 
-// bnSumsOp is (x, dy) → [2, c]: per channel Σ dy (row bnSumBeta) and Σ dy·x̂ (row bnSumGamma) over
-// the real rows of the forward op's last run, summed in float64.
+// bnSumsOp is (x, dy[, y]) → [2, c]: per channel Σ dy (row bnSumBeta) and Σ dy·x̂ (row
+// bnSumGamma) over the real rows of the forward op's last run, summed in float64. With relu, the
+// forward op's ReLU is fused and y is its output: dy counts only where y > 0.
 type bnSumsOp struct {
 	opBase
 	bnSplit
-	fwd *bnTrainOp
-	out opBuffer
+	fwd  *bnTrainOp
+	relu bool
+	out  opBuffer
 	// The current call's operands, for the chunks.
-	x, dy, sums []float32
+	x, dy, y, sums []float32
 }
 
 var (
@@ -431,16 +464,28 @@ var (
 	_ G.UsePreallocDoer = (*bnSumsOp)(nil)
 )
 
-func (op *bnSumsOp) Arity() int { return 2 }
+func (op *bnSumsOp) Arity() int {
+	if op.relu {
+		return 3
+	}
+	return 2
+}
 
-// Type is T a → T a → Matrix a.
+// Type is T a → T a [→ T a] → Matrix a.
 func (op *bnSumsOp) Type() hm.Type {
 	t := G.TensorType{Dims: len(op.fwd.shape), Of: hm.TypeVariable('a')}
+	if op.relu {
+		return hm.NewFnType(t, t, t, opMatrixType)
+	}
 	return hm.NewFnType(t, t, opMatrixType)
 }
 
 func (op *bnSumsOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
-	if err := opCheckShapes(op, inputs, op.fwd.shape, op.fwd.shape); err != nil {
+	want := []tensor.Shape{op.fwd.shape, op.fwd.shape}
+	if op.relu {
+		want = append(want, op.fwd.shape)
+	}
+	if err := opCheckShapes(op, inputs, want...); err != nil {
 		return nil, err
 	}
 	return op.fwd.sumsShape.Clone(), nil
@@ -448,7 +493,7 @@ func (op *bnSumsOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
 
 // Do computes the sums into the op's own buffer and returns it.
 func (op *bnSumsOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := opCheckArity(op, len(inputs), 2); err != nil {
+	if err := opCheckArity(op, len(inputs), op.Arity()); err != nil {
 		return nil, err
 	}
 	f := op.fwd
@@ -456,10 +501,16 @@ func (op *bnSumsOp) Do(inputs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	var y []float32
+	if op.relu {
+		if y, err = opInput(inputs[2], f.shape, op, "ReLU output"); err != nil {
+			return nil, err
+		}
+	}
 	out := op.out.tensor(op.fwd.sumsShape)
-	op.x, op.dy, op.sums = x, dy, out.Float32s()
+	op.x, op.dy, op.y, op.sums = x, dy, y, out.Float32s()
 	op.run()
-	op.x, op.dy, op.sums = nil, nil, nil
+	op.x, op.dy, op.y, op.sums = nil, nil, nil, nil
 	return out, nil
 }
 
@@ -468,7 +519,12 @@ func (op *bnSumsOp) channels(lo, hi int) {
 	f, x, dy := op.fwd, op.x, op.dy
 	for ch := lo; ch < hi; ch++ {
 		i := ch * f.s
-		sb, sg := kernels.BatchNormGradSums(x[i:], dy[i:], f.real, f.c*f.s, f.s, float32(f.mean[ch]), f.invStd[ch])
+		var sb, sg float64
+		if op.y != nil {
+			sb, sg = kernels.BatchNormGradSumsReLU(x[i:], dy[i:], op.y[i:], f.real, f.c*f.s, f.s, float32(f.mean[ch]), f.invStd[ch])
+		} else {
+			sb, sg = kernels.BatchNormGradSums(x[i:], dy[i:], f.real, f.c*f.s, f.s, float32(f.mean[ch]), f.invStd[ch])
+		}
 		op.sums[bnSumBeta*f.c+ch], op.sums[bnSumGamma*f.c+ch] = float32(sb), float32(sg)
 	}
 }
@@ -480,7 +536,9 @@ func (op *bnSumsOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error)
 
 func (op *bnSumsOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *bnSumsOp) Hashcode() uint32      { return opHash(op) }
-func (op *bnSumsOp) String() string        { return fmt.Sprintf("nnsweep.BatchNormSums{%p}", op.fwd) }
+func (op *bnSumsOp) String() string {
+	return fmt.Sprintf("nnsweep.BatchNormSums{relu=%v, %p}", op.relu, op.fwd)
+}
 
 // bnPickOp is [2, c] → [c], one row of bnSumsOp's output: dγ or dβ.
 type bnPickOp struct {
@@ -539,14 +597,16 @@ func (op *bnPickOp) String() string {
 	return fmt.Sprintf("nnsweep.BatchNorm%sGrad{%p}", what, op.fwd)
 }
 
-// bnInputGradOp is (x, dy, sums[, γ]) → dx (see the top of this file), sums being bnSumsOp's.
+// bnInputGradOp is (x, dy, sums[, γ][, y]) → dx (see the top of this file), sums being
+// bnSumsOp's; with relu, y is the fused ReLU's output and dy counts only where y > 0.
 type bnInputGradOp struct {
 	opBase
 	bnSplit
-	fwd *bnTrainOp
-	out opBuffer
+	fwd  *bnTrainOp
+	relu bool
+	out  opBuffer
 	// The current call's operands, for the chunks.
-	x, dy, sums, gamma, dx []float32
+	x, dy, sums, gamma, y, dx []float32
 }
 
 var (
@@ -555,26 +615,37 @@ var (
 )
 
 func (op *bnInputGradOp) Arity() int {
+	n := 3
 	if op.fwd.hasGamma {
-		return 4
+		n++
 	}
-	return 3
+	if op.relu {
+		n++
+	}
+	return n
 }
 
-// Type is T a → T a → Matrix a [→ Vector a] → T a.
+// Type is T a → T a → Matrix a [→ Vector a] [→ T a] → T a.
 func (op *bnInputGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	t := G.TensorType{Dims: len(op.fwd.shape), Of: a}
+	ts := []hm.Type{t, t, opMatrixType}
 	if op.fwd.hasGamma {
-		return hm.NewFnType(t, t, opMatrixType, G.TensorType{Dims: 1, Of: a}, t)
+		ts = append(ts, G.TensorType{Dims: 1, Of: a})
 	}
-	return hm.NewFnType(t, t, opMatrixType, t)
+	if op.relu {
+		ts = append(ts, t)
+	}
+	return hm.NewFnType(append(ts, t)...)
 }
 
 func (op *bnInputGradOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
 	want := []tensor.Shape{op.fwd.shape, op.fwd.shape, op.fwd.sumsShape}
 	if op.fwd.hasGamma {
 		want = append(want, op.fwd.cShape)
+	}
+	if op.relu {
+		want = append(want, op.fwd.shape)
 	}
 	if err := opCheckShapes(op, inputs, want...); err != nil {
 		return nil, err
@@ -597,16 +668,23 @@ func (op *bnInputGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	var gamma []float32
+	var gamma, y []float32
+	next := 3
 	if f.hasGamma {
-		if gamma, err = opInput(inputs[3], f.cShape, op, "gamma"); err != nil {
+		if gamma, err = opInput(inputs[next], f.cShape, op, "gamma"); err != nil {
+			return nil, err
+		}
+		next++
+	}
+	if op.relu {
+		if y, err = opInput(inputs[next], f.shape, op, "ReLU output"); err != nil {
 			return nil, err
 		}
 	}
 	out := op.out.tensor(f.shape)
-	op.x, op.dy, op.sums, op.gamma, op.dx = x, dy, sums, gamma, out.Float32s()
+	op.x, op.dy, op.sums, op.gamma, op.y, op.dx = x, dy, sums, gamma, y, out.Float32s()
 	op.run()
-	op.x, op.dy, op.sums, op.gamma, op.dx = nil, nil, nil, nil, nil
+	op.x, op.dy, op.sums, op.gamma, op.y, op.dx = nil, nil, nil, nil, nil, nil
 	return out, nil
 }
 
@@ -622,7 +700,11 @@ func (op *bnInputGradOp) channels(lo, hi int) {
 		mu, inv := float32(f.mean[ch]), f.invStd[ch]
 		mb, mg := op.sums[bnSumBeta*f.c+ch]/m, op.sums[bnSumGamma*f.c+ch]/m
 		i := ch * f.s
-		kernels.BatchNormInputGrad(dx[i:], x[i:], dy[i:], f.real, f.c*f.s, f.s, mu, inv, k, mb, mg)
+		if op.y != nil {
+			kernels.BatchNormInputGradReLU(dx[i:], x[i:], dy[i:], op.y[i:], f.real, f.c*f.s, f.s, mu, inv, k, mb, mg)
+		} else {
+			kernels.BatchNormInputGrad(dx[i:], x[i:], dy[i:], f.real, f.c*f.s, f.s, mu, inv, k, mb, mg)
+		}
 		for r := f.real; r < f.rows; r++ {
 			clear(dx[(r*f.c+ch)*f.s:][:f.s])
 		}
@@ -637,7 +719,7 @@ func (op *bnInputGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, e
 func (op *bnInputGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *bnInputGradOp) Hashcode() uint32      { return opHash(op) }
 func (op *bnInputGradOp) String() string {
-	return fmt.Sprintf("nnsweep.BatchNormInputGrad{%p}", op.fwd)
+	return fmt.Sprintf("nnsweep.BatchNormInputGrad{relu=%v, %p}", op.relu, op.fwd)
 }
 
 // FusedEval is the evaluation graph's batch norm of x with the moving statistics (the nodes of
@@ -664,6 +746,8 @@ type bnEvalOp struct {
 	eps  float64
 	out  opBuffer
 	a, b []float32
+	// relu says a ReLU after the batch norm is fused into the op (fuseReLU).
+	relu bool
 	// The current call's operands, for the chunks.
 	x, y []float32
 }
@@ -727,7 +811,11 @@ func (op *bnEvalOp) Do(inputs ...G.Value) (G.Value, error) {
 func (op *bnEvalOp) channels(lo, hi int) {
 	for ch := lo; ch < hi; ch++ {
 		// (x − 0)·a + b is x·a + b to the bit.
-		kernels.BatchNormAffine(op.y[ch*op.s:], op.x[ch*op.s:], op.rows, op.c*op.s, op.s, 0, op.a[ch], op.b[ch])
+		if op.relu {
+			kernels.BatchNormAffineReLU(op.y[ch*op.s:], op.x[ch*op.s:], op.rows, op.c*op.s, op.s, 0, op.a[ch], op.b[ch])
+		} else {
+			kernels.BatchNormAffine(op.y[ch*op.s:], op.x[ch*op.s:], op.rows, op.c*op.s, op.s, 0, op.a[ch], op.b[ch])
+		}
 	}
 }
 
@@ -738,7 +826,7 @@ func (op *bnEvalOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error)
 func (op *bnEvalOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *bnEvalOp) Hashcode() uint32      { return opHash(op) }
 func (op *bnEvalOp) String() string {
-	return fmt.Sprintf("nnsweep.BatchNormEval{%v, ε=%v, γ=%v, β=%v}", op.shape, op.eps, op.hasGamma, op.hasBeta)
+	return fmt.Sprintf("nnsweep.BatchNormEval{%v, ε=%v, γ=%v, β=%v, relu=%v}", op.shape, op.eps, op.hasGamma, op.hasBeta, op.relu)
 }
 
 // ---- Stock: gorgonia's operations ----

@@ -20,6 +20,22 @@ type dwDotFunc func(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs
 // dwDotNT is the most taps one filter-gradient call takes (gen_asm.go's dwDotNT).
 const dwDotNT = 16
 
+// dwTapsKFunc is the tap kernel specialised to one kernel size, its weights in registers: the
+// taps (kh, kw) at x + kh·xRow + kw, or with the flipped variant x − kh·xRow − kw (see
+// genDWTapsK in gen_asm.go). It gives the bits of dwTaps with those offsets.
+type dwTapsKFunc func(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+// dwTapsKMax is the largest kernel side with a specialised tap kernel (gen_asm.go's dwTapsKMax).
+const dwTapsKMax = 5
+
+// tapsK returns the specialised tap kernel of g's kernel size (flipped or not), or nil.
+func (p *depthwiseInPlace) tapsK(g DepthwiseGeom, flip int) dwTapsKFunc {
+	if p.im.dwTapsK[flip] == nil || g.KH > dwTapsKMax || g.KW > dwTapsKMax {
+		return nil
+	}
+	return p.im.dwTapsK[flip][g.KH-1][g.KW-1]
+}
+
 // depthwiseInPlace is the state of the in-place passes of one geometry.
 type depthwiseInPlace struct {
 	im *impl
@@ -89,6 +105,10 @@ func (p *depthwiseInPlace) forward(g DepthwiseGeom, n int, x, w, bias, y []float
 				if bias != nil {
 					bv = bias[f]
 				}
+				if k := p.tapsK(g, 0); k != nil {
+					k(&y[b*out+f*oplane], 4*ow, &xp[0], 4*p.wp, &w[f*kk], oh, nvec, mask, bv, boolInt(bv != 0))
+					continue
+				}
 				p.im.dwTaps(&y[b*out+f*oplane], 4*ow, &xp[0], 4*p.wp, &p.fOffs[0], &w[f*kk], kk, oh, nvec, mask, bv, boolInt(bv != 0))
 			}
 		}
@@ -105,6 +125,11 @@ func (p *depthwiseInPlace) backwardData(g DepthwiseGeom, n int, dy, w, dx []floa
 			for j := range g.M {
 				f := c*g.M + j
 				p.im.copyRows(p.dypad[j*p.hg*p.wg+(g.KH-1)*p.wg+g.KW-1:], p.wg, dy[b*out+f*oplane:], ow, oh, ow, 0)
+			}
+			if k := p.tapsK(g, 1); k != nil && g.M == 1 {
+				// The flipped taps from the last row and column tap (0, 0) reaches.
+				k(&dx[b*in+c*plane], 4*g.W, &p.dypad[p.bOffs[0]], 4*p.wg, &w[c*kk], g.H, nvec, mask, 0, 0)
+				continue
 			}
 			p.im.dwTaps(&dx[b*in+c*plane], 4*g.W, &p.dypad[0], 4*p.wg, &p.bOffs[0], &w[c*g.M*kk], g.M*kk, g.H, nvec, mask, 0, 0)
 		}

@@ -214,6 +214,14 @@ func TestDepthwiseInPlace(t *testing.T) {
 			closeTo(t, name+" y vs loops", y, ly, 1e-5*taps)
 			closeTo(t, name+" dx vs loops", dx, ldx, 1e-5*taps)
 			closeTo(t, name+" dw vs loops", dw, ldw, 1e-5*float64(n*g.OutH()*g.OutW()))
+			// The kernels specialised to the kernel size against the general tap kernel: the
+			// same bits.
+			general := *im
+			general.dwTapsK = [2][][]dwTapsKFunc{}
+			sy, sdx, sdw := run(&Depthwise{g: g, ip: newDepthwiseInPlace(&general, g)})
+			closeTo(t, name+" y vs general taps", y, sy, 0)
+			closeTo(t, name+" dx vs general taps", dx, sdx, 0)
+			closeTo(t, name+" dw vs general taps", dw, sdw, 0)
 		}
 	}
 }

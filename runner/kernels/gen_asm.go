@@ -1184,6 +1184,7 @@ type kernelNames struct {
 	avx512, avx2, dot [][]string
 	fwd               []string
 	dwDot             []string
+	dwTapsK           [2][][]string
 }
 
 // genKernels writes every kernel to s and declares each with decl.
@@ -1248,7 +1249,8 @@ func genKernels(s *asm, decl func(name, args string)) kernelNames {
 	decl(genBNInputGrad(s, true), bnInputGradReLUArgs)
 	dwDot := genDWKernels(s, decl)
 	decl(genReLUInto(s), reluIntoArgs)
-	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd, dwDot: dwDot}
+	dwTapsK := genDWTapsKernels(s, decl)
+	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd, dwDot: dwDot, dwTapsK: dwTapsK}
 }
 
 // writeTables writes the Go tables of the kernels, by size.
@@ -1268,6 +1270,16 @@ func writeTables(g *strings.Builder, k kernelNames) {
 	g.WriteString("// convDotAVX512Kernels[nf-1][nt-1] forms nf×nt filter-gradient dot products.\n")
 	table("convDotAVX512Kernels", "convDotFunc", k.dot)
 	fmt.Fprintf(g, "// dwDotAVX512Kernels[nt-1] forms nt in-place depthwise filter-gradient dot products.\nvar dwDotAVX512Kernels = []dwDotFunc{%s}\n", strings.Join(k.dwDot, ", "))
+	g.WriteString("\n// dwTapsKAVX512Kernels[flip][kh-1][kw-1] is the specialised kh×kw depthwise tap kernel.\n")
+	g.WriteString("var dwTapsKAVX512Kernels = [2][][]dwTapsKFunc{\n")
+	for _, rows := range k.dwTapsK {
+		g.WriteString("\t{\n")
+		for _, r := range rows {
+			fmt.Fprintf(g, "\t\t{%s},\n", strings.Join(r, ", "))
+		}
+		g.WriteString("\t},\n")
+	}
+	g.WriteString("}\n")
 }
 
 // The batch-norm kernels (batchnorm.go) walk rows planes of a channel, strideBytes apart, each
@@ -1781,4 +1793,120 @@ func genReLUInto(a *asm) string {
 	a.op("VZEROUPPER")
 	a.op("RET")
 	return name
+}
+
+// dwTapsKMax is the largest kernel side of the specialised depthwise tap kernels (KH·KW weights
+// in registers); it must match depthwise_inplace.go.
+const dwTapsKMax = 5
+
+// dwTapsKArgs is the parameter list of the specialised depthwise tap kernels (80 bytes).
+const dwTapsKArgs = "(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)"
+
+// genDWTapsK writes the kh×kw depthwise tap kernel with the weights in Z2…: for r < rows and the
+// 16·nvec columns j and a masked tail, y[r·yRow + j] = Σ_{a<kh, b<kw} w[a·kw+b]·x(a, b), fused
+// multiply-adds in the order of (a, b) from zero, then the bias when addBias ≠ 0, where x(a, b)
+// is x[r·xRow + a·xRow + b + j], or with flip x[r·xRow − a·xRow − b + j] (the input gradient's
+// flipped taps: x then points at the last row and column the taps reach). It computes what
+// dwTapsAVX512 does with those offsets, to the bit.
+func genDWTapsK(a *asm, kh, kw int, flip bool) string {
+	name := fmt.Sprintf("dwTapsAVX512K%dx%d", kh, kw)
+	if flip {
+		name += "Flip"
+	}
+	a.text(name, 80)
+	a.op("MOVQ y+0(FP), DI")
+	a.op("MOVQ yRowBytes+8(FP), R8")
+	a.op("MOVQ x+16(FP), SI")
+	a.op("MOVQ xRowBytes+24(FP), R9")
+	a.op("MOVQ w+32(FP), R11")
+	a.op("MOVQ rows+40(FP), R13")
+	a.op("MOVQ nvec+48(FP), R14")
+	a.op("MOVQ mask+56(FP), AX")
+	a.op("KMOVW AX, K1")
+	a.op("VBROADCASTSS bias+64(FP), Z30")
+	a.op("MOVQ addBias+72(FP), R12")
+	for t := 0; t < kh*kw; t++ {
+		a.op("VBROADCASTSS %d(R11), Z%d", 4*t, 2+t)
+	}
+	a.op("TESTQ R13, R13")
+	a.op("JZ %s_done", name)
+	vector := func(l string, tail bool) {
+		a.op("LEAQ (SI)(AX*1), BX")
+		for r := 0; r < kh; r++ {
+			if r > 0 {
+				if flip {
+					a.op("SUBQ R9, BX")
+				} else {
+					a.op("ADDQ R9, BX")
+				}
+			}
+			for c := 0; c < kw; c++ {
+				disp := 4 * c
+				if flip {
+					disp = -disp
+				}
+				if tail {
+					a.op("VMOVUPS.Z %d(BX), K1, Z1", disp)
+				} else {
+					a.op("VMOVUPS %d(BX), Z1", disp)
+				}
+				t := r*kw + c
+				if t == 0 {
+					// fma(w, x, +0) is w·x + 0: the product rounded, then −0 turned to +0.
+					a.op("VPXORD Z0, Z0, Z0")
+				}
+				a.op("VFMADD231PS Z%d, Z1, Z0", 2+t)
+			}
+		}
+		a.op("TESTQ R12, R12")
+		a.op("JZ %s_store", l)
+		a.op("VADDPS Z30, Z0, Z0")
+		a.label(l + "_store")
+		if tail {
+			a.op("VMOVUPS Z0, K1, (DI)(AX*1)")
+		} else {
+			a.op("VMOVUPS Z0, (DI)(AX*1)")
+		}
+	}
+	a.label(name + "_row")
+	a.op("XORQ AX, AX")
+	a.op("MOVQ R14, DX")
+	a.op("TESTQ DX, DX")
+	a.op("JZ %s_tail", name)
+	a.label(name + "_vec")
+	vector(name+"_v", false)
+	a.op("ADDQ $64, AX")
+	a.op("DECQ DX")
+	a.op("JNZ %s_vec", name)
+	a.label(name + "_tail")
+	a.op("KORTESTW K1, K1")
+	a.op("JZ %s_next", name)
+	vector(name+"_t", true)
+	a.label(name + "_next")
+	a.op("ADDQ R8, DI")
+	a.op("ADDQ R9, SI")
+	a.op("DECQ R13")
+	a.op("JNZ %s_row", name)
+	a.label(name + "_done")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// genDWTapsKernels writes the specialised tap kernels, forward and flipped, and returns their
+// names by [flip][kh-1][kw-1].
+func genDWTapsKernels(s *asm, decl func(name, args string)) [2][][]string {
+	var out [2][][]string
+	for f, flip := range []bool{false, true} {
+		for kh := 1; kh <= dwTapsKMax; kh++ {
+			var row []string
+			for kw := 1; kw <= dwTapsKMax; kw++ {
+				n := genDWTapsK(s, kh, kw, flip)
+				decl(n, dwTapsKArgs)
+				row = append(row, n)
+			}
+			out[f] = append(out[f], row)
+		}
+	}
+	return out
 }

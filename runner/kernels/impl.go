@@ -74,6 +74,8 @@ type impl struct {
 	// In-place depthwise kernels (see depthwise_inplace.go); nil: the gather path or pure Go.
 	dwTaps func(y *float32, yRowBytes int, x *float32, xRowBytes int, offs *int32, w *float32, ntaps, rows, nvec, mask int, bias float32, addBias int)
 	dwDot  []dwDotFunc
+	// dwTapsK[flip][kh-1][kw-1] are dwTaps specialised to kernels of up to dwTapsKMax a side.
+	dwTapsK [2][][]dwTapsKFunc
 	// reluInto is ReLUInto over n elements (relu.go); nil: pure Go.
 	reluInto func(y, x *float32, n int)
 }

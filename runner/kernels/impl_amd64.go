@@ -34,6 +34,7 @@ var (
 		bnInputGradReLU: bnInputGradReLUAVX512,
 		dwTaps:          dwTapsAVX512,
 		dwDot:           dwDotAVX512Kernels,
+		dwTapsK:         dwTapsKAVX512Kernels,
 		reluInto:        reluIntoAVX512,
 	}
 	avx2Impl = &impl{name: ImplAVX2, mr: 6, nr: 16, vec: 8, sgemm: sgemmAVX2Kernels}

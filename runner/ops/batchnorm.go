@@ -38,7 +38,10 @@ import (
 // them) and bnInputGradOp (the standard dx = γ/√(σ²+ε)·(dy − dβ/m − x̂·dγ/m), m = count·s, 0 on
 // padding rows). Every pass over a channel is one of package kernels' batch-norm passes
 // (kernels.BatchNormSum and the rest: AVX-512 where the CPU has it, float64 sums in a fixed
-// order of sixteen lanes on every implementation). The gradient ops read the batch's μ and 1/√(σ² + ε) that the forward op keeps
+// order of sixteen lanes on every implementation). A ReLU layer right after the batch norm is
+// fused into these ops on Fast (fuseReLU): the forward ops write max(0, y) and the gradient ops
+// take the op's output as one more input, counting dy only where it is positive, with the bits
+// of the separate activation op and its gradient. The gradient ops read the batch's μ and 1/√(σ² + ε) that the forward op keeps
 // (c floats each, the op's own memory, not a graph value: the forward op runs before its
 // gradient on every step, which needs it for dy); everything else comes through their inputs.
 // Every buffer is the op's own, so a step allocates nothing. Each op works channel by channel, so

@@ -36,17 +36,19 @@ import (
 // and shift, then the update) and its gradient in one pass for the sums and one for dx:
 // bnSumsOp (dβ = Σ dy and dγ = Σ dy·x̂ over the real rows, per channel), bnPickOp (dγ and dβ from
 // them) and bnInputGradOp (the standard dx = γ/√(σ²+ε)·(dy − dβ/m − x̂·dγ/m), m = count·s, 0 on
-// padding rows). Every pass over a channel is one of package kernels' batch-norm passes
-// (kernels.BatchNormSum and the rest: AVX-512 where the CPU has it, float64 sums in a fixed
-// order of sixteen lanes on every implementation). A ReLU layer right after the batch norm is
-// fused into these ops on Fast (fuseReLU): the forward ops write max(0, y) and the gradient ops
-// take the op's output as one more input, counting dy only where it is positive, with the bits
-// of the separate activation op and its gradient. The gradient ops read the batch's μ and 1/√(σ² + ε) that the forward op keeps
+// padding rows). The gradient ops read the batch's μ and 1/√(σ² + ε) that the forward op keeps
 // (c floats each, the op's own memory, not a graph value: the forward op runs before its
 // gradient on every step, which needs it for dy); everything else comes through their inputs.
 // Every buffer is the op's own, so a step allocates nothing. Each op works channel by channel, so
 // a tensor large enough (convSplitMinFloats) is split by channels over both cores (kernels.Pass)
 // with the same bits as whole: every channel's sums are made by one goroutine in one order.
+//
+// Every pass over a channel is one of package kernels' batch-norm passes (kernels.BatchNormSum
+// and the rest: AVX-512 where the CPU has it, float64 sums in a fixed order of sixteen lanes on
+// every implementation). A ReLU layer right after the batch norm is fused into these ops on Fast
+// (fuseReLU): the forward ops write max(0, y) and the gradient ops take the forward op's output
+// as one more input, counting dy only where it is positive, with the bits of the separate
+// activation op and its gradient.
 
 // batchNormGraph is the batch_norm layer (see above).
 func batchNormGraph(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, _ string, fast bool) (*G.Node, error) {
@@ -159,18 +161,34 @@ func updateMoving(moving []float32, batch []float64, momentum float64) {
 // op of FusedTrain or FusedEval), and reports whether it did: the op then writes max(0, y) (the
 // bits of the activation op's ReLU) and its gradient ops take dy only where that output is
 // positive (the bits of ReLUBackward), saving the activation's passes over the tensor. The
-// activation layer calls it on its input, which only that layer reads: a batch norm's output
-// feeds the next layer alone. Fusing twice is a ReLU of a ReLU, the same value.
+// activation layer calls it on its input, which in a chain of layers only that layer reads; a
+// node more layers read (a residual block's input, also its shortcut) is marked by keepUnfused
+// first and never fused. Fusing twice is a ReLU of a ReLU, the same value.
 func fuseReLU(x *G.Node) bool {
 	switch op := x.Op().(type) {
 	case *bnTrainOp:
-		op.relu = true
+		if !op.shared {
+			op.relu = true
+			return true
+		}
 	case *bnEvalOp:
-		op.relu = true
-	default:
-		return false
+		if !op.shared {
+			op.relu = true
+			return true
+		}
 	}
-	return true
+	return false
+}
+
+// keepUnfused marks x, when a fast batch norm made it, as read by more than the next layer, so
+// that fuseReLU leaves its op as it is.
+func keepUnfused(x *G.Node) {
+	switch op := x.Op().(type) {
+	case *bnTrainOp:
+		op.shared = true
+	case *bnEvalOp:
+		op.shared = true
+	}
 }
 
 // ---- Fast: the fused ops ----
@@ -196,8 +214,9 @@ type bnTrainOp struct {
 	bnAffine
 	bn  BatchNorm
 	out opBuffer
-	// relu says a ReLU after the batch norm is fused into the op (fuseReLU): y = max(0, ·).
-	relu bool
+	// relu says a ReLU after the batch norm is fused into the op (fuseReLU): y = max(0, ·);
+	// shared forbids it (keepUnfused).
+	relu, shared bool
 	// The last run's real rows, batch mean and variance and 1/√(σ² + ε), per channel.
 	real           int
 	mean, variance []float64
@@ -749,8 +768,9 @@ type bnEvalOp struct {
 	eps  float64
 	out  opBuffer
 	a, b []float32
-	// relu says a ReLU after the batch norm is fused into the op (fuseReLU).
-	relu bool
+	// relu says a ReLU after the batch norm is fused into the op (fuseReLU); shared forbids it
+	// (keepUnfused).
+	relu, shared bool
 	// The current call's operands, for the chunks.
 	x, y []float32
 }

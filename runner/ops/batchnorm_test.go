@@ -23,6 +23,8 @@ var bnModels = []struct{ name, input, layers string }{
 	{"plain", "[4, 4, 1]", "    - batch_norm: {center: false, scale: false}\n    - conv2d: {filters: n, kernel: 2, activation: relu}\n    - flatten: {}\n    - dense: {units: 3}\n"},
 	// A ReLU after a batch norm, which Fast fuses into the batch norm's op (fuseReLU).
 	{"conv-relu", "[5, 5, 2]", "    - conv2d: {filters: n, kernel: 3, use_bias: false}\n    - batch_norm: {}\n    - activation: relu\n    - flatten: {}\n    - dense: {units: 3}\n"},
+	// A residual block's input is also its shortcut: a ReLU inside it must not fuse into x.
+	{"residual-relu", "[5, 5, 1]", "    - conv2d: {filters: n, kernel: 2, padding: same}\n    - batch_norm: {}\n    - residual:\n        layers:\n          - activation: relu\n          - conv2d: {filters: n, kernel: 3, padding: same}\n    - flatten: {}\n    - dense: {units: 3}\n"},
 	{"dense-relu", "[1, 1, 5]", "    - flatten: {}\n    - dense: {units: 2n}\n    - batch_norm: {scale: false}\n    - activation: relu\n    - activation: relu\n    - dense: {units: 3}\n"},
 }
 

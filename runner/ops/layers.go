@@ -135,6 +135,7 @@ func globalPoolGraph(_ *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, _ s
 // dense layer, with bias, through conv2dGraph or denseGraph, its weights bound after the inner
 // layers'), then gorgonia's Add on both engines.
 func residualGraph(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, _ string, fast bool) (*G.Node, error) {
+	keepUnfused(x) // the first inner layer and the shortcut both read x
 	y := x
 	for _, il := range l.Layers {
 		var err error

@@ -61,7 +61,8 @@ func (g DepthwiseGeom) Flops(n int) float64 {
 
 // Depthwise runs a depthwise convolution's passes over batches (layouts as in DepthwiseGeom).
 // A depthwise convolution sums over no channels, so it is memory-bound. With the AVX-512 kernels
-// each input channel runs as an ordinary convolution of one channel into M filters on
+// at stride 1 the passes run in place on the batch's planes (depthwise_inplace.go); at other
+// strides each input channel runs as an ordinary convolution of one channel into M filters on
 // DirectConv, over the whole batch at once: the channel's planes of every example are gathered
 // into a contiguous batch, and its M output planes scattered back (a copy of the data, small next
 // to KH·KW taps; measured about 4× faster than the Go loops on 26×26 planes). Otherwise the
@@ -70,6 +71,8 @@ func (g DepthwiseGeom) Flops(n int) float64 {
 // by two goroutines at once.
 type Depthwise struct {
 	g DepthwiseGeom
+	// ip runs the passes in place at stride 1 (depthwise_inplace.go); nil: plane or the Go loops.
+	ip *depthwiseInPlace
 	// plane is the one-channel convolution of each channel (nil: the Go loops).
 	plane Conv2D
 	// xs and ys hold one channel's input and output planes of a whole batch, NCHW with C = 1 and
@@ -82,7 +85,7 @@ func NewDepthwise(g DepthwiseGeom) *Depthwise {
 	if err := g.Validate(); err != nil {
 		panic(err.Error())
 	}
-	d := &Depthwise{g: g}
+	d := &Depthwise{g: g, ip: newDepthwiseInPlace(active.Load(), g)}
 	if active.Load().convTaps != nil {
 		d.plane = NewDirectConv(g.planeGeom())
 	}
@@ -188,6 +191,10 @@ func (d *Depthwise) Forward(n int, x, w, bias, y []float32) {
 	checkLen(x, n*in, "x")
 	checkLen(y, n*out, "y")
 	checkLen(w, g.FilterSize(), "w")
+	if d.ip != nil {
+		d.ip.forward(g, n, x, w, bias, y)
+		return
+	}
 	if d.plane != nil {
 		if g.C == 1 {
 			d.plane.Forward(n, x, w, bias, y)
@@ -244,6 +251,10 @@ func (d *Depthwise) BackwardData(n int, dy, w, dx []float32) {
 	checkLen(dy, n*out, "dy")
 	checkLen(dx, n*in, "dx")
 	checkLen(w, g.FilterSize(), "w")
+	if d.ip != nil {
+		d.ip.backwardData(g, n, dy, w, dx)
+		return
+	}
 	if d.plane != nil {
 		if g.C == 1 {
 			d.plane.BackwardData(n, dy, w, dx)
@@ -285,6 +296,10 @@ func (d *Depthwise) BackwardFilter(n int, x, dy, dw []float32) {
 	checkLen(x, n*in, "x")
 	checkLen(dy, n*out, "dy")
 	checkLen(dw, g.FilterSize(), "dw")
+	if d.ip != nil {
+		d.ip.backwardFilter(g, n, x, dy, dw)
+		return
+	}
 	if d.plane != nil {
 		if g.C == 1 {
 			d.plane.BackwardFilter(n, x, dy, dw)

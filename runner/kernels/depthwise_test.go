@@ -72,6 +72,9 @@ func TestDepthwiseAgainstNaive(t *testing.T) {
 					dc.impl = im
 					variants["direct/"+im.name] = &Depthwise{g: g, plane: dc}
 				}
+				if ip := newDepthwiseInPlace(im, g); ip != nil {
+					variants["inplace/"+im.name] = &Depthwise{g: g, ip: ip}
+				}
 			}
 			for name, d := range variants {
 				// Outputs start as NaN: every element must be written.
@@ -145,6 +148,142 @@ func TestDepthwiseGoLoopsNoAllocs(t *testing.T) {
 			d.BackwardFilter(n, x, dy, dw)
 		}); a != 0 {
 			t.Errorf("%v: %v allocations per call, want 0", g, a)
+		}
+	}
+}
+
+// TestDepthwiseInPlace compares the in-place passes (stride 1) with the gathering path
+// (DirectConv per channel) and the Go loops on random shapes: planes from 1×1 to 28×28 (every
+// tail length of a row), one to five channels, depth multipliers 1 and 2, kernels 1×1 to 5×5,
+// valid, same and asymmetric padding. Forward and input gradient match the gathering path to
+// rounding (the same fused multiply-adds in the same order), the filter gradient to summation
+// order.
+func TestDepthwiseInPlace(t *testing.T) {
+	t.Parallel()
+	var ims []*impl
+	for _, im := range supportedImpls() {
+		if im.dwTaps != nil {
+			ims = append(ims, im)
+		}
+	}
+	if len(ims) == 0 {
+		t.Skip("no in-place depthwise kernels on this CPU or build")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for trial := range 200 {
+		g := DepthwiseGeom{C: 1 + r.IntN(5), M: 1 + r.IntN(2), H: 1 + r.IntN(28), W: 1 + r.IntN(28),
+			KH: 1 + r.IntN(3), KW: 1 + r.IntN(3), StrideH: 1, StrideW: 1}
+		if trial%7 == 0 {
+			g.KH, g.KW = 5, 1+r.IntN(5)
+		}
+		switch trial % 3 {
+		case 1: // same
+			g.PadTop, g.PadLeft = (g.KH-1)/2, (g.KW-1)/2
+			g.PadBottom, g.PadRight = g.KH-1-g.PadTop, g.KW-1-g.PadLeft
+		case 2:
+			g.PadTop, g.PadBottom, g.PadLeft, g.PadRight = r.IntN(3), r.IntN(2), r.IntN(2), r.IntN(3)
+		}
+		if g.Validate() != nil {
+			continue
+		}
+		n := 1 + r.IntN(3)
+		x, w, bias := randFloats(r, n*g.InSize()), randFloats(r, g.FilterSize()), randFloats(r, g.F())
+		bias[0] = 0
+		dy := randFloats(r, n*g.OutSize())
+		for _, im := range ims {
+			ip := &Depthwise{g: g, ip: newDepthwiseInPlace(im, g)}
+			dc := NewDirectConv(g.planeGeom())
+			dc.impl = im
+			gather := &Depthwise{g: g, plane: dc}
+			loops := &Depthwise{g: g}
+			run := func(d *Depthwise) (y, dx, dw []float32) {
+				y, dx, dw = nanFloats(n*g.OutSize()), nanFloats(n*g.InSize()), nanFloats(g.FilterSize())
+				d.Forward(n, x, w, bias, y)
+				d.BackwardData(n, dy, w, dx)
+				d.BackwardFilter(n, x, dy, dw)
+				return y, dx, dw
+			}
+			y, dx, dw := run(ip)
+			gy, gdx, gdw := run(gather)
+			ly, ldx, ldw := run(loops)
+			name := fmt.Sprintf("%s %v n=%d", im.name, g, n)
+			taps := float64(g.KH * g.KW * g.M)
+			closeTo(t, name+" y vs gather", y, gy, 1e-6*taps)
+			closeTo(t, name+" dx vs gather", dx, gdx, 1e-6*taps)
+			closeTo(t, name+" dw vs gather", dw, gdw, 1e-5*float64(n*g.OutH()*g.OutW()))
+			closeTo(t, name+" y vs loops", y, ly, 1e-5*taps)
+			closeTo(t, name+" dx vs loops", dx, ldx, 1e-5*taps)
+			closeTo(t, name+" dw vs loops", dw, ldw, 1e-5*float64(n*g.OutH()*g.OutW()))
+			// The kernels specialised to the kernel size against the general tap kernel: the
+			// same bits.
+			general := *im
+			general.dwTapsK = [2][][]dwTapsKFunc{}
+			sy, sdx, sdw := run(&Depthwise{g: g, ip: newDepthwiseInPlace(&general, g)})
+			closeTo(t, name+" y vs general taps", y, sy, 0)
+			closeTo(t, name+" dx vs general taps", dx, sdx, 0)
+			closeTo(t, name+" dw vs general taps", dw, sdw, 0)
+		}
+	}
+}
+
+func TestDepthwiseInPlaceNoAllocs(t *testing.T) {
+	for _, g := range []DepthwiseGeom{depthwiseGeoms[0], depthwiseGeoms[1]} {
+		d := NewDepthwise(g)
+		if d.ip == nil {
+			t.Skip("no in-place depthwise kernels on this CPU or build")
+		}
+		r := rand.New(rand.NewPCG(3, 4))
+		const n = 2
+		x, w, dy := randFloats(r, n*g.InSize()), randFloats(r, g.FilterSize()), randFloats(r, n*g.OutSize())
+		y, dx, dw := make([]float32, n*g.OutSize()), make([]float32, n*g.InSize()), make([]float32, g.FilterSize())
+		if a := testing.AllocsPerRun(10, func() {
+			d.Forward(n, x, w, nil, y)
+			d.BackwardData(n, dy, w, dx)
+			d.BackwardFilter(n, x, dy, dw)
+		}); a != 0 {
+			t.Errorf("%v: %v allocations per call, want 0", g, a)
+		}
+	}
+}
+
+// BenchmarkDepthwise runs the three passes of the frontier model's depthwise layers (n = 12,
+// batches of 128) on every path the CPU has: in place, gathering channels for DirectConv, and
+// the Go loops; cpu-GFLOP/s counts the three passes' flops over the thread's CPU time.
+func BenchmarkDepthwise(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const n = 128
+	for _, g := range []DepthwiseGeom{
+		{C: 12, M: 1, H: 26, W: 26, KH: 3, KW: 3, StrideH: 1, StrideW: 1},
+		{C: 24, M: 1, H: 12, W: 12, KH: 3, KW: 3, StrideH: 1, StrideW: 1},
+		{C: 24, M: 1, H: 8, W: 8, KH: 3, KW: 3, StrideH: 1, StrideW: 1},
+	} {
+		x, w, dy := randFloats(r, n*g.InSize()), randFloats(r, g.FilterSize()), randFloats(r, n*g.OutSize())
+		y, dx, dw := make([]float32, n*g.OutSize()), make([]float32, n*g.InSize()), make([]float32, g.FilterSize())
+		paths := map[string]*Depthwise{"loops": {g: g}}
+		for _, im := range supportedImpls() {
+			if ip := newDepthwiseInPlace(im, g); ip != nil {
+				paths["inplace"] = &Depthwise{g: g, ip: ip}
+			}
+			if im.convTaps != nil {
+				dc := NewDirectConv(g.planeGeom())
+				dc.impl = im
+				paths["gather"] = &Depthwise{g: g, plane: dc}
+			}
+		}
+		for _, name := range []string{"inplace", "gather", "loops"} {
+			d := paths[name]
+			if d == nil {
+				continue
+			}
+			b.Run(fmt.Sprintf("%v/%s", g, name), func(b *testing.B) {
+				singleThread(b, 3*g.Flops(n), func() {
+					for b.Loop() {
+						d.Forward(n, x, w, nil, y)
+						d.BackwardData(n, dy, w, dx)
+						d.BackwardFilter(n, x, dy, dw)
+					}
+				})
+			})
 		}
 	}
 }

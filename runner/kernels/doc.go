@@ -88,5 +88,15 @@
 // returns Im2colConv. go test -bench 'BenchmarkConv$' ./runner/kernels/ measures both on the
 // machine at hand.
 //
+// # Batch norm and ReLU
+//
+// BatchNormSum, BatchNormSquaredDeviations, BatchNormAffine, BatchNormGradSums and
+// BatchNormInputGrad (batchnorm.go) are a batch norm's passes over one channel of an NCHW batch,
+// its planes strided through the batch; the float64 sums keep sixteen lanes in a fixed order on
+// every implementation, so the AVX-512 kernels give the generic ones' bits. Their ReLU variants
+// fuse a following ReLU, and ReLUInto (relu.go) is a ReLU from one slice into another in one
+// pass. At stride 1 the depthwise passes run in place on the batch's planes
+// (depthwise_inplace.go).
+//
 //go:generate go run gen_asm.go
 package kernels

@@ -1452,6 +1452,8 @@ type kernelNames struct {
 	fwd               []string
 	dotVec            [][]string
 	fwdOut            [][]string
+	dwDot             []string
+	dwTapsK           [2][][]string
 }
 
 // genKernels writes every kernel to s and declares each with decl.
@@ -1534,7 +1536,18 @@ func genKernels(s *asm, decl func(name, args string)) kernelNames {
 		}
 		fwdOut = append(fwdOut, row)
 	}
-	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd, dotVec: dotVec, fwdOut: fwdOut}
+	decl(genBNSum(s), bnSumArgs)
+	decl(genBNSqDev(s), bnSqDevArgs)
+	decl(genBNAffine(s, false), bnAffineArgs)
+	decl(genBNGradSums(s, false), bnGradSumsArgs)
+	decl(genBNInputGrad(s, false), bnInputGradArgs)
+	decl(genBNAffine(s, true), bnAffineArgs)
+	decl(genBNGradSums(s, true), bnGradSumsReLUArgs)
+	decl(genBNInputGrad(s, true), bnInputGradReLUArgs)
+	dwDot := genDWKernels(s, decl)
+	decl(genReLUInto(s), reluIntoArgs)
+	dwTapsK := genDWTapsKernels(s, decl)
+	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd, dotVec: dotVec, fwdOut: fwdOut, dwDot: dwDot, dwTapsK: dwTapsK}
 }
 
 // writeTables writes the Go tables of the kernels, by size.
@@ -1557,4 +1570,644 @@ func writeTables(g *strings.Builder, k kernelNames) {
 	table("convDotVecAVX512Kernels", "convDotVecFunc", k.dotVec)
 	g.WriteString("// convTapsOutAVX512Kernels[nf-1][nv-1] accumulates taps for nf output planes over blocks of nv vectors and stores their valid positions.\n")
 	table("convTapsOutAVX512Kernels", "convTapsOutFunc", k.fwdOut)
+	fmt.Fprintf(g, "// dwDotAVX512Kernels[nt-1] forms nt in-place depthwise filter-gradient dot products.\nvar dwDotAVX512Kernels = []dwDotFunc{%s}\n", strings.Join(k.dwDot, ", "))
+	g.WriteString("\n// dwTapsKAVX512Kernels[flip][kh-1][kw-1] is the specialised kh×kw depthwise tap kernel.\n")
+	g.WriteString("var dwTapsKAVX512Kernels = [2][][]dwTapsKFunc{\n")
+	for _, rows := range k.dwTapsK {
+		g.WriteString("\t{\n")
+		for _, r := range rows {
+			fmt.Fprintf(g, "\t\t{%s},\n", strings.Join(r, ", "))
+		}
+		g.WriteString("\t},\n")
+	}
+	g.WriteString("}\n")
+}
+
+// The batch-norm kernels (batchnorm.go) walk rows planes of a channel, strideBytes apart, each
+// of 16·nvec floats and a masked tail (mask: its low bits, one per float). The float64 sums keep
+// sixteen lanes per plane position modulo 16 (two zmm of doubles), added in order over the rows,
+// and reduce them in the fixed tree of bnReduce; the generic kernels do the same.
+
+// bnArgs is the shared head of the batch-norm kernels' parameter lists.
+const bnArgs = "strideBytes, rows, nvec, mask int"
+
+const (
+	bnSumArgs       = "(x *float32, " + bnArgs + ") float64"
+	bnSqDevArgs     = "(x *float32, " + bnArgs + ", mean float64) float64"
+	bnAffineArgs    = "(y, x *float32, " + bnArgs + ", mean, scale, shift float32)"
+	bnGradSumsArgs  = "(x, dy *float32, " + bnArgs + ", mean, invStd float32) (sumDy, sumDyXhat float64)"
+	bnInputGradArgs = "(dx, x, dy *float32, " + bnArgs + ", mean, invStd, k, meanDy, meanDyXhat float32)"
+	// The ReLU variants take the ReLU's output y after dy.
+	bnGradSumsReLUArgs  = "(x, dy, y *float32, " + bnArgs + ", mean, invStd float32) (sumDy, sumDyXhat float64)"
+	bnInputGradReLUArgs = "(dx, x, dy, y *float32, " + bnArgs + ", mean, invStd, k, meanDy, meanDyXhat float32)"
+)
+
+// bnPrologue loads the shared arguments at offset off (after np pointers): R8 stride, R9 rows,
+// R10 nvec, K1 the tail mask, K2 and K3 its low and high eight bits.
+func bnPrologue(a *asm, off int) {
+	a.op("MOVQ strideBytes+%d(FP), R8", off)
+	a.op("MOVQ rows+%d(FP), R9", off+8)
+	a.op("MOVQ nvec+%d(FP), R10", off+16)
+	a.op("MOVQ mask+%d(FP), R11", off+24)
+	a.op("KMOVW R11, K1")
+	a.op("KMOVW R11, K2")
+	a.op("SHRQ $8, R11")
+	a.op("KMOVW R11, K3")
+}
+
+// bnRows emits the loop over rows and vectors: ptrs are the registers of the row starts
+// (advanced by R8 per row), copied into work (advanced by 64 per vector); body(tail) emits one
+// vector's work, tail true for the masked last one.
+func bnRows(a *asm, name string, ptrs, work []string, body func(tail bool)) {
+	a.op("TESTQ R9, R9")
+	a.op("JZ %s_done", name)
+	a.label(name + "_row")
+	for i, p := range ptrs {
+		a.op("MOVQ %s, %s", p, work[i])
+	}
+	a.op("MOVQ R10, DX")
+	a.op("TESTQ DX, DX")
+	a.op("JZ %s_tail", name)
+	a.label(name + "_vec")
+	body(false)
+	for _, w := range work {
+		a.op("ADDQ $64, %s", w)
+	}
+	a.op("DECQ DX")
+	a.op("JNZ %s_vec", name)
+	a.label(name + "_tail")
+	a.op("KORTESTW K1, K1")
+	a.op("JZ %s_next", name)
+	body(true)
+	a.label(name + "_next")
+	for _, p := range ptrs {
+		a.op("ADDQ R8, %s", p)
+	}
+	a.op("DECQ R9")
+	a.op("JNZ %s_row", name)
+	a.label(name + "_done")
+}
+
+// bnAccumulate adds the sixteen floats of zmm src, as doubles, to the lane accumulators lo and hi
+// (merge-masked by K2 and K3 on the tail), using tmp and tmp2.
+func bnAccumulate(a *asm, src, lo, hi, tmp, tmp2 string, tail bool) {
+	y := "Y" + src[1:]
+	a.op("VCVTPS2PD %s, %s", y, tmp)
+	a.op("VEXTRACTF64X4 $1, %s, Y%s", src, tmp2[1:])
+	a.op("VCVTPS2PD Y%s, %s", tmp2[1:], tmp2)
+	if tail {
+		a.op("VADDPD %s, %s, K2, %s", tmp, lo, lo)
+		a.op("VADDPD %s, %s, K3, %s", tmp2, hi, hi)
+		return
+	}
+	a.op("VADDPD %s, %s, %s", tmp, lo, lo)
+	a.op("VADDPD %s, %s, %s", tmp2, hi, hi)
+}
+
+// bnReduce sums the sixteen double lanes of lo (lanes 0–7) and hi (8–15) into the low double of
+// lo's X register: pairs i and i+8, then i and i+4, i and i+2, and the last two.
+func bnReduce(a *asm, lo, hi, tmp string) {
+	n := lo[1:]
+	t := tmp[1:]
+	a.op("VADDPD %s, %s, %s", hi, lo, lo)
+	a.op("VEXTRACTF64X4 $1, %s, Y%s", lo, t)
+	a.op("VADDPD Y%s, Y%s, Y%s", t, n, n)
+	a.op("VEXTRACTF128 $1, Y%s, X%s", n, t)
+	a.op("VADDPD X%s, X%s, X%s", t, n, n)
+	a.op("VPERMILPD $1, X%s, X%s", n, t)
+	a.op("VADDSD X%s, X%s, X%s", t, n, n)
+}
+
+// bnLoad loads one vector at (reg) into z, masked by K1 on the tail.
+func bnLoad(a *asm, reg, z string, tail bool) {
+	if tail {
+		a.op("VMOVUPS.Z (%s), K1, %s", reg, z)
+		return
+	}
+	a.op("VMOVUPS (%s), %s", reg, z)
+}
+
+func bnStore(a *asm, z, reg string, tail bool) {
+	if tail {
+		a.op("VMOVUPS %s, K1, (%s)", z, reg)
+		return
+	}
+	a.op("VMOVUPS %s, (%s)", z, reg)
+}
+
+// genBNSum writes bnSumAVX512: Σ x in float64.
+func genBNSum(a *asm) string {
+	name := "bnSumAVX512"
+	a.text(name, 48)
+	a.op("MOVQ x+0(FP), SI")
+	bnPrologue(a, 8)
+	a.op("VPXORQ Z0, Z0, Z0")
+	a.op("VPXORQ Z1, Z1, Z1")
+	bnRows(a, name, []string{"SI"}, []string{"AX"}, func(tail bool) {
+		bnLoad(a, "AX", "Z4", tail)
+		bnAccumulate(a, "Z4", "Z0", "Z1", "Z2", "Z3", tail)
+	})
+	bnReduce(a, "Z0", "Z1", "Z2")
+	a.op("VZEROUPPER")
+	a.op("MOVSD X0, ret+40(FP)")
+	a.op("RET")
+	return name
+}
+
+// genBNSqDev writes bnSqDevAVX512: Σ (x − mean)² in float64.
+func genBNSqDev(a *asm) string {
+	name := "bnSqDevAVX512"
+	a.text(name, 56)
+	a.op("MOVQ x+0(FP), SI")
+	bnPrologue(a, 8)
+	a.op("VBROADCASTSD mean+40(FP), Z7")
+	a.op("VPXORQ Z0, Z0, Z0")
+	a.op("VPXORQ Z1, Z1, Z1")
+	bnRows(a, name, []string{"SI"}, []string{"AX"}, func(tail bool) {
+		bnLoad(a, "AX", "Z4", tail)
+		a.op("VCVTPS2PD Y4, Z2")
+		a.op("VEXTRACTF64X4 $1, Z4, Y3")
+		a.op("VCVTPS2PD Y3, Z3")
+		for _, z := range []string{"Z2", "Z3"} {
+			a.op("VSUBPD Z7, %s, %s", z, z)
+			a.op("VMULPD %s, %s, %s", z, z, z)
+		}
+		if tail {
+			a.op("VADDPD Z2, Z0, K2, Z0")
+			a.op("VADDPD Z3, Z1, K3, Z1")
+			return
+		}
+		a.op("VADDPD Z2, Z0, Z0")
+		a.op("VADDPD Z3, Z1, Z1")
+	})
+	bnReduce(a, "Z0", "Z1", "Z2")
+	a.op("VZEROUPPER")
+	a.op("MOVSD X0, ret+48(FP)")
+	a.op("RET")
+	return name
+}
+
+// genBNAffine writes bnAffineAVX512: y = (x − mean)·scale + shift; with relu,
+// bnAffineReLUAVX512, then max(y + 0, 0) as biasActAVX512 (NaN staying NaN).
+func genBNAffine(a *asm, relu bool) string {
+	name := "bnAffineAVX512"
+	if relu {
+		name = "bnAffineReLUAVX512"
+	}
+	a.text(name, 60)
+	a.op("MOVQ y+0(FP), DI")
+	a.op("MOVQ x+8(FP), SI")
+	bnPrologue(a, 16)
+	a.op("VBROADCASTSS mean+48(FP), Z4")
+	a.op("VBROADCASTSS scale+52(FP), Z5")
+	a.op("VBROADCASTSS shift+56(FP), Z6")
+	a.op("VPXORD Z7, Z7, Z7")
+	bnRows(a, name, []string{"DI", "SI"}, []string{"BX", "AX"}, func(tail bool) {
+		bnLoad(a, "AX", "Z0", tail)
+		a.op("VSUBPS Z4, Z0, Z0")
+		a.op("VMULPS Z5, Z0, Z0")
+		a.op("VADDPS Z6, Z0, Z0")
+		if relu {
+			a.op("VADDPS Z7, Z0, Z0")
+			a.op("VMAXPS Z0, Z7, Z0")
+		}
+		bnStore(a, "Z0", "BX", tail)
+	})
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// bnReLUMask loads the vector of dy at (dyReg) into z, zeroed where the ReLU output at (yReg)
+// is not positive (NaN included) and, on the tail, past the mask K1; it uses K4 and Z15.
+func bnReLUMask(a *asm, yReg, dyReg, z string, tail bool) {
+	bnLoad(a, yReg, "Z15", tail)
+	a.op("VPXORD Z14, Z14, Z14")
+	if tail {
+		a.op("VCMPPS $0x1e, Z14, Z15, K1, K4")
+	} else {
+		a.op("VCMPPS $0x1e, Z14, Z15, K4")
+	}
+	a.op("VMOVUPS.Z (%s), K4, %s", dyReg, z)
+}
+
+// genBNGradSums writes bnGradSumsAVX512: Σ dy and Σ dy·((x − mean)·invStd) in float64; with relu,
+// bnGradSumsReLUAVX512, whose dy is zero where the ReLU output y is not positive.
+func genBNGradSums(a *asm, relu bool) string {
+	name, off := "bnGradSumsAVX512", 16
+	if relu {
+		name, off = "bnGradSumsReLUAVX512", 24
+	}
+	a.text(name, 56+off)
+	a.op("MOVQ x+0(FP), SI")
+	a.op("MOVQ dy+8(FP), DI")
+	ptrs, work := []string{"SI", "DI"}, []string{"AX", "BX"}
+	if relu {
+		a.op("MOVQ y+16(FP), R12")
+		ptrs, work = append(ptrs, "R12"), append(work, "R13")
+	}
+	bnPrologue(a, off)
+	a.op("VBROADCASTSS mean+%d(FP), Z8", off+32)
+	a.op("VBROADCASTSS invStd+%d(FP), Z9", off+36)
+	for z := 0; z < 4; z++ {
+		a.op("VPXORQ Z%d, Z%d, Z%d", z, z, z)
+	}
+	bnRows(a, name, ptrs, work, func(tail bool) {
+		if relu {
+			bnReLUMask(a, "R13", "BX", "Z4", tail)
+		} else {
+			bnLoad(a, "BX", "Z4", tail)
+		}
+		bnLoad(a, "AX", "Z5", tail)
+		a.op("VSUBPS Z8, Z5, Z5")
+		a.op("VMULPS Z9, Z5, Z5")
+		a.op("VMULPS Z5, Z4, Z5")
+		bnAccumulate(a, "Z4", "Z0", "Z1", "Z6", "Z7", tail)
+		bnAccumulate(a, "Z5", "Z2", "Z3", "Z6", "Z7", tail)
+	})
+	bnReduce(a, "Z0", "Z1", "Z6")
+	bnReduce(a, "Z2", "Z3", "Z6")
+	a.op("VZEROUPPER")
+	a.op("MOVSD X0, sumDy+%d(FP)", off+40)
+	a.op("MOVSD X2, sumDyXhat+%d(FP)", off+48)
+	a.op("RET")
+	return name
+}
+
+// genBNInputGrad writes bnInputGradAVX512: dx = k·((dy − meanDy) − (x − mean)·invStd·meanDyXhat);
+// with relu, bnInputGradReLUAVX512, whose dy is zero where the ReLU output y is not positive.
+func genBNInputGrad(a *asm, relu bool) string {
+	name, off := "bnInputGradAVX512", 24
+	if relu {
+		name, off = "bnInputGradReLUAVX512", 32
+	}
+	a.text(name, 52+off)
+	a.op("MOVQ dx+0(FP), DI")
+	a.op("MOVQ x+8(FP), SI")
+	a.op("MOVQ dy+16(FP), R12")
+	ptrs, work := []string{"DI", "SI", "R12"}, []string{"BX", "AX", "R13"}
+	if relu {
+		a.op("MOVQ y+24(FP), R14")
+		ptrs, work = append(ptrs, "R14"), append(work, "CX")
+	}
+	bnPrologue(a, off)
+	a.op("VBROADCASTSS mean+%d(FP), Z8", off+32)
+	a.op("VBROADCASTSS invStd+%d(FP), Z9", off+36)
+	a.op("VBROADCASTSS k+%d(FP), Z10", off+40)
+	a.op("VBROADCASTSS meanDy+%d(FP), Z11", off+44)
+	a.op("VBROADCASTSS meanDyXhat+%d(FP), Z12", off+48)
+	bnRows(a, name, ptrs, work, func(tail bool) {
+		bnLoad(a, "AX", "Z0", tail)
+		a.op("VSUBPS Z8, Z0, Z0")
+		a.op("VMULPS Z9, Z0, Z0")
+		a.op("VMULPS Z12, Z0, Z0")
+		if relu {
+			bnReLUMask(a, "CX", "R13", "Z1", tail)
+		} else {
+			bnLoad(a, "R13", "Z1", tail)
+		}
+		a.op("VSUBPS Z11, Z1, Z1")
+		a.op("VSUBPS Z0, Z1, Z1")
+		a.op("VMULPS Z10, Z1, Z1")
+		bnStore(a, "Z1", "BX", tail)
+	})
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// dwDotNT is the most taps one call of the depthwise filter-gradient kernel sums (one zmm
+// accumulator each); it must match depthwise_inplace.go.
+const dwDotNT = 16
+
+// dwTapsArgs is the parameter list of the in-place depthwise tap kernel (96 bytes).
+const dwTapsArgs = "(y *float32, yRowBytes int, x *float32, xRowBytes int, offs *int32, w *float32, ntaps, rows, nvec, mask int, bias float32, addBias int)"
+
+// genDWTaps writes dwTapsAVX512: for r < rows and the 16·nvec columns j and a masked tail (mask:
+// one bit per column), y[r·yRow + j] = Σ_t w[t]·x[r·xRow + offs[t] + j] (fused multiply-adds in
+// the order of t from 0, as convTapsAVX512), plus bias when addBias ≠ 0. Z0 accumulates, Z1 holds
+// x, Z30 the bias.
+func genDWTaps(a *asm) string {
+	name := "dwTapsAVX512"
+	a.text(name, 96)
+	a.op("MOVQ y+0(FP), DI")
+	a.op("MOVQ yRowBytes+8(FP), R8")
+	a.op("MOVQ x+16(FP), SI")
+	a.op("MOVQ xRowBytes+24(FP), R9")
+	a.op("MOVQ offs+32(FP), R10")
+	a.op("MOVQ w+40(FP), R11")
+	a.op("MOVQ ntaps+48(FP), R12")
+	a.op("MOVQ rows+56(FP), R13")
+	a.op("MOVQ nvec+64(FP), R14")
+	a.op("MOVQ mask+72(FP), AX")
+	a.op("KMOVW AX, K1")
+	a.op("VBROADCASTSS bias+80(FP), Z30")
+	a.op("TESTQ R13, R13")
+	a.op("JZ %s_done", name)
+	a.op("TESTQ R12, R12")
+	a.op("JZ %s_done", name)
+	vector := func(l string, tail bool) {
+		a.op("VPXORD Z0, Z0, Z0")
+		a.op("XORQ CX, CX")
+		a.label(l)
+		a.op("MOVLQSX (R10)(CX*4), BX")
+		a.op("LEAQ (SI)(BX*4), BX")
+		if tail {
+			a.op("VMOVUPS.Z (BX)(AX*1), K1, Z1")
+		} else {
+			a.op("VMOVUPS (BX)(AX*1), Z1")
+		}
+		a.op("VFMADD231PS.BCST (R11)(CX*4), Z1, Z0")
+		a.op("INCQ CX")
+		a.op("CMPQ CX, R12")
+		a.op("JLT %s", l)
+		a.op("CMPQ addBias+88(FP), $0")
+		a.op("JEQ %s_store", l)
+		a.op("VADDPS Z30, Z0, Z0")
+		a.label(l + "_store")
+		if tail {
+			a.op("VMOVUPS Z0, K1, (DI)(AX*1)")
+		} else {
+			a.op("VMOVUPS Z0, (DI)(AX*1)")
+		}
+	}
+	a.label(name + "_row")
+	a.op("XORQ AX, AX")
+	a.op("MOVQ R14, DX")
+	a.op("TESTQ DX, DX")
+	a.op("JZ %s_tail", name)
+	a.label(name + "_vec")
+	vector(name+"_vtap", false)
+	a.op("ADDQ $64, AX")
+	a.op("DECQ DX")
+	a.op("JNZ %s_vec", name)
+	a.label(name + "_tail")
+	a.op("KORTESTW K1, K1")
+	a.op("JZ %s_next", name)
+	vector(name+"_ttap", true)
+	a.label(name + "_next")
+	a.op("ADDQ R8, DI")
+	a.op("ADDQ R9, SI")
+	a.op("DECQ R13")
+	a.op("JNZ %s_row", name)
+	a.label(name + "_done")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// dwDotArgs is the parameter list of the in-place depthwise filter-gradient kernels (72 bytes).
+const dwDotArgs = "(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)"
+
+// genDWDot writes the kernel of nt taps that adds to out[t] the dot product
+// Σ_{r, j} dy[r·dyRow + j]·x[r·xRow + offs[t] + j] over r < rows, the 16·nvec columns j and a
+// masked tail, summed in sixteen lanes (Z0…Z(nt−1)) and then across them. Z31 holds dy, Z30 x.
+func genDWDot(a *asm, nt int) string {
+	name := fmt.Sprintf("dwDotAVX512T%d", nt)
+	a.text(name, 72)
+	a.op("MOVQ dy+0(FP), DI")
+	a.op("MOVQ dyRowBytes+8(FP), R8")
+	a.op("MOVQ x+16(FP), SI")
+	a.op("MOVQ xRowBytes+24(FP), R9")
+	a.op("MOVQ offs+32(FP), R10")
+	a.op("MOVQ rows+40(FP), R13")
+	a.op("MOVQ nvec+48(FP), R14")
+	a.op("MOVQ mask+56(FP), AX")
+	a.op("KMOVW AX, K1")
+	a.op("MOVQ out+64(FP), R11")
+	for t := 0; t < nt; t++ {
+		a.op("VPXORD Z%d, Z%d, Z%d", t, t, t)
+	}
+	a.op("TESTQ R13, R13")
+	a.op("JZ %s_reduce", name)
+	vector := func(tail bool) {
+		if tail {
+			a.op("VMOVUPS.Z (DI)(AX*1), K1, Z31")
+		} else {
+			a.op("VMOVUPS (DI)(AX*1), Z31")
+		}
+		a.op("LEAQ (SI)(AX*1), CX")
+		for t := 0; t < nt; t++ {
+			a.op("MOVLQSX %d(R10), BX", 4*t)
+			if tail {
+				a.op("VMOVUPS.Z (CX)(BX*4), K1, Z30")
+			} else {
+				a.op("VMOVUPS (CX)(BX*4), Z30")
+			}
+			a.op("VFMADD231PS Z31, Z30, Z%d", t)
+		}
+	}
+	a.label(name + "_row")
+	a.op("XORQ AX, AX")
+	a.op("MOVQ R14, DX")
+	a.op("TESTQ DX, DX")
+	a.op("JZ %s_tail", name)
+	a.label(name + "_vec")
+	vector(false)
+	a.op("ADDQ $64, AX")
+	a.op("DECQ DX")
+	a.op("JNZ %s_vec", name)
+	a.label(name + "_tail")
+	a.op("KORTESTW K1, K1")
+	a.op("JZ %s_next", name)
+	vector(true)
+	a.label(name + "_next")
+	a.op("ADDQ R8, DI")
+	a.op("ADDQ R9, SI")
+	a.op("DECQ R13")
+	a.op("JNZ %s_row", name)
+	a.label(name + "_reduce")
+	for t := 0; t < nt; t++ {
+		a.op("VEXTRACTF64X4 $1, Z%d, Y30", t)
+		a.op("VADDPS Y30, Y%d, Y%d", t, t)
+		a.op("VEXTRACTF32X4 $1, Y%d, X30", t)
+		a.op("VADDPS X30, X%d, X%d", t, t)
+		a.op("VPERMILPS $0x4E, X%d, X30", t)
+		a.op("VADDPS X30, X%d, X%d", t, t)
+		a.op("VPERMILPS $0xB1, X%d, X30", t)
+		a.op("VADDPS X30, X%d, X%d", t, t)
+		a.op("VADDSS %d(R11), X%d, X%d", 4*t, t, t)
+		a.op("VMOVSS X%d, %d(R11)", t, 4*t)
+	}
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// genDWKernels writes the in-place depthwise kernels and returns the names of the
+// filter-gradient ones, by tap count.
+func genDWKernels(s *asm, decl func(name, args string)) []string {
+	decl(genDWTaps(s), dwTapsArgs)
+	var dot []string
+	for nt := 1; nt <= dwDotNT; nt++ {
+		n := genDWDot(s, nt)
+		decl(n, dwDotArgs)
+		dot = append(dot, n)
+	}
+	return dot
+}
+
+// reluIntoArgs: y[i] = max(x[i] + 0, 0) for i < n, NaN staying NaN (24 bytes).
+const reluIntoArgs = "(y, x *float32, n int)"
+
+// genReLUInto writes reluIntoAVX512, biasActAVX512's ReLU with bias 0 from x into y.
+func genReLUInto(a *asm) string {
+	name := "reluIntoAVX512"
+	a.text(name, 24)
+	a.op("MOVQ y+0(FP), DI")
+	a.op("MOVQ x+8(FP), SI")
+	a.op("MOVQ n+16(FP), DX")
+	a.op("VPXORD Z2, Z2, Z2")
+	tailMask(a, "DX", "K1")
+	a.op("SHRQ $4, DX")
+	op := func(z string) {
+		a.op("VADDPS Z2, %s, %s", z, z)
+		a.op("VMAXPS %s, Z2, %s", z, z)
+	}
+	a.op("CMPQ DX, $4")
+	a.op("JLT %s_one", name)
+	a.label(name + "_four")
+	for v := 0; v < 4; v++ {
+		a.op("VMOVUPS %d(SI), Z%d", 64*v, 4+v)
+		op(fmt.Sprintf("Z%d", 4+v))
+		a.op("VMOVUPS Z%d, %d(DI)", 4+v, 64*v)
+	}
+	a.op("ADDQ $256, SI")
+	a.op("ADDQ $256, DI")
+	a.op("SUBQ $4, DX")
+	a.op("CMPQ DX, $4")
+	a.op("JGE %s_four", name)
+	a.label(name + "_one")
+	a.op("TESTQ DX, DX")
+	a.op("JZ %s_tail", name)
+	a.op("VMOVUPS (SI), Z4")
+	op("Z4")
+	a.op("VMOVUPS Z4, (DI)")
+	a.op("ADDQ $64, SI")
+	a.op("ADDQ $64, DI")
+	a.op("DECQ DX")
+	a.op("JMP %s_one", name)
+	a.label(name + "_tail")
+	a.op("VMOVUPS.Z (SI), K1, Z4")
+	op("Z4")
+	a.op("VMOVUPS Z4, K1, (DI)")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// dwTapsKMax is the largest kernel side of the specialised depthwise tap kernels (KH·KW weights
+// in registers); it must match depthwise_inplace.go.
+const dwTapsKMax = 5
+
+// dwTapsKArgs is the parameter list of the specialised depthwise tap kernels (80 bytes).
+const dwTapsKArgs = "(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)"
+
+// genDWTapsK writes the kh×kw depthwise tap kernel with the weights in Z2…: for r < rows and the
+// 16·nvec columns j and a masked tail, y[r·yRow + j] = Σ_{a<kh, b<kw} w[a·kw+b]·x(a, b), fused
+// multiply-adds in the order of (a, b) from zero, then the bias when addBias ≠ 0, where x(a, b)
+// is x[r·xRow + a·xRow + b + j], or with flip x[r·xRow − a·xRow − b + j] (the input gradient's
+// flipped taps: x then points at the last row and column the taps reach). It computes what
+// dwTapsAVX512 does with those offsets, to the bit.
+func genDWTapsK(a *asm, kh, kw int, flip bool) string {
+	name := fmt.Sprintf("dwTapsAVX512K%dx%d", kh, kw)
+	if flip {
+		name += "Flip"
+	}
+	a.text(name, 80)
+	a.op("MOVQ y+0(FP), DI")
+	a.op("MOVQ yRowBytes+8(FP), R8")
+	a.op("MOVQ x+16(FP), SI")
+	a.op("MOVQ xRowBytes+24(FP), R9")
+	a.op("MOVQ w+32(FP), R11")
+	a.op("MOVQ rows+40(FP), R13")
+	a.op("MOVQ nvec+48(FP), R14")
+	a.op("MOVQ mask+56(FP), AX")
+	a.op("KMOVW AX, K1")
+	a.op("VBROADCASTSS bias+64(FP), Z30")
+	a.op("MOVQ addBias+72(FP), R12")
+	for t := 0; t < kh*kw; t++ {
+		a.op("VBROADCASTSS %d(R11), Z%d", 4*t, 2+t)
+	}
+	a.op("TESTQ R13, R13")
+	a.op("JZ %s_done", name)
+	vector := func(l string, tail bool) {
+		a.op("LEAQ (SI)(AX*1), BX")
+		for r := 0; r < kh; r++ {
+			if r > 0 {
+				if flip {
+					a.op("SUBQ R9, BX")
+				} else {
+					a.op("ADDQ R9, BX")
+				}
+			}
+			for c := 0; c < kw; c++ {
+				disp := 4 * c
+				if flip {
+					disp = -disp
+				}
+				if tail {
+					a.op("VMOVUPS.Z %d(BX), K1, Z1", disp)
+				} else {
+					a.op("VMOVUPS %d(BX), Z1", disp)
+				}
+				t := r*kw + c
+				if t == 0 {
+					// fma(w, x, +0) is w·x + 0: the product rounded, then −0 turned to +0.
+					a.op("VPXORD Z0, Z0, Z0")
+				}
+				a.op("VFMADD231PS Z%d, Z1, Z0", 2+t)
+			}
+		}
+		a.op("TESTQ R12, R12")
+		a.op("JZ %s_store", l)
+		a.op("VADDPS Z30, Z0, Z0")
+		a.label(l + "_store")
+		if tail {
+			a.op("VMOVUPS Z0, K1, (DI)(AX*1)")
+		} else {
+			a.op("VMOVUPS Z0, (DI)(AX*1)")
+		}
+	}
+	a.label(name + "_row")
+	a.op("XORQ AX, AX")
+	a.op("MOVQ R14, DX")
+	a.op("TESTQ DX, DX")
+	a.op("JZ %s_tail", name)
+	a.label(name + "_vec")
+	vector(name+"_v", false)
+	a.op("ADDQ $64, AX")
+	a.op("DECQ DX")
+	a.op("JNZ %s_vec", name)
+	a.label(name + "_tail")
+	a.op("KORTESTW K1, K1")
+	a.op("JZ %s_next", name)
+	vector(name+"_t", true)
+	a.label(name + "_next")
+	a.op("ADDQ R8, DI")
+	a.op("ADDQ R9, SI")
+	a.op("DECQ R13")
+	a.op("JNZ %s_row", name)
+	a.label(name + "_done")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// genDWTapsKernels writes the specialised tap kernels, forward and flipped, and returns their
+// names by [flip][kh-1][kw-1].
+func genDWTapsKernels(s *asm, decl func(name, args string)) [2][][]string {
+	var out [2][][]string
+	for f, flip := range []bool{false, true} {
+		for kh := 1; kh <= dwTapsKMax; kh++ {
+			var row []string
+			for kw := 1; kw <= dwTapsKMax; kw++ {
+				n := genDWTapsK(s, kh, kw, flip)
+				decl(n, dwTapsKArgs)
+				row = append(row, n)
+			}
+			out[f] = append(out[f], row)
+		}
+	}
+	return out
 }

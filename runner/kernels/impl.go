@@ -75,6 +75,23 @@ type impl struct {
 	rmsprop  func(w, g, a *float32, n int, lr, rho, oneMinusRho, eps float32)
 	adadelta func(w, g, a, s *float32, n int, lr, rho, oneMinusRho, eps float32)
 	adam     func(w, g, m, v *float32, n int, alpha, oneMinusBeta1, oneMinusBeta2, eps float32)
+	// Batch-norm passes over strided channel planes (see batchnorm.go); nil: pure Go.
+	bnSum       func(x *float32, strideBytes, rows, nvec, mask int) float64
+	bnSqDev     func(x *float32, strideBytes, rows, nvec, mask int, mean float64) float64
+	bnAffine    func(y, x *float32, strideBytes, rows, nvec, mask int, mean, scale, shift float32)
+	bnGradSums  func(x, dy *float32, strideBytes, rows, nvec, mask int, mean, invStd float32) (float64, float64)
+	bnInputGrad func(dx, x, dy *float32, strideBytes, rows, nvec, mask int, mean, invStd, k, meanDy, meanDyXhat float32)
+	// The same three passes fused with a ReLU after the batch norm.
+	bnAffineReLU    func(y, x *float32, strideBytes, rows, nvec, mask int, mean, scale, shift float32)
+	bnGradSumsReLU  func(x, dy, y *float32, strideBytes, rows, nvec, mask int, mean, invStd float32) (float64, float64)
+	bnInputGradReLU func(dx, x, dy, y *float32, strideBytes, rows, nvec, mask int, mean, invStd, k, meanDy, meanDyXhat float32)
+	// In-place depthwise kernels (see depthwise_inplace.go); nil: the gather path or pure Go.
+	dwTaps func(y *float32, yRowBytes int, x *float32, xRowBytes int, offs *int32, w *float32, ntaps, rows, nvec, mask int, bias float32, addBias int)
+	dwDot  []dwDotFunc
+	// dwTapsK[flip][kh-1][kw-1] are dwTaps specialised to kernels of up to dwTapsKMax a side.
+	dwTapsK [2][][]dwTapsKFunc
+	// reluInto is ReLUInto over n elements (relu.go); nil: pure Go.
+	reluInto func(y, x *float32, n int)
 }
 
 // copyRows sets dst[r·dstStride+j] = src[r·srcStride+j] + bias for r < rows, j < cols

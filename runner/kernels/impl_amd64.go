@@ -24,6 +24,20 @@ var (
 		rmsprop:      rmspropAVX512,
 		adadelta:     adadeltaAVX512,
 		adam:         adamAVX512,
+
+		// Batch norm, in-place depthwise and ReLU kernels.
+		bnSum:           bnSumAVX512,
+		bnSqDev:         bnSqDevAVX512,
+		bnAffine:        bnAffineAVX512,
+		bnGradSums:      bnGradSumsAVX512,
+		bnInputGrad:     bnInputGradAVX512,
+		bnAffineReLU:    bnAffineReLUAVX512,
+		bnGradSumsReLU:  bnGradSumsReLUAVX512,
+		bnInputGradReLU: bnInputGradReLUAVX512,
+		dwTaps:          dwTapsAVX512,
+		dwDot:           dwDotAVX512Kernels,
+		dwTapsK:         dwTapsKAVX512Kernels,
+		reluInto:        reluIntoAVX512,
 	}
 	avx2Impl = &impl{name: ImplAVX2, mr: 6, nr: 16, vec: 8, sgemm: sgemmAVX2Kernels}
 )

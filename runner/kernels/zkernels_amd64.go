@@ -424,6 +424,234 @@ func convTapsOutAVX512F8V2(y *float32, yStrideBytes int, x *float32, offs *int32
 //go:noescape
 func convTapsOutAVX512F8V3(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
 
+//go:noescape
+func bnSumAVX512(x *float32, strideBytes, rows, nvec, mask int) float64
+
+//go:noescape
+func bnSqDevAVX512(x *float32, strideBytes, rows, nvec, mask int, mean float64) float64
+
+//go:noescape
+func bnAffineAVX512(y, x *float32, strideBytes, rows, nvec, mask int, mean, scale, shift float32)
+
+//go:noescape
+func bnGradSumsAVX512(x, dy *float32, strideBytes, rows, nvec, mask int, mean, invStd float32) (sumDy, sumDyXhat float64)
+
+//go:noescape
+func bnInputGradAVX512(dx, x, dy *float32, strideBytes, rows, nvec, mask int, mean, invStd, k, meanDy, meanDyXhat float32)
+
+//go:noescape
+func bnAffineReLUAVX512(y, x *float32, strideBytes, rows, nvec, mask int, mean, scale, shift float32)
+
+//go:noescape
+func bnGradSumsReLUAVX512(x, dy, y *float32, strideBytes, rows, nvec, mask int, mean, invStd float32) (sumDy, sumDyXhat float64)
+
+//go:noescape
+func bnInputGradReLUAVX512(dx, x, dy, y *float32, strideBytes, rows, nvec, mask int, mean, invStd, k, meanDy, meanDyXhat float32)
+
+//go:noescape
+func dwTapsAVX512(y *float32, yRowBytes int, x *float32, xRowBytes int, offs *int32, w *float32, ntaps, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwDotAVX512T1(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T2(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T3(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T4(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T5(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T6(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T7(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T8(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T9(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T10(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T11(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T12(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T13(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T14(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T15(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func dwDotAVX512T16(dy *float32, dyRowBytes int, x *float32, xRowBytes int, offs *int32, rows, nvec, mask int, out *float32)
+
+//go:noescape
+func reluIntoAVX512(y, x *float32, n int)
+
+//go:noescape
+func dwTapsAVX512K1x1(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K1x2(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K1x3(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K1x4(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K1x5(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K2x1(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K2x2(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K2x3(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K2x4(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K2x5(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K3x1(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K3x2(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K3x3(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K3x4(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K3x5(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K4x1(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K4x2(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K4x3(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K4x4(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K4x5(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K5x1(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K5x2(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K5x3(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K5x4(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K5x5(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K1x1Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K1x2Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K1x3Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K1x4Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K1x5Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K2x1Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K2x2Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K2x3Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K2x4Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K2x5Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K3x1Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K3x2Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K3x3Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K3x4Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K3x5Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K4x1Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K4x2Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K4x3Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K4x4Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K4x5Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K5x1Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K5x2Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K5x3Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K5x4Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
+//go:noescape
+func dwTapsAVX512K5x5Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
+
 // sgemmAVX512Kernels[mr-1][nv-1] is the mr×(16·nv) AVX-512 micro-kernel.
 var sgemmAVX512Kernels = [][]sgemmKernelFunc{
 	{sgemmAVX512M1N1, sgemmAVX512M1N2},
@@ -485,4 +713,25 @@ var convTapsOutAVX512Kernels = [][]convTapsOutFunc{
 	{convTapsOutAVX512F6V1, convTapsOutAVX512F6V2, convTapsOutAVX512F6V3, convTapsOutAVX512F6V4},
 	{convTapsOutAVX512F7V1, convTapsOutAVX512F7V2, convTapsOutAVX512F7V3, nil},
 	{convTapsOutAVX512F8V1, convTapsOutAVX512F8V2, convTapsOutAVX512F8V3, nil},
+}
+
+// dwDotAVX512Kernels[nt-1] forms nt in-place depthwise filter-gradient dot products.
+var dwDotAVX512Kernels = []dwDotFunc{dwDotAVX512T1, dwDotAVX512T2, dwDotAVX512T3, dwDotAVX512T4, dwDotAVX512T5, dwDotAVX512T6, dwDotAVX512T7, dwDotAVX512T8, dwDotAVX512T9, dwDotAVX512T10, dwDotAVX512T11, dwDotAVX512T12, dwDotAVX512T13, dwDotAVX512T14, dwDotAVX512T15, dwDotAVX512T16}
+
+// dwTapsKAVX512Kernels[flip][kh-1][kw-1] is the specialised kh×kw depthwise tap kernel.
+var dwTapsKAVX512Kernels = [2][][]dwTapsKFunc{
+	{
+		{dwTapsAVX512K1x1, dwTapsAVX512K1x2, dwTapsAVX512K1x3, dwTapsAVX512K1x4, dwTapsAVX512K1x5},
+		{dwTapsAVX512K2x1, dwTapsAVX512K2x2, dwTapsAVX512K2x3, dwTapsAVX512K2x4, dwTapsAVX512K2x5},
+		{dwTapsAVX512K3x1, dwTapsAVX512K3x2, dwTapsAVX512K3x3, dwTapsAVX512K3x4, dwTapsAVX512K3x5},
+		{dwTapsAVX512K4x1, dwTapsAVX512K4x2, dwTapsAVX512K4x3, dwTapsAVX512K4x4, dwTapsAVX512K4x5},
+		{dwTapsAVX512K5x1, dwTapsAVX512K5x2, dwTapsAVX512K5x3, dwTapsAVX512K5x4, dwTapsAVX512K5x5},
+	},
+	{
+		{dwTapsAVX512K1x1Flip, dwTapsAVX512K1x2Flip, dwTapsAVX512K1x3Flip, dwTapsAVX512K1x4Flip, dwTapsAVX512K1x5Flip},
+		{dwTapsAVX512K2x1Flip, dwTapsAVX512K2x2Flip, dwTapsAVX512K2x3Flip, dwTapsAVX512K2x4Flip, dwTapsAVX512K2x5Flip},
+		{dwTapsAVX512K3x1Flip, dwTapsAVX512K3x2Flip, dwTapsAVX512K3x3Flip, dwTapsAVX512K3x4Flip, dwTapsAVX512K3x5Flip},
+		{dwTapsAVX512K4x1Flip, dwTapsAVX512K4x2Flip, dwTapsAVX512K4x3Flip, dwTapsAVX512K4x4Flip, dwTapsAVX512K4x5Flip},
+		{dwTapsAVX512K5x1Flip, dwTapsAVX512K5x2Flip, dwTapsAVX512K5x3Flip, dwTapsAVX512K5x4Flip, dwTapsAVX512K5x5Flip},
+	},
 }

@@ -42,6 +42,13 @@ import (
 // Every buffer is the op's own, so a step allocates nothing. Each op works channel by channel, so
 // a tensor large enough (convSplitMinFloats) is split by channels over both cores (kernels.Pass)
 // with the same bits as whole: every channel's sums are made by one goroutine in one order.
+//
+// Every pass over a channel is one of package kernels' batch-norm passes (kernels.BatchNormSum
+// and the rest: AVX-512 where the CPU has it, float64 sums in a fixed order of sixteen lanes on
+// every implementation). A ReLU layer right after the batch norm is fused into these ops on Fast
+// (fuseReLU): the forward ops write max(0, y) and the gradient ops take the forward op's output
+// as one more input, counting dy only where it is positive, with the bits of the separate
+// activation op and its gradient.
 
 // batchNormGraph is the batch_norm layer (see above).
 func batchNormGraph(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, _ string, fast bool) (*G.Node, error) {
@@ -150,6 +157,40 @@ func updateMoving(moving []float32, batch []float64, momentum float64) {
 	}
 }
 
+// fuseReLU fuses a ReLU into the fast batch norm whose output x is, when x is one (the forward
+// op of FusedTrain or FusedEval), and reports whether it did: the op then writes max(0, y) (the
+// bits of the activation op's ReLU) and its gradient ops take dy only where that output is
+// positive (the bits of ReLUBackward), saving the activation's passes over the tensor. The
+// activation layer calls it on its input, which in a chain of layers only that layer reads; a
+// node more layers read (a residual block's input, also its shortcut) is marked by keepUnfused
+// first and never fused. Fusing twice is a ReLU of a ReLU, the same value.
+func fuseReLU(x *G.Node) bool {
+	switch op := x.Op().(type) {
+	case *bnTrainOp:
+		if !op.shared {
+			op.relu = true
+			return true
+		}
+	case *bnEvalOp:
+		if !op.shared {
+			op.relu = true
+			return true
+		}
+	}
+	return false
+}
+
+// keepUnfused marks x, when a fast batch norm made it, as read by more than the next layer, so
+// that fuseReLU leaves its op as it is.
+func keepUnfused(x *G.Node) {
+	switch op := x.Op().(type) {
+	case *bnTrainOp:
+		op.shared = true
+	case *bnEvalOp:
+		op.shared = true
+	}
+}
+
 // ---- Fast: the fused ops ----
 
 // FusedTrain is the training graph's batch norm of x as one op over the batch's first count rows
@@ -173,6 +214,9 @@ type bnTrainOp struct {
 	bnAffine
 	bn  BatchNorm
 	out opBuffer
+	// relu says a ReLU after the batch norm is fused into the op (fuseReLU): y = max(0, ·);
+	// shared forbids it (keepUnfused).
+	relu, shared bool
 	// The last run's real rows, batch mean and variance and 1/√(σ² + ε), per channel.
 	real           int
 	mean, variance []float64
@@ -316,26 +360,9 @@ func (op *bnTrainOp) channels(lo, hi int) {
 	x, y, c, s := op.x, op.y, op.c, op.s
 	m := float64(op.real * s)
 	for ch := lo; ch < hi; ch++ {
-		var sum float64
-		for r := range op.real {
-			i := (r*c + ch) * s
-			var part float64
-			for _, v := range x[i : i+s] {
-				part += float64(v)
-			}
-			sum += part
-		}
-		mu := sum / m
-		var sq float64
-		for r := range op.real {
-			i := (r*c + ch) * s
-			var part float64
-			for _, v := range x[i : i+s] {
-				d := float64(v) - mu
-				part += d * d
-			}
-			sq += part
-		}
+		xc := x[ch*s:]
+		mu := kernels.BatchNormSum(xc, op.real, c*s, s) / m
+		sq := kernels.BatchNormSquaredDeviations(xc, op.real, c*s, s, mu)
 		op.mean[ch], op.variance[ch] = mu, sq/m
 		op.invStd[ch] = float32(1 / math.Sqrt(op.variance[ch]+op.bn.Epsilon))
 		a, b := op.invStd[ch], float32(0)
@@ -345,17 +372,13 @@ func (op *bnTrainOp) channels(lo, hi int) {
 		if op.beta != nil {
 			b = op.beta[ch]
 		}
-		m32 := float32(mu)
-		for r := range op.rows {
-			i := (r*c + ch) * s
-			ys := y[i : i+s]
-			if r >= op.real {
-				clear(ys)
-				continue
-			}
-			for j, v := range x[i : i+s] {
-				ys[j] = (v-m32)*a + b
-			}
+		if op.relu {
+			kernels.BatchNormAffineReLU(y[ch*s:], xc, op.real, c*s, s, float32(mu), a, b)
+		} else {
+			kernels.BatchNormAffine(y[ch*s:], xc, op.real, c*s, s, float32(mu), a, b)
+		}
+		for r := op.real; r < op.rows; r++ {
+			clear(y[(r*c+ch)*s:][:s])
 		}
 	}
 }
@@ -369,7 +392,7 @@ func (op *bnTrainOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *bnTrainOp) Hashcode() uint32      { return opHash(op) }
 func (op *bnTrainOp) String() string {
 	// The op updates its own moving statistics: its address keeps two layers' ops apart.
-	return fmt.Sprintf("nnsweep.BatchNormTrain{%v, ε=%v, γ=%v, β=%v, %p}", op.shape, op.bn.Epsilon, op.hasGamma, op.hasBeta, op)
+	return fmt.Sprintf("nnsweep.BatchNormTrain{%v, ε=%v, γ=%v, β=%v, relu=%v, %p}", op.shape, op.bn.Epsilon, op.hasGamma, op.hasBeta, op.relu, op)
 }
 
 // DiffWRT: x, γ and β are differentiated, count is data.
@@ -388,9 +411,13 @@ func (op *bnTrainOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, err
 		return nil, err
 	}
 	x := inputs[0]
-	so := &bnSumsOp{fwd: op}
+	so := &bnSumsOp{fwd: op, relu: op.relu}
 	so.bnSplit = newBNSplit(op.bnGeometry, so.channels)
-	sums, err := G.ApplyOp(so, x, grad)
+	sumsInputs := []*G.Node{x, grad}
+	if op.relu {
+		sumsInputs = append(sumsInputs, output)
+	}
+	sums, err := G.ApplyOp(so, sumsInputs...)
 	if err != nil {
 		return nil, err
 	}
@@ -398,7 +425,10 @@ func (op *bnTrainOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, err
 	if op.hasGamma {
 		dxInputs = append(dxInputs, inputs[2])
 	}
-	dxOp := &bnInputGradOp{fwd: op}
+	if op.relu {
+		dxInputs = append(dxInputs, output)
+	}
+	dxOp := &bnInputGradOp{fwd: op, relu: op.relu}
 	dxOp.bnSplit = newBNSplit(op.bnGeometry, dxOp.channels)
 	dx, err := G.ApplyOp(dxOp, dxInputs...)
 	if err != nil {
@@ -438,15 +468,17 @@ const (
 	bnSumGamma = 1 // Σ dy·x̂: dγ
 )
 
-// bnSumsOp is (x, dy) → [2, c]: per channel Σ dy (row bnSumBeta) and Σ dy·x̂ (row bnSumGamma) over
-// the real rows of the forward op's last run, summed in float64.
+// bnSumsOp is (x, dy[, y]) → [2, c]: per channel Σ dy (row bnSumBeta) and Σ dy·x̂ (row
+// bnSumGamma) over the real rows of the forward op's last run, summed in float64. With relu, the
+// forward op's ReLU is fused and y is its output: dy counts only where y > 0.
 type bnSumsOp struct {
 	opBase
 	bnSplit
-	fwd *bnTrainOp
-	out opBuffer
+	fwd  *bnTrainOp
+	relu bool
+	out  opBuffer
 	// The current call's operands, for the chunks.
-	x, dy, sums []float32
+	x, dy, y, sums []float32
 }
 
 var (
@@ -454,16 +486,28 @@ var (
 	_ G.UsePreallocDoer = (*bnSumsOp)(nil)
 )
 
-func (op *bnSumsOp) Arity() int { return 2 }
+func (op *bnSumsOp) Arity() int {
+	if op.relu {
+		return 3
+	}
+	return 2
+}
 
-// Type is T a → T a → Matrix a.
+// Type is T a → T a [→ T a] → Matrix a.
 func (op *bnSumsOp) Type() hm.Type {
 	t := G.TensorType{Dims: len(op.fwd.shape), Of: hm.TypeVariable('a')}
+	if op.relu {
+		return hm.NewFnType(t, t, t, opMatrixType)
+	}
 	return hm.NewFnType(t, t, opMatrixType)
 }
 
 func (op *bnSumsOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
-	if err := opCheckShapes(op, inputs, op.fwd.shape, op.fwd.shape); err != nil {
+	want := []tensor.Shape{op.fwd.shape, op.fwd.shape}
+	if op.relu {
+		want = append(want, op.fwd.shape)
+	}
+	if err := opCheckShapes(op, inputs, want...); err != nil {
 		return nil, err
 	}
 	return op.fwd.sumsShape.Clone(), nil
@@ -471,7 +515,7 @@ func (op *bnSumsOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
 
 // Do computes the sums into the op's own buffer and returns it.
 func (op *bnSumsOp) Do(inputs ...G.Value) (G.Value, error) {
-	if err := opCheckArity(op, len(inputs), 2); err != nil {
+	if err := opCheckArity(op, len(inputs), op.Arity()); err != nil {
 		return nil, err
 	}
 	f := op.fwd
@@ -479,10 +523,16 @@ func (op *bnSumsOp) Do(inputs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	var y []float32
+	if op.relu {
+		if y, err = opInput(inputs[2], f.shape, op, "ReLU output"); err != nil {
+			return nil, err
+		}
+	}
 	out := op.out.tensor(op.fwd.sumsShape)
-	op.x, op.dy, op.sums = x, dy, out.Float32s()
+	op.x, op.dy, op.y, op.sums = x, dy, y, out.Float32s()
 	op.run()
-	op.x, op.dy, op.sums = nil, nil, nil
+	op.x, op.dy, op.y, op.sums = nil, nil, nil, nil
 	return out, nil
 }
 
@@ -490,18 +540,12 @@ func (op *bnSumsOp) Do(inputs ...G.Value) (G.Value, error) {
 func (op *bnSumsOp) channels(lo, hi int) {
 	f, x, dy := op.fwd, op.x, op.dy
 	for ch := lo; ch < hi; ch++ {
-		m, inv := float32(f.mean[ch]), f.invStd[ch]
+		i := ch * f.s
 		var sb, sg float64
-		for r := range f.real {
-			i := (r*f.c + ch) * f.s
-			var pb, pg float64
-			g := dy[i : i+f.s]
-			for j, v := range x[i : i+f.s] {
-				pb += float64(g[j])
-				pg += float64(g[j] * ((v - m) * inv))
-			}
-			sb += pb
-			sg += pg
+		if op.y != nil {
+			sb, sg = kernels.BatchNormGradSumsReLU(x[i:], dy[i:], op.y[i:], f.real, f.c*f.s, f.s, float32(f.mean[ch]), f.invStd[ch])
+		} else {
+			sb, sg = kernels.BatchNormGradSums(x[i:], dy[i:], f.real, f.c*f.s, f.s, float32(f.mean[ch]), f.invStd[ch])
 		}
 		op.sums[bnSumBeta*f.c+ch], op.sums[bnSumGamma*f.c+ch] = float32(sb), float32(sg)
 	}
@@ -514,7 +558,9 @@ func (op *bnSumsOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error)
 
 func (op *bnSumsOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *bnSumsOp) Hashcode() uint32      { return opHash(op) }
-func (op *bnSumsOp) String() string        { return fmt.Sprintf("nnsweep.BatchNormSums{%p}", op.fwd) }
+func (op *bnSumsOp) String() string {
+	return fmt.Sprintf("nnsweep.BatchNormSums{relu=%v, %p}", op.relu, op.fwd)
+}
 
 // bnPickOp is [2, c] → [c], one row of bnSumsOp's output: dγ or dβ.
 type bnPickOp struct {
@@ -573,14 +619,16 @@ func (op *bnPickOp) String() string {
 	return fmt.Sprintf("nnsweep.BatchNorm%sGrad{%p}", what, op.fwd)
 }
 
-// bnInputGradOp is (x, dy, sums[, γ]) → dx (see the top of this file), sums being bnSumsOp's.
+// bnInputGradOp is (x, dy, sums[, γ][, y]) → dx (see the top of this file), sums being
+// bnSumsOp's; with relu, y is the fused ReLU's output and dy counts only where y > 0.
 type bnInputGradOp struct {
 	opBase
 	bnSplit
-	fwd *bnTrainOp
-	out opBuffer
+	fwd  *bnTrainOp
+	relu bool
+	out  opBuffer
 	// The current call's operands, for the chunks.
-	x, dy, sums, gamma, dx []float32
+	x, dy, sums, gamma, y, dx []float32
 }
 
 var (
@@ -589,26 +637,37 @@ var (
 )
 
 func (op *bnInputGradOp) Arity() int {
+	n := 3
 	if op.fwd.hasGamma {
-		return 4
+		n++
 	}
-	return 3
+	if op.relu {
+		n++
+	}
+	return n
 }
 
-// Type is T a → T a → Matrix a [→ Vector a] → T a.
+// Type is T a → T a → Matrix a [→ Vector a] [→ T a] → T a.
 func (op *bnInputGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	t := G.TensorType{Dims: len(op.fwd.shape), Of: a}
+	ts := []hm.Type{t, t, opMatrixType}
 	if op.fwd.hasGamma {
-		return hm.NewFnType(t, t, opMatrixType, G.TensorType{Dims: 1, Of: a}, t)
+		ts = append(ts, G.TensorType{Dims: 1, Of: a})
 	}
-	return hm.NewFnType(t, t, opMatrixType, t)
+	if op.relu {
+		ts = append(ts, t)
+	}
+	return hm.NewFnType(append(ts, t)...)
 }
 
 func (op *bnInputGradOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
 	want := []tensor.Shape{op.fwd.shape, op.fwd.shape, op.fwd.sumsShape}
 	if op.fwd.hasGamma {
 		want = append(want, op.fwd.cShape)
+	}
+	if op.relu {
+		want = append(want, op.fwd.shape)
 	}
 	if err := opCheckShapes(op, inputs, want...); err != nil {
 		return nil, err
@@ -631,16 +690,23 @@ func (op *bnInputGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	var gamma []float32
+	var gamma, y []float32
+	next := 3
 	if f.hasGamma {
-		if gamma, err = opInput(inputs[3], f.cShape, op, "gamma"); err != nil {
+		if gamma, err = opInput(inputs[next], f.cShape, op, "gamma"); err != nil {
+			return nil, err
+		}
+		next++
+	}
+	if op.relu {
+		if y, err = opInput(inputs[next], f.shape, op, "ReLU output"); err != nil {
 			return nil, err
 		}
 	}
 	out := op.out.tensor(f.shape)
-	op.x, op.dy, op.sums, op.gamma, op.dx = x, dy, sums, gamma, out.Float32s()
+	op.x, op.dy, op.sums, op.gamma, op.y, op.dx = x, dy, sums, gamma, y, out.Float32s()
 	op.run()
-	op.x, op.dy, op.sums, op.gamma, op.dx = nil, nil, nil, nil, nil
+	op.x, op.dy, op.sums, op.gamma, op.y, op.dx = nil, nil, nil, nil, nil, nil
 	return out, nil
 }
 
@@ -655,17 +721,14 @@ func (op *bnInputGradOp) channels(lo, hi int) {
 		}
 		mu, inv := float32(f.mean[ch]), f.invStd[ch]
 		mb, mg := op.sums[bnSumBeta*f.c+ch]/m, op.sums[bnSumGamma*f.c+ch]/m
-		for r := range f.rows {
-			i := (r*f.c + ch) * f.s
-			d := dx[i : i+f.s]
-			if r >= f.real {
-				clear(d)
-				continue
-			}
-			g := dy[i : i+f.s]
-			for j, v := range x[i : i+f.s] {
-				d[j] = k * (g[j] - mb - (v-mu)*inv*mg)
-			}
+		i := ch * f.s
+		if op.y != nil {
+			kernels.BatchNormInputGradReLU(dx[i:], x[i:], dy[i:], op.y[i:], f.real, f.c*f.s, f.s, mu, inv, k, mb, mg)
+		} else {
+			kernels.BatchNormInputGrad(dx[i:], x[i:], dy[i:], f.real, f.c*f.s, f.s, mu, inv, k, mb, mg)
+		}
+		for r := f.real; r < f.rows; r++ {
+			clear(dx[(r*f.c+ch)*f.s:][:f.s])
 		}
 	}
 }
@@ -678,7 +741,7 @@ func (op *bnInputGradOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, e
 func (op *bnInputGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *bnInputGradOp) Hashcode() uint32      { return opHash(op) }
 func (op *bnInputGradOp) String() string {
-	return fmt.Sprintf("nnsweep.BatchNormInputGrad{%p}", op.fwd)
+	return fmt.Sprintf("nnsweep.BatchNormInputGrad{relu=%v, %p}", op.relu, op.fwd)
 }
 
 // FusedEval is the evaluation graph's batch norm of x with the moving statistics (the nodes of
@@ -705,6 +768,9 @@ type bnEvalOp struct {
 	eps  float64
 	out  opBuffer
 	a, b []float32
+	// relu says a ReLU after the batch norm is fused into the op (fuseReLU); shared forbids it
+	// (keepUnfused).
+	relu, shared bool
 	// The current call's operands, for the chunks.
 	x, y []float32
 }
@@ -767,13 +833,11 @@ func (op *bnEvalOp) Do(inputs ...G.Value) (G.Value, error) {
 // channels computes y = a·x + b for channels lo to hi.
 func (op *bnEvalOp) channels(lo, hi int) {
 	for ch := lo; ch < hi; ch++ {
-		a, b := op.a[ch], op.b[ch]
-		for r := range op.rows {
-			i := (r*op.c + ch) * op.s
-			ys := op.y[i : i+op.s]
-			for j, v := range op.x[i : i+op.s] {
-				ys[j] = v*a + b
-			}
+		// (x − 0)·a + b is x·a + b to the bit.
+		if op.relu {
+			kernels.BatchNormAffineReLU(op.y[ch*op.s:], op.x[ch*op.s:], op.rows, op.c*op.s, op.s, 0, op.a[ch], op.b[ch])
+		} else {
+			kernels.BatchNormAffine(op.y[ch*op.s:], op.x[ch*op.s:], op.rows, op.c*op.s, op.s, 0, op.a[ch], op.b[ch])
 		}
 	}
 }
@@ -785,7 +849,7 @@ func (op *bnEvalOp) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value, error)
 func (op *bnEvalOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *bnEvalOp) Hashcode() uint32      { return opHash(op) }
 func (op *bnEvalOp) String() string {
-	return fmt.Sprintf("nnsweep.BatchNormEval{%v, ε=%v, γ=%v, β=%v}", op.shape, op.eps, op.hasGamma, op.hasBeta)
+	return fmt.Sprintf("nnsweep.BatchNormEval{%v, ε=%v, γ=%v, β=%v, relu=%v}", op.shape, op.eps, op.hasGamma, op.hasBeta, op.relu)
 }
 
 // ---- Stock: gorgonia's operations ----

@@ -21,6 +21,11 @@ var bnModels = []struct{ name, input, layers string }{
 	{"conv", "[5, 5, 2]", "    - conv2d: {filters: n, kernel: 3}\n    - batch_norm: {momentum: 0.9}\n    - maxpool2d: {pool: 2}\n    - flatten: {}\n    - dense: {units: 3}\n"},
 	{"dense", "[1, 1, 5]", "    - flatten: {}\n    - dense: {units: 2n, use_bias: false}\n    - batch_norm: {scale: false}\n    - dense: {units: 4, activation: tanh}\n    - batch_norm: {center: false, epsilon: 0.1}\n    - dense: {units: 3}\n"},
 	{"plain", "[4, 4, 1]", "    - batch_norm: {center: false, scale: false}\n    - conv2d: {filters: n, kernel: 2, activation: relu}\n    - flatten: {}\n    - dense: {units: 3}\n"},
+	// A ReLU after a batch norm, which Fast fuses into the batch norm's op (fuseReLU).
+	{"conv-relu", "[5, 5, 2]", "    - conv2d: {filters: n, kernel: 3, use_bias: false}\n    - batch_norm: {}\n    - activation: relu\n    - flatten: {}\n    - dense: {units: 3}\n"},
+	// A residual block's input is also its shortcut: a ReLU inside it must not fuse into x.
+	{"residual-relu", "[5, 5, 1]", "    - conv2d: {filters: n, kernel: 2, padding: same}\n    - batch_norm: {}\n    - residual:\n        layers:\n          - activation: relu\n          - conv2d: {filters: n, kernel: 3, padding: same}\n    - flatten: {}\n    - dense: {units: 3}\n"},
+	{"dense-relu", "[1, 1, 5]", "    - flatten: {}\n    - dense: {units: 2n}\n    - batch_norm: {scale: false}\n    - activation: relu\n    - activation: relu\n    - dense: {units: 3}\n"},
 }
 
 // bnRun is what one training step of a batch-norm model gives: its log-probabilities on the real
@@ -538,4 +543,97 @@ func TestBatchNormSplitIsExact(t *testing.T) {
 	bnClose(t, "evaluation", split.eval, whole.eval, 0)
 	compareRuns(t, whole.train, runs["stock"].train, 2e-4)
 	bnClose(t, "evaluation against stock", whole.eval, runs["stock"].eval, 2e-5)
+}
+
+// TestBatchNormFusedReLU checks that fusing a ReLU into the batch norm's ops (fuseReLU) gives
+// the bits of the batch norm followed by the activation op, forward and backward, on a batch with
+// a padding row, training and evaluation, images and vectors.
+func TestBatchNormFusedReLU(t *testing.T) {
+	t.Parallel()
+	for _, shape := range []tensor.Shape{{4, 3, 5, 3}, {5, 7}} {
+		t.Run(fmt.Sprint(shape), func(t *testing.T) {
+			t.Parallel()
+			rng := rand.New(rand.NewPCG(4, 5))
+			c := shape[1]
+			fill := func(n int, scale, offset float64) []float32 {
+				v := make([]float32, n)
+				for i := range v {
+					v[i] = float32(rng.NormFloat64()*scale + offset)
+				}
+				return v
+			}
+			xs, rs := fill(shape.TotalSize(), 1.5, 0.3), fill(shape.TotalSize(), 1, 0)
+			gs, bs := fill(c, 0.3, 1), fill(c, 0.3, 0)
+			mm, mv := fill(c, 0.2, 0), fill(c, 0.1, 1)
+			// run builds x → batch norm → ReLU, fused or not, and returns the output and the
+			// gradients of Σ y·r with respect to x, γ and β (training) or the output (evaluation).
+			run := func(fused, training bool) [][]float32 {
+				g := G.NewGraph()
+				x := G.NewTensor(g, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName("x"), G.WithValue(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(slices.Clone(xs)))))
+				vec := func(name string, v []float32) *G.Node {
+					return G.NewVector(g, tensor.Float32, G.WithShape(c), G.WithName(name), G.WithValue(tensor.New(tensor.WithShape(c), tensor.WithBacking(slices.Clone(v)))))
+				}
+				gamma, beta := vec("gamma", gs), vec("beta", bs)
+				bn := BatchNorm{Momentum: 0.9, Epsilon: 0.001,
+					MovingMean:     tensor.New(tensor.WithShape(c), tensor.WithBacking(slices.Clone(mm))),
+					MovingVariance: tensor.New(tensor.WithShape(c), tensor.WithBacking(slices.Clone(mv)))}
+				var y *G.Node
+				var err error
+				if training {
+					count := G.NewScalar(g, tensor.Float32, G.WithName("count"), G.WithValue(float32(shape[0]-1)))
+					y, err = bn.FusedTrain(x, count, gamma, beta)
+				} else {
+					y, err = bn.FusedEval(x, vec("mean", mm), vec("variance", mv), gamma, beta)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fused {
+					if !fuseReLU(y) {
+						t.Fatal("the batch norm's op took no ReLU")
+					}
+				} else if y, err = FusedActivation(y, "relu"); err != nil {
+					t.Fatal(err)
+				}
+				outs := []*G.Node{y}
+				if training {
+					cost := G.Must(G.Sum(G.Must(G.HadamardProd(y, G.NewConstant(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(rs)))))))
+					grads, err := G.Grad(cost, x, gamma, beta)
+					if err != nil {
+						t.Fatal(err)
+					}
+					outs = append(outs, grads...)
+				}
+				vm := G.NewTapeMachine(g)
+				defer vm.Close()
+				if err := vm.RunAll(); err != nil {
+					t.Fatal(err)
+				}
+				var got [][]float32
+				for _, n := range outs {
+					got = append(got, slices.Clone(n.Value().Data().([]float32)))
+				}
+				return append(got, bn.MovingMean.Float32s(), bn.MovingVariance.Float32s())
+			}
+			for _, training := range []bool{true, false} {
+				want, got := run(false, training), run(true, training)
+				zeros := 0
+				for _, v := range want[0] {
+					if v == 0 {
+						zeros++
+					}
+				}
+				if zeros == 0 || zeros == len(want[0]) {
+					t.Fatalf("training=%v: %d of %d outputs are 0: the ReLU is not exercised", training, zeros, len(want[0]))
+				}
+				for i := range want {
+					for j := range want[i] {
+						if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
+							t.Fatalf("training=%v: value %d [%d] fused %v, unfused %v", training, i, j, got[i][j], want[i][j])
+						}
+					}
+				}
+			}
+		})
+	}
 }

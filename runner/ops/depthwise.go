@@ -13,7 +13,8 @@ import (
 // from it.
 //
 // The forward op computes y = activation(depthwise(x, k) + b) for an NCHW batch x in one op, on
-// kernels.Depthwise (DirectConv per channel with the AVX-512 kernels, Go loops otherwise), then
+// kernels.Depthwise (in place at stride 1 and DirectConv per channel otherwise with the AVX-512
+// kernels, Go loops without them), then
 // one pass over the output for the activation. The ops are the convolution's (conv.go) over a
 // depthwiseGeometry, which differs from a convGeometry only in its kernels and shapes. Its
 // symbolic gradient is

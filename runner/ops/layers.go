@@ -113,9 +113,13 @@ func separableConv2DGraph(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLaye
 }
 
 // activationGraph applies the layer's activation act on its own: gorgonia's operations on Stock
-// (activate), our activation op on Fast (FusedActivation).
+// (activate), our activation op on Fast (FusedActivation), where a ReLU after a batch norm is
+// fused into the batch norm's op instead (fuseReLU: x, this layer's input, feeds nothing else).
 func activationGraph(_ *builder.LayerBuild, x *G.Node, _ spec.ResolvedLayer, act string, fast bool) (*G.Node, error) {
 	if fast {
+		if a, err := parseActivation(act); err == nil && a == actReLU && fuseReLU(x) {
+			return x, nil
+		}
 		return FusedActivation(x, act)
 	}
 	return activate(x, act)
@@ -131,6 +135,7 @@ func globalPoolGraph(_ *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, _ s
 // dense layer, with bias, through conv2dGraph or denseGraph, its weights bound after the inner
 // layers'), then gorgonia's Add on both engines.
 func residualGraph(lb *builder.LayerBuild, x *G.Node, l spec.ResolvedLayer, _ string, fast bool) (*G.Node, error) {
+	keepUnfused(x) // the first inner layer and the shortcut both read x
 	y := x
 	for _, il := range l.Layers {
 		var err error

@@ -898,35 +898,48 @@ func genBiasAct(a *asm) string {
 				a.op("VMAXPS %s, Z2, %s", z, z)
 			}
 		}
-		a.op("CMPQ DX, $4")
-		a.op("JLT %s_one", l)
-		a.label(l + "_four")
-		for v := 0; v < 4; v++ {
-			a.op("VMOVUPS %d(DI), Z%d", 64*v, 4+v)
-			op(fmt.Sprintf("Z%d", 4+v))
-			a.op("VMOVUPS Z%d, %d(DI)", 4+v, 64*v)
-		}
-		a.op("ADDQ $256, DI")
-		a.op("SUBQ $4, DX")
-		a.op("CMPQ DX, $4")
-		a.op("JGE %s_four", l)
-		a.label(l + "_one")
-		a.op("TESTQ DX, DX")
-		a.op("JZ %s_tail", l)
-		a.op("VMOVUPS (DI), Z4")
-		op("Z4")
-		a.op("VMOVUPS Z4, (DI)")
-		a.op("ADDQ $64, DI")
-		a.op("DECQ DX")
-		a.op("JMP %s_one", l)
-		a.label(l + "_tail")
-		a.op("VMOVUPS.Z (DI), K1, Z4")
-		op("Z4")
-		a.op("VMOVUPS Z4, K1, (DI)")
-		a.op("VZEROUPPER")
-		a.op("RET")
+		mapVectors(a, l, "DI", "DI", op)
 	}
 	return name
+}
+
+// mapVectors writes the loop, labelled l, that sets the floats at dst to op of those at src (the
+// same register for in place), for DX full vectors four at a time, then one at a time, then the
+// tail under K1, and returns. op transforms one zmm register in place; Z4–Z7 hold the data.
+func mapVectors(a *asm, l, src, dst string, op func(z string)) {
+	advance := func(bytes int) {
+		if src != dst {
+			a.op("ADDQ $%d, %s", bytes, src)
+		}
+		a.op("ADDQ $%d, %s", bytes, dst)
+	}
+	a.op("CMPQ DX, $4")
+	a.op("JLT %s_one", l)
+	a.label(l + "_four")
+	for v := 0; v < 4; v++ {
+		a.op("VMOVUPS %d(%s), Z%d", 64*v, src, 4+v)
+		op(fmt.Sprintf("Z%d", 4+v))
+		a.op("VMOVUPS Z%d, %d(%s)", 4+v, 64*v, dst)
+	}
+	advance(256)
+	a.op("SUBQ $4, DX")
+	a.op("CMPQ DX, $4")
+	a.op("JGE %s_four", l)
+	a.label(l + "_one")
+	a.op("TESTQ DX, DX")
+	a.op("JZ %s_tail", l)
+	a.op("VMOVUPS (%s), Z4", src)
+	op("Z4")
+	a.op("VMOVUPS Z4, (%s)", dst)
+	advance(64)
+	a.op("DECQ DX")
+	a.op("JMP %s_one", l)
+	a.label(l + "_tail")
+	a.op("VMOVUPS.Z (%s), K1, Z4", src)
+	op("Z4")
+	a.op("VMOVUPS Z4, K1, (%s)", dst)
+	a.op("VZEROUPPER")
+	a.op("RET")
 }
 
 // addBiasRowsArgs: y[i][j] += bias[j] (then max(·, 0) when relu ≠ 0) for i < m, j < n (48 bytes).
@@ -2064,35 +2077,7 @@ func genReLUInto(a *asm) string {
 		a.op("VADDPS Z2, %s, %s", z, z)
 		a.op("VMAXPS %s, Z2, %s", z, z)
 	}
-	a.op("CMPQ DX, $4")
-	a.op("JLT %s_one", name)
-	a.label(name + "_four")
-	for v := 0; v < 4; v++ {
-		a.op("VMOVUPS %d(SI), Z%d", 64*v, 4+v)
-		op(fmt.Sprintf("Z%d", 4+v))
-		a.op("VMOVUPS Z%d, %d(DI)", 4+v, 64*v)
-	}
-	a.op("ADDQ $256, SI")
-	a.op("ADDQ $256, DI")
-	a.op("SUBQ $4, DX")
-	a.op("CMPQ DX, $4")
-	a.op("JGE %s_four", name)
-	a.label(name + "_one")
-	a.op("TESTQ DX, DX")
-	a.op("JZ %s_tail", name)
-	a.op("VMOVUPS (SI), Z4")
-	op("Z4")
-	a.op("VMOVUPS Z4, (DI)")
-	a.op("ADDQ $64, SI")
-	a.op("ADDQ $64, DI")
-	a.op("DECQ DX")
-	a.op("JMP %s_one", name)
-	a.label(name + "_tail")
-	a.op("VMOVUPS.Z (SI), K1, Z4")
-	op("Z4")
-	a.op("VMOVUPS Z4, K1, (DI)")
-	a.op("VZEROUPPER")
-	a.op("RET")
+	mapVectors(a, name, "SI", "DI", op)
 	return name
 }
 

@@ -61,6 +61,11 @@ type impl struct {
 	rmsprop  func(w, g, a *float32, n int, lr, rho, oneMinusRho, eps float32)
 	adadelta func(w, g, a, s *float32, n int, lr, rho, oneMinusRho, eps float32)
 	adam     func(w, g, m, v *float32, n int, alpha, oneMinusBeta1, oneMinusBeta2, eps float32)
+	// Winograd F(2×2, 3×3) transforms of one tile row, 16 tiles per step (see winograd.go); nil:
+	// pure Go.
+	winoInput   func(x *float32, xcsBytes, ldxBytes, rowOff, rowMask, colOff, nch int, v *float32, vcsBytes, vxsBytes int, masks *uint16, nchunks int)
+	winoOutput  func(m *float32, mcsBytes, mxsBytes, nf int, y *float32, ycsBytes, ldyBytes, rows int, bias *float32, masks *uint16, nchunks int)
+	winoGradOut func(dy *float32, dycsBytes, ldyBytes, rows, nf int, out *float32, ocsBytes, oxsBytes int, masks *uint16, nchunks int)
 }
 
 // copyRows sets dst[r·dstStride+j] = src[r·srcStride+j] + bias for r < rows, j < cols

@@ -179,8 +179,10 @@ var convBenchShapes = []struct {
 	{"cnn1_n32_26x26x32_to_24x24x64", ConvGeom{C: 32, H: 26, W: 26, F: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
 }
 
-// BenchmarkConv measures DirectConv against Im2colConv (same implementation, one thread) for
-// each pass at batch 128 and prints direct's speed-up: above 1 direct wins.
+// BenchmarkConv measures DirectConv, Im2colConv and, for 3×3 stride-1 layers, WinogradConv
+// (same implementation, one thread) for each pass at batch 128, all rated by the direct
+// convolution's FLOPs, and prints direct's speed-up over im2col and Winograd's over the faster
+// of the two: above 1 the first named wins.
 func BenchmarkConv(b *testing.B) {
 	const n = 128
 	for _, s := range convBenchShapes {
@@ -200,10 +202,17 @@ func BenchmarkConv(b *testing.B) {
 			}
 			for _, p := range passes {
 				b.Run(p.name, func(b *testing.B) {
-					for _, cv := range []Conv2D{NewDirectConv(g), NewIm2colConv(g)} {
+					engines := []Conv2D{NewDirectConv(g), NewIm2colConv(g)}
+					if WinogradSupports(g) {
+						engines = append(engines, NewWinogradConv(g))
+					}
+					for _, cv := range engines {
 						name := "im2col"
-						if _, ok := cv.(*DirectConv); ok {
+						switch cv.(type) {
+						case *DirectConv:
 							name = "direct"
+						case *WinogradConv:
+							name = "winograd"
 						}
 						b.Run(name, func(b *testing.B) {
 							singleThread(b, flops, func() {
@@ -213,9 +222,9 @@ func BenchmarkConv(b *testing.B) {
 							})
 						})
 					}
-					d, i := seen(b.Name()+"/direct"), seen(b.Name()+"/im2col")
+					d, i, wg := seen(b.Name()+"/direct"), seen(b.Name()+"/im2col"), seen(b.Name()+"/winograd")
 					if i > 0 {
-						fmt.Fprintf(os.Stderr, "ratio %-34s %-16s direct %6.1f GFLOP/s  im2col %6.1f  direct/im2col %.2fx\n", s.name, p.name, d, i, d/i)
+						fmt.Fprintf(os.Stderr, "ratio %-34s %-16s direct %6.1f GFLOP/s  im2col %6.1f  winograd %6.1f  direct/im2col %.2fx  winograd/best %.2fx\n", s.name, p.name, d, i, wg, d/i, wg/max(d, i))
 					}
 				})
 			}

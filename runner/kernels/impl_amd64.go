@@ -22,6 +22,9 @@ var (
 		rmsprop:      rmspropAVX512,
 		adadelta:     adadeltaAVX512,
 		adam:         adamAVX512,
+		winoInput:    winoInputAVX512,
+		winoOutput:   winoOutputAVX512,
+		winoGradOut:  winoGradOutAVX512,
 	}
 	avx2Impl = &impl{name: ImplAVX2, mr: 6, nr: 16, vec: 8, sgemm: sgemmAVX2Kernels}
 )

@@ -217,6 +217,15 @@ func adadeltaAVX512(w, grad, a, s *float32, n int, lr, rho, oneMinusRho, eps flo
 //go:noescape
 func adamAVX512(w, grad, m, v *float32, n int, alpha, oneMinusBeta1, oneMinusBeta2, eps float32)
 
+//go:noescape
+func winoInputAVX512(x *float32, xcsBytes, ldxBytes, rowOff, rowMask, colOff, nch int, v *float32, vcsBytes, vxsBytes int, masks *uint16, nchunks int)
+
+//go:noescape
+func winoOutputAVX512(m *float32, mcsBytes, mxsBytes, nf int, y *float32, ycsBytes, ldyBytes, rows int, bias *float32, masks *uint16, nchunks int)
+
+//go:noescape
+func winoGradOutAVX512(dy *float32, dycsBytes, ldyBytes, rows, nf int, out *float32, ocsBytes, oxsBytes int, masks *uint16, nchunks int)
+
 // sgemmAVX512Kernels[mr-1][nv-1] is the mr×(16·nv) AVX-512 micro-kernel.
 var sgemmAVX512Kernels = [][]sgemmKernelFunc{
 	{sgemmAVX512M1N1, sgemmAVX512M1N2},

@@ -199,36 +199,84 @@ type Conv2D interface {
 // NewConv2D returns the Conv2D that measured fastest for g, pass by pass (see doc.go): with the
 // AVX-512 kernels, DirectConv everywhere except on small output planes with many channels
 // (C·F ≥ 1024 and OutH·OutW ≤ 64 for the forward pass, ≤ 100 for the backward passes), where
-// Im2colConv's Sgemm wins; without them, Im2colConv. It panics if g is invalid.
+// Im2colConv's Sgemm wins, and WinogradConv on the 3×3 stride-1 layers where it wins
+// (winogradWins); without them, Im2colConv. It panics if g is invalid.
 func NewConv2D(g ConvGeom) Conv2D {
 	g.mustValidate()
-	if active.Load().convTaps == nil {
+	im := active.Load()
+	if im.convTaps == nil {
 		return NewIm2colConv(g)
 	}
 	many, plane := g.C*g.F >= 1024, g.OutH()*g.OutW()
-	m := &mixedConv{g: g, direct: [3]bool{!many || plane > 64, !many || plane > 100, !many || plane > 100}}
-	if m.direct == [3]bool{true, true, true} {
-		return NewDirectConv(g)
+	m := &mixedConv{g: g}
+	for i, small := range [3]bool{plane <= 64, plane <= 100, plane <= 100} {
+		switch {
+		case im.winoInput != nil && winogradWins(g, i):
+			m.use[i] = convWinograd
+		case many && small:
+			m.use[i] = convIm2col
+		}
 	}
-	m.d, m.l = NewDirectConv(g), NewIm2colConv(g)
+	switch m.use {
+	case [3]convKind{}:
+		return NewDirectConv(g)
+	case [3]convKind{convWinograd, convWinograd, convWinograd}:
+		return NewWinogradConv(g)
+	}
+	for _, k := range m.use {
+		switch {
+		case k == convDirect && m.d == nil:
+			m.d = NewDirectConv(g)
+		case k == convIm2col && m.l == nil:
+			m.l = NewIm2colConv(g)
+		case k == convWinograd && m.w == nil:
+			m.w = NewWinogradConv(g)
+		}
+	}
 	return m
 }
 
-// mixedConv runs each pass on DirectConv or Im2colConv, whichever is faster for it.
+// winogradWins reports whether WinogradConv measured faster than DirectConv and Im2colConv for
+// pass i (0 forward, 1 backward data, 2 backward filter) of g with the AVX-512 kernels
+// (BenchmarkConv, cpu-GFLOP/s medians of three runs): on valid 3×3 stride-1 layers with at
+// least 32 input and 32 output channels and output planes of 8×8 to 24×24, every pass
+// (1.03–1.5× the faster of the two). With 16 channels it ties or loses, with one input channel
+// it runs at a third of their speed. Larger planes (whose chunks outgrow L2) and padded layers
+// were not measured and keep the other paths.
+func winogradWins(g ConvGeom, i int) bool {
+	_ = i // the same rule for every pass
+	return WinogradSupports(g) && g.PadTop == 0 && g.PadBottom == 0 && g.PadLeft == 0 && g.PadRight == 0 &&
+		min(g.C, g.F) >= 32 && g.OutH()*g.OutW() <= 24*24
+}
+
+// convKind names the Conv2D a mixedConv runs a pass on.
+type convKind uint8
+
+const (
+	convDirect convKind = iota
+	convIm2col
+	convWinograd
+)
+
+// mixedConv runs each pass on DirectConv, Im2colConv or WinogradConv, whichever is faster for it.
 type mixedConv struct {
-	g      ConvGeom
-	d      *DirectConv
-	l      *Im2colConv
-	direct [3]bool // forward, backward data, backward filter
+	g   ConvGeom
+	d   *DirectConv
+	l   *Im2colConv
+	w   *WinogradConv
+	use [3]convKind // forward, backward data, backward filter
 }
 
 func (m *mixedConv) Geom() ConvGeom { return m.g }
 
 func (m *mixedConv) pass(i int) Conv2D {
-	if m.direct[i] {
-		return m.d
+	switch m.use[i] {
+	case convIm2col:
+		return m.l
+	case convWinograd:
+		return m.w
 	}
-	return m.l
+	return m.d
 }
 
 func (m *mixedConv) Forward(n int, x, w, bias, y []float32) { m.pass(0).Forward(n, x, w, bias, y) }

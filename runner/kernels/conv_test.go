@@ -208,7 +208,7 @@ func TestIm2colCol2im(t *testing.T) {
 	}
 }
 
-// TestNewConv2DChoice pins down the crossover NewConv2D applies with the AVX-512 kernels.
+// TestNewConv2DChoice pins down the crossovers NewConv2D applies with the AVX-512 kernels.
 func TestNewConv2DChoice(t *testing.T) {
 	t.Parallel()
 	if bestImpl().convTaps == nil || Impl() != bestImpl().name {
@@ -224,9 +224,13 @@ func TestNewConv2DChoice(t *testing.T) {
 	}{
 		{"n2", conv3(2, 12, 4), "direct direct direct"},
 		{"n32 first layer", conv3(1, 28, 32), "direct direct direct"},
-		{"n32 26x26", conv3(32, 26, 64), "direct direct direct"},
-		{"n32 12x12", conv3(32, 12, 64), "direct im2col im2col"},
-		{"n32 10x10", conv3(64, 10, 64), "im2col im2col im2col"},
+		{"n16 26x26", conv3(16, 26, 16), "direct direct direct"},
+		{"n32 26x26", conv3(32, 26, 64), "winograd winograd winograd"},
+		{"n32 12x12", conv3(32, 12, 64), "winograd winograd winograd"},
+		{"n32 10x10", conv3(64, 10, 64), "winograd winograd winograd"},
+		{"n32 10x10 padded", ConvGeom{C: 64, H: 10, W: 10, F: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, "direct im2col im2col"},
+		{"n32 plane over 24x24", conv3(32, 27, 32), "direct direct direct"},
+		{"n32 5x5 kernel", ConvGeom{C: 64, H: 12, W: 12, F: 64, KH: 5, KW: 5, StrideH: 1, StrideW: 1}, "im2col im2col im2col"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -238,9 +242,12 @@ func TestNewConv2DChoice(t *testing.T) {
 				if m, ok := cv.(*mixedConv); ok {
 					p = m.pass(i)
 				}
-				if _, ok := p.(*DirectConv); ok {
+				switch p.(type) {
+				case *DirectConv:
 					got = append(got, "direct")
-				} else {
+				case *WinogradConv:
+					got = append(got, "winograd")
+				default:
 					got = append(got, "im2col")
 				}
 			}

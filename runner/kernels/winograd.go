@@ -59,6 +59,20 @@ func newWinoPlan(cin, cout, h, w, pt, pl, oh, ow int) winoPlan {
 	return p
 }
 
+// winoTileStride is the distance in floats between the rows of two positions ξ of one channel
+// when a chunk has t tiles. The transformed tiles of a chunk are laid out channel by channel,
+// each channel's 16 positions one after the other (v[c·16·ts + ξ·ts + tile]), so that a
+// transform step touches one contiguous region of 16·ts floats, and the product of position ξ
+// reads its C×t matrix with rows 16·ts floats apart. ts is t rounded up to 16·odd, so that the
+// 16 rows a step reads or writes at the same tile fall into 16 different sets of the L1 cache.
+func winoTileStride(t int) int {
+	s := roundUp(t, 16)
+	if s/16%2 == 0 {
+		s += 16
+	}
+	return s
+}
+
 // tiles is the number of tiles of one image.
 func (p *winoPlan) tiles() int { return p.th * p.tw }
 
@@ -282,7 +296,10 @@ func NewWinogradConv(g ConvGeom) *WinogradConv {
 	oh, ow := g.OutH(), g.OutW()
 	cv.fwd = newWinoPlan(g.C, g.F, g.H, g.W, g.PadTop, g.PadLeft, oh, ow)
 	cv.bwd = newWinoPlan(g.F, g.C, oh, ow, 2-g.PadTop, 2-g.PadLeft, g.H, g.W)
-	size := func(p *winoPlan) (int, int) { t := p.nb * p.tiles(); return 16 * p.cin * t, 16 * p.cout * t }
+	size := func(p *winoPlan) (int, int) {
+		t := p.nb * p.tiles()
+		return 16 * p.cin * winoTileStride(t), 16 * p.cout * winoTileStride(t)
+	}
 	fv, fm := size(&cv.fwd)
 	bv, bm := size(&cv.bwd)
 	cv.v = alignedFloats(max(fv, bv))
@@ -304,17 +321,18 @@ func (cv *WinogradConv) run(p *winoPlan, n int, x, u, bias, y []float32) {
 	for b0 := 0; b0 < n; b0 += p.nb {
 		nb := min(p.nb, n-b0)
 		t := nb * tpi
+		ts := winoTileStride(t)
 		for b := 0; b < nb; b++ {
 			for ty := 0; ty < p.th; ty++ {
-				im.winoInputTiles(p, x[(b0+b)*in:], ty, cv.v[b*tpi+ty*p.tw:], t, p.cin*t)
+				im.winoInputTiles(p, x[(b0+b)*in:], ty, cv.v[b*tpi+ty*p.tw:], 16*ts, ts)
 			}
 		}
 		for xi := 0; xi < 16; xi++ {
-			sgemm(im, &cv.ws, false, false, p.cout, t, p.cin, 1, u[xi*p.cout*p.cin:], p.cin, cv.v[xi*p.cin*t:], t, 0, cv.m[xi*p.cout*t:], t)
+			sgemm(im, &cv.ws, false, false, p.cout, t, p.cin, 1, u[xi*p.cout*p.cin:], p.cin, cv.v[xi*ts:], 16*ts, 0, cv.m[xi*ts:], 16*ts)
 		}
 		for b := 0; b < nb; b++ {
 			for ty := 0; ty < p.th; ty++ {
-				im.winoOutputTiles(p, cv.m[b*tpi+ty*p.tw:], t, p.cout*t, y[(b0+b)*out:], ty, bias)
+				im.winoOutputTiles(p, cv.m[b*tpi+ty*p.tw:], 16*ts, ts, y[(b0+b)*out:], ty, bias)
 			}
 		}
 	}
@@ -362,10 +380,11 @@ func (cv *WinogradConv) BackwardFilter(n int, x, dy, dw []float32) {
 	for b0 := 0; b0 < n; b0 += p.nb {
 		nb := min(p.nb, n-b0)
 		t := nb * tpi
+		ts := winoTileStride(t)
 		for b := 0; b < nb; b++ {
 			for ty := 0; ty < p.th; ty++ {
-				im.winoInputTiles(p, x[(b0+b)*in:], ty, cv.v[b*tpi+ty*p.tw:], t, p.cin*t)
-				im.winoGradTiles(p, dy[(b0+b)*out:], ty, cv.m[b*tpi+ty*p.tw:], t, p.cout*t)
+				im.winoInputTiles(p, x[(b0+b)*in:], ty, cv.v[b*tpi+ty*p.tw:], 16*ts, ts)
+				im.winoGradTiles(p, dy[(b0+b)*out:], ty, cv.m[b*tpi+ty*p.tw:], 16*ts, ts)
 			}
 		}
 		beta := float32(1)
@@ -373,7 +392,7 @@ func (cv *WinogradConv) BackwardFilter(n int, x, dy, dw []float32) {
 			beta = 0
 		}
 		for xi := 0; xi < 16; xi++ {
-			sgemm(im, &cv.ws, false, true, g.F, g.C, t, 1, cv.m[xi*g.F*t:], t, cv.v[xi*g.C*t:], t, beta, cv.du[xi*g.F*g.C:], g.C)
+			sgemm(im, &cv.ws, false, true, g.F, g.C, t, 1, cv.m[xi*ts:], 16*ts, cv.v[xi*ts:], 16*ts, beta, cv.du[xi*g.F*g.C:], g.C)
 		}
 	}
 	winoFilterGrad(cv.du, g.F, g.C, dw)

@@ -17,7 +17,7 @@ package kernels
 // the output-gradient tile transformed as A dy Aᵀ, dU[ξ] = Σ_tiles (A dy Aᵀ)[ξ] · V[ξ] and
 // dg = Gᵀ dU G.
 
-// winoChunkFloats bounds the transformed tiles of one chunk of images (input and output, 16
+// winoChunkFloats bounds the transformed tiles of one chunk of tile rows (input and output, 16
 // positions each) so that they stay in L2 between the transforms and the products: 1 MiB.
 const winoChunkFloats = 256 << 10
 
@@ -28,7 +28,7 @@ type winoPlan struct {
 	cin, cout, h, w int
 	pt, pl          int
 	oh, ow, th, tw  int
-	nb              int // images per chunk
+	rows            int // tile rows per chunk; a chunk's rows may span images
 	// inMasks holds, per chunk of 16 tiles along a tile row, the lanes of the input transform's
 	// four row loads that lie inside the plane and the lanes of its stores (tiles): 5 masks.
 	inMasks []uint16
@@ -41,7 +41,7 @@ type winoPlan struct {
 // padding pt (top) and pl (left).
 func newWinoPlan(cin, cout, h, w, pt, pl, oh, ow int) winoPlan {
 	p := winoPlan{cin: cin, cout: cout, h: h, w: w, pt: pt, pl: pl, oh: oh, ow: ow, th: (oh + 1) / 2, tw: (ow + 1) / 2}
-	p.nb = max(1, winoChunkFloats/(16*(cin+cout)*p.tiles()))
+	p.rows = max(1, winoChunkFloats/(16*(cin+cout)*p.tw))
 	mask := func(lo, n int) uint16 { // lanes l < 16 with 0 ≤ lo+l < n
 		var m uint16
 		for l := 0; l < 16; l++ {
@@ -297,7 +297,7 @@ func NewWinogradConv(g ConvGeom) *WinogradConv {
 	cv.fwd = newWinoPlan(g.C, g.F, g.H, g.W, g.PadTop, g.PadLeft, oh, ow)
 	cv.bwd = newWinoPlan(g.F, g.C, oh, ow, 2-g.PadTop, 2-g.PadLeft, g.H, g.W)
 	size := func(p *winoPlan) (int, int) {
-		t := p.nb * p.tiles()
+		t := p.rows * p.tw
 		return 16 * p.cin * winoTileStride(t), 16 * p.cout * winoTileStride(t)
 	}
 	fv, fm := size(&cv.fwd)
@@ -314,26 +314,23 @@ func NewWinogradConv(g ConvGeom) *WinogradConv {
 func (cv *WinogradConv) Geom() ConvGeom { return cv.g }
 
 // run computes the pass of plan p over n images x into y with the transformed filters u
-// (16 × cout×cin) and bias (cout entries).
+// (16 × cout×cin) and bias (cout entries), p.rows tile rows (of the n·th in the batch) at a
+// time.
 func (cv *WinogradConv) run(p *winoPlan, n int, x, u, bias, y []float32) {
 	im := pinned(cv.impl)
-	in, out, tpi := p.cin*p.h*p.w, p.cout*p.oh*p.ow, p.tiles()
-	for b0 := 0; b0 < n; b0 += p.nb {
-		nb := min(p.nb, n-b0)
-		t := nb * tpi
+	in, out := p.cin*p.h*p.w, p.cout*p.oh*p.ow
+	for r0 := 0; r0 < n*p.th; r0 += p.rows {
+		r1 := min(r0+p.rows, n*p.th)
+		t := (r1 - r0) * p.tw
 		ts := winoTileStride(t)
-		for b := 0; b < nb; b++ {
-			for ty := 0; ty < p.th; ty++ {
-				im.winoInputTiles(p, x[(b0+b)*in:], ty, cv.v[b*tpi+ty*p.tw:], 16*ts, ts)
-			}
+		for r := r0; r < r1; r++ {
+			im.winoInputTiles(p, x[r/p.th*in:], r%p.th, cv.v[(r-r0)*p.tw:], 16*ts, ts)
 		}
 		for xi := 0; xi < 16; xi++ {
 			sgemm(im, &cv.ws, false, false, p.cout, t, p.cin, 1, u[xi*p.cout*p.cin:], p.cin, cv.v[xi*ts:], 16*ts, 0, cv.m[xi*ts:], 16*ts)
 		}
-		for b := 0; b < nb; b++ {
-			for ty := 0; ty < p.th; ty++ {
-				im.winoOutputTiles(p, cv.m[b*tpi+ty*p.tw:], 16*ts, ts, y[(b0+b)*out:], ty, bias)
-			}
+		for r := r0; r < r1; r++ {
+			im.winoOutputTiles(p, cv.m[(r-r0)*p.tw:], 16*ts, ts, y[r/p.th*out:], r%p.th, bias)
 		}
 	}
 }
@@ -376,19 +373,17 @@ func (cv *WinogradConv) BackwardFilter(n int, x, dy, dw []float32) {
 	}
 	im := pinned(cv.impl)
 	p := &cv.fwd
-	in, out, tpi := g.InSize(), g.OutSize(), p.tiles()
-	for b0 := 0; b0 < n; b0 += p.nb {
-		nb := min(p.nb, n-b0)
-		t := nb * tpi
+	in, out := g.InSize(), g.OutSize()
+	for r0 := 0; r0 < n*p.th; r0 += p.rows {
+		r1 := min(r0+p.rows, n*p.th)
+		t := (r1 - r0) * p.tw
 		ts := winoTileStride(t)
-		for b := 0; b < nb; b++ {
-			for ty := 0; ty < p.th; ty++ {
-				im.winoInputTiles(p, x[(b0+b)*in:], ty, cv.v[b*tpi+ty*p.tw:], 16*ts, ts)
-				im.winoGradTiles(p, dy[(b0+b)*out:], ty, cv.m[b*tpi+ty*p.tw:], 16*ts, ts)
-			}
+		for r := r0; r < r1; r++ {
+			im.winoInputTiles(p, x[r/p.th*in:], r%p.th, cv.v[(r-r0)*p.tw:], 16*ts, ts)
+			im.winoGradTiles(p, dy[r/p.th*out:], r%p.th, cv.m[(r-r0)*p.tw:], 16*ts, ts)
 		}
 		beta := float32(1)
-		if b0 == 0 {
+		if r0 == 0 {
 			beta = 0
 		}
 		for xi := 0; xi < 16; xi++ {

@@ -43,7 +43,7 @@ func maxRelErr(got, want []float32) float64 {
 
 // TestWinogradAgainstNaive runs the three passes of WinogradConv, on every implementation, on
 // random geometries against the float64 definition and against DirectConv, with chunks of
-// one, two and all images.
+// one tile row, three (across images) and as many as fit.
 func TestWinogradAgainstNaive(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(41, 42))
@@ -69,13 +69,13 @@ func TestWinogradAgainstNaive(t *testing.T) {
 		direct.BackwardFilter(n, x, dy, directDw)
 		tolY, tolDx, tolDw := winoTol(9*g.C), winoTol(9*g.F), winoTol(n*g.ColCols())
 		for _, im := range supportedImpls() {
-			for _, nb := range []int{1, 2, 0} {
+			for _, rows := range []int{1, 3, 0} {
 				cv := NewWinogradConv(g)
 				cv.impl = im
-				if nb > 0 {
-					cv.fwd.nb, cv.bwd.nb = nb, nb
+				if rows > 0 {
+					cv.fwd.rows, cv.bwd.rows = rows, rows
 				}
-				name := fmt.Sprintf("%v n=%d nb=%d %s", g, n, nb, im.name)
+				name := fmt.Sprintf("%v n=%d rows=%d %s", g, n, rows, im.name)
 				y, dx, dw := nanFloats(len(wantY)), nanFloats(len(wantDx)), nanFloats(len(wantDw))
 				cv.Forward(n, x, w, bias, y)
 				cv.BackwardData(n, dy, w, dx)

@@ -17,6 +17,11 @@ package kernels
 // the output-gradient tile transformed as A dy Aᵀ, dU[ξ] = Σ_tiles (A dy Aᵀ)[ξ] · V[ξ] and
 // dg = Gᵀ dU G.
 
+// winoPlaneBlock is the number of planes a transform runs over every tile row of a chunk
+// before the next planes, so that the transformed rows it reads or writes (16 per plane) stay
+// in L1 from one tile row to the next.
+const winoPlaneBlock = 4
+
 // winoChunkFloats bounds the transformed tiles of one chunk of tile rows (input and output, 16
 // positions each) so that they stay in L2 between the transforms and the products: 1 MiB.
 const winoChunkFloats = 256 << 10
@@ -91,18 +96,18 @@ func (p *winoPlan) rowMask(ty int) int {
 	return m
 }
 
-// inputTiles writes V = Bᵀ d B of tile row ty of one image x (cin×h×w) for every channel: the
-// tile (ty, tx) of channel c at position ξ goes to v[ξ·vxs + c·vcs + tx]. Input positions
-// outside the plane count as zero.
-func (im *impl) winoInputTiles(p *winoPlan, x []float32, ty int, v []float32, vcs, vxs int) {
-	_ = x[p.cin*p.h*p.w-1]
-	_ = v[15*vxs+(p.cin-1)*vcs+p.tw-1]
+// winoInputTiles writes V = Bᵀ d B of tile row ty of nc planes x (nc×h×w): the tile (ty, tx)
+// of plane c at position ξ goes to v[ξ·vxs + c·vcs + tx]. Input positions outside the plane
+// count as zero.
+func (im *impl) winoInputTiles(p *winoPlan, x []float32, nc, ty int, v []float32, vcs, vxs int) {
+	_ = x[nc*p.h*p.w-1]
+	_ = v[15*vxs+(nc-1)*vcs+p.tw-1]
 	if im.winoInput != nil {
-		im.winoInput(&x[0], 4*p.h*p.w, 4*p.w, 2*ty-p.pt, p.rowMask(ty), -p.pl, p.cin, &v[0], 4*vcs, 4*vxs, &p.inMasks[0], p.chunks())
+		im.winoInput(&x[0], 4*p.h*p.w, 4*p.w, 2*ty-p.pt, p.rowMask(ty), -p.pl, nc, &v[0], 4*vcs, 4*vxs, &p.inMasks[0], p.chunks())
 		return
 	}
 	var d [4][4]float32
-	for c := 0; c < p.cin; c++ {
+	for c := 0; c < nc; c++ {
 		plane := x[c*p.h*p.w : (c+1)*p.h*p.w]
 		for tx := 0; tx < p.tw; tx++ {
 			for r := 0; r < 4; r++ {
@@ -130,19 +135,19 @@ func (im *impl) winoInputTiles(p *winoPlan, x []float32, ty int, v []float32, vc
 	}
 }
 
-// winoOutputTiles writes Y = Aᵀ M A + bias of tile row ty of one image y (cout×oh×ow) for every
-// output plane, M[ξ] of plane f and tile tx being m[ξ·mxs + f·mcs + tx]; outputs past the
-// plane's edge are dropped. bias has cout entries.
-func (im *impl) winoOutputTiles(p *winoPlan, m []float32, mcs, mxs int, y []float32, ty int, bias []float32) {
-	_ = m[15*mxs+(p.cout-1)*mcs+p.tw-1]
-	_ = y[p.cout*p.oh*p.ow-1]
-	_ = bias[p.cout-1]
+// winoOutputTiles writes Y = Aᵀ M A + bias of tile row ty of nf output planes y (nf×oh×ow), M[ξ]
+// of plane f and tile tx being m[ξ·mxs + f·mcs + tx]; outputs past the plane's edge are
+// dropped. bias has nf entries.
+func (im *impl) winoOutputTiles(p *winoPlan, m []float32, mcs, mxs int, y []float32, nf, ty int, bias []float32) {
+	_ = m[15*mxs+(nf-1)*mcs+p.tw-1]
+	_ = y[nf*p.oh*p.ow-1]
+	_ = bias[nf-1]
 	rows := min(2, p.oh-2*ty)
 	if im.winoOutput != nil {
-		im.winoOutput(&m[0], 4*mcs, 4*mxs, p.cout, &y[2*ty*p.ow], 4*p.oh*p.ow, 4*p.ow, rows, &bias[0], &p.outMasks[0], p.chunks())
+		im.winoOutput(&m[0], 4*mcs, 4*mxs, nf, &y[2*ty*p.ow], 4*p.oh*p.ow, 4*p.ow, rows, &bias[0], &p.outMasks[0], p.chunks())
 		return
 	}
-	for f := 0; f < p.cout; f++ {
+	for f := 0; f < nf; f++ {
 		plane := y[f*p.oh*p.ow : (f+1)*p.oh*p.ow]
 		for tx := 0; tx < p.tw; tx++ {
 			var s [2][4]float32 // Aᵀ·M
@@ -161,18 +166,18 @@ func (im *impl) winoOutputTiles(p *winoPlan, m []float32, mcs, mxs int, y []floa
 	}
 }
 
-// winoGradTiles writes A dy Aᵀ of tile row ty of one output gradient dy (cout×oh×ow) for every
-// plane: the tile (ty, tx) of plane f at position ξ goes to out[ξ·oxs + f·ocs + tx]; positions
-// past the plane's edge count as zero.
-func (im *impl) winoGradTiles(p *winoPlan, dy []float32, ty int, out []float32, ocs, oxs int) {
-	_ = dy[p.cout*p.oh*p.ow-1]
-	_ = out[15*oxs+(p.cout-1)*ocs+p.tw-1]
+// winoGradTiles writes A dy Aᵀ of tile row ty of nf output-gradient planes dy (nf×oh×ow): the
+// tile (ty, tx) of plane f at position ξ goes to out[ξ·oxs + f·ocs + tx]; positions past the
+// plane's edge count as zero.
+func (im *impl) winoGradTiles(p *winoPlan, dy []float32, nf, ty int, out []float32, ocs, oxs int) {
+	_ = dy[nf*p.oh*p.ow-1]
+	_ = out[15*oxs+(nf-1)*ocs+p.tw-1]
 	rows := min(2, p.oh-2*ty)
 	if im.winoGradOut != nil {
-		im.winoGradOut(&dy[2*ty*p.ow], 4*p.oh*p.ow, 4*p.ow, rows, p.cout, &out[0], 4*ocs, 4*oxs, &p.outMasks[0], p.chunks())
+		im.winoGradOut(&dy[2*ty*p.ow], 4*p.oh*p.ow, 4*p.ow, rows, nf, &out[0], 4*ocs, 4*oxs, &p.outMasks[0], p.chunks())
 		return
 	}
-	for f := 0; f < p.cout; f++ {
+	for f := 0; f < nf; f++ {
 		plane := dy[f*p.oh*p.ow : (f+1)*p.oh*p.ow]
 		for tx := 0; tx < p.tw; tx++ {
 			var g [2][2]float32
@@ -323,14 +328,20 @@ func (cv *WinogradConv) run(p *winoPlan, n int, x, u, bias, y []float32) {
 		r1 := min(r0+p.rows, n*p.th)
 		t := (r1 - r0) * p.tw
 		ts := winoTileStride(t)
-		for r := r0; r < r1; r++ {
-			im.winoInputTiles(p, x[r/p.th*in:], r%p.th, cv.v[(r-r0)*p.tw:], 16*ts, ts)
+		for c := 0; c < p.cin; c += winoPlaneBlock {
+			nc := min(winoPlaneBlock, p.cin-c)
+			for r := r0; r < r1; r++ {
+				im.winoInputTiles(p, x[r/p.th*in+c*p.h*p.w:], nc, r%p.th, cv.v[c*16*ts+(r-r0)*p.tw:], 16*ts, ts)
+			}
 		}
 		for xi := 0; xi < 16; xi++ {
 			sgemm(im, &cv.ws, false, false, p.cout, t, p.cin, 1, u[xi*p.cout*p.cin:], p.cin, cv.v[xi*ts:], 16*ts, 0, cv.m[xi*ts:], 16*ts)
 		}
-		for r := r0; r < r1; r++ {
-			im.winoOutputTiles(p, cv.m[(r-r0)*p.tw:], 16*ts, ts, y[r/p.th*out:], r%p.th, bias)
+		for f := 0; f < p.cout; f += winoPlaneBlock {
+			nf := min(winoPlaneBlock, p.cout-f)
+			for r := r0; r < r1; r++ {
+				im.winoOutputTiles(p, cv.m[f*16*ts+(r-r0)*p.tw:], 16*ts, ts, y[r/p.th*out+f*p.oh*p.ow:], nf, r%p.th, bias[f:])
+			}
 		}
 	}
 }
@@ -378,9 +389,17 @@ func (cv *WinogradConv) BackwardFilter(n int, x, dy, dw []float32) {
 		r1 := min(r0+p.rows, n*p.th)
 		t := (r1 - r0) * p.tw
 		ts := winoTileStride(t)
-		for r := r0; r < r1; r++ {
-			im.winoInputTiles(p, x[r/p.th*in:], r%p.th, cv.v[(r-r0)*p.tw:], 16*ts, ts)
-			im.winoGradTiles(p, dy[r/p.th*out:], r%p.th, cv.m[(r-r0)*p.tw:], 16*ts, ts)
+		for c := 0; c < p.cin; c += winoPlaneBlock {
+			nc := min(winoPlaneBlock, p.cin-c)
+			for r := r0; r < r1; r++ {
+				im.winoInputTiles(p, x[r/p.th*in+c*p.h*p.w:], nc, r%p.th, cv.v[c*16*ts+(r-r0)*p.tw:], 16*ts, ts)
+			}
+		}
+		for f := 0; f < p.cout; f += winoPlaneBlock {
+			nf := min(winoPlaneBlock, p.cout-f)
+			for r := r0; r < r1; r++ {
+				im.winoGradTiles(p, dy[r/p.th*out+f*p.oh*p.ow:], nf, r%p.th, cv.m[f*16*ts+(r-r0)*p.tw:], 16*ts, ts)
+			}
 		}
 		beta := float32(1)
 		if r0 == 0 {

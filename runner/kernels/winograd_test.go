@@ -137,18 +137,18 @@ func TestWinogradTransformsMatchGeneric(t *testing.T) {
 		for _, im := range asm {
 			name := fmt.Sprintf("%v plan %d×%d→%d×%d ty=%d %s", g, p.h, p.w, p.oh, p.ow, ty, im.name)
 			want, got := nanFloats(16*p.cin*stride+8), nanFloats(16*p.cin*stride+8)
-			genericImpl.winoInputTiles(&p, x, ty, want, stride, p.cin*stride)
-			im.winoInputTiles(&p, x, ty, got, stride, p.cin*stride)
+			genericImpl.winoInputTiles(&p, x, p.cin, ty, want, stride, p.cin*stride)
+			im.winoInputTiles(&p, x, p.cin, ty, got, stride, p.cin*stride)
 			sameBits(t, name+" input tiles", got, want)
 
 			wantY, gotY := nanFloats(p.cout*p.oh*p.ow), nanFloats(p.cout*p.oh*p.ow)
-			genericImpl.winoOutputTiles(&p, m, stride, p.cout*stride, wantY, ty, bias)
-			im.winoOutputTiles(&p, m, stride, p.cout*stride, gotY, ty, bias)
+			genericImpl.winoOutputTiles(&p, m, stride, p.cout*stride, wantY, p.cout, ty, bias)
+			im.winoOutputTiles(&p, m, stride, p.cout*stride, gotY, p.cout, ty, bias)
 			sameBits(t, name+" output tiles", gotY, wantY)
 
 			want, got = nanFloats(16*p.cout*stride+8), nanFloats(16*p.cout*stride+8)
-			genericImpl.winoGradTiles(&p, dy, ty, want, stride, p.cout*stride)
-			im.winoGradTiles(&p, dy, ty, got, stride, p.cout*stride)
+			genericImpl.winoGradTiles(&p, dy, p.cout, ty, want, stride, p.cout*stride)
+			im.winoGradTiles(&p, dy, p.cout, ty, got, stride, p.cout*stride)
 			sameBits(t, name+" gradient tiles", got, want)
 		}
 	}

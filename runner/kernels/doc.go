@@ -81,9 +81,10 @@
 //
 // Direct convolution wins with few channels; im2col + Sgemm wins on small outputs with many
 // channels, where the direct kernels' per-call and reduction overheads are no longer hidden.
+//
 // WinogradConv computes 3×3 stride-1 convolutions with Winograd's F(2×2, 3×3) algorithm: 16
-// multiplies per 2×2 output tile and channel pair instead of 36. Per chunk of images (sized so
-// that the transformed tiles stay in L2) the input tiles are transformed 16 at a time in zmm
+// multiplies per 2×2 output tile and channel pair instead of 36. Per chunk of tile rows (sized
+// so that the transformed tiles stay in L2) the input tiles are transformed 16 at a time in zmm
 // registers, the 16 positions of the transformed tile are 16 products over channels through
 // Sgemm, and the output transform adds the bias. The input gradient is the same algorithm on
 // the padded output gradient with the filters rotated and transposed; the filter gradient

@@ -263,9 +263,9 @@ func winoFilterGrad(du []float32, nf, nc int, dw []float32) {
 }
 
 // WinogradConv is the Conv2D that computes 3×3 stride-1 convolutions with Winograd's
-// F(2×2, 3×3) algorithm (see the comment at the top of winograd.go): images are processed in
-// chunks whose transformed tiles stay in L2, the input and output transforms run 16 tiles at a
-// time in zmm registers, and the 16 products per chunk go through Sgemm. The input gradient is
+// F(2×2, 3×3) algorithm (see the comment at the top of winograd.go): the batch's tile rows are
+// processed in chunks whose transformed tiles stay in L2, the input and output transforms run
+// 16 tiles at a time in zmm registers, and the 16 products per chunk go through Sgemm. The input gradient is
 // the same algorithm applied to the output gradient, padded by 2 minus the layer's padding, with
 // the filters rotated by 180° and their channels swapped; the filter gradient sums the products
 // of transformed output-gradient and input tiles over the batch. Its rounding differs from the

@@ -160,7 +160,8 @@ func BenchmarkMicroKernel(b *testing.B) {
 }
 
 // convBenchShapes are the convolutions of the CNN sweeps at batch 128: CNN2 at n=2 and n=32
-// (valid 3×3 convolutions; pooling between the second and third) and CNN1's second layer at n=32.
+// (valid 3×3 convolutions; pooling between the second and third), CNN1's second layer at n=32,
+// and the shapes that bound the Winograd rule.
 var convBenchShapes = []struct {
 	name string
 	g    ConvGeom
@@ -177,6 +178,11 @@ var convBenchShapes = []struct {
 	{"n32_12x12x32_to_10x10x64", ConvGeom{C: 32, H: 12, W: 12, F: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
 	{"n32_10x10x64_to_8x8x64", ConvGeom{C: 64, H: 10, W: 10, F: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
 	{"cnn1_n32_26x26x32_to_24x24x64", ConvGeom{C: 32, H: 26, W: 26, F: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
+	// The edges of NewConv2D's Winograd rule: CNN1's and CNN2's n=16 layers with 16 and 32
+	// channels, and same padding.
+	{"cnn1_n16_26x26x16_to_24x24x32", ConvGeom{C: 16, H: 26, W: 26, F: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
+	{"n16_10x10x32_to_8x8x32", ConvGeom{C: 32, H: 10, W: 10, F: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
+	{"same_24x24x32_to_24x24x32", ConvGeom{C: 32, H: 24, W: 24, F: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}},
 }
 
 // BenchmarkConv measures DirectConv, Im2colConv and, for 3×3 stride-1 layers, WinogradConv

@@ -199,7 +199,7 @@ type Conv2D interface {
 // NewConv2D returns the Conv2D that measured fastest for g, pass by pass (see doc.go): with the
 // AVX-512 kernels, DirectConv everywhere except on small output planes with many channels
 // (C·F ≥ 1024 and OutH·OutW ≤ 64 for the forward pass, ≤ 100 for the backward passes), where
-// Im2colConv's Sgemm wins, and WinogradConv on the 3×3 stride-1 layers where it wins
+// Im2colConv's Sgemm wins, and WinogradConv on the 3×3 stride-1 layers with many channels
 // (winogradWins); without them, Im2colConv. It panics if g is invalid.
 func NewConv2D(g ConvGeom) Conv2D {
 	g.mustValidate()
@@ -238,15 +238,13 @@ func NewConv2D(g ConvGeom) Conv2D {
 
 // winogradWins reports whether WinogradConv measured faster than DirectConv and Im2colConv for
 // pass i (0 forward, 1 backward data, 2 backward filter) of g with the AVX-512 kernels
-// (BenchmarkConv, cpu-GFLOP/s medians of three runs): on valid 3×3 stride-1 layers with at
-// least 32 input and 32 output channels and output planes of 8×8 to 24×24, every pass
-// (1.03–1.5× the faster of the two). With 16 channels it ties or loses, with one input channel
-// it runs at a third of their speed. Larger planes (whose chunks outgrow L2) and padded layers
-// were not measured and keep the other paths.
+// (BenchmarkConv, cpu-GFLOP/s medians of three runs): on every 3×3 stride-1 layer it supports
+// with at least 16 input and 16 output channels and C·F ≥ 512, every pass (1.0–1.9× the faster
+// of the two, valid or same padding, output planes of 8×8 to 32×32). With 16 channels in and
+// out it ties, with fewer it loses (a third of their speed with one input channel).
 func winogradWins(g ConvGeom, i int) bool {
 	_ = i // the same rule for every pass
-	return WinogradSupports(g) && g.PadTop == 0 && g.PadBottom == 0 && g.PadLeft == 0 && g.PadRight == 0 &&
-		min(g.C, g.F) >= 32 && g.OutH()*g.OutW() <= 24*24
+	return WinogradSupports(g) && min(g.C, g.F) >= 16 && g.C*g.F >= 512
 }
 
 // convKind names the Conv2D a mixedConv runs a pass on.

@@ -225,11 +225,13 @@ func TestNewConv2DChoice(t *testing.T) {
 		{"n2", conv3(2, 12, 4), "direct direct direct"},
 		{"n32 first layer", conv3(1, 28, 32), "direct direct direct"},
 		{"n16 26x26", conv3(16, 26, 16), "direct direct direct"},
+		{"n16 26x26 to 2n", conv3(16, 26, 32), "winograd winograd winograd"},
 		{"n32 26x26", conv3(32, 26, 64), "winograd winograd winograd"},
 		{"n32 12x12", conv3(32, 12, 64), "winograd winograd winograd"},
 		{"n32 10x10", conv3(64, 10, 64), "winograd winograd winograd"},
-		{"n32 10x10 padded", ConvGeom{C: 64, H: 10, W: 10, F: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, "direct im2col im2col"},
-		{"n32 plane over 24x24", conv3(32, 27, 32), "direct direct direct"},
+		{"n32 10x10 same padding", ConvGeom{C: 64, H: 10, W: 10, F: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, "winograd winograd winograd"},
+		{"n32 10x10 padding 3", ConvGeom{C: 64, H: 10, W: 10, F: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 3, PadBottom: 3, PadLeft: 3, PadRight: 3}, "direct direct direct"},
+		{"n32 stride 2", ConvGeom{C: 64, H: 21, W: 21, F: 64, KH: 3, KW: 3, StrideH: 2, StrideW: 2}, "direct im2col im2col"},
 		{"n32 5x5 kernel", ConvGeom{C: 64, H: 12, W: 12, F: 64, KH: 5, KW: 5, StrideH: 1, StrideW: 1}, "im2col im2col im2col"},
 	}
 	for _, tc := range tests {

@@ -92,8 +92,8 @@
 // batch. Its rounding differs from the other two (the transforms add and subtract up to nine
 // values around each product), within the tolerance its tests state.
 //
-// NewConv2D encodes the crossovers pass by pass: Winograd on valid 3×3 stride-1 layers with at
-// least 32 input and output channels and output planes of at most 24×24, else im2col when
+// NewConv2D encodes the crossovers pass by pass: Winograd on 3×3 stride-1 layers (padding at
+// most 2) with at least 16 input and 16 output channels and C·F ≥ 512, else im2col when
 // C·F ≥ 1024 and the output plane has at most 64 positions (at most 100 for the backward
 // passes), else direct; without the AVX-512 kernels it returns Im2colConv. go test -bench
 // 'BenchmarkConv$' ./runner/kernels/ measures all three on the machine at hand.

@@ -1241,6 +1241,7 @@ func genKernels(s *asm, decl func(name, args string)) kernelNames {
 	decl(genWinoInput(s), winoInputArgs)
 	decl(genWinoOutput(s), winoOutputArgs)
 	decl(genWinoGrad(s), winoGradArgs)
+	decl(genWinoInputRows(s), winoInputRowsArgs)
 	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd}
 }
 
@@ -1560,6 +1561,109 @@ func genWinoGrad(a *asm) string {
 	a.op("ADDQ ocsBytes+48(FP), DI")
 	a.op("DECQ nf+32(FP)")
 	a.op("JNZ %s_f", name)
+	a.label(name + "_done")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// winoInputRowsArgs is the parameter list of the multi-row input transform (104 bytes).
+const winoInputRowsArgs = "(x *float32, xcsBytes, ldxBytes, rowOff, colOff, nch int, v *float32, vcsBytes, vxsBytes int, masks *uint16, rowMasks *uint8, nty, vRowBytes int)"
+
+// genWinoInputRows writes winoInputRowsAVX512, winoInputAVX512 over nty consecutive tile rows of
+// one chunk of at most 16 tiles (the only one of its rows): tile row k reads input rows
+// rowOff + 2k + r, of which those with bit r of rowMasks[k] set lie inside the plane, and stores
+// its tiles vRowBytes·k further on. The two input rows it shares with tile row k+1 are loaded
+// and transformed once: their d·B stays in Z8…Z15 and moves to Z0…Z7.
+func genWinoInputRows(a *asm) string {
+	name := "winoInputRowsAVX512"
+	a.text(name, 104)
+	a.op("MOVQ x+0(FP), AX")
+	a.op("MOVQ ldxBytes+16(FP), SI")
+	a.op("MOVQ rowOff+24(FP), R13")
+	a.op("IMULQ SI, R13")
+	a.op("ADDQ R13, AX")
+	a.op("MOVQ colOff+32(FP), R13")
+	a.op("SHLQ $2, R13")
+	a.op("ADDQ R13, AX")
+	a.op("LEAQ (SI)(SI*2), R13")
+	a.op("MOVQ v+48(FP), DI")
+	xiStrides(a, "vxsBytes+64(FP)")
+	a.op("VMOVDQU32 winoConst<>+0(SB), Z30")
+	a.op("VMOVDQU32 winoConst<>+64(SB), Z31")
+	a.op("MOVQ masks+72(FP), R12")
+	for k := 1; k <= 5; k++ {
+		a.op("KMOVW %d(R12), K%d", 2*(k-1), k)
+	}
+	a.op("CMPQ nch+40(FP), $0")
+	a.op("JLE %s_done", name)
+	a.op("CMPQ nty+88(FP), $0")
+	a.op("JLE %s_done", name)
+	rowAddr := []string{"(BX)", "(BX)(SI*1)", "(BX)(SI*2)", "(BX)(R13*1)"}
+	loadRow := func(r int) {
+		e := func(j int) string { return fmt.Sprintf("Z%d", 4*r+j) }
+		a.op("TESTB $%d, (R12)", 1<<r)
+		a.op("JZ %s_zero%d", name, r)
+		a.op("VMOVUPS.Z %s, K1, %s", rowAddr[r], e(0))
+		a.op("VMOVUPS.Z 64%s, K2, Z16", rowAddr[r])
+		a.op("VMOVUPS.Z 8%s, K3, %s", rowAddr[r], e(2))
+		a.op("VMOVUPS.Z 72%s, K4, Z17", rowAddr[r])
+		for _, h := range []struct {
+			lo, hi int
+			tab    string
+		}{{0, 1, "Z16"}, {2, 3, "Z17"}} {
+			a.op("VMOVDQA32 Z30, Z18")
+			a.op("VPERMI2PS %s, %s, Z18", h.tab, e(h.lo))
+			a.op("VMOVDQA32 Z31, %s", e(h.hi))
+			a.op("VPERMI2PS %s, %s, %s", h.tab, e(h.lo), e(h.hi))
+			a.op("VMOVAPS Z18, %s", e(h.lo))
+		}
+		a.op("JMP %s_row%d", name, r)
+		a.label(fmt.Sprintf("%s_zero%d", name, r))
+		for j := 0; j < 4; j++ {
+			a.op("VPXORD %s, %s, %s", e(j), e(j), e(j))
+		}
+		a.label(fmt.Sprintf("%s_row%d", name, r))
+		a.op("VSUBPS %s, %s, Z20", e(2), e(0))
+		a.op("VADDPS %s, %s, Z21", e(2), e(1))
+		a.op("VSUBPS %s, %s, %s", e(1), e(2), e(2))
+		a.op("VSUBPS %s, %s, %s", e(3), e(1), e(3))
+		a.op("VMOVAPS Z20, %s", e(0))
+		a.op("VMOVAPS Z21, %s", e(1))
+	}
+	a.label(name + "_ch")
+	a.op("MOVQ AX, BX")
+	a.op("MOVQ DI, DX")
+	a.op("MOVQ rowMasks+80(FP), R12")
+	a.op("MOVQ nty+88(FP), CX")
+	loadRow(0)
+	loadRow(1)
+	a.label(name + "_tilerow")
+	loadRow(2)
+	loadRow(3)
+	a.op("LEAQ (DX)(R8*8), R14")
+	for j := 0; j < 4; j++ {
+		r := func(i int) string { return fmt.Sprintf("Z%d", 4*i+j) }
+		a.op("VSUBPS %s, %s, Z20", r(2), r(0))
+		a.op("VADDPS %s, %s, Z21", r(2), r(1))
+		a.op("VSUBPS %s, %s, Z22", r(1), r(2))
+		a.op("VSUBPS %s, %s, Z23", r(3), r(1))
+		for i := 0; i < 4; i++ {
+			a.op("VMOVUPS Z%d, K5, %s", 20+i, xiAddr(4*i+j, "DX", "R14"))
+		}
+	}
+	for z := 0; z < 8; z++ {
+		a.op("VMOVAPS Z%d, Z%d", 8+z, z)
+	}
+	a.op("LEAQ (BX)(SI*2), BX")
+	a.op("ADDQ vRowBytes+96(FP), DX")
+	a.op("INCQ R12")
+	a.op("DECQ CX")
+	a.op("JNZ %s_tilerow", name)
+	a.op("ADDQ xcsBytes+8(FP), AX")
+	a.op("ADDQ vcsBytes+56(FP), DI")
+	a.op("DECQ nch+40(FP)")
+	a.op("JNZ %s_ch", name)
 	a.label(name + "_done")
 	a.op("VZEROUPPER")
 	a.op("RET")

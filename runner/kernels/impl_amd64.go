@@ -25,6 +25,8 @@ var (
 		winoInput:    winoInputAVX512,
 		winoOutput:   winoOutputAVX512,
 		winoGradOut:  winoGradOutAVX512,
+
+		winoInputRows: winoInputRowsAVX512,
 	}
 	avx2Impl = &impl{name: ImplAVX2, mr: 6, nr: 16, vec: 8, sgemm: sgemmAVX2Kernels}
 )

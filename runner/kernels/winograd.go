@@ -40,6 +40,8 @@ type winoPlan struct {
 	// outMasks holds, per chunk, the tile lanes and the lanes of the two vectors of 16 output
 	// columns that lie inside the plane: 3 masks (for the output and output-gradient transforms).
 	outMasks []uint16
+	// rowMasks holds rowMask(ty) for every tile row.
+	rowMasks []uint8
 }
 
 // newWinoPlan tiles the correlation of cin planes of h×w into cout planes of oh×ow with the
@@ -55,6 +57,9 @@ func newWinoPlan(cin, cout, h, w, pt, pl, oh, ow int) winoPlan {
 			}
 		}
 		return m
+	}
+	for ty := 0; ty < p.th; ty++ {
+		p.rowMasks = append(p.rowMasks, uint8(p.rowMask(ty)))
 	}
 	for t0 := 0; t0 < p.tw; t0 += 16 {
 		c := 2*t0 - pl
@@ -133,6 +138,22 @@ func (im *impl) winoInputTiles(p *winoPlan, x []float32, nc, ty int, v []float32
 			}
 		}
 	}
+}
+
+// winoInputTileRows is winoInputTiles over the nty tile rows ty0… of one image, the tiles of tile
+// row ty0+k starting k·tw floats after those of ty0. Rows of at most 16 tiles run in one call,
+// which transforms the two input rows adjacent tile rows share once.
+func (im *impl) winoInputTileRows(p *winoPlan, x []float32, nc, ty0, nty int, v []float32, vcs, vxs int) {
+	if im.winoInputRows == nil || p.chunks() != 1 {
+		for k := 0; k < nty; k++ {
+			im.winoInputTiles(p, x, nc, ty0+k, v[k*p.tw:], vcs, vxs)
+		}
+		return
+	}
+	_ = x[nc*p.h*p.w-1]
+	_ = v[15*vxs+(nc-1)*vcs+(nty-1)*p.tw+p.tw-1]
+	_ = p.rowMasks[ty0+nty-1]
+	im.winoInputRows(&x[0], 4*p.h*p.w, 4*p.w, 2*ty0-p.pt, -p.pl, nc, &v[0], 4*vcs, 4*vxs, &p.inMasks[0], &p.rowMasks[ty0], nty, 4*p.tw)
 }
 
 // winoOutputTiles writes Y = Aᵀ M A + bias of tile row ty of nf output planes y (nf×oh×ow), M[ξ]
@@ -323,17 +344,12 @@ func (cv *WinogradConv) Geom() ConvGeom { return cv.g }
 // time.
 func (cv *WinogradConv) run(p *winoPlan, n int, x, u, bias, y []float32) {
 	im := pinned(cv.impl)
-	in, out := p.cin*p.h*p.w, p.cout*p.oh*p.ow
+	out := p.cout * p.oh * p.ow
 	for r0 := 0; r0 < n*p.th; r0 += p.rows {
 		r1 := min(r0+p.rows, n*p.th)
 		t := (r1 - r0) * p.tw
 		ts := winoTileStride(t)
-		for c := 0; c < p.cin; c += winoPlaneBlock {
-			nc := min(winoPlaneBlock, p.cin-c)
-			for r := r0; r < r1; r++ {
-				im.winoInputTiles(p, x[r/p.th*in+c*p.h*p.w:], nc, r%p.th, cv.v[c*16*ts+(r-r0)*p.tw:], 16*ts, ts)
-			}
-		}
+		cv.inputRows(im, p, x, r0, r1, ts)
 		for xi := 0; xi < 16; xi++ {
 			sgemm(im, &cv.ws, false, false, p.cout, t, p.cin, 1, u[xi*p.cout*p.cin:], p.cin, cv.v[xi*ts:], 16*ts, 0, cv.m[xi*ts:], 16*ts)
 		}
@@ -342,6 +358,22 @@ func (cv *WinogradConv) run(p *winoPlan, n int, x, u, bias, y []float32) {
 			for r := r0; r < r1; r++ {
 				im.winoOutputTiles(p, cv.m[f*16*ts+(r-r0)*p.tw:], 16*ts, ts, y[r/p.th*out+f*p.oh*p.ow:], nf, r%p.th, bias[f:])
 			}
+		}
+	}
+}
+
+// inputRows transforms the tile rows r0…r1-1 of the batch x (counted over all images) into
+// cv.v, whose tiles are ts floats per position and channel, winoPlaneBlock planes at a time,
+// image by image.
+func (cv *WinogradConv) inputRows(im *impl, p *winoPlan, x []float32, r0, r1, ts int) {
+	in := p.cin * p.h * p.w
+	for c := 0; c < p.cin; c += winoPlaneBlock {
+		nc := min(winoPlaneBlock, p.cin-c)
+		for r := r0; r < r1; {
+			ty := r % p.th
+			k := min(r1-r, p.th-ty)
+			im.winoInputTileRows(p, x[r/p.th*in+c*p.h*p.w:], nc, ty, k, cv.v[c*16*ts+(r-r0)*p.tw:], 16*ts, ts)
+			r += k
 		}
 	}
 }
@@ -384,17 +416,12 @@ func (cv *WinogradConv) BackwardFilter(n int, x, dy, dw []float32) {
 	}
 	im := pinned(cv.impl)
 	p := &cv.fwd
-	in, out := g.InSize(), g.OutSize()
+	out := g.OutSize()
 	for r0 := 0; r0 < n*p.th; r0 += p.rows {
 		r1 := min(r0+p.rows, n*p.th)
 		t := (r1 - r0) * p.tw
 		ts := winoTileStride(t)
-		for c := 0; c < p.cin; c += winoPlaneBlock {
-			nc := min(winoPlaneBlock, p.cin-c)
-			for r := r0; r < r1; r++ {
-				im.winoInputTiles(p, x[r/p.th*in+c*p.h*p.w:], nc, r%p.th, cv.v[c*16*ts+(r-r0)*p.tw:], 16*ts, ts)
-			}
-		}
+		cv.inputRows(im, p, x, r0, r1, ts)
 		for f := 0; f < p.cout; f += winoPlaneBlock {
 			nf := min(winoPlaneBlock, p.cout-f)
 			for r := r0; r < r1; r++ {

@@ -141,6 +141,14 @@ func TestWinogradTransformsMatchGeneric(t *testing.T) {
 			im.winoInputTiles(&p, x, p.cin, ty, got, stride, p.cin*stride)
 			sameBits(t, name+" input tiles", got, want)
 
+			ty0 := r.IntN(p.th)
+			nty := 1 + r.IntN(p.th-ty0)
+			rows := nty*p.tw + r.IntN(5)
+			want, got = nanFloats(16*p.cin*rows+8), nanFloats(16*p.cin*rows+8)
+			genericImpl.winoInputTileRows(&p, x, p.cin, ty0, nty, want, rows, p.cin*rows)
+			im.winoInputTileRows(&p, x, p.cin, ty0, nty, got, rows, p.cin*rows)
+			sameBits(t, fmt.Sprintf("%s input tile rows %d…%d", name, ty0, ty0+nty-1), got, want)
+
 			wantY, gotY := nanFloats(p.cout*p.oh*p.ow), nanFloats(p.cout*p.oh*p.ow)
 			genericImpl.winoOutputTiles(&p, m, stride, p.cout*stride, wantY, p.cout, ty, bias)
 			im.winoOutputTiles(&p, m, stride, p.cout*stride, gotY, p.cout, ty, bias)

@@ -178,7 +178,7 @@ var convBenchShapes = []struct {
 	{"n32_12x12x32_to_10x10x64", ConvGeom{C: 32, H: 12, W: 12, F: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
 	{"n32_10x10x64_to_8x8x64", ConvGeom{C: 64, H: 10, W: 10, F: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
 	{"cnn1_n32_26x26x32_to_24x24x64", ConvGeom{C: 32, H: 26, W: 26, F: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
-	// The edges of NewConv2D's Winograd rule: CNN1's and CNN2's n=16 layers with 16 and 32
+	// Where NewConv2D's Winograd rule was checked: CNN1's and CNN2's n=16 layers with 16 and 32
 	// channels, and same padding.
 	{"cnn1_n16_26x26x16_to_24x24x32", ConvGeom{C: 16, H: 26, W: 26, F: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
 	{"n16_10x10x32_to_8x8x32", ConvGeom{C: 32, H: 10, W: 10, F: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},

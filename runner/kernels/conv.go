@@ -239,12 +239,12 @@ func NewConv2D(g ConvGeom) Conv2D {
 // winogradWins reports whether WinogradConv measured faster than DirectConv and Im2colConv for
 // pass i (0 forward, 1 backward data, 2 backward filter) of g with the AVX-512 kernels
 // (BenchmarkConv, cpu-GFLOP/s medians of three runs): on every 3×3 stride-1 layer it supports
-// with at least 16 input and 16 output channels and C·F ≥ 512, every pass (1.0–1.9× the faster
-// of the two, valid or same padding, output planes of 8×8 to 32×32). With 16 channels in and
-// out it ties, with fewer it loses (a third of their speed with one input channel).
+// with at least 16 input and 16 output channels, every pass (1.07–1.95× the faster of the two,
+// valid or same padding, output planes of 8×8 to 32×32). With fewer channels it loses: 0.5–0.8×
+// with 8 or fewer, a third of their speed with one input channel.
 func winogradWins(g ConvGeom, i int) bool {
 	_ = i // the same rule for every pass
-	return WinogradSupports(g) && min(g.C, g.F) >= 16 && g.C*g.F >= 512
+	return WinogradSupports(g) && min(g.C, g.F) >= 16
 }
 
 // convKind names the Conv2D a mixedConv runs a pass on.

@@ -224,7 +224,9 @@ func TestNewConv2DChoice(t *testing.T) {
 	}{
 		{"n2", conv3(2, 12, 4), "direct direct direct"},
 		{"n32 first layer", conv3(1, 28, 32), "direct direct direct"},
-		{"n16 26x26", conv3(16, 26, 16), "direct direct direct"},
+		{"n8 26x26", conv3(8, 26, 8), "direct direct direct"},
+		{"n16 26x26", conv3(16, 26, 16), "winograd winograd winograd"},
+		{"n16 first layer", conv3(1, 28, 16), "direct direct direct"},
 		{"n16 26x26 to 2n", conv3(16, 26, 32), "winograd winograd winograd"},
 		{"n32 26x26", conv3(32, 26, 64), "winograd winograd winograd"},
 		{"n32 12x12", conv3(32, 12, 64), "winograd winograd winograd"},

@@ -93,10 +93,10 @@
 // values around each product), within the tolerance its tests state.
 //
 // NewConv2D encodes the crossovers pass by pass: Winograd on 3×3 stride-1 layers (padding at
-// most 2) with at least 16 input and 16 output channels, else im2col when
-// C·F ≥ 1024 and the output plane has at most 64 positions (at most 100 for the backward
-// passes), else direct; without the AVX-512 kernels it returns Im2colConv. go test -bench
-// 'BenchmarkConv$' ./runner/kernels/ measures all three on the machine at hand.
+// most 2) with at least 16 input and 16 output channels, else im2col when C·F ≥ 1024 and the
+// output plane has at most 64 positions (at most 100 for the backward passes), else direct;
+// without the AVX-512 kernels it returns Im2colConv. go test -bench 'BenchmarkConv$'
+// ./runner/kernels/ measures all three on the machine at hand.
 //
 //go:generate go run gen_asm.go
 package kernels

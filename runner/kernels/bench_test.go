@@ -160,8 +160,8 @@ func BenchmarkMicroKernel(b *testing.B) {
 }
 
 // convBenchShapes are the convolutions of the CNN sweeps at batch 128: CNN2 at n=2 and n=32
-// (valid 3×3 convolutions; pooling between the second and third), its first two layers at n=4,
-// 8 and 16, and CNN1's second layer at n=32.
+// (valid 3×3 convolutions; pooling between the second and third), CNN1's second layer at n=32,
+// and the shapes that bound the Winograd rule.
 var convBenchShapes = []struct {
 	name string
 	g    ConvGeom
@@ -179,10 +179,17 @@ var convBenchShapes = []struct {
 	{"n32_12x12x32_to_10x10x64", ConvGeom{C: 32, H: 12, W: 12, F: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
 	{"n32_10x10x64_to_8x8x64", ConvGeom{C: 64, H: 10, W: 10, F: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
 	{"cnn1_n32_26x26x32_to_24x24x64", ConvGeom{C: 32, H: 26, W: 26, F: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
+	// Where NewConv2D's Winograd rule was checked: CNN1's and CNN2's n=16 layers with 16 and 32
+	// channels, and same padding.
+	{"cnn1_n16_26x26x16_to_24x24x32", ConvGeom{C: 16, H: 26, W: 26, F: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
+	{"n16_10x10x32_to_8x8x32", ConvGeom{C: 32, H: 10, W: 10, F: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1}},
+	{"same_24x24x32_to_24x24x32", ConvGeom{C: 32, H: 24, W: 24, F: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}},
 }
 
-// BenchmarkConv measures DirectConv against Im2colConv (same implementation, one thread) for
-// each pass at batch 128 and prints direct's speed-up: above 1 direct wins.
+// BenchmarkConv measures DirectConv, Im2colConv and, for 3×3 stride-1 layers, WinogradConv
+// (same implementation, one thread) for each pass at batch 128, all rated by the direct
+// convolution's FLOPs, and prints direct's speed-up over im2col and Winograd's over the faster
+// of the two: above 1 the first named wins.
 func BenchmarkConv(b *testing.B) {
 	const n = 128
 	for _, s := range convBenchShapes {
@@ -202,10 +209,17 @@ func BenchmarkConv(b *testing.B) {
 			}
 			for _, p := range passes {
 				b.Run(p.name, func(b *testing.B) {
-					for _, cv := range []Conv2D{NewDirectConv(g), NewIm2colConv(g)} {
+					engines := []Conv2D{NewDirectConv(g), NewIm2colConv(g)}
+					if WinogradSupports(g) {
+						engines = append(engines, NewWinogradConv(g))
+					}
+					for _, cv := range engines {
 						name := "im2col"
-						if _, ok := cv.(*DirectConv); ok {
+						switch cv.(type) {
+						case *DirectConv:
 							name = "direct"
+						case *WinogradConv:
+							name = "winograd"
 						}
 						b.Run(name, func(b *testing.B) {
 							singleThread(b, flops, func() {
@@ -215,9 +229,9 @@ func BenchmarkConv(b *testing.B) {
 							})
 						})
 					}
-					d, i := seen(b.Name()+"/direct"), seen(b.Name()+"/im2col")
+					d, i, wg := seen(b.Name()+"/direct"), seen(b.Name()+"/im2col"), seen(b.Name()+"/winograd")
 					if i > 0 {
-						fmt.Fprintf(os.Stderr, "ratio %-34s %-16s direct %6.1f GFLOP/s  im2col %6.1f  direct/im2col %.2fx\n", s.name, p.name, d, i, d/i)
+						fmt.Fprintf(os.Stderr, "ratio %-34s %-16s direct %6.1f GFLOP/s  im2col %6.1f  winograd %6.1f  direct/im2col %.2fx  winograd/best %.2fx\n", s.name, p.name, d, i, wg, d/i, wg/max(d, i))
 					}
 				})
 			}

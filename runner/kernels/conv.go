@@ -195,39 +195,85 @@ type Conv2D interface {
 }
 
 // NewConv2D returns the Conv2D that measured fastest for g, pass by pass (see doc.go): with the
-// AVX-512 kernels, DirectConv everywhere except for the filter gradient of small output planes
-// with many channels (C·F ≥ 1024 and OutH·OutW ≤ 100), where Im2colConv's Sgemm wins (by about
-// 1.5× on CNN2 n=32's 10×10 and 8×8 layers, where the direct forward and input-gradient passes
-// win by 1.1–1.5×); without them, Im2colConv. It panics if g is invalid.
+// AVX-512 kernels, WinogradConv on the 3×3 stride-1 layers with many channels (winogradWins),
+// Im2colConv for the filter gradient of other small output planes with many channels (C·F ≥ 1024
+// and OutH·OutW ≤ 100, where its Sgemm wins by about 1.5×), and DirectConv everywhere else;
+// without them, Im2colConv. It panics if g is invalid.
 func NewConv2D(g ConvGeom) Conv2D {
 	g.mustValidate()
-	if active.Load().convTaps == nil {
+	im := active.Load()
+	if im.convTapsOut == nil {
 		return NewIm2colConv(g)
 	}
 	many, plane := g.C*g.F >= 1024, g.OutH()*g.OutW()
-	m := &mixedConv{g: g, direct: [3]bool{true, true, !many || plane > 100}}
-	if m.direct == [3]bool{true, true, true} {
-		return NewDirectConv(g)
+	m := &mixedConv{g: g}
+	for i, small := range [3]bool{false, false, plane <= 100} {
+		switch {
+		case im.winoInput != nil && winogradWins(g, i):
+			m.use[i] = convWinograd
+		case many && small:
+			m.use[i] = convIm2col
+		}
 	}
-	m.d, m.l = NewDirectConv(g), NewIm2colConv(g)
+	switch m.use {
+	case [3]convKind{}:
+		return NewDirectConv(g)
+	case [3]convKind{convWinograd, convWinograd, convWinograd}:
+		return NewWinogradConv(g)
+	}
+	for _, k := range m.use {
+		switch {
+		case k == convDirect && m.d == nil:
+			m.d = NewDirectConv(g)
+		case k == convIm2col && m.l == nil:
+			m.l = NewIm2colConv(g)
+		case k == convWinograd && m.w == nil:
+			m.w = NewWinogradConv(g)
+		}
+	}
 	return m
 }
 
-// mixedConv runs each pass on DirectConv or Im2colConv, whichever is faster for it.
+// winogradWins reports whether WinogradConv measured faster than DirectConv and Im2colConv for
+// pass i (0 forward, 1 backward data, 2 backward filter) of g with the AVX-512 kernels
+// (BenchmarkConv, cpu-GFLOP/s medians of three runs on a quiet machine): on the 3×3 stride-1
+// layers it supports with at least 16 input and 16 output channels and C·F ≥ 512, every pass
+// (1.0–3.5× the faster of the two: CNN1 n=32's 26×26×32→64 1.18×, 1.32×, 1.63×; CNN2 n=32's
+// 10×10×64→64 1.36×, 1.34×, 2.0×; CNN1 n=16's 16→32 1.11×, 0.99×, 1.09×). At 16→16 the direct
+// convolution wins every pass (by 1.1×), and with fewer channels Winograd loses by more.
+func winogradWins(g ConvGeom, i int) bool {
+	_ = i // the same rule for every pass
+	return WinogradSupports(g) && min(g.C, g.F) >= 16 && g.C*g.F >= 512
+}
+
+// convKind names the Conv2D a mixedConv runs a pass on.
+type convKind uint8
+
+const (
+	convDirect convKind = iota
+	convIm2col
+	convWinograd
+)
+
+// mixedConv runs each pass on DirectConv, Im2colConv or WinogradConv, whichever is faster for it.
 type mixedConv struct {
-	g      ConvGeom
-	d      *DirectConv
-	l      *Im2colConv
-	direct [3]bool // forward, backward data, backward filter
+	g   ConvGeom
+	d   *DirectConv
+	l   *Im2colConv
+	w   *WinogradConv
+	use [3]convKind // forward, backward data, backward filter
 }
 
 func (m *mixedConv) Geom() ConvGeom { return m.g }
 
 func (m *mixedConv) pass(i int) Conv2D {
-	if m.direct[i] {
-		return m.d
+	switch m.use[i] {
+	case convIm2col:
+		return m.l
+	case convWinograd:
+		return m.w
 	}
-	return m.l
+	return m.d
 }
 
 func (m *mixedConv) Forward(n int, x, w, bias, y []float32) { m.pass(0).Forward(n, x, w, bias, y) }

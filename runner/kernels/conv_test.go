@@ -219,10 +219,10 @@ func TestIm2colCol2im(t *testing.T) {
 	}
 }
 
-// TestNewConv2DChoice pins down the crossover NewConv2D applies with the AVX-512 kernels.
+// TestNewConv2DChoice pins down the crossovers NewConv2D applies with the AVX-512 kernels.
 func TestNewConv2DChoice(t *testing.T) {
 	t.Parallel()
-	if bestImpl().convTaps == nil || Impl() != bestImpl().name {
+	if bestImpl().convTapsOut == nil || Impl() != bestImpl().name {
 		t.Skip("the choice is only made with the AVX-512 convolution kernels")
 	}
 	conv3 := func(c, hw, f int) ConvGeom {
@@ -235,11 +235,18 @@ func TestNewConv2DChoice(t *testing.T) {
 	}{
 		{"n2", conv3(2, 12, 4), "direct direct direct"},
 		{"n32 first layer", conv3(1, 28, 32), "direct direct direct"},
-		{"n32 26x26", conv3(32, 26, 64), "direct direct direct"},
-		{"n32 12x12", conv3(32, 12, 64), "direct direct im2col"},
-		{"n32 10x10", conv3(64, 10, 64), "direct direct im2col"},
-		{"n32 11x11", conv3(64, 11, 64), "direct direct im2col"},
-		{"n32 13x13", conv3(64, 13, 64), "direct direct direct"},
+		{"n8 26x26", conv3(8, 26, 8), "direct direct direct"},
+		{"n16 26x26", conv3(16, 26, 16), "direct direct direct"},
+		{"n16 first layer", conv3(1, 28, 16), "direct direct direct"},
+		{"n16 26x26 to 2n", conv3(16, 26, 32), "winograd winograd winograd"},
+		{"n32 26x26", conv3(32, 26, 64), "winograd winograd winograd"},
+		{"n32 12x12", conv3(32, 12, 64), "winograd winograd winograd"},
+		{"n32 10x10", conv3(64, 10, 64), "winograd winograd winograd"},
+		{"n32 10x10 same padding", ConvGeom{C: 64, H: 10, W: 10, F: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, "winograd winograd winograd"},
+		{"n32 10x10 padding 3", ConvGeom{C: 64, H: 10, W: 10, F: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 3, PadBottom: 3, PadLeft: 3, PadRight: 3}, "direct direct direct"},
+		{"n32 stride 2", ConvGeom{C: 64, H: 21, W: 21, F: 64, KH: 3, KW: 3, StrideH: 2, StrideW: 2}, "direct direct im2col"},
+		{"n32 5x5 kernel 13x13", ConvGeom{C: 64, H: 17, W: 17, F: 64, KH: 5, KW: 5, StrideH: 1, StrideW: 1}, "direct direct direct"},
+		{"n32 5x5 kernel", ConvGeom{C: 64, H: 12, W: 12, F: 64, KH: 5, KW: 5, StrideH: 1, StrideW: 1}, "direct direct im2col"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -251,9 +258,12 @@ func TestNewConv2DChoice(t *testing.T) {
 				if m, ok := cv.(*mixedConv); ok {
 					p = m.pass(i)
 				}
-				if _, ok := p.(*DirectConv); ok {
+				switch p.(type) {
+				case *DirectConv:
 					got = append(got, "direct")
-				} else {
+				case *WinogradConv:
+					got = append(got, "winograd")
+				default:
 					got = append(got, "im2col")
 				}
 			}

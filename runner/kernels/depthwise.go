@@ -86,7 +86,7 @@ func NewDepthwise(g DepthwiseGeom) *Depthwise {
 		panic(err.Error())
 	}
 	d := &Depthwise{g: g, ip: newDepthwiseInPlace(active.Load(), g)}
-	if active.Load().convTaps != nil {
+	if active.Load().convTapsOut != nil {
 		d.plane = NewDirectConv(g.planeGeom())
 	}
 	return d

@@ -67,7 +67,7 @@ func TestDepthwiseAgainstNaive(t *testing.T) {
 			// The Go loops, and each implementation's DirectConv per channel.
 			variants := map[string]*Depthwise{"go": {g: g}}
 			for _, im := range supportedImpls() {
-				if im.convTaps != nil {
+				if im.convTapsOut != nil {
 					dc := NewDirectConv(g.planeGeom())
 					dc.impl = im
 					variants["direct/"+im.name] = &Depthwise{g: g, plane: dc}
@@ -90,7 +90,7 @@ func TestDepthwiseAgainstNaive(t *testing.T) {
 				d.BackwardFilter(n, x, dy, dw)
 				closeTo(t, name+" dw", dw, wantDw, tol)
 			}
-			if len(asmImpls()) > 0 && asmImpls()[0].convTaps != nil && len(variants) < 2 {
+			if len(asmImpls()) > 0 && asmImpls()[0].convTapsOut != nil && len(variants) < 2 {
 				t.Fatal("the DirectConv path was not tested")
 			}
 		})
@@ -264,7 +264,7 @@ func BenchmarkDepthwise(b *testing.B) {
 			if ip := newDepthwiseInPlace(im, g); ip != nil {
 				paths["inplace"] = &Depthwise{g: g, ip: ip}
 			}
-			if im.convTaps != nil {
+			if im.convTapsOut != nil {
 				dc := NewDirectConv(g.planeGeom())
 				dc.impl = im
 				paths["gather"] = &Depthwise{g: g, plane: dc}

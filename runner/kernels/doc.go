@@ -1,6 +1,7 @@
 // Package kernels implements the float32 compute kernels of CPU training: a BLIS-style SGEMM
-// with assembly micro-kernels, 2-D convolutions over NCHW batches (im2col lowering and a direct
-// convolution for few channels), depthwise convolutions (depthwise.go), and bias / ReLU epilogues
+// with assembly micro-kernels, 2-D convolutions over NCHW batches (im2col lowering, a direct
+// convolution for few channels and Winograd F(2×2, 3×3) for 3×3 layers with many), depthwise
+// convolutions (depthwise.go), and bias / ReLU epilogues
 // with their gradients. It imports no
 // other package of nnsweep and no gorgonia: gorgonia ops call it with plain slices.
 //
@@ -18,8 +19,8 @@
 // Three sets of kernels exist, chosen once at start with golang.org/x/sys/cpu:
 //
 //   - "avx512" (AVX-512F and VL): 14×32 SGEMM register tile (28 zmm accumulators), masked edge
-//     tiles, a 16×16 transpose for packing, the direct-convolution kernels and the element-wise
-//     bias / ReLU passes.
+//     tiles, a 16×16 transpose for packing, the direct-convolution kernels, the Winograd
+//     transforms and the element-wise bias / ReLU passes.
 //   - "avx2" (AVX2 and FMA): 6×16 SGEMM tile; packing, convolutions and epilogues in pure Go.
 //   - "generic": pure Go everywhere (4×8 tile). It is the fallback on any CPU and the reference
 //     every assembly kernel is tested against.
@@ -52,9 +53,9 @@
 //
 // The package-level Sgemm and SgemmParallel take their packing buffers from a sync.Pool and do
 // not allocate after warm-up; they are safe for concurrent use on disjoint C. A Workspace is a
-// caller-owned set of the same buffers (Workspace.Sgemm); it, DirectConv and Im2colConv own
-// scratch memory and must not be used by two goroutines at once (make one per goroutine; they
-// do not allocate after construction or their first call). Callers' slices need no alignment:
+// caller-owned set of the same buffers (Workspace.Sgemm); it, DirectConv, Im2colConv and
+// WinogradConv own scratch memory and must not be used by two goroutines at once (make one per
+// goroutine; they do not allocate after construction or their first call). Callers' slices need no alignment:
 // the kernels use unaligned loads, and the internal buffers are 64-byte aligned. Slices shorter
 // than their dimensions say cause a panic ("kernels: …"), never an out-of-bounds access.
 //
@@ -82,11 +83,23 @@
 // any stride and asymmetric padding.
 //
 // Direct convolution wins with few channels; im2col + Sgemm wins the filter gradient of small
-// outputs with many channels, where the direct dot products are short and many. NewConv2D
-// encodes that crossover pass by pass (im2col for the filter gradient when C·F ≥ 1024 and the
-// output plane has at most 100 positions, direct otherwise); without the AVX-512 kernels it
-// returns Im2colConv. go test -bench 'BenchmarkConv$' ./runner/kernels/ measures both on the
-// machine at hand.
+// outputs with many channels, where the direct dot products are short and many.
+//
+// WinogradConv computes 3×3 stride-1 convolutions with Winograd's F(2×2, 3×3) algorithm: 16
+// multiplies per 2×2 output tile and channel pair instead of 36. Per chunk of tile rows (sized
+// so that the transformed tiles stay in L2) the input tiles are transformed 16 at a time in zmm
+// registers, the 16 positions of the transformed tile are 16 products over channels through
+// Sgemm, and the output transform adds the bias. The input gradient is the same algorithm on
+// the padded output gradient with the filters rotated and transposed; the filter gradient
+// transforms the output-gradient tiles and sums their products with the input tiles over the
+// batch. Its rounding differs from the other two (the transforms add and subtract up to nine
+// values around each product), within the tolerance its tests state.
+//
+// NewConv2D encodes the crossovers pass by pass: Winograd on 3×3 stride-1 layers (padding at
+// most 2) with at least 16 input and 16 output channels and C·F ≥ 512; else im2col for the filter
+// gradient when C·F ≥ 1024 and the output plane has at most 100 positions; else direct. Without
+// the AVX-512 kernels it returns Im2colConv. go test -bench 'BenchmarkConv$' ./runner/kernels/
+// measures all three on the machine at hand.
 //
 // # Batch norm and ReLU
 //

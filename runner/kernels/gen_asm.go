@@ -26,7 +26,7 @@ const (
 	avx512NV = 2  // zmm vectors (16 floats each) per row of the AVX-512 SGEMM tile
 	avx2MR   = 6
 	avx2NV   = 2 // ymm vectors (8 floats each)
-	convNF   = 4 // filters per call of the direct-convolution kernels
+	convNF   = 4 // rows per call of the narrow Sgemm's dot-product kernels
 	convNT   = 4 // taps per call of the filter-gradient kernel
 )
 
@@ -312,68 +312,6 @@ func genSgemmAVX2(a *asm, mr, nv int) string {
 	return name
 }
 
-// convFwdArgs is the parameter list of the direct-convolution tap kernels (56 bytes).
-const convFwdArgs = "(out *float32, outStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int)"
-
-// genConvFwd writes the kernel that, for nf output planes, accumulates ntaps shifted copies of x:
-// out[f][q] = Σ_t w[t·nf+f]·x[offs[t]+q] for q in blocks of 64 floats (4 zmm). Accumulator
-// (f, v) is Z(4f+v); Z16–Z19 hold x, Z20 the broadcast weight.
-func genConvFwd(a *asm, nf int) string {
-	name := fmt.Sprintf("convTapsAVX512F%d", nf)
-	a.text(name, 56)
-	a.op("MOVQ out+0(FP), DI")
-	a.op("MOVQ outStrideBytes+8(FP), SI")
-	a.op("MOVQ x+16(FP), AX")
-	a.op("MOVQ nblocks+48(FP), CX")
-	a.op("TESTQ CX, CX")
-	a.op("JZ %s_done", name)
-	acc := func(f, v int) string { return fmt.Sprintf("Z%d", 4*f+v) }
-	a.label(name + "_block")
-	for f := 0; f < nf; f++ {
-		for v := 0; v < 4; v++ {
-			a.op("VPXORD %s, %s, %s", acc(f, v), acc(f, v), acc(f, v))
-		}
-	}
-	a.op("MOVQ offs+24(FP), R12")
-	a.op("MOVQ w+32(FP), R14")
-	a.op("MOVQ ntaps+40(FP), R11")
-	a.op("TESTQ R11, R11")
-	a.op("JZ %s_store", name)
-	a.label(name + "_tap")
-	a.op("MOVLQSX (R12), R13")
-	for v := 0; v < 4; v++ {
-		a.op("VMOVUPS %d(AX)(R13*4), Z%d", 64*v, 16+v)
-	}
-	for f := 0; f < nf; f++ {
-		a.op("VBROADCASTSS %d(R14), Z20", 4*f)
-		for v := 0; v < 4; v++ {
-			a.op("VFMADD231PS Z%d, Z20, %s", 16+v, acc(f, v))
-		}
-	}
-	a.op("ADDQ $4, R12")
-	a.op("ADDQ $%d, R14", 4*nf)
-	a.op("DECQ R11")
-	a.op("JNZ %s_tap", name)
-	a.label(name + "_store")
-	a.op("MOVQ DI, R10")
-	for f := 0; f < nf; f++ {
-		for v := 0; v < 4; v++ {
-			a.op("VMOVUPS %s, %d(R10)", acc(f, v), 64*v)
-		}
-		if f < nf-1 {
-			a.op("ADDQ SI, R10")
-		}
-	}
-	a.op("ADDQ $256, AX")
-	a.op("ADDQ $256, DI")
-	a.op("DECQ CX")
-	a.op("JNZ %s_block", name)
-	a.label(name + "_done")
-	a.op("VZEROUPPER")
-	a.op("RET")
-	return name
-}
-
 // convTapsOutArgs is the parameter list of the tap kernels that store into the output (72 bytes).
 const convTapsOutArgs = "(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)"
 
@@ -384,7 +322,7 @@ const convTapsOutNF = 8
 
 func convTapsOutFits(nf, nv int) bool { return nv <= 4 && nf*nv <= 24 }
 
-// genConvTapsOut writes the tap kernel of genConvFwd for nf output planes over blocks of nv
+// genConvTapsOut writes the direct-convolution tap kernel for nf output planes over blocks of nv
 // vectors of 16 floats that stores the valid positions of each vector straight into the output
 // planes instead of a grid: entry v of tbl (two int32 per vector of the block sequence) holds the
 // vector's valid-lane mask in its low 16 bits, the mask of as many low lanes in its high 16 bits,
@@ -1462,7 +1400,6 @@ func writeConstants(s *asm) {
 // kernelNames are the names of the generated kernels that the Go tables list.
 type kernelNames struct {
 	avx512, avx2, dot [][]string
-	fwd               []string
 	dotVec            [][]string
 	fwdOut            [][]string
 	dwDot             []string
@@ -1493,12 +1430,6 @@ func genKernels(s *asm, decl func(name, args string)) kernelNames {
 			row = append(row, n)
 		}
 		avx2 = append(avx2, row)
-	}
-	var fwd []string
-	for nf := 1; nf <= convNF; nf++ {
-		n := genConvFwd(s, nf)
-		decl(n, convFwdArgs)
-		fwd = append(fwd, n)
 	}
 	var dot [][]string
 	for nf := 1; nf <= convNF; nf++ {
@@ -1560,7 +1491,12 @@ func genKernels(s *asm, decl func(name, args string)) kernelNames {
 	dwDot := genDWKernels(s, decl)
 	decl(genReLUInto(s), reluIntoArgs)
 	dwTapsK := genDWTapsKernels(s, decl)
-	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, fwd: fwd, dotVec: dotVec, fwdOut: fwdOut, dwDot: dwDot, dwTapsK: dwTapsK}
+	genWinoConst(s)
+	decl(genWinoInput(s), winoInputArgs)
+	decl(genWinoOutput(s), winoOutputArgs)
+	decl(genWinoGrad(s), winoGradArgs)
+	decl(genWinoInputRows(s), winoInputRowsArgs)
+	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, dotVec: dotVec, fwdOut: fwdOut, dwDot: dwDot, dwTapsK: dwTapsK}
 }
 
 // writeTables writes the Go tables of the kernels, by size.
@@ -1576,7 +1512,6 @@ func writeTables(g *strings.Builder, k kernelNames) {
 	table("sgemmAVX512Kernels", "sgemmKernelFunc", k.avx512)
 	g.WriteString("// sgemmAVX2Kernels[mr-1][nv-1] is the mr×(8·nv) AVX2+FMA micro-kernel.\n")
 	table("sgemmAVX2Kernels", "sgemmKernelFunc", k.avx2)
-	fmt.Fprintf(g, "// convTapsAVX512Kernels[nf-1] accumulates taps for nf output planes.\nvar convTapsAVX512Kernels = []convTapsFunc{%s}\n\n", strings.Join(k.fwd, ", "))
 	g.WriteString("// convDotAVX512Kernels[nf-1][nt-1] forms nf×nt filter-gradient dot products.\n")
 	table("convDotAVX512Kernels", "convDotFunc", k.dot)
 	g.WriteString("// convDotVecAVX512Kernels[nf-1][nt-1] forms nf×nt lane-wise filter-gradient dot products (nil: the tile does not fit the registers).\n")
@@ -2195,4 +2130,411 @@ func genDWTapsKernels(s *asm, decl func(name, args string)) [2][][]string {
 		}
 	}
 	return out
+}
+
+// Winograd F(2×2, 3×3) transforms (see winograd.go), 16 tiles of one tile row per step, every
+// addition rounded on its own in the order of the pure-Go transforms so that both give the same
+// bits. The 16 transformed positions ξ of a step are stored ξ·xiStride bytes apart: xiAddr names
+// position ξ's address off base (ξ < 8) and hi (ξ ≥ 8, = base + 8·xiStride), with R8 = xiStride,
+// R9 = 3·, R10 = 5· and R11 = 7·xiStride.
+func xiAddr(xi int, base, hi string) string {
+	b := base
+	if xi >= 8 {
+		b = hi
+	}
+	return "(" + b + ")" + [...]string{"", "(R8*1)", "(R8*2)", "(R9*1)", "(R8*4)", "(R10*1)", "(R9*2)", "(R11*1)"}[xi%8]
+}
+
+// xiStrides loads R8…R11 with the multiples of the ξ stride read from arg.
+func xiStrides(a *asm, arg string) {
+	a.op("MOVQ %s, R8", arg)
+	a.op("LEAQ (R8)(R8*2), R9")
+	a.op("LEAQ (R8)(R8*4), R10")
+	a.op("LEAQ (R9)(R8*4), R11")
+}
+
+// genWinoConst writes winoConst: even lanes 0…30, odd lanes 1…31, the interleaving indexes of
+// the low and high halves of two vectors, and sixteen sign bits.
+func genWinoConst(a *asm) {
+	a.b.WriteString("\n// winoConst: even lanes, odd lanes, interleave low and high halves, sign bits.\n")
+	for i := 0; i < 80; i++ {
+		var v uint32
+		switch l := i % 16; i / 16 {
+		case 0:
+			v = uint32(2 * l)
+		case 1:
+			v = uint32(2*l + 1)
+		case 2:
+			v = uint32(l/2 + 16*(l%2))
+		case 3:
+			v = uint32(8 + l/2 + 16*(l%2))
+		default:
+			v = 0x80000000
+		}
+		fmt.Fprintf(&a.b, "DATA winoConst<>+%d(SB)/4, $0x%08x\n", 4*i, v)
+	}
+	a.b.WriteString("GLOBL winoConst<>(SB), RODATA|NOPTR, $320\n")
+}
+
+// winoInputArgs is the parameter list of the input transform (96 bytes).
+const winoInputArgs = "(x *float32, xcsBytes, ldxBytes, rowOff, rowMask, colOff, nch int, v *float32, vcsBytes, vxsBytes int, masks *uint16, nchunks int)"
+
+// genWinoInput writes winoInputAVX512: for each of nch channels (planes xcsBytes apart, rows
+// ldxBytes apart) and each chunk of 16 tiles, V = Bᵀ d B of the tiles whose input rows start at
+// row rowOff (bit r of rowMask set: row rowOff+r lies inside the plane, else it reads as zeros)
+// and whose columns start at colOff + 32·chunk. Per chunk, masks holds the lanes inside the
+// plane of the four row loads (columns +0, +16, +2, +18: the even and odd columns of the
+// tiles' first two and last two columns) and the lanes stored. Position ξ of channel c goes to
+// v + c·vcsBytes + ξ·vxsBytes. Row r's columns land in Z(4r)…Z(4r+3).
+func genWinoInput(a *asm) string {
+	name := "winoInputAVX512"
+	a.text(name, 96)
+	a.op("MOVQ x+0(FP), AX")
+	a.op("MOVQ ldxBytes+16(FP), SI")
+	a.op("MOVQ rowOff+24(FP), R13")
+	a.op("IMULQ SI, R13")
+	a.op("ADDQ R13, AX")
+	a.op("MOVQ colOff+40(FP), R13")
+	a.op("SHLQ $2, R13")
+	a.op("ADDQ R13, AX")
+	a.op("LEAQ (SI)(SI*2), R13")
+	a.op("MOVQ v+56(FP), DI")
+	xiStrides(a, "vxsBytes+72(FP)")
+	a.op("VMOVDQU32 winoConst<>+0(SB), Z30")
+	a.op("VMOVDQU32 winoConst<>+64(SB), Z31")
+	a.op("CMPQ nch+48(FP), $0")
+	a.op("JLE %s_done", name)
+	a.label(name + "_ch")
+	a.op("MOVQ AX, BX")
+	a.op("MOVQ DI, DX")
+	a.op("MOVQ masks+80(FP), R12")
+	a.op("MOVQ nchunks+88(FP), CX")
+	a.op("TESTQ CX, CX")
+	a.op("JZ %s_next", name)
+	a.label(name + "_chunk")
+	for k := 1; k <= 5; k++ {
+		a.op("KMOVW %d(R12), K%d", 2*(k-1), k)
+	}
+	rowAddr := []string{"(BX)", "(BX)(SI*1)", "(BX)(SI*2)", "(BX)(R13*1)"}
+	for r := 0; r < 4; r++ {
+		e := func(j int) string { return fmt.Sprintf("Z%d", 4*r+j) }
+		a.op("TESTQ $%d, rowMask+32(FP)", 1<<r)
+		a.op("JZ %s_zero%d", name, r)
+		a.op("VMOVUPS.Z %s, K1, %s", rowAddr[r], e(0))
+		a.op("VMOVUPS.Z 64%s, K2, Z16", rowAddr[r])
+		a.op("VMOVUPS.Z 8%s, K3, %s", rowAddr[r], e(2))
+		a.op("VMOVUPS.Z 72%s, K4, Z17", rowAddr[r])
+		for _, h := range []struct {
+			lo, hi int
+			tab    string
+		}{{0, 1, "Z16"}, {2, 3, "Z17"}} {
+			a.op("VMOVDQA32 Z30, Z18")
+			a.op("VPERMI2PS %s, %s, Z18", h.tab, e(h.lo))
+			a.op("VMOVDQA32 Z31, %s", e(h.hi))
+			a.op("VPERMI2PS %s, %s, %s", h.tab, e(h.lo), e(h.hi))
+			a.op("VMOVAPS Z18, %s", e(h.lo))
+		}
+		a.op("JMP %s_row%d", name, r)
+		a.label(fmt.Sprintf("%s_zero%d", name, r))
+		for j := 0; j < 4; j++ {
+			a.op("VPXORD %s, %s, %s", e(j), e(j), e(j))
+		}
+		a.label(fmt.Sprintf("%s_row%d", name, r))
+		// d·B: (d0−d2, d1+d2, d2−d1, d1−d3).
+		a.op("VSUBPS %s, %s, Z20", e(2), e(0))
+		a.op("VADDPS %s, %s, Z21", e(2), e(1))
+		a.op("VSUBPS %s, %s, %s", e(1), e(2), e(2))
+		a.op("VSUBPS %s, %s, %s", e(3), e(1), e(3))
+		a.op("VMOVAPS Z20, %s", e(0))
+		a.op("VMOVAPS Z21, %s", e(1))
+	}
+	a.op("LEAQ (DX)(R8*8), R14")
+	for j := 0; j < 4; j++ {
+		r := func(i int) string { return fmt.Sprintf("Z%d", 4*i+j) }
+		a.op("VSUBPS %s, %s, Z20", r(2), r(0))
+		a.op("VADDPS %s, %s, Z21", r(2), r(1))
+		a.op("VSUBPS %s, %s, Z22", r(1), r(2))
+		a.op("VSUBPS %s, %s, Z23", r(3), r(1))
+		for i := 0; i < 4; i++ {
+			a.op("VMOVUPS Z%d, K5, %s", 20+i, xiAddr(4*i+j, "DX", "R14"))
+		}
+	}
+	a.op("ADDQ $128, BX")
+	a.op("ADDQ $64, DX")
+	a.op("ADDQ $10, R12")
+	a.op("DECQ CX")
+	a.op("JNZ %s_chunk", name)
+	a.label(name + "_next")
+	a.op("ADDQ xcsBytes+8(FP), AX")
+	a.op("ADDQ vcsBytes+64(FP), DI")
+	a.op("DECQ nch+48(FP)")
+	a.op("JNZ %s_ch", name)
+	a.label(name + "_done")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// winoOutputArgs is the parameter list of the output transform (88 bytes).
+const winoOutputArgs = "(m *float32, mcsBytes, mxsBytes, nf int, y *float32, ycsBytes, ldyBytes, rows int, bias *float32, masks *uint16, nchunks int)"
+
+// genWinoOutput writes winoOutputAVX512: for each of nf planes f and each chunk of 16 tiles,
+// Y = Aᵀ M A + bias[f], M[ξ] being read at m + f·mcsBytes + ξ·mxsBytes, and the two output rows
+// (one when rows is 1) written at y + f·ycsBytes, ldyBytes apart, their even and odd columns
+// interleaved. Per chunk, masks holds the tile lanes read and the lanes of the two vectors of
+// 16 columns written. M[ξ] lands in Zξ, Aᵀ·M in Z16…Z23.
+func genWinoOutput(a *asm) string {
+	name := "winoOutputAVX512"
+	a.text(name, 88)
+	a.op("MOVQ m+0(FP), AX")
+	a.op("MOVQ y+32(FP), DI")
+	a.op("MOVQ ldyBytes+48(FP), SI")
+	a.op("MOVQ bias+64(FP), R13")
+	xiStrides(a, "mxsBytes+16(FP)")
+	a.op("VMOVDQU32 winoConst<>+128(SB), Z30")
+	a.op("VMOVDQU32 winoConst<>+192(SB), Z31")
+	a.op("CMPQ nf+24(FP), $0")
+	a.op("JLE %s_done", name)
+	a.label(name + "_f")
+	a.op("VBROADCASTSS (R13), Z29")
+	a.op("MOVQ AX, BX")
+	a.op("MOVQ DI, DX")
+	a.op("MOVQ masks+72(FP), R12")
+	a.op("MOVQ nchunks+80(FP), CX")
+	a.op("TESTQ CX, CX")
+	a.op("JZ %s_next", name)
+	a.label(name + "_chunk")
+	for k := 1; k <= 3; k++ {
+		a.op("KMOVW %d(R12), K%d", 2*(k-1), k)
+	}
+	a.op("LEAQ (BX)(R8*8), R14")
+	for xi := 0; xi < 16; xi++ {
+		a.op("VMOVUPS.Z %s, K1, Z%d", xiAddr(xi, "BX", "R14"), xi)
+	}
+	for j := 0; j < 4; j++ {
+		a.op("VADDPS Z%d, Z%d, Z%d", 4+j, j, 16+j)
+		a.op("VADDPS Z%d, Z%d, Z%d", 8+j, 16+j, 16+j)
+		a.op("VSUBPS Z%d, Z%d, Z%d", 8+j, 4+j, 20+j)
+		a.op("VSUBPS Z%d, Z%d, Z%d", 12+j, 20+j, 20+j)
+	}
+	outRow := func(s int, addr string) {
+		a.op("VADDPS Z%d, Z%d, Z24", s+1, s)
+		a.op("VADDPS Z%d, Z24, Z24", s+2)
+		a.op("VSUBPS Z%d, Z%d, Z25", s+2, s+1)
+		a.op("VSUBPS Z%d, Z25, Z25", s+3)
+		a.op("VADDPS Z29, Z24, Z24")
+		a.op("VADDPS Z29, Z25, Z25")
+		a.op("VMOVDQA32 Z30, Z26")
+		a.op("VPERMI2PS Z25, Z24, Z26")
+		a.op("VMOVDQA32 Z31, Z27")
+		a.op("VPERMI2PS Z25, Z24, Z27")
+		a.op("VMOVUPS Z26, K2, %s", addr)
+		a.op("VMOVUPS Z27, K3, 64%s", addr)
+	}
+	outRow(16, "(DX)")
+	a.op("CMPQ rows+56(FP), $2")
+	a.op("JLT %s_one", name)
+	outRow(20, "(DX)(SI*1)")
+	a.label(name + "_one")
+	a.op("ADDQ $64, BX")
+	a.op("ADDQ $128, DX")
+	a.op("ADDQ $6, R12")
+	a.op("DECQ CX")
+	a.op("JNZ %s_chunk", name)
+	a.label(name + "_next")
+	a.op("ADDQ mcsBytes+8(FP), AX")
+	a.op("ADDQ ycsBytes+40(FP), DI")
+	a.op("ADDQ $4, R13")
+	a.op("DECQ nf+24(FP)")
+	a.op("JNZ %s_f", name)
+	a.label(name + "_done")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// winoGradArgs is the parameter list of the output-gradient transform (80 bytes).
+const winoGradArgs = "(dy *float32, dycsBytes, ldyBytes, rows, nf int, out *float32, ocsBytes, oxsBytes int, masks *uint16, nchunks int)"
+
+// genWinoGrad writes winoGradOutAVX512: for each of nf planes f and each chunk of 16 tiles,
+// A g Aᵀ of the 2×2 output-gradient tiles read from the two rows (one when rows is 1; the
+// other reads as zeros) at dy + f·dycsBytes, ldyBytes apart, split into even and odd columns;
+// position ξ goes to out + f·ocsBytes + ξ·oxsBytes. Per chunk, masks holds the tile lanes
+// stored and the lanes of the two vectors of 16 columns read. Z0, Z1 hold the first row's
+// even and odd columns, Z2, Z3 the second's.
+func genWinoGrad(a *asm) string {
+	name := "winoGradOutAVX512"
+	a.text(name, 80)
+	a.op("MOVQ dy+0(FP), AX")
+	a.op("MOVQ ldyBytes+16(FP), SI")
+	a.op("MOVQ out+40(FP), DI")
+	xiStrides(a, "oxsBytes+56(FP)")
+	a.op("VMOVDQU32 winoConst<>+0(SB), Z30")
+	a.op("VMOVDQU32 winoConst<>+64(SB), Z31")
+	a.op("VMOVDQU32 winoConst<>+256(SB), Z29")
+	a.op("CMPQ nf+32(FP), $0")
+	a.op("JLE %s_done", name)
+	a.label(name + "_f")
+	a.op("MOVQ AX, BX")
+	a.op("MOVQ DI, DX")
+	a.op("MOVQ masks+64(FP), R12")
+	a.op("MOVQ nchunks+72(FP), CX")
+	a.op("TESTQ CX, CX")
+	a.op("JZ %s_next", name)
+	a.label(name + "_chunk")
+	a.op("KMOVW 0(R12), K3")
+	a.op("KMOVW 2(R12), K1")
+	a.op("KMOVW 4(R12), K2")
+	row := func(addr string, even, odd int) {
+		a.op("VMOVUPS.Z %s, K1, Z16", addr)
+		a.op("VMOVUPS.Z 64%s, K2, Z17", addr)
+		a.op("VMOVDQA32 Z30, Z%d", even)
+		a.op("VPERMI2PS Z17, Z16, Z%d", even)
+		a.op("VMOVDQA32 Z31, Z%d", odd)
+		a.op("VPERMI2PS Z17, Z16, Z%d", odd)
+	}
+	row("(BX)", 0, 1)
+	a.op("CMPQ rows+24(FP), $2")
+	a.op("JGE %s_two", name)
+	a.op("VPXORD Z2, Z2, Z2")
+	a.op("VPXORD Z3, Z3, Z3")
+	a.op("JMP %s_rows", name)
+	a.label(name + "_two")
+	row("(BX)(SI*1)", 2, 3)
+	a.label(name + "_rows")
+	// A g: rows (g0, g0+g1, g0−g1, −g1), as (even, odd) pairs.
+	a.op("VADDPS Z2, Z0, Z4")
+	a.op("VADDPS Z3, Z1, Z5")
+	a.op("VSUBPS Z2, Z0, Z8")
+	a.op("VSUBPS Z3, Z1, Z9")
+	a.op("VXORPS Z29, Z2, Z6")
+	a.op("VXORPS Z29, Z3, Z7")
+	a.op("LEAQ (DX)(R8*8), R14")
+	for i, pr := range [][2]int{{0, 1}, {4, 5}, {8, 9}, {6, 7}} {
+		p, q := pr[0], pr[1]
+		a.op("VADDPS Z%d, Z%d, Z10", q, p)
+		a.op("VSUBPS Z%d, Z%d, Z11", q, p)
+		a.op("VXORPS Z29, Z%d, Z12", q)
+		a.op("VMOVUPS Z%d, K3, %s", p, xiAddr(4*i, "DX", "R14"))
+		a.op("VMOVUPS Z10, K3, %s", xiAddr(4*i+1, "DX", "R14"))
+		a.op("VMOVUPS Z11, K3, %s", xiAddr(4*i+2, "DX", "R14"))
+		a.op("VMOVUPS Z12, K3, %s", xiAddr(4*i+3, "DX", "R14"))
+	}
+	a.op("ADDQ $128, BX")
+	a.op("ADDQ $64, DX")
+	a.op("ADDQ $6, R12")
+	a.op("DECQ CX")
+	a.op("JNZ %s_chunk", name)
+	a.label(name + "_next")
+	a.op("ADDQ dycsBytes+8(FP), AX")
+	a.op("ADDQ ocsBytes+48(FP), DI")
+	a.op("DECQ nf+32(FP)")
+	a.op("JNZ %s_f", name)
+	a.label(name + "_done")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
+}
+
+// winoInputRowsArgs is the parameter list of the multi-row input transform (104 bytes).
+const winoInputRowsArgs = "(x *float32, xcsBytes, ldxBytes, rowOff, colOff, nch int, v *float32, vcsBytes, vxsBytes int, masks *uint16, rowMasks *uint8, nty, vRowBytes int)"
+
+// genWinoInputRows writes winoInputRowsAVX512, winoInputAVX512 over nty consecutive tile rows of
+// one chunk of at most 16 tiles (the only one of its rows): tile row k reads input rows
+// rowOff + 2k + r, of which those with bit r of rowMasks[k] set lie inside the plane, and stores
+// its tiles vRowBytes·k further on. The two input rows it shares with tile row k+1 are loaded
+// and transformed once: their d·B stays in Z8…Z15 and moves to Z0…Z7.
+func genWinoInputRows(a *asm) string {
+	name := "winoInputRowsAVX512"
+	a.text(name, 104)
+	a.op("MOVQ x+0(FP), AX")
+	a.op("MOVQ ldxBytes+16(FP), SI")
+	a.op("MOVQ rowOff+24(FP), R13")
+	a.op("IMULQ SI, R13")
+	a.op("ADDQ R13, AX")
+	a.op("MOVQ colOff+32(FP), R13")
+	a.op("SHLQ $2, R13")
+	a.op("ADDQ R13, AX")
+	a.op("LEAQ (SI)(SI*2), R13")
+	a.op("MOVQ v+48(FP), DI")
+	xiStrides(a, "vxsBytes+64(FP)")
+	a.op("VMOVDQU32 winoConst<>+0(SB), Z30")
+	a.op("VMOVDQU32 winoConst<>+64(SB), Z31")
+	a.op("MOVQ masks+72(FP), R12")
+	for k := 1; k <= 5; k++ {
+		a.op("KMOVW %d(R12), K%d", 2*(k-1), k)
+	}
+	a.op("CMPQ nch+40(FP), $0")
+	a.op("JLE %s_done", name)
+	a.op("CMPQ nty+88(FP), $0")
+	a.op("JLE %s_done", name)
+	rowAddr := []string{"(BX)", "(BX)(SI*1)", "(BX)(SI*2)", "(BX)(R13*1)"}
+	loadRow := func(r int) {
+		e := func(j int) string { return fmt.Sprintf("Z%d", 4*r+j) }
+		a.op("TESTB $%d, (R12)", 1<<r)
+		a.op("JZ %s_zero%d", name, r)
+		a.op("VMOVUPS.Z %s, K1, %s", rowAddr[r], e(0))
+		a.op("VMOVUPS.Z 64%s, K2, Z16", rowAddr[r])
+		a.op("VMOVUPS.Z 8%s, K3, %s", rowAddr[r], e(2))
+		a.op("VMOVUPS.Z 72%s, K4, Z17", rowAddr[r])
+		for _, h := range []struct {
+			lo, hi int
+			tab    string
+		}{{0, 1, "Z16"}, {2, 3, "Z17"}} {
+			a.op("VMOVDQA32 Z30, Z18")
+			a.op("VPERMI2PS %s, %s, Z18", h.tab, e(h.lo))
+			a.op("VMOVDQA32 Z31, %s", e(h.hi))
+			a.op("VPERMI2PS %s, %s, %s", h.tab, e(h.lo), e(h.hi))
+			a.op("VMOVAPS Z18, %s", e(h.lo))
+		}
+		a.op("JMP %s_row%d", name, r)
+		a.label(fmt.Sprintf("%s_zero%d", name, r))
+		for j := 0; j < 4; j++ {
+			a.op("VPXORD %s, %s, %s", e(j), e(j), e(j))
+		}
+		a.label(fmt.Sprintf("%s_row%d", name, r))
+		a.op("VSUBPS %s, %s, Z20", e(2), e(0))
+		a.op("VADDPS %s, %s, Z21", e(2), e(1))
+		a.op("VSUBPS %s, %s, %s", e(1), e(2), e(2))
+		a.op("VSUBPS %s, %s, %s", e(3), e(1), e(3))
+		a.op("VMOVAPS Z20, %s", e(0))
+		a.op("VMOVAPS Z21, %s", e(1))
+	}
+	a.label(name + "_ch")
+	a.op("MOVQ AX, BX")
+	a.op("MOVQ DI, DX")
+	a.op("MOVQ rowMasks+80(FP), R12")
+	a.op("MOVQ nty+88(FP), CX")
+	loadRow(0)
+	loadRow(1)
+	a.label(name + "_tilerow")
+	loadRow(2)
+	loadRow(3)
+	a.op("LEAQ (DX)(R8*8), R14")
+	for j := 0; j < 4; j++ {
+		r := func(i int) string { return fmt.Sprintf("Z%d", 4*i+j) }
+		a.op("VSUBPS %s, %s, Z20", r(2), r(0))
+		a.op("VADDPS %s, %s, Z21", r(2), r(1))
+		a.op("VSUBPS %s, %s, Z22", r(1), r(2))
+		a.op("VSUBPS %s, %s, Z23", r(3), r(1))
+		for i := 0; i < 4; i++ {
+			a.op("VMOVUPS Z%d, K5, %s", 20+i, xiAddr(4*i+j, "DX", "R14"))
+		}
+	}
+	for z := 0; z < 8; z++ {
+		a.op("VMOVAPS Z%d, Z%d", 8+z, z)
+	}
+	a.op("LEAQ (BX)(SI*2), BX")
+	a.op("ADDQ vRowBytes+96(FP), DX")
+	a.op("INCQ R12")
+	a.op("DECQ CX")
+	a.op("JNZ %s_tilerow", name)
+	a.op("ADDQ xcsBytes+8(FP), AX")
+	a.op("ADDQ vcsBytes+56(FP), DI")
+	a.op("DECQ nch+40(FP)")
+	a.op("JNZ %s_ch", name)
+	a.label(name + "_done")
+	a.op("VZEROUPPER")
+	a.op("RET")
+	return name
 }

@@ -27,10 +27,6 @@ const EnvImpl = "NNSWEEP_KERNELS"
 // at c + i·ldcBytes. nlast is the count of valid lanes in the last vector of each C row.
 type sgemmKernelFunc func(kc int, a *float32, aRowBytes, aKBytes int, b *float32, bKBytes int, c *float32, ldcBytes int, alpha, beta float32, nlast int, load int)
 
-// convTapsFunc accumulates ntaps shifted planes for nf output planes, in blocks of 64 floats:
-// out[f·outStride + q] = Σ_t w[t·nf+f]·x[offs[t]+q] for q < 64·nblocks (offs in floats).
-type convTapsFunc func(out *float32, outStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int)
-
 // convDotFunc forms nf×nt dot products over nblocks blocks of 16 floats and adds them to out:
 // out[f·outStride + t] += Σ_q dy[f·dyStride + q]·x[offs[t] + q] for q < 16·nblocks.
 type convDotFunc func(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int)
@@ -39,18 +35,18 @@ type convDotFunc func(dy *float32, dyStrideBytes int, x *float32, offs *int32, n
 // more, and accumulates or reduces them as mode says (see convDotVecGo; strides in bytes).
 type convDotVecFunc func(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int, tail int, dw *float32, dwStrideBytes int, mode int)
 
-// convTapsOutFunc is convTapsFunc storing each 16-float vector's valid lanes into the output
-// planes by a table, plus an optional bias (see convTapsOutGo; strides in bytes).
+// convTapsOutFunc accumulates ntaps shifted planes for nf output planes, Σ_t w[t·nf+f]·x[offs[t]+q]
+// over blocks of 16-float vectors, and stores each vector's valid lanes into the output planes by
+// a table, plus an optional bias (see convTapsOutGo; strides in bytes).
 type convTapsOutFunc func(y *float32, yStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int, tbl *int32, bias *float32)
 
 // impl is one set of micro-kernels with its register tile.
 type impl struct {
-	name     string
-	mr, nr   int // SGEMM register tile: rows of A, columns of B (floats)
-	vec      int // lanes per vector; packed B rows are padded to a multiple of vec
-	sgemm    [][]sgemmKernelFunc
-	convTaps []convTapsFunc // nil: pure Go
-	convDot  [][]convDotFunc
+	name    string
+	mr, nr  int // SGEMM register tile: rows of A, columns of B (floats)
+	vec     int // lanes per vector; packed B rows are padded to a multiple of vec
+	sgemm   [][]sgemmKernelFunc
+	convDot [][]convDotFunc
 	// convDotVec[nf-1][nt-1] is the lane-wise filter-gradient kernel (see convDotVecGo); nil
 	// entries: the tile does not fit the registers; nil table: pure Go.
 	convDotVec [][]convDotVecFunc
@@ -92,6 +88,13 @@ type impl struct {
 	dwTapsK [2][][]dwTapsKFunc
 	// reluInto is ReLUInto over n elements (relu.go); nil: pure Go.
 	reluInto func(y, x *float32, n int)
+	// Winograd F(2×2, 3×3) transforms of one tile row, 16 tiles per step (see winograd.go); nil:
+	// pure Go.
+	winoInput   func(x *float32, xcsBytes, ldxBytes, rowOff, rowMask, colOff, nch int, v *float32, vcsBytes, vxsBytes int, masks *uint16, nchunks int)
+	winoOutput  func(m *float32, mcsBytes, mxsBytes, nf int, y *float32, ycsBytes, ldyBytes, rows int, bias *float32, masks *uint16, nchunks int)
+	winoGradOut func(dy *float32, dycsBytes, ldyBytes, rows, nf int, out *float32, ocsBytes, oxsBytes int, masks *uint16, nchunks int)
+	// winoInputRows is winoInput over consecutive tile rows of at most 16 tiles.
+	winoInputRows func(x *float32, xcsBytes, ldxBytes, rowOff, colOff, nch int, v *float32, vcsBytes, vxsBytes int, masks *uint16, rowMasks *uint8, nty, vRowBytes int)
 }
 
 // copyRows sets dst[r·dstStride+j] = src[r·srcStride+j] + bias for r < rows, j < cols

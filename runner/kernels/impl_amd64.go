@@ -8,7 +8,6 @@ var (
 	avx512Impl = &impl{
 		name: ImplAVX512, mr: 14, nr: 32, vec: 16,
 		sgemm:       sgemmAVX512Kernels,
-		convTaps:    convTapsAVX512Kernels,
 		convDot:     convDotAVX512Kernels,
 		convDotVec:  convDotVecAVX512Kernels,
 		convTapsOut: convTapsOutAVX512Kernels,
@@ -38,6 +37,11 @@ var (
 		dwDot:           dwDotAVX512Kernels,
 		dwTapsK:         dwTapsKAVX512Kernels,
 		reluInto:        reluIntoAVX512,
+		winoInput:       winoInputAVX512,
+		winoOutput:      winoOutputAVX512,
+		winoGradOut:     winoGradOutAVX512,
+
+		winoInputRows: winoInputRowsAVX512,
 	}
 	avx2Impl = &impl{name: ImplAVX2, mr: 6, nr: 16, vec: 8, sgemm: sgemmAVX2Kernels}
 )

@@ -90,21 +90,6 @@ func sgemmKernelGo4x4(kc int, a []float32, aRow, aK int, b []float32, bK int, c 
 	}
 }
 
-// convTapsGo is the pure-Go convTapsFunc for nf output planes (outStride in floats).
-func convTapsGo(nf int, out []float32, outStride int, x []float32, offs []int32, w []float32, n int) {
-	for f := 0; f < nf; f++ {
-		o := out[f*outStride : f*outStride+n]
-		clear(o)
-		for t, off := range offs {
-			wt := w[t*nf+f]
-			src := x[int(off) : int(off)+n]
-			for q, v := range src {
-				o[q] += wt * v
-			}
-		}
-	}
-}
-
 // convTapsOutGo is the pure-Go convTapsOutFunc for nf output planes (yStride in floats): for
 // each vector v < nvec of 16 positions it forms acc[l] = Σ_t w[t·nf+f]·x[offs[t]+16v+l] and
 // stores the lanes l set in the low 16 bits of tbl[2v], in order, at y[f·yStride + tbl[2v+1] + k]

@@ -56,7 +56,7 @@ func TestNoAllocations(t *testing.T) {
 	g := ConvGeom{C: 2, H: 12, W: 12, F: 4, KH: 3, KW: 3, StrideH: 1, StrideW: 1}
 	x, w, y := randFloats(r, 4*g.InSize()), randFloats(r, g.FilterSize()), randFloats(r, 4*g.OutSize())
 	dx, dw := make([]float32, len(x)), make([]float32, len(w))
-	direct, lowered := NewDirectConv(g), NewIm2colConv(g)
+	direct, lowered, wino := NewDirectConv(g), NewIm2colConv(g), NewWinogradConv(g)
 	for name, f := range map[string]func(){
 		"Sgemm":         func() { Sgemm(false, false, 128, 64, 784, 1, a, 784, b, 64, 0, c, 64) },
 		"SgemmParallel": func() { SgemmParallel(false, false, 128, 64, 784, 1, a, 784, b, 64, 0, c, 64) },
@@ -69,6 +69,11 @@ func TestNoAllocations(t *testing.T) {
 			lowered.Forward(4, x, w, nil, y)
 			lowered.BackwardData(4, y, w, dx)
 			lowered.BackwardFilter(4, x, y, dw)
+		},
+		"WinogradConv": func() {
+			wino.Forward(4, x, w, nil, y)
+			wino.BackwardData(4, y, w, dx)
+			wino.BackwardFilter(4, x, y, dw)
 		},
 	} {
 		f()

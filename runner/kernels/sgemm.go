@@ -21,6 +21,9 @@ type Workspace struct {
 	packA []float32 // one A micro-panel, mr×blockK
 	packB []float32 // one B block, blockK×blockN
 	small []float32 // narrow-product scratch: αop(B)ᵀ (n×k) or Cᵀ (n×m), n ≤ narrowN
+	// offs are the row offsets the narrow product passes to the dot-product kernel; kept here
+	// because a local array would escape through the kernel's function value.
+	offs [narrowN]int32
 }
 
 // smallBuf returns n floats of the narrow-product scratch.
@@ -324,7 +327,7 @@ func sgemmNarrowDot(im *impl, w *Workspace, transB bool, m, n, k int, alpha floa
 		}
 	}
 	scaleC(m, n, beta, c, ldc)
-	var offs [narrowN]int32
+	offs := &w.offs
 	for j := range n {
 		offs[j] = int32(j * k)
 	}

@@ -125,18 +125,6 @@ func sgemmAVX2M6N1(kc int, a *float32, aRowBytes, aKBytes int, b *float32, bKByt
 func sgemmAVX2M6N2(kc int, a *float32, aRowBytes, aKBytes int, b *float32, bKBytes int, c *float32, ldcBytes int, alpha, beta float32, nlast int, load int)
 
 //go:noescape
-func convTapsAVX512F1(out *float32, outStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int)
-
-//go:noescape
-func convTapsAVX512F2(out *float32, outStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int)
-
-//go:noescape
-func convTapsAVX512F3(out *float32, outStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int)
-
-//go:noescape
-func convTapsAVX512F4(out *float32, outStrideBytes int, x *float32, offs *int32, w *float32, ntaps int, nblocks int)
-
-//go:noescape
 func convDotAVX512F1T1(dy *float32, dyStrideBytes int, x *float32, offs *int32, nblocks int, out *float32, outStrideBytes int)
 
 //go:noescape
@@ -652,6 +640,18 @@ func dwTapsAVX512K5x4Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, 
 //go:noescape
 func dwTapsAVX512K5x5Flip(y *float32, yRowBytes int, x *float32, xRowBytes int, w *float32, rows, nvec, mask int, bias float32, addBias int)
 
+//go:noescape
+func winoInputAVX512(x *float32, xcsBytes, ldxBytes, rowOff, rowMask, colOff, nch int, v *float32, vcsBytes, vxsBytes int, masks *uint16, nchunks int)
+
+//go:noescape
+func winoOutputAVX512(m *float32, mcsBytes, mxsBytes, nf int, y *float32, ycsBytes, ldyBytes, rows int, bias *float32, masks *uint16, nchunks int)
+
+//go:noescape
+func winoGradOutAVX512(dy *float32, dycsBytes, ldyBytes, rows, nf int, out *float32, ocsBytes, oxsBytes int, masks *uint16, nchunks int)
+
+//go:noescape
+func winoInputRowsAVX512(x *float32, xcsBytes, ldxBytes, rowOff, colOff, nch int, v *float32, vcsBytes, vxsBytes int, masks *uint16, rowMasks *uint8, nty, vRowBytes int)
+
 // sgemmAVX512Kernels[mr-1][nv-1] is the mr×(16·nv) AVX-512 micro-kernel.
 var sgemmAVX512Kernels = [][]sgemmKernelFunc{
 	{sgemmAVX512M1N1, sgemmAVX512M1N2},
@@ -679,9 +679,6 @@ var sgemmAVX2Kernels = [][]sgemmKernelFunc{
 	{sgemmAVX2M5N1, sgemmAVX2M5N2},
 	{sgemmAVX2M6N1, sgemmAVX2M6N2},
 }
-
-// convTapsAVX512Kernels[nf-1] accumulates taps for nf output planes.
-var convTapsAVX512Kernels = []convTapsFunc{convTapsAVX512F1, convTapsAVX512F2, convTapsAVX512F3, convTapsAVX512F4}
 
 // convDotAVX512Kernels[nf-1][nt-1] forms nf×nt filter-gradient dot products.
 var convDotAVX512Kernels = [][]convDotFunc{

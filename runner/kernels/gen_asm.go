@@ -370,6 +370,14 @@ func genConvTapsOut(a *asm, nf, nv int) string {
 	a.op("ADDQ $%d, R14", 4*nf)
 	a.op("DECQ R11")
 	a.op("JNZ %s_tap", name)
+	convTapsOutStore(a, name, nf, nv, acc)
+	return name
+}
+
+// convTapsOutStore writes the end of genConvTapsOut's block loop: the bias added when there is
+// one, each accumulator's valid lanes compressed into its output plane by the block's table, and
+// the step to the next block.
+func convTapsOutStore(a *asm, name string, nf, nv int, acc func(f, v int) string) {
 	a.label(name + "_store")
 	a.op("TESTQ BX, BX")
 	a.op("JZ %s_nobias", name)
@@ -416,7 +424,6 @@ func genConvTapsOut(a *asm, nf, nv int) string {
 	a.label(name + "_done")
 	a.op("VZEROUPPER")
 	a.op("RET")
-	return name
 }
 
 // convDotArgs is the parameter list of the filter-gradient kernels (56 bytes).
@@ -587,6 +594,14 @@ func genConvDotVec(a *asm, nf, nt int) string {
 	a.op("TESTQ CX, CX")
 	a.op("JZ %s_store", name)
 	block(".Z")
+	convDotVecStore(a, name, nf, nt)
+	return name
+}
+
+// convDotVecStore writes the end of genConvDotVec's kernel: the nf×nt accumulators added to out
+// (mode bit 0), then stored there or reduced into dw (mode bit 1).
+func convDotVecStore(a *asm, name string, nf, nt int) {
+	acc := func(f, t int) int { return f*nt + t }
 	a.label(name + "_store")
 	a.op("MOVQ out+40(FP), DI")
 	a.op("MOVQ outStrideBytes+48(FP), SI")
@@ -639,7 +654,6 @@ func genConvDotVec(a *asm, nf, nt int) string {
 	}
 	a.op("VZEROUPPER")
 	a.op("RET")
-	return name
 }
 
 // mask is the mask operand of a load with suffix load: "K1, " for the zeroing masked load ".Z".
@@ -1408,39 +1422,10 @@ type kernelNames struct {
 
 // genKernels writes every kernel to s and declares each with decl.
 func genKernels(s *asm, decl func(name, args string)) kernelNames {
-	var avx512, avx2 [][]string
-	for mr := 1; mr <= avx512MR; mr++ {
-		var row []string
-		for nv := 1; nv <= avx512NV; nv++ {
-			n := genSgemmAVX512(s, mr, nv)
-			decl(n, sgemmArgs)
-			row = append(row, n)
-		}
-		avx512 = append(avx512, row)
-	}
-	for mr := 1; mr <= avx2MR; mr++ {
-		var row []string
-		for nv := 1; nv <= avx2NV; nv++ {
-			if mr*nv > 12 {
-				row = append(row, "nil")
-				continue
-			}
-			n := genSgemmAVX2(s, mr, nv)
-			decl(n, sgemmArgs)
-			row = append(row, n)
-		}
-		avx2 = append(avx2, row)
-	}
-	var dot [][]string
-	for nf := 1; nf <= convNF; nf++ {
-		var row []string
-		for nt := 1; nt <= convNT; nt++ {
-			n := genConvDot(s, nf, nt)
-			decl(n, convDotArgs)
-			row = append(row, n)
-		}
-		dot = append(dot, row)
-	}
+	avx512 := kernelGrid(decl, sgemmArgs, avx512MR, avx512NV, nil, func(mr, nv int) string { return genSgemmAVX512(s, mr, nv) })
+	avx2 := kernelGrid(decl, sgemmArgs, avx2MR, avx2NV, func(mr, nv int) bool { return mr*nv <= 12 },
+		func(mr, nv int) string { return genSgemmAVX2(s, mr, nv) })
+	dot := kernelGrid(decl, convDotArgs, convNF, convNT, nil, func(nf, nt int) string { return genConvDot(s, nf, nt) })
 	decl(genTranspose(s), transposeArgs)
 	decl(genCopyRows(s), copyRowsArgs)
 	decl(genBiasAct(s), biasActArgs)
@@ -1452,34 +1437,10 @@ func genKernels(s *asm, decl func(name, args string)) kernelNames {
 	decl(genRMSprop(s), rmspropArgs)
 	decl(genAdadelta(s), adadeltaArgs)
 	decl(genAdam(s), adamArgs)
-	var dotVec [][]string
-	for nf := 1; nf <= convDotVecNF; nf++ {
-		var row []string
-		for nt := 1; nt <= convDotVecNT; nt++ {
-			if !convDotVecFits(nf, nt) {
-				row = append(row, "nil")
-				continue
-			}
-			n := genConvDotVec(s, nf, nt)
-			decl(n, convDotVecArgs)
-			row = append(row, n)
-		}
-		dotVec = append(dotVec, row)
-	}
-	var fwdOut [][]string
-	for nf := 1; nf <= convTapsOutNF; nf++ {
-		var row []string
-		for nv := 1; nv <= 4; nv++ {
-			if !convTapsOutFits(nf, nv) {
-				row = append(row, "nil")
-				continue
-			}
-			n := genConvTapsOut(s, nf, nv)
-			decl(n, convTapsOutArgs)
-			row = append(row, n)
-		}
-		fwdOut = append(fwdOut, row)
-	}
+	dotVec := kernelGrid(decl, convDotVecArgs, convDotVecNF, convDotVecNT, convDotVecFits,
+		func(nf, nt int) string { return genConvDotVec(s, nf, nt) })
+	fwdOut := kernelGrid(decl, convTapsOutArgs, convTapsOutNF, 4, convTapsOutFits,
+		func(nf, nv int) string { return genConvTapsOut(s, nf, nv) })
 	decl(genBNSum(s), bnSumArgs)
 	decl(genBNSqDev(s), bnSqDevArgs)
 	decl(genBNAffine(s, false), bnAffineArgs)
@@ -1497,6 +1458,27 @@ func genKernels(s *asm, decl func(name, args string)) kernelNames {
 	decl(genWinoGrad(s), winoGradArgs)
 	decl(genWinoInputRows(s), winoInputRowsArgs)
 	return kernelNames{avx512: avx512, avx2: avx2, dot: dot, dotVec: dotVec, fwdOut: fwdOut, dwDot: dwDot, dwTapsK: dwTapsK}
+}
+
+// kernelGrid generates and declares (with the parameter list args) the kernel gen(i, j) for
+// i ≤ rows and j ≤ cols, in that order, where fits(i, j) (every one when fits is nil), and returns
+// the table of their names, "nil" where none fits.
+func kernelGrid(decl func(name, args string), args string, rows, cols int, fits func(i, j int) bool, gen func(i, j int) string) [][]string {
+	var out [][]string
+	for i := 1; i <= rows; i++ {
+		var row []string
+		for j := 1; j <= cols; j++ {
+			if fits != nil && !fits(i, j) {
+				row = append(row, "nil")
+				continue
+			}
+			n := gen(i, j)
+			decl(n, args)
+			row = append(row, n)
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 // writeTables writes the Go tables of the kernels, by size.
@@ -2089,6 +2071,13 @@ func genDWTapsK(a *asm, kh, kw int, flip bool) string {
 			a.op("VMOVUPS Z0, (DI)(AX*1)")
 		}
 	}
+	dwTapsRows(a, name, vector)
+	return name
+}
+
+// dwTapsRows writes genDWTapsK's loop over the rows: the full vectors of each row, then its
+// masked tail, each written by vector.
+func dwTapsRows(a *asm, name string, vector func(l string, tail bool)) {
 	a.label(name + "_row")
 	a.op("XORQ AX, AX")
 	a.op("MOVQ R14, DX")
@@ -2111,7 +2100,6 @@ func genDWTapsK(a *asm, kh, kw int, flip bool) string {
 	a.label(name + "_done")
 	a.op("VZEROUPPER")
 	a.op("RET")
-	return name
 }
 
 // genDWTapsKernels writes the specialised tap kernels, forward and flipped, and returns their
@@ -2241,24 +2229,9 @@ func genWinoInput(a *asm) string {
 		}
 		a.label(fmt.Sprintf("%s_row%d", name, r))
 		// d·B: (d0−d2, d1+d2, d2−d1, d1−d3).
-		a.op("VSUBPS %s, %s, Z20", e(2), e(0))
-		a.op("VADDPS %s, %s, Z21", e(2), e(1))
-		a.op("VSUBPS %s, %s, %s", e(1), e(2), e(2))
-		a.op("VSUBPS %s, %s, %s", e(3), e(1), e(3))
-		a.op("VMOVAPS Z20, %s", e(0))
-		a.op("VMOVAPS Z21, %s", e(1))
+		winoRowB(a, e)
 	}
-	a.op("LEAQ (DX)(R8*8), R14")
-	for j := 0; j < 4; j++ {
-		r := func(i int) string { return fmt.Sprintf("Z%d", 4*i+j) }
-		a.op("VSUBPS %s, %s, Z20", r(2), r(0))
-		a.op("VADDPS %s, %s, Z21", r(2), r(1))
-		a.op("VSUBPS %s, %s, Z22", r(1), r(2))
-		a.op("VSUBPS %s, %s, Z23", r(3), r(1))
-		for i := 0; i < 4; i++ {
-			a.op("VMOVUPS Z%d, K5, %s", 20+i, xiAddr(4*i+j, "DX", "R14"))
-		}
-	}
+	winoColumnsStore(a)
 	a.op("ADDQ $128, BX")
 	a.op("ADDQ $64, DX")
 	a.op("ADDQ $10, R12")
@@ -2273,6 +2246,33 @@ func genWinoInput(a *asm) string {
 	a.op("VZEROUPPER")
 	a.op("RET")
 	return name
+}
+
+// winoRowB writes d·B for the four rows e(0…3) of one tile row, in place: (d0−d2, d1+d2, d2−d1,
+// d1−d3); Z20 and Z21 are temporaries.
+func winoRowB(a *asm, e func(int) string) {
+	a.op("VSUBPS %s, %s, Z20", e(2), e(0))
+	a.op("VADDPS %s, %s, Z21", e(2), e(1))
+	a.op("VSUBPS %s, %s, %s", e(1), e(2), e(2))
+	a.op("VSUBPS %s, %s, %s", e(3), e(1), e(3))
+	a.op("VMOVAPS Z20, %s", e(0))
+	a.op("VMOVAPS Z21, %s", e(1))
+}
+
+// winoColumnsStore writes Bᵀ·(d·B) down the columns of the 4×4 tile held in Z0–Z15 (row i in
+// Z4i…Z4i+3) and stores its 16 positions under K5 from DX (R14 = DX + 8·R8 for the upper half).
+func winoColumnsStore(a *asm) {
+	a.op("LEAQ (DX)(R8*8), R14")
+	for j := 0; j < 4; j++ {
+		r := func(i int) string { return fmt.Sprintf("Z%d", 4*i+j) }
+		a.op("VSUBPS %s, %s, Z20", r(2), r(0))
+		a.op("VADDPS %s, %s, Z21", r(2), r(1))
+		a.op("VSUBPS %s, %s, Z22", r(1), r(2))
+		a.op("VSUBPS %s, %s, Z23", r(3), r(1))
+		for i := 0; i < 4; i++ {
+			a.op("VMOVUPS Z%d, K5, %s", 20+i, xiAddr(4*i+j, "DX", "R14"))
+		}
+	}
 }
 
 // winoOutputArgs is the parameter list of the output transform (88 bytes).
@@ -2493,12 +2493,7 @@ func genWinoInputRows(a *asm) string {
 			a.op("VPXORD %s, %s, %s", e(j), e(j), e(j))
 		}
 		a.label(fmt.Sprintf("%s_row%d", name, r))
-		a.op("VSUBPS %s, %s, Z20", e(2), e(0))
-		a.op("VADDPS %s, %s, Z21", e(2), e(1))
-		a.op("VSUBPS %s, %s, %s", e(1), e(2), e(2))
-		a.op("VSUBPS %s, %s, %s", e(3), e(1), e(3))
-		a.op("VMOVAPS Z20, %s", e(0))
-		a.op("VMOVAPS Z21, %s", e(1))
+		winoRowB(a, e)
 	}
 	a.label(name + "_ch")
 	a.op("MOVQ AX, BX")
@@ -2510,17 +2505,7 @@ func genWinoInputRows(a *asm) string {
 	a.label(name + "_tilerow")
 	loadRow(2)
 	loadRow(3)
-	a.op("LEAQ (DX)(R8*8), R14")
-	for j := 0; j < 4; j++ {
-		r := func(i int) string { return fmt.Sprintf("Z%d", 4*i+j) }
-		a.op("VSUBPS %s, %s, Z20", r(2), r(0))
-		a.op("VADDPS %s, %s, Z21", r(2), r(1))
-		a.op("VSUBPS %s, %s, Z22", r(1), r(2))
-		a.op("VSUBPS %s, %s, Z23", r(3), r(1))
-		for i := 0; i < 4; i++ {
-			a.op("VMOVUPS Z%d, K5, %s", 20+i, xiAddr(4*i+j, "DX", "R14"))
-		}
-	}
+	winoColumnsStore(a)
 	for z := 0; z < 8; z++ {
 		a.op("VMOVAPS Z%d, Z%d", 8+z, z)
 	}

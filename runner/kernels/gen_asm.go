@@ -2203,33 +2203,8 @@ func genWinoInput(a *asm) string {
 	for k := 1; k <= 5; k++ {
 		a.op("KMOVW %d(R12), K%d", 2*(k-1), k)
 	}
-	rowAddr := []string{"(BX)", "(BX)(SI*1)", "(BX)(SI*2)", "(BX)(R13*1)"}
 	for r := 0; r < 4; r++ {
-		e := func(j int) string { return fmt.Sprintf("Z%d", 4*r+j) }
-		a.op("TESTQ $%d, rowMask+32(FP)", 1<<r)
-		a.op("JZ %s_zero%d", name, r)
-		a.op("VMOVUPS.Z %s, K1, %s", rowAddr[r], e(0))
-		a.op("VMOVUPS.Z 64%s, K2, Z16", rowAddr[r])
-		a.op("VMOVUPS.Z 8%s, K3, %s", rowAddr[r], e(2))
-		a.op("VMOVUPS.Z 72%s, K4, Z17", rowAddr[r])
-		for _, h := range []struct {
-			lo, hi int
-			tab    string
-		}{{0, 1, "Z16"}, {2, 3, "Z17"}} {
-			a.op("VMOVDQA32 Z30, Z18")
-			a.op("VPERMI2PS %s, %s, Z18", h.tab, e(h.lo))
-			a.op("VMOVDQA32 Z31, %s", e(h.hi))
-			a.op("VPERMI2PS %s, %s, %s", h.tab, e(h.lo), e(h.hi))
-			a.op("VMOVAPS Z18, %s", e(h.lo))
-		}
-		a.op("JMP %s_row%d", name, r)
-		a.label(fmt.Sprintf("%s_zero%d", name, r))
-		for j := 0; j < 4; j++ {
-			a.op("VPXORD %s, %s, %s", e(j), e(j), e(j))
-		}
-		a.label(fmt.Sprintf("%s_row%d", name, r))
-		// d·B: (d0−d2, d1+d2, d2−d1, d1−d3).
-		winoRowB(a, e)
+		winoLoadRow(a, name, r, fmt.Sprintf("TESTQ $%d, rowMask+32(FP)", 1<<r))
 	}
 	winoColumnsStore(a)
 	a.op("ADDQ $128, BX")
@@ -2246,6 +2221,39 @@ func genWinoInput(a *asm) string {
 	a.op("VZEROUPPER")
 	a.op("RET")
 	return name
+}
+
+// winoLoadRow writes the load of input row r of a tile row into Z4r…Z4r+3 (4 floats of 16 tiles
+// each, deinterleaved from two vectors by the permutations in Z30 and Z31 under masks K1–K4),
+// zero when test (an instruction setting the zero flag for a padding row) says so, followed by
+// d·B (winoRowB).
+func winoLoadRow(a *asm, name string, r int, test string) {
+	rowAddr := []string{"(BX)", "(BX)(SI*1)", "(BX)(SI*2)", "(BX)(R13*1)"}
+	e := func(j int) string { return fmt.Sprintf("Z%d", 4*r+j) }
+	a.op("%s", test)
+	a.op("JZ %s_zero%d", name, r)
+	a.op("VMOVUPS.Z %s, K1, %s", rowAddr[r], e(0))
+	a.op("VMOVUPS.Z 64%s, K2, Z16", rowAddr[r])
+	a.op("VMOVUPS.Z 8%s, K3, %s", rowAddr[r], e(2))
+	a.op("VMOVUPS.Z 72%s, K4, Z17", rowAddr[r])
+	for _, h := range []struct {
+		lo, hi int
+		tab    string
+	}{{0, 1, "Z16"}, {2, 3, "Z17"}} {
+		a.op("VMOVDQA32 Z30, Z18")
+		a.op("VPERMI2PS %s, %s, Z18", h.tab, e(h.lo))
+		a.op("VMOVDQA32 Z31, %s", e(h.hi))
+		a.op("VPERMI2PS %s, %s, %s", h.tab, e(h.lo), e(h.hi))
+		a.op("VMOVAPS Z18, %s", e(h.lo))
+	}
+	a.op("JMP %s_row%d", name, r)
+	a.label(fmt.Sprintf("%s_zero%d", name, r))
+	for j := 0; j < 4; j++ {
+		a.op("VPXORD %s, %s, %s", e(j), e(j), e(j))
+	}
+	a.label(fmt.Sprintf("%s_row%d", name, r))
+	// d·B: (d0−d2, d1+d2, d2−d1, d1−d3).
+	winoRowB(a, e)
 }
 
 // winoRowB writes d·B for the four rows e(0…3) of one tile row, in place: (d0−d2, d1+d2, d2−d1,
@@ -2468,33 +2476,7 @@ func genWinoInputRows(a *asm) string {
 	a.op("JLE %s_done", name)
 	a.op("CMPQ nty+88(FP), $0")
 	a.op("JLE %s_done", name)
-	rowAddr := []string{"(BX)", "(BX)(SI*1)", "(BX)(SI*2)", "(BX)(R13*1)"}
-	loadRow := func(r int) {
-		e := func(j int) string { return fmt.Sprintf("Z%d", 4*r+j) }
-		a.op("TESTB $%d, (R12)", 1<<r)
-		a.op("JZ %s_zero%d", name, r)
-		a.op("VMOVUPS.Z %s, K1, %s", rowAddr[r], e(0))
-		a.op("VMOVUPS.Z 64%s, K2, Z16", rowAddr[r])
-		a.op("VMOVUPS.Z 8%s, K3, %s", rowAddr[r], e(2))
-		a.op("VMOVUPS.Z 72%s, K4, Z17", rowAddr[r])
-		for _, h := range []struct {
-			lo, hi int
-			tab    string
-		}{{0, 1, "Z16"}, {2, 3, "Z17"}} {
-			a.op("VMOVDQA32 Z30, Z18")
-			a.op("VPERMI2PS %s, %s, Z18", h.tab, e(h.lo))
-			a.op("VMOVDQA32 Z31, %s", e(h.hi))
-			a.op("VPERMI2PS %s, %s, %s", h.tab, e(h.lo), e(h.hi))
-			a.op("VMOVAPS Z18, %s", e(h.lo))
-		}
-		a.op("JMP %s_row%d", name, r)
-		a.label(fmt.Sprintf("%s_zero%d", name, r))
-		for j := 0; j < 4; j++ {
-			a.op("VPXORD %s, %s, %s", e(j), e(j), e(j))
-		}
-		a.label(fmt.Sprintf("%s_row%d", name, r))
-		winoRowB(a, e)
-	}
+	loadRow := func(r int) { winoLoadRow(a, name, r, fmt.Sprintf("TESTB $%d, (R12)", 1<<r)) }
 	a.label(name + "_ch")
 	a.op("MOVQ AX, BX")
 	a.op("MOVQ DI, DX")

@@ -1861,28 +1861,7 @@ func genDWTaps(a *asm) string {
 			a.op("VMOVUPS Z0, (DI)(AX*1)")
 		}
 	}
-	a.label(name + "_row")
-	a.op("XORQ AX, AX")
-	a.op("MOVQ R14, DX")
-	a.op("TESTQ DX, DX")
-	a.op("JZ %s_tail", name)
-	a.label(name + "_vec")
-	vector(name+"_vtap", false)
-	a.op("ADDQ $64, AX")
-	a.op("DECQ DX")
-	a.op("JNZ %s_vec", name)
-	a.label(name + "_tail")
-	a.op("KORTESTW K1, K1")
-	a.op("JZ %s_next", name)
-	vector(name+"_ttap", true)
-	a.label(name + "_next")
-	a.op("ADDQ R8, DI")
-	a.op("ADDQ R9, SI")
-	a.op("DECQ R13")
-	a.op("JNZ %s_row", name)
-	a.label(name + "_done")
-	a.op("VZEROUPPER")
-	a.op("RET")
+	dwTapsRows(a, name, "_vtap", "_ttap", vector)
 	return name
 }
 
@@ -2071,27 +2050,27 @@ func genDWTapsK(a *asm, kh, kw int, flip bool) string {
 			a.op("VMOVUPS Z0, (DI)(AX*1)")
 		}
 	}
-	dwTapsRows(a, name, vector)
+	dwTapsRows(a, name, "_v", "_t", vector)
 	return name
 }
 
-// dwTapsRows writes genDWTapsK's loop over the rows: the full vectors of each row, then its
-// masked tail, each written by vector.
-func dwTapsRows(a *asm, name string, vector func(l string, tail bool)) {
+// dwTapsRows writes the depthwise tap kernels' loop over the rows: the full vectors of each row,
+// then its masked tail, each written by vector under the label name+vec or name+tail.
+func dwTapsRows(a *asm, name, vec, tail string, vector func(l string, tail bool)) {
 	a.label(name + "_row")
 	a.op("XORQ AX, AX")
 	a.op("MOVQ R14, DX")
 	a.op("TESTQ DX, DX")
 	a.op("JZ %s_tail", name)
 	a.label(name + "_vec")
-	vector(name+"_v", false)
+	vector(name+vec, false)
 	a.op("ADDQ $64, AX")
 	a.op("DECQ DX")
 	a.op("JNZ %s_vec", name)
 	a.label(name + "_tail")
 	a.op("KORTESTW K1, K1")
 	a.op("JZ %s_next", name)
-	vector(name+"_t", true)
+	vector(name+tail, true)
 	a.label(name + "_next")
 	a.op("ADDQ R8, DI")
 	a.op("ADDQ R9, SI")

@@ -1,5 +1,10 @@
 package kernels
 
+import (
+	"bytes"
+	"unsafe"
+)
+
 // Winograd F(2×2, 3×3). A 4×4 input tile d (stride 2) and a 3×3 filter g give the 2×2 output
 // tile of their correlation as
 //
@@ -259,6 +264,41 @@ func winoFilter(w []float32, nf, nc int, flip bool, u []float32) {
 	}
 }
 
+// winoFilters is a transform of the filters together with the filters it was made from. A pass
+// is run in chunks of the batch, each a call with the same weights until the optimizer's next
+// step, so the filters are transformed once per step instead of once per chunk; the transform
+// depends only on the filters' bits, so reusing it changes no result.
+type winoFilters struct {
+	u     []float32 // 16 transformed filter matrices
+	from  []float32 // the filters u was made from (F×C×3×3)
+	valid bool      // u holds the transform of from
+}
+
+func newWinoFilters(nf, nc int) winoFilters {
+	return winoFilters{u: alignedFloats(16 * nf * nc), from: make([]float32, 9*nf*nc)}
+}
+
+// of returns the transform of the filters w (winoFilter with flip), made again only when w's
+// bits differ from the last call's.
+func (c *winoFilters) of(w []float32, nf, nc int, flip bool) []float32 {
+	w = w[:9*nf*nc]
+	if c.valid && bytes.Equal(floatBytes(w), floatBytes(c.from)) {
+		return c.u
+	}
+	winoFilter(w, nf, nc, flip, c.u)
+	copy(c.from, w)
+	c.valid = true
+	return c.u
+}
+
+// floatBytes is the memory of x as bytes.
+func floatBytes(x []float32) []byte {
+	if len(x) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&x[0])), 4*len(x))
+}
+
 // winoFilterGrad sets dw (F×C×3×3) to Gᵀ dU G, dU being 16 matrices F×C (du[ξ·F·C + f·C + c]).
 func winoFilterGrad(du []float32, nf, nc int, dw []float32) {
 	_ = du[16*nf*nc-1]
@@ -296,10 +336,10 @@ func winoFilterGrad(du []float32, nf, nc int, dw []float32) {
 type WinogradConv struct {
 	g        ConvGeom
 	fwd, bwd winoPlan
-	u        []float32 // transformed filters, 16 × F×C (forward) or C×F (input gradient)
-	du       []float32 // filter gradient in the transformed domain, 16 × F×C
-	v, m     []float32 // transformed tiles of one chunk: inputs and outputs
-	zeros    []float32 // a zero bias of max(C, F) entries
+	u, uT    winoFilters // transformed filters: 16 × F×C (forward), 16 × C×F (input gradient)
+	du       []float32   // filter gradient in the transformed domain, 16 × F×C
+	v, m     []float32   // transformed tiles of one chunk: inputs and outputs
+	zeros    []float32   // a zero bias of max(C, F) entries
 	ws       Workspace
 	impl     *impl // nil: the active implementation (tests pin one)
 }
@@ -330,7 +370,7 @@ func NewWinogradConv(g ConvGeom) *WinogradConv {
 	bv, bm := size(&cv.bwd)
 	cv.v = alignedFloats(max(fv, bv))
 	cv.m = alignedFloats(max(fm, bm))
-	cv.u = alignedFloats(16 * g.C * g.F)
+	cv.u, cv.uT = newWinoFilters(g.F, g.C), newWinoFilters(g.F, g.C)
 	cv.du = alignedFloats(16 * g.C * g.F)
 	cv.zeros = make([]float32, max(g.C, g.F))
 	return cv
@@ -388,8 +428,7 @@ func (cv *WinogradConv) Forward(n int, x, w, bias, y []float32) {
 		bias = cv.zeros
 	}
 	checkLen(bias, g.F, "bias")
-	winoFilter(w, g.F, g.C, false, cv.u)
-	cv.run(&cv.fwd, n, x, cv.u, bias, y)
+	cv.run(&cv.fwd, n, x, cv.u.of(w, g.F, g.C, false), bias, y)
 }
 
 // BackwardData sets dx to the correlation of dy, padded by 2 minus the layer's padding, with the
@@ -399,8 +438,7 @@ func (cv *WinogradConv) BackwardData(n int, dy, w, dx []float32) {
 	checkLen(dy, n*g.OutSize(), "dy")
 	checkLen(w, g.FilterSize(), "w")
 	checkLen(dx, n*g.InSize(), "dx")
-	winoFilter(w, g.F, g.C, true, cv.u)
-	cv.run(&cv.bwd, n, dy, cv.u, cv.zeros, dx)
+	cv.run(&cv.bwd, n, dy, cv.uT.of(w, g.F, g.C, true), cv.zeros, dx)
 }
 
 // BackwardFilter sets dw = Gᵀ (Σ_tiles (A dy Aᵀ) ⊙ (Bᵀ x B)) G, the products summed over the

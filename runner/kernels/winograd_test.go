@@ -171,3 +171,42 @@ func sameBits(t *testing.T, what string, got, want []float32) {
 		}
 	}
 }
+
+// The transformed filters are reused only while the filters' bits are unchanged: weights changed
+// in place between two calls (as the optimizer changes them between steps) give the result a
+// fresh WinogradConv gives, on every pass that transforms them, and a change of one weight's
+// sign of zero is seen too.
+func TestWinogradReusesFiltersOnlyWhileUnchanged(t *testing.T) {
+	t.Parallel()
+	g := ConvGeom{C: 3, H: 9, W: 8, F: 4, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}
+	r := rand.New(rand.NewPCG(21, 22))
+	const n = 2
+	x, w, dy := randFloats(r, n*g.InSize()), randFloats(r, g.FilterSize()), randFloats(r, n*g.OutSize())
+	cv := NewWinogradConv(g)
+	y, dx := make([]float32, n*g.OutSize()), make([]float32, n*g.InSize())
+	cv.Forward(n, x, w, nil, y)
+	cv.BackwardData(n, dy, w, dx)
+	for step, change := range []func(){
+		func() { w[5] += 0.25 },
+		func() { w[0] = 0 },
+		func() { w[0] = float32(math.Copysign(0, -1)) },
+	} {
+		change()
+		cv.Forward(n, x, w, nil, y)
+		cv.BackwardData(n, dy, w, dx)
+		fresh := NewWinogradConv(g)
+		wantY, wantDX := make([]float32, len(y)), make([]float32, len(dx))
+		fresh.Forward(n, x, w, nil, wantY)
+		fresh.BackwardData(n, dy, w, wantDX)
+		for i := range y {
+			if math.Float32bits(y[i]) != math.Float32bits(wantY[i]) {
+				t.Fatalf("change %d: y[%d] = %v after the weights changed in place, a fresh conv gives %v", step, i, y[i], wantY[i])
+			}
+		}
+		for i := range dx {
+			if math.Float32bits(dx[i]) != math.Float32bits(wantDX[i]) {
+				t.Fatalf("change %d: dx[%d] = %v after the weights changed in place, a fresh conv gives %v", step, i, dx[i], wantDX[i])
+			}
+		}
+	}
+}

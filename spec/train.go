@@ -162,6 +162,21 @@ func DefaultOptimizerSettings(name string) (OptimizerSettings, bool) {
 	return OptimizerSettings{}, false
 }
 
+// floatParams are the optimizer's numeric parameters: each YAML key of Optimizer with the field
+// of OptimizerSettings it resolves to, for Override's merge and Resolve's defaults.
+var floatParams = []struct {
+	key     func(*Optimizer) **float64
+	setting func(*OptimizerSettings) *float64
+}{
+	{func(o *Optimizer) **float64 { return &o.LearningRate }, func(s *OptimizerSettings) *float64 { return &s.LearningRate }},
+	{func(o *Optimizer) **float64 { return &o.Momentum }, func(s *OptimizerSettings) *float64 { return &s.Momentum }},
+	{func(o *Optimizer) **float64 { return &o.Rho }, func(s *OptimizerSettings) *float64 { return &s.Rho }},
+	{func(o *Optimizer) **float64 { return &o.Beta1 }, func(s *OptimizerSettings) *float64 { return &s.Beta1 }},
+	{func(o *Optimizer) **float64 { return &o.Beta2 }, func(s *OptimizerSettings) *float64 { return &s.Beta2 }},
+	{func(o *Optimizer) **float64 { return &o.Epsilon }, func(s *OptimizerSettings) *float64 { return &s.Epsilon }},
+	{func(o *Optimizer) **float64 { return &o.WeightDecay }, func(s *OptimizerSettings) *float64 { return &s.WeightDecay }},
+}
+
 // override sets *dst to src when src is set (a key the overriding train writes).
 func override[T any](dst **T, src *T) {
 	if src != nil {
@@ -186,10 +201,8 @@ func (t Train) Override(o Train) Train {
 		} else {
 			m := *t.Optimizer
 			ov := *o.Optimizer
-			for _, pair := range [][2]**float64{{&m.LearningRate, &ov.LearningRate}, {&m.Momentum, &ov.Momentum},
-				{&m.Rho, &ov.Rho}, {&m.Beta1, &ov.Beta1}, {&m.Beta2, &ov.Beta2}, {&m.Epsilon, &ov.Epsilon},
-				{&m.WeightDecay, &ov.WeightDecay}} {
-				override(pair[0], *pair[1])
+			for _, p := range floatParams {
+				override(p.key(&m), *p.key(&ov))
 			}
 			override(&m.Nesterov, ov.Nesterov)
 			t.Optimizer = &m
@@ -231,18 +244,11 @@ func (t Train) Resolve() Training {
 	}
 	o, _ := DefaultOptimizerSettings(name)
 	if opt := t.Optimizer; opt != nil {
-		set := func(dst *float64, src *float64) {
-			if src != nil {
-				*dst = *src
+		for _, p := range floatParams {
+			if v := *p.key(opt); v != nil {
+				*p.setting(&o) = *v
 			}
 		}
-		set(&o.LearningRate, opt.LearningRate)
-		set(&o.Momentum, opt.Momentum)
-		set(&o.Rho, opt.Rho)
-		set(&o.Beta1, opt.Beta1)
-		set(&o.Beta2, opt.Beta2)
-		set(&o.Epsilon, opt.Epsilon)
-		set(&o.WeightDecay, opt.WeightDecay)
 		if opt.Nesterov != nil {
 			o.Nesterov = *opt.Nesterov
 		}

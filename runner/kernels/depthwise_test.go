@@ -119,17 +119,28 @@ func TestDepthwiseNoAllocs(t *testing.T) {
 	g := depthwiseGeoms[2]
 	d := NewDepthwise(g)
 	t.Logf("DirectConv per channel: %v", d.plane != nil)
-	r := rand.New(rand.NewPCG(1, 2))
-	const n = 2
-	x, w, dy := randFloats(r, n*g.InSize()), randFloats(r, g.FilterSize()), randFloats(r, n*g.OutSize())
-	y, dx, dw := make([]float32, n*g.OutSize()), make([]float32, n*g.InSize()), make([]float32, g.FilterSize())
-	if a := testing.AllocsPerRun(10, func() {
-		d.Forward(n, x, w, nil, y)
-		d.BackwardData(n, dy, w, dx)
-		d.BackwardFilter(n, x, dy, dw)
-	}); a != 0 {
+	if a := depthwiseAllocs(d, false); a != 0 {
 		t.Errorf("%v allocations per call, want 0", a)
 	}
+}
+
+// depthwiseAllocs returns the allocations of one call of each of d's passes on a batch of two
+// random examples (with a bias when bias is set), after warm-up.
+func depthwiseAllocs(d *Depthwise, bias bool) float64 {
+	g := d.g
+	r := rand.New(rand.NewPCG(3, 4))
+	const n = 2
+	x, w, dy := randFloats(r, n*g.InSize()), randFloats(r, g.FilterSize()), randFloats(r, n*g.OutSize())
+	var b []float32
+	if bias {
+		b = randFloats(r, g.F())
+	}
+	y, dx, dw := make([]float32, n*g.OutSize()), make([]float32, n*g.InSize()), make([]float32, g.FilterSize())
+	return testing.AllocsPerRun(10, func() {
+		d.Forward(n, x, w, b, y)
+		d.BackwardData(n, dy, w, dx)
+		d.BackwardFilter(n, x, dy, dw)
+	})
 }
 
 // TestDepthwiseGoLoopsNoAllocs checks that the Go loops (the passes without the AVX-512
@@ -137,16 +148,7 @@ func TestDepthwiseNoAllocs(t *testing.T) {
 func TestDepthwiseGoLoopsNoAllocs(t *testing.T) {
 	for _, g := range depthwiseGeoms[1:3] {
 		d := &Depthwise{g: g}
-		r := rand.New(rand.NewPCG(3, 4))
-		const n = 2
-		x, w, dy := randFloats(r, n*g.InSize()), randFloats(r, g.FilterSize()), randFloats(r, n*g.OutSize())
-		bias := randFloats(r, g.F())
-		y, dx, dw := make([]float32, n*g.OutSize()), make([]float32, n*g.InSize()), make([]float32, g.FilterSize())
-		if a := testing.AllocsPerRun(10, func() {
-			d.Forward(n, x, w, bias, y)
-			d.BackwardData(n, dy, w, dx)
-			d.BackwardFilter(n, x, dy, dw)
-		}); a != 0 {
+		if a := depthwiseAllocs(d, true); a != 0 {
 			t.Errorf("%v: %v allocations per call, want 0", g, a)
 		}
 	}
@@ -232,15 +234,7 @@ func TestDepthwiseInPlaceNoAllocs(t *testing.T) {
 		if d.ip == nil {
 			t.Skip("no in-place depthwise kernels on this CPU or build")
 		}
-		r := rand.New(rand.NewPCG(3, 4))
-		const n = 2
-		x, w, dy := randFloats(r, n*g.InSize()), randFloats(r, g.FilterSize()), randFloats(r, n*g.OutSize())
-		y, dx, dw := make([]float32, n*g.OutSize()), make([]float32, n*g.InSize()), make([]float32, g.FilterSize())
-		if a := testing.AllocsPerRun(10, func() {
-			d.Forward(n, x, w, nil, y)
-			d.BackwardData(n, dy, w, dx)
-			d.BackwardFilter(n, x, dy, dw)
-		}); a != 0 {
+		if a := depthwiseAllocs(d, false); a != 0 {
 			t.Errorf("%v: %v allocations per call, want 0", g, a)
 		}
 	}

@@ -336,13 +336,7 @@ func TestBatchNormInputGradient(t *testing.T) {
 				t.Parallel()
 				rng := rand.New(rand.NewPCG(2, 3))
 				c := shape[1]
-				fill := func(n int, scale float64, offset float64) []float32 {
-					v := make([]float32, n)
-					for i := range v {
-						v[i] = float32(rng.NormFloat64()*scale + offset)
-					}
-					return v
-				}
+				fill := func(n int, scale, offset float64) []float32 { return normalFloats(rng, n, scale, offset) }
 				xs, rs := fill(shape.TotalSize(), 1.5, 0.3), fill(shape.TotalSize(), 1, 0)
 				gs, bs := fill(c, 0.3, 1), fill(c, 0.3, 0)
 				g := G.NewGraph()
@@ -555,13 +549,7 @@ func TestBatchNormFusedReLU(t *testing.T) {
 			t.Parallel()
 			rng := rand.New(rand.NewPCG(4, 5))
 			c := shape[1]
-			fill := func(n int, scale, offset float64) []float32 {
-				v := make([]float32, n)
-				for i := range v {
-					v[i] = float32(rng.NormFloat64()*scale + offset)
-				}
-				return v
-			}
+			fill := func(n int, scale, offset float64) []float32 { return normalFloats(rng, n, scale, offset) }
 			xs, rs := fill(shape.TotalSize(), 1.5, 0.3), fill(shape.TotalSize(), 1, 0)
 			gs, bs := fill(c, 0.3, 1), fill(c, 0.3, 0)
 			mm, mv := fill(c, 0.2, 0), fill(c, 0.1, 1)
@@ -636,4 +624,14 @@ func TestBatchNormFusedReLU(t *testing.T) {
 			}
 		})
 	}
+}
+
+// normalFloats returns n draws of rng from the normal distribution of mean offset and standard
+// deviation scale.
+func normalFloats(rng *rand.Rand, n int, scale, offset float64) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64()*scale + offset)
+	}
+	return v
 }

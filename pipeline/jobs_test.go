@@ -53,6 +53,11 @@ func TestSeedsAtOnce(t *testing.T) {
 	if !strings.Contains(line, "mlp 3 of 6") || !strings.Contains(line, "up to 2 (one per core)") {
 		t.Errorf("jobs line: %s", line)
 	}
+	r.slots = make(chan struct{}, 2)
+	if line := r.jobsChoice(r.plan()); !strings.Contains(line, "the models train at once, up to 2 trainings (one per core); the seeds of a point train at once") {
+		t.Errorf("jobs line with the models at once: %s", line)
+	}
+	r.slots = nil
 	r.cpus = 1
 	if line := r.jobsChoice(r.plan()); !strings.Contains(line, "one core") {
 		t.Errorf("jobs line on one core: %s", line)

@@ -121,7 +121,11 @@ func startPassHelpers() {
 }
 
 func passHelper(tasks chan *Pass) {
-	for t := range tasks {
+	for {
+		t, ok := receiveSpinning(tasks)
+		if !ok {
+			return
+		}
 		if t.joined.CompareAndSwap(false, true) {
 			t.work(1)
 			t.done <- struct{}{}
@@ -155,7 +159,7 @@ func (t *Pass) runSplit() {
 	if t.joined.CompareAndSwap(false, true) {
 		return // no helper joined
 	}
-	<-t.done
+	receiveSpinning(t.done)
 }
 
 // Run runs a call of the op whose pass t is. A call not eligible for splitting is one chunk

@@ -19,7 +19,7 @@ type gemmPart struct {
 	alpha, beta    float32
 	a, b, c        []float32
 	lda, ldb, ldc  int
-	done           *sync.WaitGroup
+	done           chan struct{}
 }
 
 func (p *gemmPart) run() {
@@ -36,15 +36,19 @@ var (
 
 // worker runs parts sent by SgemmParallel; workers live for the life of the process.
 func worker() {
-	for p := range gemmParts {
+	for {
+		p, ok := receiveSpinning(gemmParts)
+		if !ok {
+			return
+		}
 		p.run()
-		p.done.Done()
+		p.done <- struct{}{}
 	}
 }
 
 // parallelJob is the reusable state of one SgemmParallel call.
 type parallelJob struct {
-	wg    sync.WaitGroup
+	done  chan struct{} // one value from each helper's part when it is done
 	parts []gemmPart
 }
 
@@ -87,12 +91,13 @@ func SgemmParallel(transA, transB bool, m, n, k int, alpha float32, a []float32,
 	job := jobs.Get().(*parallelJob)
 	if cap(job.parts) < threads {
 		job.parts = make([]gemmPart, threads)
+		job.done = make(chan struct{}, threads)
 	}
 	parts := job.parts[:threads]
 	for t := range parts {
 		lo, hi := t*tiles/threads, (t+1)*tiles/threads
 		p := gemmPart{im: im, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
-			a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, done: &job.wg}
+			a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, done: job.done}
 		if splitRows {
 			r0, r1 := lo*im.mr, min(m, hi*im.mr)
 			p.m = r1 - r0
@@ -114,12 +119,13 @@ func SgemmParallel(transA, transB bool, m, n, k int, alpha float32, a []float32,
 		}
 		parts[t] = p
 	}
-	job.wg.Add(threads - 1)
 	for t := 1; t < threads; t++ {
 		gemmParts <- &parts[t]
 	}
 	parts[0].run()
-	job.wg.Wait()
+	for range threads - 1 {
+		receiveSpinning(job.done)
+	}
 	clear(parts) // drop references to the caller's slices
 	jobs.Put(job)
 }

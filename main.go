@@ -149,7 +149,7 @@ func newCompletionCommand() *cobra.Command {
 var leftOut = map[string]string{
 	"epochs":      "to train the epochs the spec asks for",
 	"limit-train": "to train on every training example",
-	"jobs":        "to let nnsweep choose (the seeds of a small point, and the models of a spec, train at once, one training per core)",
+	"jobs":        "to let nnsweep choose (the seeds of a point, and the models of a spec, train at once, one training per core)",
 }
 
 // atLeastOne refuses the integer flags among names that were given a value below 1: their 0
@@ -284,7 +284,7 @@ trains only shard I of N and stores it in its own results file of the shared fol
 	f.IntVar(&opts.LimitTrain, "limit-train", 0, "train on the first N training examples only (default: all)")
 	f.BoolVar(&opts.Force, "force", false, "train again points whose results are stored")
 	f.StringVar(&opts.Progress, "progress", "auto", "progress display: auto, bar, lines or none")
-	f.IntVar(&opts.Jobs, "jobs", 0, "train this many points of a grid, or seeds of a searched point, at once (2 can pay for small models; default: auto, the seeds of a point too small to use every core, and the models of a spec, train at once)")
+	f.IntVar(&opts.Jobs, "jobs", 0, "train this many points of a grid, or seeds of a searched point, at once (default: auto, the seeds of a point train at once, one per core, and so do the models of a spec)")
 	f.StringVar(&opts.Search, "search", "", "grid or bisect, instead of the spec's search")
 	cmd.RegisterFlagCompletionFunc("search", cobra.FixedCompletions([]string{"grid", "bisect"}, cobra.ShellCompDirectiveNoFileComp))
 	f.StringVar(&opts.Engine, "engine", "fast", "how layers are built: fast (fused ops on our kernels) or stock (gorgonia's own operations)")

@@ -89,7 +89,7 @@ func TestCommands(t *testing.T) {
 		{"run zero limit", []string{"run", "examples/mnist-cnn2.yaml", "--limit-train", "0", "--out", "testdata/none"}, pipeline.ExitUsage, "",
 			"--limit-train 0: give at least 1, or leave --limit-train out to train on every training example"},
 		{"run zero jobs", []string{"run", "examples/mnist-cnn2.yaml", "--jobs", "0", "--out", "testdata/none"}, pipeline.ExitUsage, "",
-			"--jobs 0: give at least 1, or leave --jobs out to let nnsweep choose (the seeds of a small point, and the models of a spec, train at once, one training per core)"},
+			"--jobs 0: give at least 1, or leave --jobs out to let nnsweep choose (the seeds of a point, and the models of a spec, train at once, one training per core)"},
 		{"plan zero epochs", []string{"plan", "examples/mnist-cnn2.yaml", "--shards", "2", "--epochs", "0"}, pipeline.ExitUsage, "", "--epochs 0: give at least 1"},
 		{"run bad progress", []string{"run", "examples/mnist-cnn2.yaml", "--progress", "fancy", "--out", "testdata/none"}, pipeline.ExitUsage, "",
 			`--progress "fancy": use one of auto, bar, lines, none`},

@@ -12,6 +12,6 @@
 // keeps everything it finished, and a rerun trains only what is missing. Run trains a model's
 // points as a grid (all of them) or searches them by bisection guided by a power-law fit
 // (search.go), each point once per seed when the spec repeats points; with --jobs left out, the
-// seeds of a point too small to use every core train at once (jobs.go). OpenStoredModel reloads a stored training for Export, which
+// seeds of a point train at once, one per core (jobs.go). OpenStoredModel reloads a stored training for Export, which
 // writes it as ONNX (export.go) or safetensors.
 package pipeline

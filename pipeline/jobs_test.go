@@ -10,32 +10,42 @@ import (
 	"time"
 )
 
-// Under AutoJobs the seeds of a point train at once exactly when its largest product is too small
-// to split over the cores; an explicit --jobs, or one core, trains one seed at a time.
+// Under AutoJobs the seeds of a point train at once, one per core, fewer where they do not fit
+// in memory together; an explicit --jobs, or one core, decides otherwise.
 func TestSeedsAtOnce(t *testing.T) {
 	t.Parallel()
 	e, err := Load("../examples/mnist-seed.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The MLP's largest product per batch of 128 is 2·128·784n operations (the first dense
-	// layer): under 2e7 for n < 99.6, so n = 16, 32 and 64 of its 512 … 16.
+	var largest float64 // one training of the MLP's largest point, n=512
+	for _, j := range (&runState{e: e}).plan() {
+		if j.model.Name == "mlp" {
+			largest = max(largest, pointBytes(j))
+		}
+	}
+	if largest <= 0 {
+		t.Fatal("the MLP's points have no size")
+	}
+	tight := int64(1.5 * largest) // n=512 fits once, the smaller points twice
 	for _, tt := range []struct {
-		name string
-		opts RunOptions
-		cpus int
-		want map[string]int // point → seeds at once, for the MLP
+		name   string
+		opts   RunOptions
+		cpus   int
+		memory int64
+		want   map[string]int // point → seeds at once, for the MLP
 	}{
-		{"auto, 2 cores", RunOptions{AutoJobs: true}, 2, map[string]int{"n=512": 1, "n=128": 1, "n=64": 2, "n=16": 2}},
-		{"auto, 4 cores", RunOptions{AutoJobs: true}, 4, map[string]int{"n=512": 1, "n=64": 3, "n=16": 3}},
-		{"auto, 1 core", RunOptions{AutoJobs: true}, 1, map[string]int{"n=64": 1, "n=16": 1}},
-		{"--jobs 1", RunOptions{AutoJobs: true, Jobs: 1}, 2, map[string]int{"n=64": 1, "n=16": 1}},
-		{"--jobs 2", RunOptions{AutoJobs: true, Jobs: 2}, 1, map[string]int{"n=512": 2, "n=16": 2}},
-		{"--jobs 8", RunOptions{Jobs: 8}, 2, map[string]int{"n=512": 3, "n=16": 3}},
-		{"library default", RunOptions{}, 2, map[string]int{"n=16": 1}},
-		{"--dump-steps", RunOptions{AutoJobs: true, DumpSteps: "dump"}, 2, map[string]int{"n=16": 1}},
+		{"auto, 2 cores", RunOptions{AutoJobs: true}, 2, 0, map[string]int{"n=512": 2, "n=128": 2, "n=64": 2, "n=16": 2}},
+		{"auto, 4 cores", RunOptions{AutoJobs: true}, 4, 0, map[string]int{"n=512": 3, "n=64": 3, "n=16": 3}},
+		{"auto, 2 cores, memory for one n=512", RunOptions{AutoJobs: true}, 2, tight, map[string]int{"n=512": 1, "n=256": 2, "n=16": 2}},
+		{"auto, 1 core", RunOptions{AutoJobs: true}, 1, 0, map[string]int{"n=64": 1, "n=16": 1}},
+		{"--jobs 1", RunOptions{AutoJobs: true, Jobs: 1}, 2, 0, map[string]int{"n=64": 1, "n=16": 1}},
+		{"--jobs 2", RunOptions{AutoJobs: true, Jobs: 2}, 1, 0, map[string]int{"n=512": 2, "n=16": 2}},
+		{"--jobs 8", RunOptions{Jobs: 8}, 2, 0, map[string]int{"n=512": 3, "n=16": 3}},
+		{"library default", RunOptions{}, 2, 0, map[string]int{"n=16": 1}},
+		{"--dump-steps", RunOptions{AutoJobs: true, DumpSteps: "dump"}, 2, 0, map[string]int{"n=16": 1}},
 	} {
-		r := &runState{e: e, opts: tt.opts, cpus: tt.cpus}
+		r := &runState{e: e, opts: tt.opts, cpus: tt.cpus, memoryBytes: tt.memory}
 		got := map[string]int{}
 		for _, j := range r.plan() {
 			if j.model.Name == "mlp" {
@@ -50,11 +60,25 @@ func TestSeedsAtOnce(t *testing.T) {
 	}
 	r := &runState{e: e, opts: RunOptions{AutoJobs: true}, cpus: 2}
 	line := r.jobsChoice(r.plan())
-	if !strings.Contains(line, "mlp 3 of 6") || !strings.Contains(line, "up to 2 (one per core)") {
-		t.Errorf("jobs line: %s", line)
+	if want := "jobs: the seeds of a point train at once, up to 2 (one per core): two trainings side by side"; !strings.HasPrefix(line, want) {
+		t.Errorf("jobs line:\n%s\nwant it to start\n%s", line, want)
 	}
+	if strings.Contains(line, "fewer") {
+		t.Errorf("jobs line names points apart when all fit: %s", line)
+	}
+	r.memoryBytes = tight
+	var mlp []job
+	for _, j := range r.plan() {
+		if j.model.Name == "mlp" {
+			mlp = append(mlp, j)
+		}
+	}
+	if line := r.jobsChoice(mlp); !strings.Contains(line, "fewer where they do not fit in memory together (at once: mlp n=512 1)") {
+		t.Errorf("jobs line with memory for one n=512: %s", line)
+	}
+	r.memoryBytes = 0
 	r.slots = make(chan struct{}, 2)
-	if line := r.jobsChoice(r.plan()); !strings.Contains(line, "the models train at once, up to 2 trainings (one per core); the seeds of a point train at once") {
+	if line := r.jobsChoice(r.plan()); !strings.Contains(line, "jobs: the models train at once, up to 2 trainings (one per core); the seeds of a point train at once") {
 		t.Errorf("jobs line with the models at once: %s", line)
 	}
 	r.slots = nil
@@ -64,7 +88,7 @@ func TestSeedsAtOnce(t *testing.T) {
 	}
 }
 
-// With --jobs left out the seeds of a small point train at once, with the same results as one
+// With --jobs left out the seeds of a point train at once, with the same results as one
 // at a time, each stored once; the run says what it chose.
 func TestRunAutoJobs(t *testing.T) {
 	t.Parallel()

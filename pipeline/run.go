@@ -50,13 +50,13 @@ type RunOptions struct {
 	// Search, when set, replaces every model's search: "grid" or "bisect".
 	Search string
 	// Jobs is how many points of a grid (or seeds of a point a search evaluates) train at once
-	// (default 1). Two small points at once can use both cores better than one; large points
-	// already split their work over both cores.
+	// (default 1). Two trainings side by side get more from two cores than one training split
+	// over both (see seedsAtOnce).
 	Jobs int
 	// AutoJobs, when set and Jobs is 0 (the command line's default, --jobs left out), lets the run
-	// choose: the seeds of a repeated point whose largest product is too small to be split over
-	// the cores (see smallTraining) train at once, one per core, and the models of a run of
-	// several train at once, one training per core (see modelsAtOnce). An explicit Jobs wins.
+	// choose: the seeds of a repeated point train at once, one per core (see seedsAtOnce), and
+	// the models of a run of several train at once, one training per core (see modelsAtOnce). An
+	// explicit Jobs wins.
 	AutoJobs bool
 	// Engine builds the layers: "fast" (default) or "stock" (gorgonia's own operations).
 	Engine string
@@ -470,8 +470,10 @@ type runState struct {
 	// time.Now for reportDue in tests.
 	lastReport time.Time
 	clock      func() time.Time
-	// cpus, when positive, replaces the machine's core count for AutoJobs, in tests.
-	cpus int
+	// cpus and memoryBytes, when positive, replace the machine's core count and memory for
+	// AutoJobs, in tests.
+	cpus        int
+	memoryBytes int64
 	// slots, when not nil, holds a token for each training running (one per core): the models of
 	// the run then train at once (see modelsAtOnce).
 	slots chan struct{}

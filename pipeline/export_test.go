@@ -51,6 +51,28 @@ func TestExport(t *testing.T) {
 	}
 }
 
+// A folder copied without its weights says so on export, with the command that trains them again.
+func TestExportWithoutWeights(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "copy")
+	if err := os.CopyFS(dir, os.DirFS(trainedAllKinds(t))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, WeightsDir)); err != nil {
+		t.Fatal(err)
+	}
+	err := Export(dir, ExportOptions{Out: filepath.Join(t.TempDir(), "m.onnx")}, &bytes.Buffer{})
+	if err == nil {
+		t.Fatal("export without weights succeeded")
+	}
+	for _, want := range []string{"the weights of all-kinds n=2 seed ", "are missing from " + dir, "copied without its weights folder",
+		"`nnsweep run SPEC --out " + dir + " --only all-kinds --points n=2 --force`"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q\nlacks %q", err, want)
+		}
+	}
+}
+
 // Every layer kind becomes its ONNX operator, with Keras's same padding as explicit pads (begin,
 // then end) and average pooling over the real cells only.
 func TestONNXModelNodes(t *testing.T) {

@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,6 +63,11 @@ func readWeights(dir string, rec Record, want *builder.Weights) (*builder.Weight
 	}
 	path := filepath.Join(dir, filepath.FromSlash(rec.Weights))
 	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		points := "--points " + strings.Join(strings.Split(rec.Point, ", "), " --points ")
+		return nil, fmt.Errorf("the weights of %s %s seed %d are missing from %s (%s): the folder was copied without its %s folder, or they were deleted; train the point again with `nnsweep run SPEC --out %s --only %s %s --force`",
+			rec.Model, rec.Point, rec.Seed, dir, rec.Weights, WeightsDir, dir, rec.Model, points)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("the weights of %s %s seed %d: %w", rec.Model, rec.Point, rec.Seed, err)
 	}

@@ -16,15 +16,15 @@ import (
 // A training alone on the machine splits its passes and its larger matrix products over the
 // cores (kernels.Pass, kernels.SgemmParallel), but not all of its work splits, and what splits
 // pays a hand-off per pass; two trainings side by side, one per core, each run their passes
-// whole. Measured here (2 cores, `--jobs 1` against `--jobs 2` on three seeds): side by side
-// trains 16% more per second at CNN2 n=8 and MLP n=512, 55% more at CNN1 n=4, and more still on
-// the smallest points, whose products are too small to split at all. So the seeds of a repeated
-// point train at once, one per core (at most the point's repeats), where that many trainings of
-// the point fit in this machine's memory together; and a run of several models trains them at
-// once, one training per core, where the two largest trainings fit together. A seed left over
-// (three seeds on two cores) trains alone and splits its passes over the idle cores, so the run
-// never has more trainings than cores. Each training's result is the same either way: it has its
-// own weights, data order and buffers.
+// whole. Measured here (2 cores, two seeds of a point, `--jobs 2` against `--jobs 1`): side by
+// side is never slower, 0.5–4% faster at the largest points (CNN2 n=32 and n=8, MLP n=512), 9–20%
+// at CNN1 n=16 and n=4, and 33–58% at the smallest (CNN2 n=2, MLP n=32), whose products are too
+// small to split at all. So the seeds of a repeated point train at once, one per core (at most
+// the point's repeats), where that many trainings of the point fit in this machine's memory
+// together; and a run of several models trains them at once, one training per core, where the two
+// largest trainings fit together. A seed left over (three seeds on two cores) trains alone and
+// splits its passes over the idle cores, so the run never has more trainings than cores. Each
+// training's result is the same either way: it has its own weights, data order and buffers.
 
 // autoJobs says whether the run chooses how many trainings run at once: not under --dump-steps,
 // whose recordings are made one training at a time.

@@ -33,7 +33,9 @@ import (
 // same chunks, split or not, so the mode never changes a result.
 //
 // The helpers live for the life of the process and take offers from one buffered channel; an
-// offer that finds the channel full is not made (the caller may then run every chunk itself).
+// offer that finds the channel full is not made (the caller may then run every chunk itself). A
+// helper keeps polling the channel for a while after its last chunk, and the caller polls for the
+// helper's last chunk, so that neither waits for a sleeping thread to wake (spin.go).
 // Nothing is allocated per call: an offer is a pointer to the op's own Pass.
 
 // Pass runs an op's passes in chunks on the calling goroutine and, when measured faster, a

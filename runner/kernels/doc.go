@@ -43,10 +43,10 @@
 // at most four columns wide (MLP layers of width 1…4) take dedicated paths: dot products along k
 // when A is not transposed, the transposed product Cᵀ = op(B)ᵀ·A when it is.
 //
-// SgemmParallel splits C into blocks of whole tiles (rows when op(A) is taller than op(B) is
-// wide, else columns) across up to GOMAXPROCS goroutines when the product has at least
-// ParallelMinFlops operations, and is bitwise equal to Sgemm. The split pays only when the other
-// cores are idle. Pass runs an op's pass (a convolution, pooling, an element-wise pass, the
+// SgemmParallel cuts C into chunks of whole tiles (rows when op(A) is taller than op(B) is wide,
+// else columns) when the product has at least ParallelMinFlops operations, and is bitwise equal to
+// Sgemm: the caller and the helpers that join in time take the chunks from one counter, so when
+// the other cores are busy the caller runs them all instead of waiting. Pass runs an op's pass (a convolution, pooling, an element-wise pass, the
 // optimizer's update) in chunks on the caller and a helper, split only when measured faster.
 //
 // # Buffers, concurrency and alignment

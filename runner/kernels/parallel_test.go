@@ -1,8 +1,11 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 	"testing"
 )
 
@@ -43,6 +46,83 @@ func TestSgemmParallelMatchesSgemm(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSgemmParallelConcurrentCalls makes more concurrent SgemmParallel calls than there are cores,
+// so that helpers come late or not at all, offers outlive their calls and pooled calls are reused,
+// and checks every result bitwise against Sgemm.
+func TestSgemmParallelConcurrentCalls(t *testing.T) {
+	type product struct {
+		transA, transB bool
+		m, n, k        int
+	}
+	products := []product{{false, false, 160, 250, 300}, {true, false, 300, 96, 400}, {false, true, 64, 700, 260}}
+	r := rand.New(rand.NewPCG(5, 6))
+	type operands struct{ a, b, want []float32 }
+	ops := make([]operands, len(products))
+	for i, p := range products {
+		if 2*float64(p.m)*float64(p.n)*float64(p.k) < ParallelMinFlops {
+			t.Fatalf("product %d is too small to be split", i)
+		}
+		ops[i] = operands{a: randFloats(r, p.m*p.k), b: randFloats(r, p.k*p.n), want: make([]float32, p.m*p.n)}
+		lda, ldb := p.k, p.n
+		if p.transA {
+			lda = p.m
+		}
+		if p.transB {
+			ldb = p.k
+		}
+		Sgemm(p.transA, p.transB, p.m, p.n, p.k, 1, ops[i].a, lda, ops[i].b, ldb, 0, ops[i].want, p.n)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for g := range 3 * runtime.NumCPU() {
+		wg.Go(func() {
+			for call := range 20 {
+				i := (g + call) % len(products)
+				p := products[i]
+				lda, ldb := p.k, p.n
+				if p.transA {
+					lda = p.m
+				}
+				if p.transB {
+					ldb = p.k
+				}
+				got := make([]float32, p.m*p.n)
+				SgemmParallel(p.transA, p.transB, p.m, p.n, p.k, 1, ops[i].a, lda, ops[i].b, ldb, 0, got, p.n)
+				for j := range got {
+					if math.Float32bits(got[j]) != math.Float32bits(ops[i].want[j]) {
+						errs <- fmt.Sprintf("goroutine %d call %d, product %d: C[%d] = %v, Sgemm gives %v", g, call, i, j, got[j], ops[i].want[j])
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+// A helper joins only the use of a call its offer names, and only while it is open.
+func TestGemmCallJoin(t *testing.T) {
+	var c gemmCall
+	c.state.Store(3 << gemmGenShift)
+	if c.join(2) {
+		t.Error("an offer of the call's previous use joined")
+	}
+	if !c.join(3) || !c.join(3) {
+		t.Fatal("two offers of the current use did not both join")
+	}
+	if s := c.state.Load(); s != 3<<gemmGenShift|2*gemmHelper {
+		t.Fatalf("state %#x after two joins, want generation 3 with 2 helpers", s)
+	}
+	c.state.Store(c.state.Load() | gemmClosed)
+	if c.join(3) {
+		t.Error("an offer joined the closed call")
 	}
 }
 

@@ -3,62 +3,132 @@ package kernels
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // ParallelMinFlops is the smallest product, in floating-point operations (2·m·n·k), that
-// SgemmParallel splits across goroutines; smaller ones run on the calling goroutine, where they
-// finish before a second core could be woken. It is a variable so that the integrator can tune it;
-// set it before any concurrent use.
-var ParallelMinFlops = 2e7
+// SgemmParallel offers to split across goroutines; smaller ones run on the calling goroutine,
+// where they finish before the offer would pay. It is a variable so that the integrator can tune
+// it; set it before any concurrent use.
+var ParallelMinFlops = 5e6
 
-// gemmPart is one share of a parallel Sgemm: an independent Sgemm on a block of rows or columns.
-type gemmPart struct {
+// gemmCall is one SgemmParallel call, cut into chunks of whole register tiles (rows when op(A)
+// is taller than op(B) is wide, columns otherwise); each chunk is an independent Sgemm on its
+// block of C, so the result does not depend on who ran which chunk. The calling goroutine and the
+// helpers that join take chunks from one counter, as kernels.Pass does: when every other core is
+// busy and no helper comes, the caller runs every chunk itself instead of waiting.
+//
+// Calls are pooled, and an offer may sit in the channel after its call has ended, so each use of
+// a gemmCall has a generation: state holds generation<<16 | helpers<<1 | closed. A helper joins
+// by adding to helpers while the generation is its offer's and the call is open; the caller closes
+// the call once no chunk is left, and waits for the helpers that joined.
+type gemmCall struct {
 	im             *impl
 	transA, transB bool
 	m, n, k        int
 	alpha, beta    float32
 	a, b, c        []float32
 	lda, ldb, ldc  int
-	done           chan struct{}
+	splitRows      bool
+	tiles, chunks  int
+
+	next  atomic.Int32
+	state atomic.Uint64
+	done  chan struct{} // one value from each helper that joined, once it has no chunk left
 }
 
-func (p *gemmPart) run() {
-	w := workspaces.Get().(*Workspace)
-	sgemm(p.im, w, p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc)
-	workspaces.Put(w)
+// gemmOffer offers the use gen of a gemmCall to a helper.
+type gemmOffer struct {
+	call *gemmCall
+	gen  uint64
 }
+
+const (
+	gemmClosed   = 1
+	gemmHelper   = 1 << 1
+	gemmGenShift = 16
+)
 
 var (
 	startWorkers sync.Once
-	gemmParts    chan *gemmPart
+	gemmOffers   chan gemmOffer
 	numWorkers   int
+	gemmCalls    = sync.Pool{New: func() any { return new(gemmCall) }}
 )
 
-// worker runs parts sent by SgemmParallel; workers live for the life of the process.
+// worker joins the calls offered to it; workers live for the life of the process.
 func worker() {
 	for {
-		p, ok := receiveSpinning(gemmParts)
+		o, ok := receiveSpinning(gemmOffers)
 		if !ok {
 			return
 		}
-		p.run()
-		p.done <- struct{}{}
+		if o.call.join(o.gen) {
+			o.call.work()
+			o.call.done <- struct{}{}
+		}
 	}
 }
 
-// parallelJob is the reusable state of one SgemmParallel call.
-type parallelJob struct {
-	done  chan struct{} // one value from each helper's part when it is done
-	parts []gemmPart
+// join adds a helper to the use gen of c, unless c has moved on to another use or is closed.
+func (c *gemmCall) join(gen uint64) bool {
+	for {
+		s := c.state.Load()
+		if s>>gemmGenShift != gen || s&gemmClosed != 0 {
+			return false
+		}
+		if c.state.CompareAndSwap(s, s+gemmHelper) {
+			return true
+		}
+	}
 }
 
-var jobs = sync.Pool{New: func() any { return new(parallelJob) }}
+// work runs chunks of c until none is left.
+func (c *gemmCall) work() {
+	w := workspaces.Get().(*Workspace)
+	for {
+		i := int(c.next.Add(1)) - 1
+		if i >= c.chunks {
+			break
+		}
+		c.chunk(w, i)
+	}
+	workspaces.Put(w)
+}
+
+// chunk runs chunk i of c: Sgemm on its block of whole tiles of C.
+func (c *gemmCall) chunk(w *Workspace, i int) {
+	lo, hi := i*c.tiles/c.chunks, (i+1)*c.tiles/c.chunks
+	m, n, a, b, out := c.m, c.n, c.a, c.b, c.c
+	if c.splitRows {
+		r0, r1 := lo*c.im.mr, min(c.m, hi*c.im.mr)
+		m, out = r1-r0, c.c[r0*c.ldc:]
+		if c.transA {
+			a = c.a[r0:]
+		} else {
+			a = c.a[r0*c.lda:]
+		}
+	} else {
+		c0, c1 := lo*c.im.nr, min(c.n, hi*c.im.nr)
+		n, out = c1-c0, c.c[c0:]
+		if c.transB {
+			b = c.b[c0*c.ldb:]
+		} else {
+			b = c.b[c0:]
+		}
+	}
+	sgemm(c.im, w, c.transA, c.transB, m, n, c.k, c.alpha, a, c.lda, b, c.ldb, c.beta, out, c.ldc)
+}
+
+// gemmChunksPerThread is how many chunks a split call has per goroutine that may run it: enough
+// that the caller can take over most of a late helper's share, few enough that each chunk keeps
+// its packed panels busy.
+const gemmChunksPerThread = 4
 
 // SgemmParallel is Sgemm split across up to runtime.GOMAXPROCS(0) goroutines when the product
-// has at least ParallelMinFlops operations: C is cut into blocks of whole register tiles, rows
-// when op(A) is taller than op(B) is wide, columns otherwise, and each block is an independent
-// Sgemm (the shared operand is packed by each). Results are bitwise equal to Sgemm's. Smaller
-// products run on the calling goroutine. It does not allocate after warm-up.
+// has at least ParallelMinFlops operations (see gemmCall): the calling goroutine and the helpers
+// that join in time share its chunks. Results are bitwise equal to Sgemm's. Smaller products run
+// on the calling goroutine. It does not allocate after warm-up.
 func SgemmParallel(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	im := active.Load()
 	if alpha == 0 || 2*float64(m)*float64(n)*float64(k) < ParallelMinFlops {
@@ -76,7 +146,7 @@ func SgemmParallel(transA, transB bool, m, n, k int, alpha float32, a []float32,
 	}
 	startWorkers.Do(func() {
 		numWorkers = max(runtime.NumCPU(), runtime.GOMAXPROCS(0)) - 1
-		gemmParts = make(chan *gemmPart, numWorkers)
+		gemmOffers = make(chan gemmOffer, 4*max(numWorkers, 1))
 		for range numWorkers {
 			go worker()
 		}
@@ -88,44 +158,34 @@ func SgemmParallel(transA, transB bool, m, n, k int, alpha float32, a []float32,
 		workspaces.Put(w)
 		return
 	}
-	job := jobs.Get().(*parallelJob)
-	if cap(job.parts) < threads {
-		job.parts = make([]gemmPart, threads)
-		job.done = make(chan struct{}, threads)
+	call := gemmCalls.Get().(*gemmCall)
+	if call.done == nil {
+		call.done = make(chan struct{}, numWorkers)
 	}
-	parts := job.parts[:threads]
-	for t := range parts {
-		lo, hi := t*tiles/threads, (t+1)*tiles/threads
-		p := gemmPart{im: im, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
-			a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, done: job.done}
-		if splitRows {
-			r0, r1 := lo*im.mr, min(m, hi*im.mr)
-			p.m = r1 - r0
-			p.c = c[r0*ldc:]
-			if transA {
-				p.a = a[r0:]
-			} else {
-				p.a = a[r0*lda:]
-			}
-		} else {
-			c0, c1 := lo*im.nr, min(n, hi*im.nr)
-			p.n = c1 - c0
-			p.c = c[c0:]
-			if transB {
-				p.b = b[c0*ldb:]
-			} else {
-				p.b = b[c0:]
-			}
-		}
-		parts[t] = p
-	}
-	for t := 1; t < threads; t++ {
-		gemmParts <- &parts[t]
-	}
-	parts[0].run()
+	gen := call.state.Load()>>gemmGenShift + 1
+	call.im, call.transA, call.transB, call.m, call.n, call.k = im, transA, transB, m, n, k
+	call.alpha, call.beta, call.a, call.b, call.c, call.lda, call.ldb, call.ldc = alpha, beta, a, b, c, lda, ldb, ldc
+	call.splitRows, call.tiles, call.chunks = splitRows, tiles, min(tiles, gemmChunksPerThread*threads)
+	call.next.Store(0)
+	call.state.Store(gen << gemmGenShift)
 	for range threads - 1 {
-		receiveSpinning(job.done)
+		select {
+		case gemmOffers <- gemmOffer{call, gen}:
+		default: // every helper is behind: the caller takes their chunks
+		}
 	}
-	clear(parts) // drop references to the caller's slices
-	jobs.Put(job)
+	call.work()
+	helpers := 0
+	for {
+		s := call.state.Load()
+		if call.state.CompareAndSwap(s, s|gemmClosed) {
+			helpers = int(s&(1<<gemmGenShift-1)) >> 1
+			break
+		}
+	}
+	for range helpers {
+		receiveSpinning(call.done)
+	}
+	call.a, call.b, call.c = nil, nil, nil // drop references to the caller's slices
+	gemmCalls.Put(call)
 }

@@ -17,9 +17,8 @@ import (
 // cores (kernels.Pass, kernels.SgemmParallel), but not all of its work splits, and what splits
 // pays a hand-off per pass; two trainings side by side, one per core, each run their passes
 // whole. Measured here (2 cores, two seeds of a point, `--jobs 2` against `--jobs 1`): side by
-// side is never slower, 0.5–4% faster at the largest points (CNN2 n=32 and n=8, MLP n=512), 9–20%
-// at CNN1 n=16 and n=4, and 33–58% at the smallest (CNN2 n=2, MLP n=32), whose products are too
-// small to split at all. So the seeds of a repeated point train at once, one per core (at most
+// side is never slower, 5–8% faster at CNN2 n=32 and n=8, 13–18% at CNN1 n=16 and n=4 and MLP
+// n=512 and n=32, and 34% at CNN2 n=2, whose products are too small to split at all. So the seeds of a repeated point train at once, one per core (at most
 // the point's repeats), where that many trainings of the point fit in this machine's memory
 // together; and a run of several models trains them at once, one training per core, where the two
 // largest trainings fit together. A seed left over (three seeds on two cores) trains alone and

@@ -120,10 +120,11 @@ func (c *gemmCall) chunk(w *Workspace, i int) {
 	sgemm(c.im, w, c.transA, c.transB, m, n, c.k, c.alpha, a, c.lda, b, c.ldb, c.beta, out, c.ldc)
 }
 
-// gemmChunksPerThread is how many chunks a split call has per goroutine that may run it: enough
-// that the caller can take over most of a late helper's share, few enough that each chunk keeps
-// its packed panels busy.
-const gemmChunksPerThread = 4
+// gemmChunksPerThread is how many chunks a split call has per goroutine that may run it. Each
+// chunk packs the shared operand again, so more chunks cost more than they balance: at 4 a 2048³
+// product on two threads ran at 250 GFLOP/s against 311 at 1 (bench/run; BenchmarkSgemm). At 1
+// the caller still runs the helper's chunk itself when the helper has not joined by then.
+const gemmChunksPerThread = 1
 
 // SgemmParallel is Sgemm split across up to runtime.GOMAXPROCS(0) goroutines when the product
 // has at least ParallelMinFlops operations (see gemmCall): the calling goroutine and the helpers

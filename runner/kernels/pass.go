@@ -1,9 +1,7 @@
 package kernels
 
 import (
-	"runtime"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -32,10 +30,10 @@ import (
 // less often while it stays clearly slower). A pass eligible for splitting always computes in the
 // same chunks, split or not, so the mode never changes a result.
 //
-// The helpers live for the life of the process and take offers from one buffered channel; an
-// offer that finds the channel full is not made (the caller may then run every chunk itself). A
-// helper keeps polling the channel for a while after its last chunk, and the caller polls for the
-// helper's last chunk, so that neither waits for a sleeping thread to wake (spin.go).
+// The helpers are the package's (helpers.go), shared with SgemmParallel; an offer that finds
+// them all behind is not made (the caller may then run every chunk itself). A helper keeps
+// polling for offers for a while after its last chunk, and the caller polls for the helper's last
+// chunk, so that neither waits for a sleeping thread to wake.
 // Nothing is allocated per call: an offer is a pointer to the op's own Pass.
 
 // Pass runs an op's passes in chunks on the calling goroutine and, when measured faster, a
@@ -110,28 +108,12 @@ func (t *Pass) Runs() (whole, split int) { return t.runs[0], t.runs[1] }
 // counts; a result depends on it, so an op's chunks must not change between its passes.
 func (t *Pass) SetChunks(n int) { t.chunks = max(1, n) }
 
-var passHelpers struct {
-	once  sync.Once
-	tasks chan *Pass
-}
-
-func startPassHelpers() {
-	passHelpers.tasks = make(chan *Pass, 16)
-	for range max(1, runtime.NumCPU()-1) {
-		go passHelper(passHelpers.tasks)
-	}
-}
-
-func passHelper(tasks chan *Pass) {
-	for {
-		t, ok := receiveSpinning(tasks)
-		if !ok {
-			return
-		}
-		if t.joined.CompareAndSwap(false, true) {
-			t.work(1)
-			t.done <- struct{}{}
-		}
+// help runs chunks of t's current call on a helper, unless the call has a helper already or is
+// over.
+func (t *Pass) help() {
+	if t.joined.CompareAndSwap(false, true) {
+		t.work(1)
+		t.done <- struct{}{}
 	}
 }
 
@@ -150,13 +132,9 @@ func (t *Pass) work(slot int) {
 // joins in time. The caller must have set up the call's operands before, and must not run the
 // same task from two goroutines at once.
 func (t *Pass) runSplit() {
-	passHelpers.once.Do(startPassHelpers)
 	t.next.Store(0)
 	t.joined.Store(false)
-	select {
-	case passHelpers.tasks <- t:
-	default: // every helper is behind; an older offer of t may still be taken
-	}
+	offerHelp(helpOffer{pass: t}) // an older offer of t may still be taken
 	t.work(0)
 	if t.joined.CompareAndSwap(false, true) {
 		return // no helper joined

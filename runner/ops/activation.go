@@ -107,6 +107,8 @@ func (op *activationOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, 
 	var err error
 	if op.act == actSwish {
 		dx, err = G.ApplyOp(newOutputGradOp(fmt.Sprintf("SwishGrad{%v}", op.shape), op.shape, swishBackward), inputs[0], grad)
+	} else if op.act == actReLU && gradMasked(grad, output) {
+		return G.Nodes{grad}, nil
 	} else {
 		act := op.act
 		dx, err = G.ApplyOp(newOutputGradOp(fmt.Sprintf("ActivationGrad{%v, %v}", act, op.shape), op.shape,
@@ -128,3 +130,46 @@ func withSwish(act activation) func(y *G.Node, err error) (*G.Node, error) {
 		return FusedActivation(y, "swish")
 	}
 }
+
+// The ReLU gradient, fused into the input gradient of the layer after.
+//
+// A ReLU's gradient dz = dy ⊙ (y > 0) is a pass of its own over the layer's output: it reads y
+// and dy and writes dz, each as large as the output, which for a small CNN's first layers is
+// larger than the cache. When the layer after computes dy in chunks of examples (a
+// convolution's input gradient, a max pooling's), it applies the mask to each chunk while that
+// chunk is in cache, and the ReLU layer, finding its output gradient already masked, skips its
+// own pass. The mask selects, so the results are bit for bit those of the separate pass.
+//
+// A consumer masks only when its input is the output of one of this package's ReLU ops
+// (reluMaskOf); the ReLU op skips its pass only when its whole output gradient is that
+// consumer's masked one (gradMasked). When its output feeds two layers, its gradient is their
+// sum, and it applies the mask to the sum again, which the mask's being idempotent makes right.
+
+// reluOutputter is an op whose output is a ReLU's when reluOutput says so.
+type reluOutputter interface{ reluOutput() bool }
+
+// reluMasked is a gradient op whose value has the ReLU mask of the node maskedBy returns
+// applied (nil when it has none).
+type reluMasked interface{ maskedBy() *G.Node }
+
+// fuseReLUGradient says whether graphs built from now on fuse the ReLU gradient into the layer
+// after's (tests build graphs without to compare).
+var fuseReLUGradient = true
+
+// reluMaskOf returns x when it is the output of one of this package's ReLU ops (so that a
+// consumer computing x's gradient may apply the mask), and nil otherwise.
+func reluMaskOf(x *G.Node) *G.Node {
+	if p, ok := x.Op().(reluOutputter); ok && p.reluOutput() && fuseReLUGradient {
+		return x
+	}
+	return nil
+}
+
+// gradMasked reports whether grad, the gradient with respect to the ReLU output y, has the
+// mask of y applied already.
+func gradMasked(grad, y *G.Node) bool {
+	m, ok := grad.Op().(reluMasked)
+	return ok && m.maskedBy() == y
+}
+
+func (op *activationOp) reluOutput() bool { return op.act == actReLU }

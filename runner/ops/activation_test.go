@@ -10,6 +10,7 @@ import (
 	"github.com/nnsweep/nnsweep/builder"
 	"github.com/nnsweep/nnsweep/internal/graphtest"
 	"github.com/nnsweep/nnsweep/internal/spectest"
+	"github.com/nnsweep/nnsweep/internal/testcmp"
 	"github.com/nnsweep/nnsweep/spec"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -245,5 +246,56 @@ func TestSmallKindOpsDoNotAllocate(t *testing.T) {
 		if !kinds[k] {
 			t.Errorf("no %s op was checked (checked %v)", k, kinds)
 		}
+	}
+}
+
+// TestReLUGradientFused checks the ReLU gradient fused into the layer after's input gradient:
+// on models where a ReLU's output feeds a convolution, a depthwise convolution, a max or an
+// average pooling, or two layers at once (a residual block), the fast engine's graph built
+// with the fusion has relu-masked gradient ops and fewer ops than without it, and its
+// log-probabilities and gradients are bit for bit those without it.
+//
+// It does not run in parallel: it switches fuseReLUGradient, which graph building reads.
+func TestReLUGradientFused(t *testing.T) {
+	tests := []struct{ name, input, layers string }{
+		{"conv-conv-pools", "[10, 10, 1]", "    - conv2d: {filters: n, kernel: 3, activation: relu}\n    - conv2d: {filters: n, kernel: 3, activation: relu}\n    - maxpool2d: {pool: 2}\n    - conv2d: {filters: 2n, kernel: 2, padding: same, activation: relu}\n    - avgpool2d: {pool: 2}\n    - flatten: {}\n    - dense: {units: 3}\n"},
+		{"activation-layer-depthwise", "[8, 8, 2]", "    - conv2d: {filters: n, kernel: 2}\n    - activation: relu\n    - depthwise_conv2d: {kernel: 3, activation: relu}\n    - maxpool2d: {pool: 2}\n    - flatten: {}\n    - dense: {units: 3}\n"},
+		{"residual", "[6, 6, 1]", "    - conv2d: {filters: n, kernel: 2, activation: relu}\n    - residual:\n        layers:\n          - conv2d: {filters: n, kernel: 3, padding: same, activation: relu}\n          - conv2d: {filters: n, kernel: 3, padding: same}\n    - flatten: {}\n    - dense: {units: 3}\n"},
+	}
+	build := func(t *testing.T, input, layers string, fuse bool) (*builder.Graph, G.VM) {
+		t.Helper()
+		fuseReLUGradient = fuse
+		defer func() { fuseReLUGradient = true }()
+		m, p := spectest.Model(t, input, 3, 3, "{}", layers)
+		return graphtest.Train(t, m, p, 7, 6, Fast{}, rand.New(rand.NewPCG(5, 6)))
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fused, fvm := build(t, tt.input, tt.layers, true)
+			defer fvm.Close()
+			plain, pvm := build(t, tt.input, tt.layers, false)
+			defer pvm.Close()
+			masked := 0
+			for _, n := range fused.G.AllNodes() {
+				if op := n.Op(); op != nil && strings.Contains(op.String(), "relu-masked") {
+					masked++
+				}
+			}
+			if nf, np := len(fused.G.AllNodes()), len(plain.G.AllNodes()); masked == 0 || nf >= np {
+				t.Errorf("fused graph: %d relu-masked ops, %d nodes against %d without", masked, nf, np)
+			}
+			want, got := plain.LogProbs.Value().Data().([]float32), fused.LogProbs.Value().Data().([]float32)
+			if bad := testcmp.FirstBitDifference(got, want); bad >= 0 {
+				t.Errorf("log-probabilities differ at %d: fused %v, not fused %v", bad, got[bad], want[bad])
+			}
+			for i := range plain.Params {
+				pg, _ := plain.Params[i].Grad()
+				fg, _ := fused.Params[i].Grad()
+				want, got := pg.Data().([]float32), fg.Data().([]float32)
+				if bad := testcmp.FirstBitDifference(got, want); bad >= 0 {
+					t.Errorf("%s: gradient differs at %d: fused %v, not fused %v", plain.Params[i].Name(), bad, got[bad], want[bad])
+				}
+			}
+		})
 	}
 }

@@ -20,11 +20,13 @@ import (
 // symbolic gradient is
 //
 //	dZ = activation'(y) ⊙ dy      (newConvActivationGradOp; for linear, dy itself)
-//	dX = BackwardData(dZ, k)      (a convDataGradOp, skipped when nothing uses it)
+//	dX = BackwardData(dZ, k)      (a convDataGradOp, skipped when nothing uses it; ⊙ (x > 0)
+//	                               when x is a ReLU's output, whose pass that replaces)
 //	dK = BackwardFilter(x, dZ)    (a convFilterGradOp)
 //	db = Σ dZ per channel         (a convBiasGradOp)
 //
-// each an op with its own reused output buffer (see buffer.go). As for the dense layer (see
+// each an op with its own reused output buffer (see buffer.go). A ReLU layer's dZ is no pass
+// of its own when the layer after has applied its mask already (see activation.go). As for the dense layer (see
 // dense.go), gorgonia asks for dX of the first layer, whose input is the image batch, though
 // nothing uses it; it is the most expensive of the backward passes there, and the dX op skips it.
 //
@@ -262,6 +264,8 @@ var (
 // layer returns the op's geometry.
 func (op *convForwardOp[T, L]) layer() L { return L(&op.geom) }
 
+func (op *convForwardOp[T, L]) reluOutput() bool { return op.act == actReLU }
+
 // Type is Tensor-4 a → Tensor-4 a [→ Tensor-4 a] → Tensor-4 a.
 func (op *convForwardOp[T, L]) Type() hm.Type { return op.fnType(opTensor4Type) }
 
@@ -351,15 +355,19 @@ func (op *convForwardOp[T, L]) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.
 	geom := op.layer()
 	s := geom.shapes()
 	dz := grad
-	if op.act != actLinear {
+	if op.act != actLinear && !(op.act == actReLU && gradMasked(grad, output)) {
 		var err error
 		if dz, err = G.ApplyOp(newConvActivationGradOp(op.act, s.yShape), output, grad); err != nil {
 			return nil, err
 		}
 	}
-	dxOp := &convDataGrad[L]{geom: geom}
+	dxOp := &convDataGrad[L]{geom: geom, mask: reluMaskOf(x)}
 	dxOp.task = kernels.NewPass(dxOp.chunk, s.batch)
-	dx, err := G.ApplyOp(dxOp, dz, k)
+	dxInputs := []*G.Node{dz, k}
+	if dxOp.mask != nil {
+		dxInputs = append(dxInputs, x)
+	}
+	dx, err := G.ApplyOp(dxOp, dxInputs...)
 	if err != nil {
 		return nil, err
 	}
@@ -435,8 +443,11 @@ type convDataGrad[L convLayer] struct {
 	geom L
 	out  opBuffer
 	task *kernels.Pass
+	// mask, when set, is the layer's input x, a ReLU's output: the op is then (dZ, k, x) → dX ⊙
+	// (x > 0), the ReLU's gradient fused in (see activation.go).
+	mask *G.Node
 	// The current call's operands, for the chunks.
-	dz, k, dx []float32
+	dz, k, x, dx []float32
 
 	resultUse
 }
@@ -449,25 +460,36 @@ var (
 	_ G.UsePreallocDoer = (*convDataGradOp)(nil)
 )
 
-func (op *convDataGrad[L]) Arity() int { return 2 }
+func (op *convDataGrad[L]) Arity() int {
+	if op.mask != nil {
+		return 3
+	}
+	return 2
+}
 
-// Type is Tensor-4 a → Tensor-4 a → Tensor-4 a.
+// Type is Tensor-4 a → Tensor-4 a [→ Tensor-4 a] → Tensor-4 a.
 func (op *convDataGrad[L]) Type() hm.Type {
+	if op.mask != nil {
+		return hm.NewFnType(opTensor4Type, opTensor4Type, opTensor4Type, opTensor4Type)
+	}
 	return hm.NewFnType(opTensor4Type, opTensor4Type, opTensor4Type)
 }
 
 func (op *convDataGrad[L]) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
 	s := op.geom.shapes()
-	if err := opCheckShapes(op, inputs, s.yShape, s.kShape); err != nil {
+	want := []tensor.Shape{s.yShape, s.kShape, s.xShape}[:op.Arity()]
+	if err := opCheckShapes(op, inputs, want...); err != nil {
 		return nil, err
 	}
 	return s.xShape.Clone(), nil
 }
 
+func (op *convDataGrad[L]) maskedBy() *G.Node { return op.mask }
+
 // Do computes the input gradient into the op's own buffer (unless nothing uses it) and returns
 // the buffer.
 func (op *convDataGrad[L]) Do(inputs ...G.Value) (G.Value, error) {
-	if err := opCheckArity(op, len(inputs), 2); err != nil {
+	if err := opCheckArity(op, len(inputs), op.Arity()); err != nil {
 		return nil, err
 	}
 	s := op.geom.shapes()
@@ -479,22 +501,33 @@ func (op *convDataGrad[L]) Do(inputs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	var x []float32
+	if op.mask != nil {
+		if x, err = opInput(inputs[2], s.xShape, op, "x"); err != nil {
+			return nil, err
+		}
+	}
 	out := op.out.tensor(s.xShape)
 	if op.isUnused() {
 		return out, nil
 	}
-	op.dz, op.k, op.dx = dz, k, out.Float32s()
+	op.dz, op.k, op.x, op.dx = dz, k, x, out.Float32s()
 	op.task.Run(s.splittable)
-	op.dz, op.k, op.dx = nil, nil, nil
+	op.dz, op.k, op.x, op.dx = nil, nil, nil, nil
 	return out, nil
 }
 
-// chunk computes chunk c of chunks of the input gradient on slot's kernels.
+// chunk computes chunk c of chunks of the input gradient on slot's kernels, and masks it by
+// x > 0 while it is in cache when the op has a mask.
 func (op *convDataGrad[L]) chunk(c, chunks, slot int) {
 	s := op.geom.shapes()
 	lo, hi := kernels.ChunkRange(s.batch, c, chunks)
 	in, out := s.inSize, s.outSize
-	op.geom.slotKernels(slot).BackwardData(hi-lo, op.dz[lo*out:hi*out], op.k, op.dx[lo*in:hi*in])
+	dx := op.dx[lo*in : hi*in]
+	op.geom.slotKernels(slot).BackwardData(hi-lo, op.dz[lo*out:hi*out], op.k, dx)
+	if op.x != nil {
+		kernels.ReLUBackward(op.x[lo*in:hi*in], dx, dx)
+	}
 }
 
 // UsePreallocDo is Do (see buffer.go).
@@ -505,9 +538,14 @@ func (op *convDataGrad[L]) UsePreallocDo(_ G.Value, inputs ...G.Value) (G.Value,
 func (op *convDataGrad[L]) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *convDataGrad[L]) Hashcode() uint32      { return opHash(op) }
 
-// String is "nnsweep.Conv2DInputGrad{<geometry>}" (the layer's kind).
+// String is "nnsweep.Conv2DInputGrad{<geometry>}" (the layer's kind), with ", relu-masked"
+// after the geometry when the op has a mask.
 func (op *convDataGrad[L]) String() string {
-	return fmt.Sprintf("nnsweep.%sInputGrad{%v}", op.geom.kind(), op.geom)
+	masked := ""
+	if op.mask != nil {
+		masked = ", relu-masked"
+	}
+	return fmt.Sprintf("nnsweep.%sInputGrad{%v%s}", op.geom.kind(), op.geom, masked)
 }
 
 // chunkSums holds the partial sums of a pass whose chunks each sum over their own examples: chunk

@@ -234,8 +234,9 @@ func (g *poolGeometry) maxForward(x, out []float32, argmax []int32, p0, p1 int, 
 }
 
 // maxBackward adds each output gradient of planes [p0, p1) to the input cell argmax names. The
-// planes of gradIn are zeroed first unless accumulate is set.
-func (g *poolGeometry) maxBackward(gradOut []float32, argmax []int32, gradIn []float32, p0, p1 int, accumulate bool) {
+// planes of gradIn are zeroed first unless accumulate is set; with a mask (x, a ReLU's output,
+// never with accumulate), each plane is then multiplied by x > 0.
+func (g *poolGeometry) maxBackward(gradOut []float32, argmax []int32, gradIn []float32, p0, p1 int, accumulate bool, mask []float32) {
 	inPlane, outPlane := g.inPlaneSize(), g.outPlaneSize()
 	if !accumulate {
 		clear(gradIn[p0*inPlane : p1*inPlane])
@@ -245,6 +246,11 @@ func (g *poolGeometry) maxBackward(gradOut []float32, argmax []int32, gradIn []f
 		gop := gradOut[p*outPlane : (p+1)*outPlane]
 		for o, a := range argmax[p*outPlane : (p+1)*outPlane] {
 			gi[a] += gop[o]
+		}
+		if mask != nil {
+			// On the plane just written, in L1: a test of x per window in the loop above is
+			// a branch that mispredicts half the time, slower than this vector pass.
+			kernels.ReLUBackward(mask[p*inPlane:(p+1)*inPlane], gi, gi)
 		}
 	}
 }
@@ -348,9 +354,10 @@ type poolOp struct {
 	// and backwardPass are the passes, made once so that a call allocates nothing.
 	runForward, runBackward   func(pass func(p0, p1 int))
 	forwardPass, backwardPass func(p0, p1 int)
-	// The operands of the pass in progress.
-	x, y, dy, dx []float32
-	accumulate   bool
+	// The operands of the pass in progress; mask, when set, is the input x, a ReLU's output, by
+	// whose mask the backward pass multiplies its gradient (see poolGradOp).
+	x, y, dy, dx, mask []float32
+	accumulate         bool
 }
 
 // poolSplitMode is the mode of the fast pooling passes made from now on (tests force modes).
@@ -468,25 +475,33 @@ func (op *poolOp) forwardPlanes(p0, p1 int) {
 }
 
 // backward writes (or with accumulate, adds) the gradient with respect to the input x to gradIn,
-// given the gradient gradOut with respect to the output.
-func (op *poolOp) backward(x, gradOut, gradIn []float32, accumulate bool) {
+// given the gradient gradOut with respect to the output; with masked (and not accumulate), it
+// writes that gradient ⊙ (x > 0) instead, x being a ReLU's output (see poolGradOp).
+func (op *poolOp) backward(x, gradOut, gradIn []float32, accumulate, masked bool) {
 	if op.kind == maxPool && !op.argmaxFilled {
 		// The backward pass ran without a forward pass before it (not on a TapeMachine or
 		// LispMachine): find the maxima now.
 		op.forward(x, make([]float32, len(gradOut)))
 	}
 	op.dy, op.dx, op.accumulate = gradOut, gradIn, accumulate
+	if masked && !accumulate {
+		op.mask = x
+	}
 	op.runBackward(op.backwardPass)
-	op.dy, op.dx = nil, nil
+	op.dy, op.dx, op.mask = nil, nil, nil
 }
 
 // backwardPlanes is the backward pass over planes [p0, p1).
 func (op *poolOp) backwardPlanes(p0, p1 int) {
-	if op.kind == avgPool {
-		op.geom.avgBackward(op.dy, op.dx, p0, p1, op.accumulate)
+	if op.kind == maxPool {
+		op.geom.maxBackward(op.dy, op.argmax, op.dx, p0, p1, op.accumulate, op.mask)
 		return
 	}
-	op.geom.maxBackward(op.dy, op.argmax, op.dx, p0, p1, op.accumulate)
+	op.geom.avgBackward(op.dy, op.dx, p0, p1, op.accumulate)
+	if op.mask != nil {
+		lo, hi := p0*op.geom.inPlaneSize(), p1*op.geom.inPlaneSize()
+		kernels.ReLUBackward(op.mask[lo:hi], op.dx[lo:hi], op.dx[lo:hi])
+	}
 }
 
 func (op *poolOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
@@ -499,12 +514,13 @@ func (op *poolOp) String() string {
 
 func (op *poolOp) DiffWRT(inputs int) []bool { return []bool{true} }
 
-// SymDiff returns the gradient node of x: poolGradOp applied to (x, grad).
+// SymDiff returns the gradient node of x: poolGradOp applied to (x, grad), with the ReLU's mask
+// fused in when x is a ReLU's output (see activation.go).
 func (op *poolOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	if len(inputs) != 1 {
 		return nil, fmt.Errorf("ops: %s takes 1 input, got %d", op.kind, len(inputs))
 	}
-	dx, err := G.ApplyOp(&poolGradOp{fwd: op}, inputs[0], grad)
+	dx, err := G.ApplyOp(&poolGradOp{fwd: op, mask: reluMaskOf(inputs[0])}, inputs[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -537,17 +553,22 @@ func (op *poolOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node)
 	if err != nil {
 		return err
 	}
-	op.backward(x, dy, dx, true)
+	op.backward(x, dy, dx, true, false)
 	return nil
 }
 
 // poolGradOp is the backward op of a poolOp: from (x, gradient with respect to the output) it
 // computes the gradient with respect to x. Max pooling's uses the argmax its forward op recorded.
+// With a mask (the node x, a ReLU's output), it computes that gradient ⊙ (x > 0), the ReLU's
+// gradient fused in.
 type poolGradOp struct {
 	opBase
-	fwd *poolOp
-	out opBuffer
+	fwd  *poolOp
+	mask *G.Node
+	out  opBuffer
 }
+
+func (op *poolGradOp) maskedBy() *G.Node { return op.mask }
 
 func (op *poolGradOp) Arity() int { return 2 }
 
@@ -571,7 +592,7 @@ func (op *poolGradOp) Do(inputs ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	dx := op.out.tensor(op.fwd.geom.inShape)
-	op.fwd.backward(x, dy, dx.Float32s(), false)
+	op.fwd.backward(x, dy, dx.Float32s(), false, op.mask != nil)
 	return dx, nil
 }
 
@@ -598,5 +619,8 @@ func (op *poolGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
 func (op *poolGradOp) Hashcode() uint32 { return opHash(op) }
 
 func (op *poolGradOp) String() string {
+	if op.mask != nil {
+		return fmt.Sprintf("nnsweep.%sGrad{%v, relu-masked}", op.fwd.kind, &op.fwd.geom)
+	}
 	return fmt.Sprintf("nnsweep.%sGrad{%v}", op.fwd.kind, &op.fwd.geom)
 }

@@ -26,9 +26,10 @@ import (
 //	db = Σ dZ per channel         (a convBiasGradOp)
 //
 // each an op with its own reused output buffer (see buffer.go). A ReLU layer's dZ is no pass
-// of its own when the layer after has applied its mask already (see activation.go). As for the dense layer (see
-// dense.go), gorgonia asks for dX of the first layer, whose input is the image batch, though
-// nothing uses it; it is the most expensive of the backward passes there, and the dX op skips it.
+// of its own when the layer after has applied its mask already (see activation.go). As for the
+// dense layer (see dense.go), gorgonia asks for dX of the first layer, whose input is the image
+// batch, though nothing uses it; it is the most expensive of the backward passes there, and the
+// dX op skips it.
 //
 // When a pass is large enough (convSplitMinFlops, convSplitMinFloats), its batch is cut into
 // chunks, every chunk with its own partial sums, run on two goroutines (each with its own

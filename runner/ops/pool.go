@@ -234,9 +234,8 @@ func (g *poolGeometry) maxForward(x, out []float32, argmax []int32, p0, p1 int, 
 }
 
 // maxBackward adds each output gradient of planes [p0, p1) to the input cell argmax names. The
-// planes of gradIn are zeroed first unless accumulate is set; with a mask (x, a ReLU's output,
-// never with accumulate), each plane is then multiplied by x > 0.
-func (g *poolGeometry) maxBackward(gradOut []float32, argmax []int32, gradIn []float32, p0, p1 int, accumulate bool, mask []float32) {
+// planes of gradIn are zeroed first unless accumulate is set.
+func (g *poolGeometry) maxBackward(gradOut []float32, argmax []int32, gradIn []float32, p0, p1 int, accumulate bool) {
 	inPlane, outPlane := g.inPlaneSize(), g.outPlaneSize()
 	if !accumulate {
 		clear(gradIn[p0*inPlane : p1*inPlane])
@@ -246,11 +245,6 @@ func (g *poolGeometry) maxBackward(gradOut []float32, argmax []int32, gradIn []f
 		gop := gradOut[p*outPlane : (p+1)*outPlane]
 		for o, a := range argmax[p*outPlane : (p+1)*outPlane] {
 			gi[a] += gop[o]
-		}
-		if mask != nil {
-			// On the plane just written, in L1: a test of x per window in the loop above is
-			// a branch that mispredicts half the time, slower than this vector pass.
-			kernels.ReLUBackward(mask[p*inPlane:(p+1)*inPlane], gi, gi)
 		}
 	}
 }
@@ -491,17 +485,28 @@ func (op *poolOp) backward(x, gradOut, gradIn []float32, accumulate, masked bool
 	op.dy, op.dx, op.mask = nil, nil, nil
 }
 
-// backwardPlanes is the backward pass over planes [p0, p1).
+// backwardPlanes is the backward pass over planes [p0, p1). With a mask it runs plane by plane,
+// masking each plane just written while it is in L1 (a test of x per window in maxBackward's
+// loop is a branch that mispredicts half the time, and measured slower than this vector pass).
 func (op *poolOp) backwardPlanes(p0, p1 int) {
-	if op.kind == maxPool {
-		op.geom.maxBackward(op.dy, op.argmax, op.dx, p0, p1, op.accumulate, op.mask)
+	if op.mask == nil {
+		op.kindBackward(p0, p1)
 		return
 	}
-	op.geom.avgBackward(op.dy, op.dx, p0, p1, op.accumulate)
-	if op.mask != nil {
-		lo, hi := p0*op.geom.inPlaneSize(), p1*op.geom.inPlaneSize()
-		kernels.ReLUBackward(op.mask[lo:hi], op.dx[lo:hi], op.dx[lo:hi])
+	size := op.geom.inPlaneSize()
+	for p := p0; p < p1; p++ {
+		op.kindBackward(p, p+1)
+		kernels.ReLUBackward(op.mask[p*size:(p+1)*size], op.dx[p*size:(p+1)*size], op.dx[p*size:(p+1)*size])
 	}
+}
+
+// kindBackward is the max or average pooling's backward pass over planes [p0, p1).
+func (op *poolOp) kindBackward(p0, p1 int) {
+	if op.kind == avgPool {
+		op.geom.avgBackward(op.dy, op.dx, p0, p1, op.accumulate)
+		return
+	}
+	op.geom.maxBackward(op.dy, op.argmax, op.dx, p0, p1, op.accumulate)
 }
 
 func (op *poolOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
